@@ -1,0 +1,80 @@
+/// Reads the primitives of the canonical encoding from bytes, strictly.
+///
+/// Every read checks bounds and canonical form (minimal varints, valid UTF-8, limits), so a
+/// successful decode re-encodes to the very same bytes. Owned by the decoding call.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private(set) var offset: Int = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var isAtEnd: Bool { offset == bytes.count }
+
+    mutating func readByte(field: String) throws(CodingError) -> UInt8 {
+        guard offset < bytes.count else { throw CodingError(.truncated, field: field, offset: offset) }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func readVarint(field: String) throws(CodingError) -> UInt64 {
+        let start = offset
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readByte(field: field)
+            let payload = UInt64(byte & 0x7F)
+            if shift == 63 && payload > 1 {
+                throw CodingError(.invalidValue, field: field, offset: start)
+            }
+            result |= payload << shift
+            if byte & 0x80 == 0 {
+                // A final zero byte after other bytes means the value had a shorter encoding.
+                if byte == 0 && offset - start > 1 {
+                    throw CodingError(.nonCanonical, field: field, offset: start)
+                }
+                return result
+            }
+            shift += 7
+            if shift > 63 { throw CodingError(.invalidValue, field: field, offset: start) }
+        }
+    }
+
+    mutating func readVarint(field: String, in range: ClosedRange<UInt64>) throws(CodingError) -> UInt64 {
+        let start = offset
+        let value = try readVarint(field: field)
+        guard range.contains(value) else { throw CodingError(.invalidValue, field: field, offset: start) }
+        return value
+    }
+
+    mutating func readZigzag(field: String) throws(CodingError) -> Int64 {
+        let raw = try readVarint(field: field)
+        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+    }
+
+    mutating func readRaw(count: Int, field: String) throws(CodingError) -> [UInt8] {
+        guard count <= bytes.count - offset else { throw CodingError(.truncated, field: field, offset: offset) }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
+    mutating func readString(field: String, limit: Int) throws(CodingError) -> String {
+        let start = offset
+        let length = try readVarint(field: field)
+        guard length <= UInt64(limit) else { throw CodingError(.oversized, field: field, offset: start) }
+        let raw = try readRaw(count: Int(length), field: field)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw CodingError(.invalidValue, field: field, offset: start)
+        }
+        return text
+    }
+
+    /// Reads a one-byte coded value and maps it through `make`, failing on unknown codes.
+    mutating func readCode<T>(field: String, _ make: (UInt8) -> T?) throws(CodingError) -> T {
+        let start = offset
+        let raw = try readVarint(field: field)
+        guard raw <= UInt64(UInt8.max), let value = make(UInt8(raw)) else {
+            throw CodingError(.invalidValue, field: field, offset: start)
+        }
+        return value
+    }
+}

@@ -1,0 +1,61 @@
+/// The ticket number of a case, in the form citizens and staff read: `MJK-261129-0042`.
+///
+/// A city prefix of 2–5 uppercase ASCII letters, the intake date as `YYMMDD` (WIB), and a
+/// serial of 4–6 digits that central allocates per day. The text form is the identity; it is
+/// what the reporter is told and what every node stores.
+public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The validated text form.
+    public let rawValue: String
+
+    /// Validates and wraps a ticket number.
+    ///
+    /// - Throws: ``IdentifierError`` with code ``IdentifierError/Code/caseID`` when the text is
+    ///   not `PREFIX-YYMMDD-NNNN`.
+    public init(_ rawValue: String) throws(IdentifierError) {
+        let parts = rawValue.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+            (2...5).contains(parts[0].utf8.count),
+            parts[0].utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }),
+            parts[1].utf8.count == 6, Self.isDigits(parts[1]),
+            (4...6).contains(parts[2].utf8.count), Self.isDigits(parts[2])
+        else {
+            throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+        }
+        let digits = Array(parts[1].utf8).map { Int($0 - UInt8(ascii: "0")) }
+        let month = digits[2] * 10 + digits[3]
+        let day = digits[4] * 10 + digits[5]
+        guard (1...12).contains(month), (1...31).contains(day) else {
+            throw IdentifierError(.caseID, rule: "date part must be a valid YYMMDD")
+        }
+        self.rawValue = rawValue
+    }
+
+    /// Builds a ticket number from its parts.
+    ///
+    /// - Parameters:
+    ///   - prefix: the city prefix, such as `MJK`.
+    ///   - year: the full year (2000–2099).
+    ///   - month: 1–12.
+    ///   - day: 1–31.
+    ///   - serial: the day's serial, 1–999999; printed with at least four digits.
+    public init(prefix: String, year: Int, month: Int, day: Int, serial: Int) throws(IdentifierError) {
+        guard (2000...2099).contains(year), (1...999_999).contains(serial) else {
+            throw IdentifierError(.caseID, rule: "year must be 2000-2099 and serial 1-999999")
+        }
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        try self.init("\(prefix)-\(pad(year % 100, 2))\(pad(month, 2))\(pad(day, 2))-\(pad(serial, 4))")
+    }
+
+    private static func isDigits(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    public static func < (lhs: CaseID, rhs: CaseID) -> Bool {
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+    }
+
+    public var description: String { rawValue }
+}
