@@ -1,0 +1,49 @@
+import Testing
+
+@testable import SambatCore
+
+@Suite struct IdentifierTests {
+    @Test(arguments: ["central", "dpupr", "dinas-pu_2", "a"])
+    func acceptsValidNodeIDs(_ text: String) throws {
+        #expect(try NodeID(text).rawValue == text)
+    }
+
+    @Test(arguments: ["", "Dpupr", "2dpupr", "dpu pr", "dpupr#1", String(repeating: "a", count: 33), "dinkés"])
+    func rejectsInvalidNodeIDs(_ text: String) {
+        #expect(throws: IdentifierError.self) { try NodeID(text) }
+    }
+
+    @Test func originTextRoundTripsAndOrdersByNodeThenIncarnation() throws {
+        let origin = try Origin(parsing: "dpupr#12")
+        #expect(origin.description == "dpupr#12")
+        #expect(try Origin(parsing: "dpupr#2") < origin)
+        #expect(try Origin(parsing: "dlh#9") < Origin(parsing: "dpupr#1"))
+        #expect(throws: IdentifierError.self) { try Origin(parsing: "dpupr#0") }
+        #expect(throws: IdentifierError.self) { try Origin(parsing: "dpupr#01") }
+        #expect(throws: IdentifierError.self) { try Origin(parsing: "dpupr") }
+    }
+
+    @Test func opIDParsesAndRejectsSeqZero() throws {
+        let id = try OpID(parsing: "central#1/42")
+        #expect(id.seq == 42)
+        #expect(id.description == "central#1/42")
+        #expect(throws: IdentifierError.self) { try OpID(parsing: "central#1/0") }
+        #expect(throws: IdentifierError.self) { try OpID(parsing: "central#1/-3") }
+    }
+
+    @Test func caseIDHasTicketForm() throws {
+        let id = try CaseID(prefix: "MJK", year: 2026, month: 11, day: 29, serial: 42)
+        #expect(id.rawValue == "MJK-261129-0042")
+        #expect(try CaseID("MJK-261129-123456").rawValue == "MJK-261129-123456")
+        for bad in ["MJK-261329-0042", "mjk-261129-0042", "MJK-2611-0042", "MJK-261129-42", "MJK261129-0042", ""] {
+            #expect(throws: IdentifierError.self) { try CaseID(bad) }
+        }
+    }
+
+    @Test func actorIDRejectsSpacesAndNonASCII() throws {
+        #expect(try ActorID("dpupr.budi").rawValue == "dpupr.budi")
+        #expect(throws: IdentifierError.self) { try ActorID("budi santoso") }
+        #expect(throws: IdentifierError.self) { try ActorID("") }
+        #expect(throws: IdentifierError.self) { try ActorID("bùdi") }
+    }
+}
