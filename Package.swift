@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Settings every target of ours shares: Swift 6 mode plus the upcoming features house style asks for.
-/// `-warnings-as-errors` applies to our own targets only, never to dependencies.
+/// Settings every target of ours shares.
+///
+/// Swift 6 mode plus the upcoming features house style asks for. `-warnings-as-errors` applies to our own targets only, never to dependencies.
 let strictSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),

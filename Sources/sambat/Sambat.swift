@@ -25,7 +25,8 @@ enum SambatVersion {
 /// `sambat info`: versions and capabilities of this build.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tampilkan versi dan kemampuan build ini (show build versions and capabilities).")
+        abstract: "Tampilkan versi dan kemampuan build ini (show build versions and capabilities)."
+    )
 
     func run() throws {
         print("sambat \(SambatVersion.current)")

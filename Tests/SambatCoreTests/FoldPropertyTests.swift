@@ -103,7 +103,9 @@ struct ReplicaSimulation {
 
     static func run(random: inout SplitMix64, steps: Int) -> ReplicaSimulation {
         var world = ReplicaSimulation(
-            replicas: [TestReplica(Fixtures.origin("central"))] + offices.map { TestReplica(Fixtures.origin($0.rawValue)) })
+            replicas: [TestReplica(Fixtures.origin("central"))]
+                + offices.map { TestReplica(Fixtures.origin($0.rawValue)) }
+        )
         world.replicas[0].author(Fixtures.opened)
         for _ in 0..<steps {
             let roll = random.next(below: 100)
@@ -180,7 +182,13 @@ struct ReplicaSimulation {
             .acknowledged, .started, .resolved(.init(summary: "Sudah ditangani")),
             .returned(.init(reason: ReturnReason.allCases[random.next(below: 4)], note: "Bukan wewenang")),
             .noted(.init(text: "Catatan dinas", visibility: .public)),
-            .evidenceAdded(.init(sha256: Array(repeating: UInt8(random.next(below: 256)), count: 32), size: 10, mimeType: "image/jpeg")),
+            .evidenceAdded(
+                .init(
+                    sha256: Array(repeating: UInt8(random.next(below: 256)), count: 32),
+                    size: 10,
+                    mimeType: "image/jpeg"
+                )
+            ),
         ]
     }
 }

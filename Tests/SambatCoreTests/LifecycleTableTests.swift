@@ -51,8 +51,18 @@ struct TransitionRow: Sendable, CustomTestStringConvertible {
     static let rows: [TransitionRow] = CaseScript.Point.allCases.flatMap { point in
         OpKind.allCases.flatMap { kind in
             [
-                TransitionRow(point: point, role: .central, kind: kind, allowed: centralAllowed[point, default: []].contains(kind)),
-                TransitionRow(point: point, role: .office, kind: kind, allowed: officeAllowed[point, default: []].contains(kind)),
+                TransitionRow(
+                    point: point,
+                    role: .central,
+                    kind: kind,
+                    allowed: centralAllowed[point, default: []].contains(kind)
+                ),
+                TransitionRow(
+                    point: point,
+                    role: .office,
+                    kind: kind,
+                    allowed: officeAllowed[point, default: []].contains(kind)
+                ),
                 TransitionRow(point: point, role: .mayor, kind: kind, allowed: false),
             ]
         }
@@ -62,7 +72,8 @@ struct TransitionRow: Sendable, CustomTestStringConvertible {
         switch kind {
         case .dispatched: .dispatched(.init(office: Fixtures.dlh, epoch: 1))
         case .reassigned: .reassigned(.init(from: Fixtures.dpupr, to: Fixtures.dlh, epoch: 1))
-        case .conflictResolved: .conflictResolved(.init(conflict: "illegal_transition:dpupr#1/9", outcome: .keptCurrent))
+        case .conflictResolved:
+            .conflictResolved(.init(conflict: "illegal_transition:dpupr#1/9", outcome: .keptCurrent))
         default: OpCodecTests.everyBody.first { $0.kind == kind } ?? .acknowledged
         }
     }
@@ -78,7 +89,13 @@ struct TransitionRow: Sendable, CustomTestStringConvertible {
             case .mayor: Fixtures.node("mayor")
             }
         let epoch = Fixtures.policy.authoringEpoch(for: node, in: state) ?? 1
-        let refusal = Fixtures.policy.check(role: row.role, node: node, body: Self.body(for: row.kind), epoch: epoch, in: state)
+        let refusal = Fixtures.policy.check(
+            role: row.role,
+            node: node,
+            body: Self.body(for: row.kind),
+            epoch: epoch,
+            in: state
+        )
         #expect((refusal == nil) == row.allowed, "\(refusal?.description ?? "allowed")")
 
         // Author the op anyway and fold it: an allowed op is applied, a refused one becomes a
@@ -112,13 +129,44 @@ struct TransitionRow: Sendable, CustomTestStringConvertible {
         let verified = CaseScript.at(.verified).central.state
         let dispatched = CaseScript.at(.dispatched).central.state
         let policy = Fixtures.policy
-        #expect(policy.check(role: .mayor, node: Fixtures.node("mayor"), body: .acknowledged, epoch: 0, in: dispatched)?.code == .readOnlyRole)
-        #expect(policy.check(role: .office, node: Fixtures.dpupr, body: .closed(.init(reason: .byOperator)), epoch: 1, in: dispatched)?.code == .kindNotPermitted)
-        #expect(policy.check(role: .central, node: Fixtures.central, body: .acknowledged, epoch: 0, in: dispatched)?.code == .kindNotPermitted)
-        #expect(policy.check(role: .office, node: Fixtures.dlh, body: .acknowledged, epoch: 1, in: dispatched)?.code == .notAssigned)
-        #expect(policy.check(role: .office, node: Fixtures.dpupr, body: .acknowledged, epoch: 1, in: verified)?.code == .notAssigned)
-        #expect(policy.check(role: .office, node: Fixtures.dpupr, body: .acknowledged, epoch: 2, in: dispatched)?.code == .staleAssignment)
-        #expect(policy.check(role: .office, node: Fixtures.dpupr, body: .resolved(.init(summary: "x")), epoch: 1, in: dispatched)?.code == .illegalTransition)
+        #expect(
+            policy.check(role: .mayor, node: Fixtures.node("mayor"), body: .acknowledged, epoch: 0, in: dispatched)?
+                .code == .readOnlyRole
+        )
+        #expect(
+            policy.check(
+                role: .office,
+                node: Fixtures.dpupr,
+                body: .closed(.init(reason: .byOperator)),
+                epoch: 1,
+                in: dispatched
+            )?.code == .kindNotPermitted
+        )
+        #expect(
+            policy.check(role: .central, node: Fixtures.central, body: .acknowledged, epoch: 0, in: dispatched)?.code
+                == .kindNotPermitted
+        )
+        #expect(
+            policy.check(role: .office, node: Fixtures.dlh, body: .acknowledged, epoch: 1, in: dispatched)?.code
+                == .notAssigned
+        )
+        #expect(
+            policy.check(role: .office, node: Fixtures.dpupr, body: .acknowledged, epoch: 1, in: verified)?.code
+                == .notAssigned
+        )
+        #expect(
+            policy.check(role: .office, node: Fixtures.dpupr, body: .acknowledged, epoch: 2, in: dispatched)?.code
+                == .staleAssignment
+        )
+        #expect(
+            policy.check(
+                role: .office,
+                node: Fixtures.dpupr,
+                body: .resolved(.init(summary: "x")),
+                epoch: 1,
+                in: dispatched
+            )?.code == .illegalTransition
+        )
         #expect(policy.authoringEpoch(for: Fixtures.dpupr, in: dispatched) == 1)
         #expect(policy.authoringEpoch(for: Fixtures.dlh, in: dispatched) == nil)
         #expect(policy.authoringEpoch(for: Fixtures.central, in: dispatched) == 0)

@@ -170,11 +170,19 @@ import Testing
         central.author(.reassigned(.init(from: Fixtures.dpupr, to: Fixtures.dlh, epoch: 1)))
         central.sync(from: dpupr)
         let conflict = try #require(central.state.openConflicts.first)
-        #expect(Fixtures.policy.check(
-            role: .office, node: Fixtures.dpupr,
-            body: .conflictResolved(.init(conflict: conflict.id, outcome: .keptCurrent)), epoch: 1, in: central.state)?.code
-            == .kindNotPermitted)
-        let resolution = central.author(.conflictResolved(.init(conflict: conflict.id, outcome: .keptCurrent, note: "Tetap DLH")))
+        #expect(
+            Fixtures.policy.check(
+                role: .office,
+                node: Fixtures.dpupr,
+                body: .conflictResolved(.init(conflict: conflict.id, outcome: .keptCurrent)),
+                epoch: 1,
+                in: central.state
+            )?.code
+                == .kindNotPermitted
+        )
+        let resolution = central.author(
+            .conflictResolved(.init(conflict: conflict.id, outcome: .keptCurrent, note: "Tetap DLH"))
+        )
         var dlh = TestReplica(Fixtures.origin("dlh"))
         dlh.sync(from: central)
         dpupr.sync(from: central)

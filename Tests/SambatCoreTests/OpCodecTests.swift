@@ -24,9 +24,15 @@ import Testing
 
     static func sample(_ body: OpBody, seq: UInt64 = 7) -> Op {
         Op(
-            id: Fixtures.opID("dpupr", 2, seq: seq), lamport: 19, caseID: Fixtures.caseID(),
-            epoch: 2, context: VersionVector([Fixtures.origin("central"): 12, Fixtures.origin("dpupr", 2): 6]),
-            actor: Fixtures.actor("dpupr.budi"), at: Timestamp(millisecondsSinceEpoch: -5), body: body)
+            id: Fixtures.opID("dpupr", 2, seq: seq),
+            lamport: 19,
+            caseID: Fixtures.caseID(),
+            epoch: 2,
+            context: VersionVector([Fixtures.origin("central"): 12, Fixtures.origin("dpupr", 2): 6]),
+            actor: Fixtures.actor("dpupr.budi"),
+            at: Timestamp(millisecondsSinceEpoch: -5),
+            body: body
+        )
     }
 
     @Test func everyKindIsCovered() {
@@ -52,14 +58,21 @@ import Testing
     /// A fixed vector so that another implementation can check it computes the same bytes.
     @Test func knownAnswer() throws {
         let op = Op(
-            id: Fixtures.opID("dpupr", seq: 1), lamport: 3, caseID: Fixtures.caseID(), epoch: 1,
-            context: VersionVector([Fixtures.origin("central"): 2]), actor: Fixtures.actor("budi"),
-            at: Timestamp(millisecondsSinceEpoch: 1_764_000_000_000), body: .acknowledged)
+            id: Fixtures.opID("dpupr", seq: 1),
+            lamport: 3,
+            caseID: Fixtures.caseID(),
+            epoch: 1,
+            context: VersionVector([Fixtures.origin("central"): 2]),
+            actor: Fixtures.actor("budi"),
+            at: Timestamp(millisecondsSinceEpoch: 1_764_000_000_000),
+            body: .acknowledged
+        )
         let sealed = try SealedOp(sealing: op)
         #expect(
             Hex.encode(sealed.bytes)
                 == "01056470757072010103" + "0f4d4a4b2d3236313132392d30303432" + "01"
-                + "0107" + "63656e7472616c" + "0102" + "0462756469" + "80a0bfe9d666" + "06")
+                + "0107" + "63656e7472616c" + "0102" + "0462756469" + "80a0bfe9d666" + "06"
+        )
         #expect(sealed.hash.description == Hex.encode(Array(sealed.hash.bytes)))
         #expect(sealed.hash.description.count == 64)
     }

@@ -61,10 +61,12 @@ struct ByteReader {
         let start = offset
         let length = try readVarint(field: field)
         guard length <= UInt64(limit) else { throw CodingError(.oversized, field: field, offset: start) }
-        let raw = try readRaw(count: Int(length), field: field)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        let count = Int(length)
+        guard count <= bytes.count - offset else { throw CodingError(.truncated, field: field, offset: offset) }
+        guard let text = String(validating: bytes[offset..<offset + count], as: UTF8.self) else {
             throw CodingError(.invalidValue, field: field, offset: start)
         }
+        offset += count
         return text
     }
 

@@ -80,8 +80,15 @@ enum OpCodec {
             throw CodingError(.invalidValue, field: "context", offset: contextOffset)
         }
         return Op(
-            id: id, lamport: lamport, caseID: caseID, epoch: UInt32(epoch), context: context,
-            actor: actor, at: Timestamp(millisecondsSinceEpoch: at), body: body)
+            id: id,
+            lamport: lamport,
+            caseID: caseID,
+            epoch: UInt32(epoch),
+            context: context,
+            actor: actor,
+            at: Timestamp(millisecondsSinceEpoch: at),
+            body: body
+        )
     }
 
     // MARK: - Shared pieces
@@ -207,7 +214,9 @@ enum OpCodec {
             let text = try r.readString(field: "noted.text", limit: OpLimits.maximumLongText)
             return .noted(.init(text: text, visibility: visibility))
         case .resolved:
-            return .resolved(.init(summary: try r.readString(field: "resolved.summary", limit: OpLimits.maximumLongText)))
+            return .resolved(
+                .init(summary: try r.readString(field: "resolved.summary", limit: OpLimits.maximumLongText))
+            )
         case .returned:
             let reason = try r.readCode(field: "returned.reason", ReturnReason.init(rawValue:))
             let note = try r.readString(field: "returned.note", limit: OpLimits.maximumShortText)
@@ -221,7 +230,9 @@ enum OpCodec {
         case .closed:
             return .closed(.init(reason: try r.readCode(field: "closed.reason", CloseReason.init(rawValue:))))
         case .reopened:
-            return .reopened(.init(reason: try r.readString(field: "reopened.reason", limit: OpLimits.maximumShortText)))
+            return .reopened(
+                .init(reason: try r.readString(field: "reopened.reason", limit: OpLimits.maximumShortText))
+            )
         case .evidenceAdded:
             let sha = try r.readRaw(count: 32, field: "evidence.sha256")
             let size = try r.readVarint(field: "evidence.size", in: 0...OpLimits.maximumEvidenceBytes)

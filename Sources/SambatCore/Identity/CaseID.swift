@@ -38,6 +38,7 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     ///   - month: 1–12.
     ///   - day: 1–31.
     ///   - serial: the day's serial, 1–999999; printed with at least four digits.
+    /// - Throws: ``IdentifierError`` when a part is out of range.
     public init(prefix: String, year: Int, month: Int, day: Int, serial: Int) throws(IdentifierError) {
         guard (2000...2099).contains(year), (1...999_999).contains(serial) else {
             throw IdentifierError(.caseID, rule: "year must be 2000-2099 and serial 1-999999")

@@ -16,7 +16,9 @@
 ///
 /// Safe from any task: a value with no shared state.
 public struct CaseFold: Hashable, Sendable {
-    /// The central node: the only author of lifecycle ops. Every other author is an office.
+    /// The central node: the only author of lifecycle ops.
+    ///
+    /// Every other author is treated as an office.
     public let central: NodeID
 
     /// Creates a fold for a deployment whose central node is `central`.

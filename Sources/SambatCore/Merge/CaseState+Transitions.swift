@@ -18,8 +18,10 @@ extension CaseState {
     /// Decides what `op` does in this state.
     ///
     /// - Parameters:
+    ///   - op: the op to classify.
     ///   - central: the central node's id; every other author is treated as an office.
     ///   - centralOps: every central lifecycle op in the op set, for the "central wins" rule.
+    /// - Returns: whether to apply, supersede or refuse the op, and the conflict to record.
     func decide(_ op: Op, central: NodeID, centralOps: [CentralLifecycleRef]) -> FoldDecision {
         let author = op.id.origin.node
         let byCentral = author == central
@@ -97,7 +99,8 @@ extension CaseState {
             }
         }
 
-        let target: AssignmentStatus = op.kind == .acknowledged ? .acknowledged : op.kind == .started ? .inProgress : .resolved
+        let target: AssignmentStatus =
+            op.kind == .acknowledged ? .acknowledged : op.kind == .started ? .inProgress : .resolved
         if current.status == .returned {
             guard concurrent else { return .refuse(.illegalTransition, [op.id]) }
             return op.kind == .resolved ? .refuse(.resolvedVersusReturned, [current.statusOp, op.id]) : .supersede
@@ -168,7 +171,9 @@ extension CaseState {
 
     private mutating func addNote(_ op: Op, _ source: CaseNote.Source, _ visibility: NoteVisibility, _ text: String) {
         guard !text.isEmpty else { return }
-        notes.append(CaseNote(op: op.id, actor: op.actor, at: op.at, source: source, visibility: visibility, text: text))
+        notes.append(
+            CaseNote(op: op.id, actor: op.actor, at: op.at, source: source, visibility: visibility, text: text)
+        )
     }
 
     private mutating func applyEffect(of op: Op) {
@@ -222,7 +227,8 @@ extension CaseState {
         case .conflictResolved(let p):
             let resolution = Conflict.Resolution(op: op.id, outcome: p.outcome)
             if resolutions[p.conflict] == nil { resolutions[p.conflict] = resolution }
-            for index in conflicts.indices where conflicts[index].id == p.conflict && conflicts[index].resolution == nil {
+            for index in conflicts.indices where conflicts[index].id == p.conflict && conflicts[index].resolution == nil
+            {
                 conflicts[index].resolution = resolution
             }
             addNote(op, .note, .internal, p.note)
@@ -253,7 +259,8 @@ extension CaseState {
             addNote(op, .note, p.visibility, p.text)
         case .evidenceAdded(let p):
             evidence.append(
-                EvidenceRef(op: op.id, sha256: p.sha256, size: p.size, mimeType: p.mimeType, name: p.name))
+                EvidenceRef(op: op.id, sha256: p.sha256, size: p.size, mimeType: p.mimeType, name: p.name)
+            )
         }
     }
 

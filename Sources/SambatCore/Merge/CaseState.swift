@@ -79,8 +79,9 @@ public struct Stamp: Hashable, Sendable {
     public let at: Timestamp
 }
 
-/// Case-level transitions. `verified` and `dispatched` keep the first occurrence; the others
-/// the latest.
+/// Case-level transitions.
+///
+/// `verified` and `dispatched` keep the first occurrence; the others the latest.
 public struct Milestones: Hashable, Sendable {
     /// The complaint was registered.
     public internal(set) var received: Stamp?
@@ -98,7 +99,9 @@ public struct Milestones: Hashable, Sendable {
     public internal(set) var reopened: Stamp?
 }
 
-/// A note on a case. Notes form a grow-only set: they never conflict and are never dropped.
+/// A note on a case.
+///
+/// Notes form a grow-only set: they never conflict and are never dropped.
 public struct CaseNote: Hashable, Sendable {
     /// What produced the note.
     public enum Source: UInt8, Hashable, Sendable {

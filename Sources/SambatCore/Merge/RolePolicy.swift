@@ -80,7 +80,8 @@ public struct RolePolicy: Hashable, Sendable {
     /// Checks an op `node` (playing `role`) wants to author on a case now.
     ///
     /// - Returns: `nil` when allowed, otherwise the refusal.
-    public func check(role: NodeRole, node: NodeID, body: OpBody, epoch: UInt32, in state: CaseState) -> PolicyRefusal? {
+    public func check(role: NodeRole, node: NodeID, body: OpBody, epoch: UInt32, in state: CaseState) -> PolicyRefusal?
+    {
         let kind = body.kind
         func refuse(_ code: PolicyRefusal.Code, _ message: String) -> PolicyRefusal {
             PolicyRefusal(code: code, kind: kind, status: state.status, message: message)
@@ -89,8 +90,12 @@ public struct RolePolicy: Hashable, Sendable {
         case .mayor:
             return refuse(.readOnlyRole, "the mayor node is a read-only replica")
         case .central:
-            guard node == central else { return refuse(.kindNotPermitted, "\(node) is not this deployment's central node") }
-            guard !kind.isOfficeOnly else { return refuse(.kindNotPermitted, "only the assigned office may author \(kind)") }
+            guard node == central else {
+                return refuse(.kindNotPermitted, "\(node) is not this deployment's central node")
+            }
+            guard !kind.isOfficeOnly else {
+                return refuse(.kindNotPermitted, "only the assigned office may author \(kind)")
+            }
             guard epoch == 0 else { return refuse(.staleAssignment, "central's ops carry epoch 0") }
         case .office:
             guard node != central else { return refuse(.kindNotPermitted, "\(node) is the central node") }
@@ -121,7 +126,14 @@ public struct RolePolicy: Hashable, Sendable {
             let actor = try? ActorID("policy-probe")
         else { return nil }
         return Op(
-            id: id, lamport: state.lamport + 1, caseID: state.caseID, epoch: epoch, context: state.vector,
-            actor: actor, at: Timestamp(millisecondsSinceEpoch: 0), body: body)
+            id: id,
+            lamport: state.lamport + 1,
+            caseID: state.caseID,
+            epoch: epoch,
+            context: state.vector,
+            actor: actor,
+            at: Timestamp(millisecondsSinceEpoch: 0),
+            body: body
+        )
     }
 }

@@ -39,7 +39,8 @@ enum Fixtures {
     static let policy = RolePolicy(central: central)
 
     static let opened = OpBody.opened(
-        .init(channel: .sms, reporterRef: "rpt-7f3a", text: "Jalan berlubang di Jl. Empunala, nama [NAMA] NIK [NIK]"))
+        .init(channel: .sms, reporterRef: "rpt-7f3a", text: "Jalan berlubang di Jl. Empunala, nama [NAMA] NIK [NIK]")
+    )
 }
 
 /// A simulated replica authoring ops on one case: it tracks its own seq and Lamport clock
@@ -78,9 +79,15 @@ struct TestReplica {
         let resolvedEpoch = epoch ?? (origin.node == Fixtures.central ? 0 : state.assignment(for: node)?.epoch ?? 0)
         guard let id = try? OpID(origin: origin, seq: seq) else { preconditionFailure("seq overflow") }
         let op = Op(
-            id: id, lamport: lamport, caseID: caseID, epoch: resolvedEpoch, context: vector,
-            actor: Fixtures.actor("\(origin.node).staff"), at: Timestamp(millisecondsSinceEpoch: 1_764_000_000_000 + Int64(lamport) * 60_000),
-            body: body)
+            id: id,
+            lamport: lamport,
+            caseID: caseID,
+            epoch: resolvedEpoch,
+            context: vector,
+            actor: Fixtures.actor("\(origin.node).staff"),
+            at: Timestamp(millisecondsSinceEpoch: 1_764_000_000_000 + Int64(lamport) * 60_000),
+            body: body
+        )
         known[op.id] = op
         return op
     }

@@ -1,0 +1,48 @@
+# Sambat: the two commands a city IT person needs are `make demo` and `make test`.
+# Both install what is missing (Debian packages), then build.
+
+SWIFT ?= swift
+# Debian packages needed to build and run the tests.
+SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config
+
+.PHONY: all deps build test test-only lint format demo bench tsan clean
+
+all: build
+
+deps:
+	@scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+## make test: install what is missing, build once (debug), lint, run every test.
+test: deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+
+## make test-only: run the tests without reinstalling or linting (for quick iterations).
+test-only:
+	$(SWIFT) test --disable-xctest
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Benchmarks
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Benchmarks
+
+## make demo: run central, offices and the mayor on loopback with sample complaints.
+demo: build
+	@echo "The multi-node demo is not built yet: it arrives with the nodes milestone (issue 5)."
+	@echo "For now: '.build/debug/sambat info' shows this build, and 'make test' runs the tests."
+	@.build/debug/sambat info
+
+## make bench: the package-benchmark suite (release build in Benchmarks/, never part of make test).
+bench: deps
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
+
+## make tsan: unit tests under ThreadSanitizer; run before submitting concurrency changes.
+tsan: deps
+	$(SWIFT) test --disable-xctest --sanitize=thread --scratch-path .build-tsan
+
+clean:
+	rm -rf .build .build-tsan Benchmarks/.build
