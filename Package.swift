@@ -18,16 +18,23 @@ let package = Package(
     products: [
         .executable(name: "sambat", targets: ["sambat"]),
         .library(name: "SambatCore", targets: ["SambatCore"]),
+        .library(name: "SambatStore", targets: ["SambatStore"]),
         .library(name: "SambatWire", targets: ["SambatWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
             name: "SambatCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SambatStore",
+            dependencies: ["SambatCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .systemLibrary(
@@ -44,6 +51,7 @@ let package = Package(
             name: "sambat",
             dependencies: [
                 "SambatCore",
+                "SambatStore",
                 "SambatWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -52,6 +60,18 @@ let package = Package(
         .testTarget(
             name: "SambatCoreTests",
             dependencies: ["SambatCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SambatStoreTests",
+            dependencies: ["SambatStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // A child process for the store's crash-safety test: it writes in a loop until killed.
+        .executableTarget(
+            name: "sambat-store-churn",
+            dependencies: ["SambatStore"],
+            path: "Tests/StoreChurn",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -35,7 +35,11 @@ import Testing
         let id = try CaseID(prefix: "MJK", year: 2026, month: 11, day: 29, serial: 42)
         #expect(id.rawValue == "MJK-261129-0042")
         #expect(try CaseID("MJK-261129-123456").rawValue == "MJK-261129-123456")
-        for bad in ["MJK-261329-0042", "mjk-261129-0042", "MJK-2611-0042", "MJK-261129-42", "MJK261129-0042", ""] {
+        #expect(try CaseID("MJK-280229-0001").rawValue == "MJK-280229-0001")  // leap year
+        for bad in [
+            "MJK-261329-0042", "mjk-261129-0042", "MJK-2611-0042", "MJK-261129-42", "MJK261129-0042", "",
+            "MJK-260229-0001", "MJK-261131-0001", "MJK-261129-0000",
+        ] {
             #expect(throws: IdentifierError.self) { try CaseID(bad) }
         }
     }

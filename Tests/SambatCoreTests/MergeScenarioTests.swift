@@ -110,6 +110,7 @@ import Testing
 
         let state = Self.converged(Array(central.known.values))
         #expect(state.assignment(for: Fixtures.dpupr)?.status == .returned)
+        #expect(state.assignment(for: Fixtures.dpupr)?.resolved == nil)
         #expect(state.status == .verified)
         #expect(state.conflicts.count == 1)
         #expect(state.conflicts.first?.reason == .resolvedVersusReturned)

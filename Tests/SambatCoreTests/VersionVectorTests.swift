@@ -83,6 +83,8 @@ import Testing
         #expect(throws: CodingError.self) { try VersionVector(decoding: bytes + [0]) }
         #expect(throws: CodingError.self) { try VersionVector(decoding: Array(bytes.dropLast())) }
         #expect(throws: CodingError.self) { try VersionVector(decoding: [0xFF, 0xFF, 0x03]) }
+        // A counter beyond SQLite's integer range is refused when encoding too, not only when decoding.
+        #expect(throws: CodingError.self) { try VersionVector([a: UInt64(Int64.max) + 1]).encoded() }
     }
 
     private func vector(_ counters: [UInt64]) -> VersionVector {

@@ -70,7 +70,7 @@ struct ByteReader {
         return text
     }
 
-    /// Reads a one-byte coded value and maps it through `make`, failing on unknown codes.
+    /// Reads a coded value (a varint that must fit one byte) and maps it through `make`, failing on unknown codes.
     mutating func readCode<T>(field: String, _ make: (UInt8) -> T?) throws(CodingError) -> T {
         let start = offset
         let raw = try readVarint(field: field)

@@ -13,7 +13,7 @@ enum OpCodec {
             throw CodingError(.invalidValue, field: "lamport", offset: 0)
         }
         writer.writeVarint(op.lamport)
-        try writer.writeString(op.caseID.rawValue, field: "case", limit: 32)
+        try writer.writeString(op.caseID.rawValue, field: "case", limit: CaseID.maximumLength)
         writer.writeVarint(UInt64(op.epoch))
         guard op.context[op.id.origin] < op.id.seq else {
             throw CodingError(.invalidValue, field: "context", offset: 0)
@@ -43,7 +43,7 @@ enum OpCodec {
         let seq = try reader.readVarint(field: "seq", in: 1...UInt64(Int64.max))
         let lamport = try reader.readVarint(field: "lamport", in: 1...UInt64(Int64.max))
         let caseOffset = reader.offset
-        let caseText = try reader.readString(field: "case", limit: 32)
+        let caseText = try reader.readString(field: "case", limit: CaseID.maximumLength)
         let epoch = try reader.readVarint(field: "epoch", in: 0...UInt64(UInt32.max))
         let contextOffset = reader.offset
         let context = try VersionVectorCodec.read(from: &reader)
@@ -235,7 +235,11 @@ enum OpCodec {
             )
         case .evidenceAdded:
             let sha = try r.readRaw(count: 32, field: "evidence.sha256")
-            let size = try r.readVarint(field: "evidence.size", in: 0...OpLimits.maximumEvidenceBytes)
+            let sizeOffset = r.offset
+            let size = try r.readVarint(field: "evidence.size")
+            guard size <= OpLimits.maximumEvidenceBytes else {
+                throw CodingError(.oversized, field: "evidence.size", offset: sizeOffset)
+            }
             let mime = try r.readString(field: "evidence.mime", limit: OpLimits.maximumLabel)
             let name = try r.readString(field: "evidence.name", limit: OpLimits.maximumLabel)
             return .evidenceAdded(.init(sha256: sha, size: size, mimeType: mime, name: name))

@@ -7,6 +7,9 @@ enum VersionVectorCodec {
         }
         writer.writeVarint(UInt64(vector.count))
         for entry in vector.entries {
+            guard entry.seq <= UInt64(Int64.max) else {
+                throw CodingError(.invalidValue, field: "vector.seq", offset: 0)
+            }
             try OpCodec.writeOrigin(entry.origin, to: &writer, field: "vector.origin")
             writer.writeVarint(entry.seq)
         }

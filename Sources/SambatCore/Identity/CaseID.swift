@@ -7,6 +7,9 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The validated text form.
     public let rawValue: String
 
+    /// The longest ticket number, in bytes (`ABCDE-YYMMDD-NNNNNN`).
+    public static let maximumLength = 19
+
     /// Validates and wraps a ticket number.
     ///
     /// - Throws: ``IdentifierError`` with code ``IdentifierError/Code/caseID`` when the text is
@@ -21,11 +24,15 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
         else {
             throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
         }
-        let digits = Array(parts[1].utf8).map { Int($0 - UInt8(ascii: "0")) }
+        let digits = parts[1].utf8.map { Int($0 - UInt8(ascii: "0")) }
+        let year = 2000 + digits[0] * 10 + digits[1]
         let month = digits[2] * 10 + digits[3]
         let day = digits[4] * 10 + digits[5]
-        guard (1...12).contains(month), (1...31).contains(day) else {
+        guard (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day) else {
             throw IdentifierError(.caseID, rule: "date part must be a valid YYMMDD")
+        }
+        guard parts[2].utf8.contains(where: { $0 != UInt8(ascii: "0") }) else {
+            throw IdentifierError(.caseID, rule: "serial must be at least 1")
         }
         self.rawValue = rawValue
     }
@@ -48,6 +55,15 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         try self.init("\(prefix)-\(pad(year % 100, 2))\(pad(month, 2))\(pad(day, 2))-\(pad(serial, 4))")
+    }
+
+    /// Days in a month of the Gregorian calendar (years 2000–2099).
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     private static func isDigits(_ text: Substring) -> Bool {

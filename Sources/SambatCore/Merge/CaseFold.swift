@@ -2,10 +2,10 @@
 ///
 /// Ops are folded in ``FoldKey`` order (Lamport time, origin, seq). The set of ops only
 /// grows and the fold depends on the set alone, so duplicated, reordered or replayed
-/// delivery cannot change the result. ``applying(_:to:)`` folds one new op in O(1) amortised
-/// when it causally follows every op already folded — the common case — and returns `nil`
-/// otherwise, telling the caller to re-fold the whole set with ``fold(_:)``, because a
-/// concurrent op can change how earlier ops count.
+/// delivery cannot change the result. ``apply(_:to:)`` folds one new op in place, without
+/// revisiting earlier ops, when it causally follows every op already folded — the common
+/// case — and returns `false` otherwise, telling the caller to re-fold the whole set with
+/// ``fold(_:caseID:)``, because a concurrent op can change how earlier ops count.
 ///
 /// ```swift
 /// let fold = CaseFold(central: try NodeID("central"))
@@ -55,14 +55,27 @@ public struct CaseFold: Hashable, Sendable {
     /// Returns `state` unchanged when the op was already folded. Returns `nil` when `op`
     /// does not causally follow every folded op (its context does not dominate the state's
     /// vector) or does not sort after the last folded op.
+    ///
+    /// This copies `state` (its arrays are copy-on-write); hot paths use ``apply(_:to:)``.
     public func applying(_ op: Op, to state: CaseState) -> CaseState? {
-        precondition(op.caseID == state.caseID, "CaseFold.applying was given an op of another case")
-        if state.contains(op.id) { return state }
-        guard op.context.dominates(state.vector), state.lastKey.map({ $0 < op.foldKey }) ?? true else {
-            return nil
-        }
         var next = state
-        next.step(op, central: central, centralOps: next.centralLifecycle)
-        return next
+        return apply(op, to: &next) ? next : nil
+    }
+
+    /// Folds one more op into `state` in place; returns `false` (leaving `state` unchanged)
+    /// when a full re-fold is needed.
+    ///
+    /// An op already folded leaves `state` unchanged and returns `true`.
+    /// - Complexity: amortised O(c + log n) for c central lifecycle ops and n folded ops, when
+    ///   `state` is uniquely referenced.
+    public func apply(_ op: Op, to state: inout CaseState) -> Bool {
+        precondition(op.caseID == state.caseID, "CaseFold.apply was given an op of another case")
+        if state.contains(op.id) { return true }
+        guard op.context.dominates(state.vector), state.lastKey.map({ $0 < op.foldKey }) ?? true else {
+            return false
+        }
+        let centralOps = state.centralLifecycle
+        state.step(op, central: central, centralOps: centralOps)
+        return true
     }
 }

@@ -1,6 +1,11 @@
 // The merge rules of design §3, as one decision function and one apply function. Both the
-// fold and ``RolePolicy`` go through `decide`, so what a node may author and what the fold
-// accepts can never disagree.
+// fold and ``RolePolicy`` go through `decide`, so the policy never allows an op the fold would
+// refuse in the same state. (The policy is stricter in two places: an office may author notes
+// only on its current assignment, and central's ops must carry epoch 0.)
+//
+// Central lifecycle ops count for the "central wins" rule whether or not they were applied:
+// with a single central incarnation every central op follows the ones before it, so a refused
+// one can only arise after a central restore, and treating it alike keeps the rule simple.
 
 /// What the fold does with one op.
 enum FoldDecision: Hashable, Sendable {
@@ -92,10 +97,9 @@ extension CaseState {
                 return concurrent
                     ? .applyWithConflict(.resolvedVersusReturned, [current.statusOp, op.id])
                     : .refuse(.illegalTransition, [op.id])
-            case .returned:
+            case .returned, .revoked:
+                // Revoked was refused above as a stale epoch; two concurrent returns merge.
                 return concurrent ? .apply : .refuse(.illegalTransition, [op.id])
-            case .revoked:
-                return .refuse(.staleEpoch, [op.id])
             }
         }
 
@@ -252,6 +256,9 @@ extension CaseState {
             updateAssignment(op.id.origin.node) {
                 $0.setStatus(.returned, by: op)
                 $0.ended = stamp
+                // Returned wins over a concurrent resolved: the follow-up stamp no longer stands,
+                // whichever of the two sorted first.
+                $0.resolved = nil
                 $0.returnReason = p.reason
             }
             addNote(op, .returnNote, .internal, p.note)

@@ -59,7 +59,9 @@ public struct PolicyRefusal: Error, Hashable, Sendable, CustomStringConvertible 
 /// resolution; an office may acknowledge, start, note, add evidence, resolve and return —
 /// only on its current assignment; the mayor writes nothing. Legality of the transition is
 /// decided by the same rules the fold applies, so an op this policy allows is applied by
-/// every replica that holds the same ops.
+/// every replica that holds the same ops — unless a concurrent op (one its author had not
+/// seen, such as central reassigning the case meanwhile) wins over it, which the fold then
+/// records as a conflict.
 ///
 /// Safe from any task: a value with no shared state.
 public struct RolePolicy: Hashable, Sendable {

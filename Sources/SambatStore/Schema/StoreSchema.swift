@@ -1,0 +1,185 @@
+import GRDB
+
+/// The store's schema as a list of versioned migrations.
+///
+/// Migrations are never edited once released: a change is a new migration. A database
+/// written by a newer build (with migrations this one does not know) is refused at open.
+/// Table and column names are camelCase (house style N6).
+enum StoreSchema {
+    /// Identifiers of every migration, oldest first.
+    static let versions = ["v1-oplog", "v2-projections", "v3-central"]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-oplog") { db in
+            // One row: who this database belongs to and the author clock of its current incarnation.
+            try db.execute(
+                sql: """
+                    CREATE TABLE nodeMeta (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        node TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        central TEXT NOT NULL,
+                        incarnation INTEGER NOT NULL CHECK (incarnation >= 1),
+                        nextSeq INTEGER NOT NULL CHECK (nextSeq >= 1),
+                        lamport INTEGER NOT NULL CHECK (lamport >= 0),
+                        restorePending INTEGER NOT NULL DEFAULT 0,
+                        createdAt INTEGER NOT NULL
+                    );
+                    -- The op log: canonical bytes verbatim, identified by (origin, seq).
+                    -- receivedAt is central's receive time (local metadata, not part of the op).
+                    CREATE TABLE op (
+                        origin TEXT NOT NULL,
+                        seq INTEGER NOT NULL CHECK (seq >= 1),
+                        caseId TEXT NOT NULL,
+                        lamport INTEGER NOT NULL,
+                        kind INTEGER NOT NULL,
+                        bytes BLOB NOT NULL,
+                        hash BLOB NOT NULL,
+                        receivedAt INTEGER NOT NULL,
+                        PRIMARY KEY (origin, seq)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX opByCase ON op(caseId);
+                    -- Highest contiguous seq held per origin (ops and quarantined ops both count).
+                    CREATE TABLE frontier (
+                        origin TEXT PRIMARY KEY,
+                        contiguous INTEGER NOT NULL CHECK (contiguous >= 0)
+                    ) WITHOUT ROWID;
+                    -- Ops refused by authorization: kept for audit, counted toward the frontier.
+                    CREATE TABLE quarantine (
+                        origin TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        caseId TEXT NOT NULL,
+                        bytes BLOB NOT NULL,
+                        hash BLOB NOT NULL,
+                        reason TEXT NOT NULL,
+                        peer TEXT NOT NULL,
+                        receivedAt INTEGER NOT NULL,
+                        PRIMARY KEY (origin, seq)
+                    ) WITHOUT ROWID;
+                    -- An (origin, seq) offered again with different bytes: never accepted, always recorded.
+                    CREATE TABLE integrityAlarm (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        origin TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        storedHash BLOB NOT NULL,
+                        offeredHash BLOB NOT NULL,
+                        peer TEXT NOT NULL,
+                        receivedAt INTEGER NOT NULL
+                    );
+                    -- Seqs held above a gap, derived so it can never drift from the log.
+                    CREATE VIEW heldAboveGap AS
+                        SELECT origin, seq FROM (
+                            SELECT origin, seq FROM op UNION SELECT origin, seq FROM quarantine
+                        ) AS held
+                        WHERE seq > COALESCE((SELECT contiguous FROM frontier WHERE frontier.origin = held.origin), 0);
+                    -- Enrolled peers (central) with their role and public key.
+                    CREATE TABLE peer (
+                        node TEXT PRIMARY KEY,
+                        role TEXT NOT NULL,
+                        publicKey TEXT NOT NULL DEFAULT '',
+                        status TEXT NOT NULL,
+                        changedAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    -- Central's per-peer outbound feed: feedSeq + 1 per op the peer should see.
+                    CREATE TABLE feed (
+                        peer TEXT NOT NULL,
+                        feedSeq INTEGER NOT NULL CHECK (feedSeq >= 1),
+                        origin TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        PRIMARY KEY (peer, feedSeq)
+                    ) WITHOUT ROWID;
+                    -- Per-peer positions: at an office, how far it has applied central's feed;
+                    -- at central, how far each peer has acknowledged its feed.
+                    CREATE TABLE checkpoint (
+                        peer TEXT PRIMARY KEY,
+                        position INTEGER NOT NULL CHECK (position >= 0)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        migrator.registerMigration("v2-projections") { db in
+            try db.execute(
+                sql: """
+                    -- What consoles and reports list; rebuilt from the op log when missing.
+                    CREATE TABLE caseView (
+                        caseId TEXT PRIMARY KEY,
+                        status INTEGER NOT NULL,
+                        phase INTEGER NOT NULL,
+                        tier INTEGER,
+                        topic TEXT NOT NULL DEFAULT '',
+                        channel INTEGER,
+                        activeOffices TEXT NOT NULL DEFAULT '',
+                        openConflicts INTEGER NOT NULL DEFAULT 0,
+                        opCount INTEGER NOT NULL,
+                        lamport INTEGER NOT NULL,
+                        receivedAt INTEGER,
+                        updatedAt INTEGER NOT NULL,
+                        dueAt INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX caseViewByStatus ON caseView(status, receivedAt);
+                    CREATE INDEX caseViewByDue ON caseView(dueAt) WHERE dueAt IS NOT NULL;
+                    CREATE TABLE assignment (
+                        caseId TEXT NOT NULL,
+                        office TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        status INTEGER NOT NULL,
+                        dispatchedOp TEXT NOT NULL,
+                        dispatchedAt INTEGER,
+                        acknowledgedAt INTEGER,
+                        startedAt INTEGER,
+                        resolvedAt INTEGER,
+                        endedAt INTEGER,
+                        PRIMARY KEY (caseId, office)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX assignmentByOffice ON assignment(office, status);
+                    CREATE TABLE caseConflict (
+                        caseId TEXT NOT NULL,
+                        conflictId TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        office TEXT,
+                        ops TEXT NOT NULL,
+                        resolvedBy TEXT,
+                        PRIMARY KEY (caseId, conflictId)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX caseConflictOpen ON caseConflict(caseId) WHERE resolvedBy IS NULL;
+                    CREATE TABLE evidence (
+                        caseId TEXT NOT NULL,
+                        op TEXT NOT NULL,
+                        sha256 BLOB NOT NULL,
+                        size INTEGER NOT NULL,
+                        mimeType TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        stored INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (caseId, op)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX evidenceBySha ON evidence(sha256);
+                    """
+            )
+        }
+        migrator.registerMigration("v3-central") { db in
+            try db.execute(
+                sql: """
+                    -- Central only. Identity is AES-GCM sealed; ref is the pseudonym ops carry.
+                    CREATE TABLE reporter (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        ref TEXT NOT NULL UNIQUE,
+                        sealedIdentity BLOB NOT NULL,
+                        createdAt INTEGER NOT NULL
+                    );
+                    -- Central only. Raw inbound messages, sealed; unique per channel message id.
+                    CREATE TABLE intakeMessage (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        channel TEXT NOT NULL,
+                        externalId TEXT NOT NULL,
+                        receivedAt INTEGER NOT NULL,
+                        sealedBody BLOB NOT NULL,
+                        caseId TEXT,
+                        UNIQUE (channel, externalId)
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import GRDB
+public import SambatCore
+
+/// One entry of central's feed for a peer.
+public struct FeedEntry: Hashable, Sendable {
+    /// The position in the peer's feed (1, 2, 3, …).
+    public let feedSeq: UInt64
+    /// The op.
+    public let op: StoredOp
+}
+
+/// A page of a snapshot: the ops of some cases a peer may see, and where to continue.
+public struct SnapshotPage: Hashable, Sendable {
+    /// Ops of the page's cases, in fold order per case.
+    public let ops: [StoredOp]
+    /// The last case in this page, to pass as `after` for the next page.
+    ///
+    /// `nil` when there are no more cases.
+    public let lastCase: CaseID?
+}
+
+/// A quarantined op as listed for audit.
+public struct QuarantineEntry: Hashable, Sendable {
+    /// The refused op.
+    public let id: OpID
+    /// Its case.
+    public let caseID: String
+    /// Why it was refused.
+    public let reason: String
+    /// The peer that sent it.
+    public let peer: String
+}
+
+extension Store {
+    /// This node's own ops above `seq` under `origin`, in seq order, at most `limit`.
+    ///
+    /// What an office uploads: the log is the outbox, "unsent" is just `seq > frontier`.
+    public func ops(of origin: Origin, after seq: UInt64, limit: Int) async throws(StoreError) -> [StoredOp] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT bytes, hash, receivedAt FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [origin.description, Int64(clamping: seq), limit]
+            )
+            return try rows.map(self.decodeStored)
+        }
+    }
+
+    /// Entries of `peer`'s feed after position `after`, in feed order, at most `limit`.
+    public func feed(for peer: NodeID, after: UInt64, limit: Int) async throws(StoreError) -> [FeedEntry] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT feed.feedSeq, op.bytes, op.hash, op.receivedAt
+                    FROM feed JOIN op ON op.origin = feed.origin AND op.seq = feed.seq
+                    WHERE feed.peer = ? AND feed.feedSeq > ?
+                    ORDER BY feed.feedSeq LIMIT ?
+                    """,
+                arguments: [peer.rawValue, Int64(clamping: after), limit]
+            )
+            return try rows.map { row in
+                FeedEntry(feedSeq: UInt64(row["feedSeq"] as Int64), op: try self.decodeStored(row))
+            }
+        }
+    }
+
+    /// The last position of `peer`'s feed (0 when empty).
+    public func feedHead(for peer: NodeID) async throws(StoreError) -> UInt64 {
+        try await read { db in
+            UInt64(
+                try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue])
+                    ?? 0
+            )
+        }
+    }
+
+    /// The replica-level version vector: every origin's highest contiguous seq.
+    public func frontiers() async throws(StoreError) -> VersionVector {
+        try await read { db in
+            var counters: [Origin: UInt64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT origin, contiguous FROM frontier") {
+                if let origin = try? Origin(parsing: row["origin"]) {
+                    counters[origin] = UInt64(row["contiguous"] as Int64)
+                }
+            }
+            return VersionVector(counters)
+        }
+    }
+
+    /// The highest contiguous seq held of `origin` (0 when none).
+    public func frontier(of origin: Origin) async throws(StoreError) -> UInt64 {
+        try await read { db in
+            UInt64(
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT contiguous FROM frontier WHERE origin = ?",
+                    arguments: [origin.description]
+                ) ?? 0
+            )
+        }
+    }
+
+    /// Seqs of `origin` held above its frontier (ops that arrived past a gap).
+    public func seqsAboveGap(of origin: Origin) async throws(StoreError) -> [UInt64] {
+        try await read { db in
+            try Int64.fetchAll(
+                db,
+                sql: "SELECT seq FROM heldAboveGap WHERE origin = ? ORDER BY seq",
+                arguments: [origin.description]
+            ).map { UInt64($0) }
+        }
+    }
+
+    /// A page of the ops a peer may see, for a new or restored peer.
+    ///
+    /// Every case for the mayor, the cases ever assigned to it for an office; in id order.
+    public func snapshot(
+        for peer: NodeID,
+        role: NodeRole,
+        after: CaseID?,
+        caseLimit: Int
+    ) async throws(StoreError)
+        -> SnapshotPage
+    {
+        try await read { db in
+            let caseIDs: [String]
+            switch role {
+            case .mayor, .central:
+                caseIDs = try String.fetchAll(
+                    db,
+                    sql: "SELECT caseId FROM caseView WHERE caseId > ? ORDER BY caseId LIMIT ?",
+                    arguments: [after?.rawValue ?? "", caseLimit]
+                )
+            case .office:
+                caseIDs = try String.fetchAll(
+                    db,
+                    sql: "SELECT caseId FROM assignment WHERE office = ? AND caseId > ? ORDER BY caseId LIMIT ?",
+                    arguments: [peer.rawValue, after?.rawValue ?? "", caseLimit]
+                )
+            }
+            var ops: [StoredOp] = []
+            for caseID in caseIDs {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?",
+                    arguments: [caseID]
+                )
+                ops += try rows.map(self.decodeStored).sorted { $0.sealed.op.foldKey < $1.sealed.op.foldKey }
+            }
+            let last = caseIDs.count < caseLimit ? nil : caseIDs.last.flatMap { try? CaseID($0) }
+            return SnapshotPage(ops: ops, lastCase: last)
+        }
+    }
+
+    /// Every stored op of a case (unordered).
+    public func ops(ofCase caseID: CaseID) async throws(StoreError) -> [StoredOp] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?",
+                arguments: [caseID.rawValue]
+            ).map(self.decodeStored)
+        }
+    }
+
+    /// The case folded from its stored ops, or `nil` when this store holds none.
+    public func caseState(_ caseID: CaseID) async throws(StoreError) -> CaseState? {
+        let ops = try await ops(ofCase: caseID)
+        guard !ops.isEmpty else { return nil }
+        return fold.fold(ops.map(\.sealed.op), caseID: caseID)
+    }
+
+    /// Case ids this store holds, in order.
+    public func caseIDs() async throws(StoreError) -> [CaseID] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT caseId FROM caseView ORDER BY caseId").compactMap { try? CaseID($0) }
+        }
+    }
+
+    /// The saved position for `peer` (an office's position in central's feed, or at central
+    /// how far a peer has acknowledged its feed).
+    public func checkpoint(for peer: NodeID) async throws(StoreError) -> UInt64 {
+        try await read { db in
+            UInt64(
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT position FROM checkpoint WHERE peer = ?",
+                    arguments: [peer.rawValue]
+                ) ?? 0
+            )
+        }
+    }
+
+    /// Saves a position for `peer`; positions never move backwards.
+    public func saveCheckpoint(_ position: UInt64, for peer: NodeID) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, position) VALUES (?, ?)
+                    ON CONFLICT (peer) DO UPDATE SET position = MAX(position, excluded.position)
+                    """,
+                arguments: [peer.rawValue, Int64(clamping: position)]
+            )
+        }
+    }
+
+    /// Ops refused by authorization, for audit.
+    public func quarantine() async throws(StoreError) -> [QuarantineEntry] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT origin, seq, caseId, reason, peer FROM quarantine ORDER BY origin, seq")
+                .compactMap { row in
+                    guard let origin = try? Origin(parsing: row["origin"]),
+                        let id = try? OpID(origin: origin, seq: UInt64(row["seq"] as Int64))
+                    else { return nil }
+                    return QuarantineEntry(id: id, caseID: row["caseId"], reason: row["reason"], peer: row["peer"])
+                }
+        }
+    }
+
+    /// How many integrity alarms (same op id, different bytes) have been recorded.
+    public func integrityAlarmCount() async throws(StoreError) -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM integrityAlarm") ?? 0 }
+    }
+
+    /// Registers (or updates) a peer and its role; mayors registered here receive every op.
+    public func registerPeer(
+        _ node: NodeID,
+        role: NodeRole,
+        publicKey: String = "",
+        at time: Timestamp
+    )
+        async throws(StoreError)
+    {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO peer (node, role, publicKey, status, changedAt) VALUES (?, ?, ?, 'active', ?)
+                    ON CONFLICT (node) DO UPDATE SET role = excluded.role, publicKey = excluded.publicKey,
+                        status = 'active', changedAt = excluded.changedAt
+                    """,
+                arguments: [node.rawValue, role.rawValue, publicKey, at(time)]
+            )
+        }
+    }
+}

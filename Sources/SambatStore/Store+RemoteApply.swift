@@ -1,0 +1,213 @@
+import Foundation
+import GRDB
+public import SambatCore
+
+/// An op received from a peer, with central's receive time when the peer is central.
+public struct RemoteOp: Hashable, Sendable {
+    /// The op as received.
+    public let sealed: SealedOp
+    /// Central's receive time, carried by central's feed; `nil` for uploads to central.
+    public let centralReceivedAt: Timestamp?
+
+    /// Pairs a received op with central's receive time, if known.
+    public init(_ sealed: SealedOp, centralReceivedAt: Timestamp? = nil) {
+        self.sealed = sealed
+        self.centralReceivedAt = centralReceivedAt
+    }
+}
+
+/// Where a batch comes from, which decides how much it is trusted.
+public enum RemoteSource: Hashable, Sendable {
+    /// Central's feed, at an office or the mayor: central has already vetted every op.
+    case feed(from: NodeID)
+    /// An authenticated peer uploading its own ops to central: each op is authorized, and a
+    /// refused op is quarantined (it still counts toward the frontier).
+    case peer(NodeID, NodeRole)
+
+    var peerName: String {
+        switch self {
+        case .feed(let node): node.rawValue
+        case .peer(let node, _): node.rawValue
+        }
+    }
+}
+
+/// What applying a batch changed.
+public struct RemoteApplyResult: Hashable, Sendable {
+    /// An op refused by authorization, with the reason the peer is told.
+    public struct Quarantined: Hashable, Sendable {
+        /// The op.
+        public let id: OpID
+        /// Why, in English, without personal data.
+        public let reason: String
+    }
+
+    /// Ops stored for the first time.
+    public internal(set) var inserted = 0
+    /// Ops already held with the same bytes (a resend or replay): no change.
+    public internal(set) var duplicates = 0
+    /// Ops refused and kept in quarantine.
+    public internal(set) var quarantined: [Quarantined] = []
+    /// Ops whose (origin, seq) is held with different bytes: refused and recorded.
+    public internal(set) var integrityAlarms: [OpID] = []
+    /// The frontier of every origin in the batch after it was applied.
+    public internal(set) var frontiers: [Origin: UInt64] = [:]
+    /// Cases whose state changed.
+    public internal(set) var changedCases: [CaseID] = []
+
+    /// An empty result: nothing applied.
+    public init() {}
+}
+
+extension Store {
+    /// Applies a batch of ops from a peer in one transaction, idempotently.
+    ///
+    /// Each op is inserted unless its (origin, seq) is already held: with the same hash it is
+    /// a duplicate (no change); with a different hash it is refused and recorded as an
+    /// integrity alarm. From an authenticated peer, ops it may not author are quarantined.
+    /// Frontiers advance to the highest contiguous seq; touched cases are folded once;
+    /// projections, feeds (at central) and the feed checkpoint (at an office) are updated in
+    /// the same transaction, committed durably before this returns — so the caller may ACK.
+    /// - Parameters:
+    ///   - batch: the ops; for each origin they must be in ascending seq order.
+    ///   - source: who sent them.
+    ///   - receivedAt: now; at central, the receive time stored beside each op.
+    ///   - feedPosition: at an office or the mayor, central's feed position this batch ends at.
+    /// - Returns: counts of inserted and duplicate ops, what was quarantined or raised an
+    ///   integrity alarm, the new frontiers and the cases that changed.
+    /// - Throws: ``StoreError`` with ``StoreError/Code/invalidBatch`` when the batch breaks
+    ///   ordering rules (nothing is written), or a storage error.
+    public func applyRemote(
+        _ batch: [RemoteOp],
+        from source: RemoteSource,
+        receivedAt: Timestamp,
+        feedPosition: UInt64? = nil
+    ) async throws(StoreError) -> RemoteApplyResult {
+        try validateOrder(batch)
+        return try await write { db in
+            var session = WriteSession(store: self, db: db)
+            var result = RemoteApplyResult()
+            var written: [SealedOp] = []
+            var origins: Set<Origin> = []
+            var highestLamport: UInt64 = 0
+            for remote in batch {
+                let sealed = remote.sealed
+                let op = sealed.op
+                origins.insert(op.id.origin)
+                let time = self.identity.role == .central ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
+                if let reason = try self.refusal(of: op, from: source, session: &session) {
+                    if try session.storedHash(of: op.id) == nil {
+                        try db.cachedStatement(
+                            sql: """
+                                INSERT OR IGNORE INTO quarantine (origin, seq, caseId, bytes, hash, reason, peer, receivedAt)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                """
+                        ).execute(arguments: [
+                            op.id.origin.description, Int64(op.id.seq), op.caseID.rawValue, Data(sealed.bytes),
+                            Data(sealed.hash.bytes), reason, source.peerName, at(time),
+                        ])
+                        result.quarantined.append(.init(id: op.id, reason: reason))
+                    } else {
+                        try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
+                    }
+                    continue
+                }
+                // Load the case before inserting, so its "before" state does not already hold the op.
+                _ = try session.state(of: op.caseID)
+                if try session.insertOp(sealed, receivedAt: time) {
+                    result.inserted += 1
+                    session.noteReceived(op.id, at: time)
+                    highestLamport = max(highestLamport, op.lamport)
+                    try session.fold(op)
+                    written.append(sealed)
+                } else {
+                    try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
+                }
+            }
+            for origin in origins.sorted() {
+                result.frontiers[origin] = try session.advanceFrontier(of: origin)
+            }
+            if highestLamport > 0 { try session.observeLamport(highestLamport) }
+            try session.finish()
+            try session.appendToFeeds(written)
+            if let feedPosition, case .feed(let central) = source {
+                try db.execute(
+                    sql: """
+                        INSERT INTO checkpoint (peer, position) VALUES (?, ?)
+                        ON CONFLICT (peer) DO UPDATE SET position = MAX(position, excluded.position)
+                        """,
+                    arguments: [central.rawValue, Int64(feedPosition)]
+                )
+            }
+            result.changedCases = session.touched.filter { $0.value.before != $0.value.now }.keys.sorted()
+            return result
+        }
+    }
+
+    /// Refuses a batch in which some origin's seqs do not strictly increase.
+    private func validateOrder(_ batch: [RemoteOp]) throws(StoreError) {
+        var last: [Origin: UInt64] = [:]
+        for remote in batch {
+            let id = remote.sealed.op.id
+            if let previous = last[id.origin], previous >= id.seq {
+                throw StoreError(
+                    .invalidBatch,
+                    path: path,
+                    message: "ops of origin \(id.origin) are not in ascending seq order (\(previous) then \(id.seq))"
+                )
+            }
+            last[id.origin] = id.seq
+        }
+    }
+
+    /// Classifies an op whose (origin, seq) is already held: a harmless duplicate, or an
+    /// integrity alarm when the bytes differ.
+    private func checkDuplicate(
+        _ sealed: SealedOp,
+        source: RemoteSource,
+        time: Timestamp,
+        session: WriteSession,
+        result: inout RemoteApplyResult
+    ) throws {
+        guard let stored = try session.storedHash(of: sealed.op.id) else { return }
+        if stored == sealed.hash.bytes {
+            result.duplicates += 1
+            return
+        }
+        try session.db.execute(
+            sql: """
+                INSERT INTO integrityAlarm (origin, seq, storedHash, offeredHash, peer, receivedAt)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                sealed.op.id.origin.description, Int64(sealed.op.id.seq), Data(stored), Data(sealed.hash.bytes),
+                source.peerName, at(time),
+            ]
+        )
+        result.integrityAlarms.append(sealed.op.id)
+    }
+
+    /// Why central refuses an uploaded op, or `nil` when it is accepted.
+    ///
+    /// Identity comes from the authenticated connection (`source`), never from the op: the
+    /// op's origin must be the peer's own, its kind must fit the peer's role, and the case
+    /// must have been assigned to the peer at the op's epoch.
+    private func refusal(of op: Op, from source: RemoteSource, session: inout WriteSession) throws -> String? {
+        guard case .peer(let peer, let role) = source else { return nil }
+        switch role {
+        case .mayor: return "the mayor node is read-only"
+        case .central: return "central does not upload to itself"
+        case .office: break
+        }
+        guard op.id.origin.node == peer else { return "origin \(op.id.origin) is not the sending node \(peer)" }
+        guard !op.kind.isCentralOnly else { return "only central may author \(op.kind)" }
+        let state = try session.state(of: op.caseID)
+        guard let assignment = state.assignment(for: peer) else {
+            return "case \(op.caseID) was never assigned to \(peer)"
+        }
+        guard op.epoch >= 1, op.epoch <= assignment.epoch else {
+            return "case \(op.caseID) has no assignment epoch \(op.epoch) for \(peer)"
+        }
+        return nil
+    }
+}

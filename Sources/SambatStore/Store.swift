@@ -1,0 +1,304 @@
+import Foundation
+import GRDB
+public import SambatCore
+
+/// A node's durable op log, its projections and its sync bookkeeping, in one SQLite file.
+///
+/// `Store` is the only owner of the database file in its process. It keeps the promise the
+/// sync protocol rests on: every write — a local op, or a batch from a peer — is one
+/// transaction committed with `synchronous=FULL`, so after a crash either all of it is there
+/// or none of it is, and re-applying the same batch is a no-op. Several processes (the node
+/// and the office CLI) may write the same file: writes take SQLite's write lock up front
+/// (`BEGIN IMMEDIATE`) and wait for it up to the busy timeout.
+///
+/// ```swift
+/// let store = try Store.open(.init(path: "data/sambat.sqlite"), identity: identity)
+/// let authored = try await store.append(.acknowledged, to: caseID, actor: officer, at: now)
+/// let result = try await store.applyRemote(batch, from: .feed(central), receivedAt: now)
+/// ```
+///
+/// Safe from any task: database access goes through GRDB's serialized writer and its pool
+/// of readers; the in-memory case cache is guarded by a mutex.
+public final class Store: Sendable {
+    /// The database file.
+    public let path: String
+    /// Who this store belongs to.
+    public let identity: NodeIdentity
+
+    let pool: DatabasePool
+    let fold: CaseFold
+    let policy: RolePolicy
+    let cache: CaseStateCache
+
+    private init(path: String, identity: NodeIdentity, pool: DatabasePool, cacheCapacity: Int) {
+        self.path = path
+        self.identity = identity
+        self.pool = pool
+        self.fold = CaseFold(central: identity.central)
+        self.policy = RolePolicy(central: identity.central)
+        self.cache = CaseStateCache(capacity: cacheCapacity)
+    }
+
+    /// Opens (creating if needed) the store at `configuration.path` for `identity`.
+    ///
+    /// Runs pending migrations, checks that the file belongs to this node, starts a new
+    /// incarnation if the file was restored from a backup, and rebuilds projections that are
+    /// missing. Blocks while it does so: call it at start-up, not from a hot async path.
+    /// - Throws: ``StoreError`` naming the file and what to do: not a database, another
+    ///   program's database, a newer schema, a read-only location, a full disk, or a database
+    ///   that belongs to another node.
+    public static func open(_ configuration: StoreConfiguration, identity: NodeIdentity) throws(StoreError) -> Store {
+        let path = configuration.path
+        try checkLocation(path)
+        var config = Configuration()
+        config.busyMode = .timeout(
+            TimeInterval(configuration.busyTimeout.components.seconds)
+                + TimeInterval(configuration.busyTimeout.components.attoseconds) / 1e18
+        )
+        config.foreignKeysEnabled = true
+        let pageLimit = configuration.maximumPageCount
+        config.prepareDatabase { db in
+            // Every commit may precede an ACK to a peer: make each one durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            if let pageLimit, !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA max_page_count = \(pageLimit)")
+            }
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw translate(error, path: path)
+        }
+        let store = Store(path: path, identity: identity, pool: pool, cacheCapacity: configuration.caseCacheCapacity)
+        do {
+            try store.prepareSchema()
+            try store.claim(now: Timestamp.now)
+            try store.rebuildProjectionsIfNeeded()
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw translate(error, path: path)
+        }
+        return store
+    }
+
+    /// The origin this store authors under (node and current incarnation).
+    public func currentOrigin() async throws(StoreError) -> Origin {
+        try await read { db in try self.loadMeta(db).origin }
+    }
+
+    /// Metadata of this store: incarnation, next seq and Lamport clock.
+    public func meta() async throws(StoreError) -> StoreMeta {
+        try await read { db in try self.loadMeta(db) }
+    }
+
+    /// The highest seq this node has authored under its current origin (0 when none).
+    ///
+    /// Cheap enough to poll: the sync layer calls it to notice ops the office CLI wrote.
+    public func localHead() async throws(StoreError) -> UInt64 {
+        try await read { db in try self.loadMeta(db).nextSeq - 1 }
+    }
+
+    // MARK: - Opening
+
+    private static func checkLocation(_ path: String) throws(StoreError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let folder = directory.isEmpty ? "." : directory
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError(
+                .cannotOpen,
+                path: path,
+                message: "the data directory \(folder) does not exist; create it or fix the configured path"
+            )
+        }
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw StoreError(
+                .readOnly,
+                path: path,
+                message: "the data directory \(folder) is not writable; SQLite needs to create its journal files there"
+            )
+        }
+        if FileManager.default.fileExists(atPath: path), !FileManager.default.isWritableFile(atPath: path) {
+            throw StoreError(.readOnly, path: path, message: "the database file is read-only; check its permissions")
+        }
+    }
+
+    private func prepareSchema() throws {
+        let migrator = StoreSchema.migrator
+        try pool.read { db in
+            let tables = try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+            if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                throw StoreError(
+                    .foreignDatabase,
+                    path: self.path,
+                    message: "this SQLite file belongs to another program; point the node at its own data directory"
+                )
+            }
+            if try migrator.hasBeenSuperseded(db) {
+                throw StoreError(
+                    .newerSchema,
+                    path: self.path,
+                    message: "written by a newer Sambat (unknown migrations); upgrade this node's sambat binary"
+                )
+            }
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// Writes the node identity into a new database, or checks it in an existing one.
+    private func claim(now: Timestamp) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                guard let row = try Row.fetchOne(db, sql: "SELECT node, role, central, restorePending FROM nodeMeta")
+                else {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO nodeMeta (id, node, role, central, incarnation, nextSeq, lamport, createdAt)
+                            VALUES (1, ?, ?, ?, 1, 1, 0, ?)
+                            """,
+                        arguments: [
+                            identity.node.rawValue, identity.role.rawValue, identity.central.rawValue,
+                            now.millisecondsSinceEpoch,
+                        ]
+                    )
+                    return .commit
+                }
+                let node: String = row["node"]
+                let role: String = row["role"]
+                let central: String = row["central"]
+                guard node == identity.node.rawValue, role == identity.role.rawValue,
+                    central == identity.central.rawValue
+                else {
+                    throw StoreError(
+                        .wrongNode,
+                        path: path,
+                        message: "this data directory belongs to node \(node) (\(role), central \(central)), "
+                            + "not \(identity); use the data directory configured for that node"
+                    )
+                }
+                if row["restorePending"] as Int64 != 0 {
+                    try startNewIncarnation(db)
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// Moves to a fresh origin: a restored or rebuilt store must never reuse a seq a peer holds.
+    func startNewIncarnation(_ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE nodeMeta SET incarnation = incarnation + 1, nextSeq = 1, restorePending = 0 WHERE id = 1"
+        )
+        cache.removeAll()
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
+    ///
+    /// The case cache is cleared first if another process committed since our last write,
+    /// and cleared again if this transaction rolls back, so it only ever holds committed state.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+                    self.cache.synchronize(dataVersion: version)
+                    db.afterNextTransaction(onCommit: { _ in }, onRollback: { [cache] _ in cache.removeAll() })
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { preconditionFailure("a committed transaction always produced its result") }
+                return result
+            }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Runs `body` on a reader connection (a consistent snapshot).
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    static func translate(_ error: any Error, path: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? PolicyRefusal {
+            return StoreError(.policyRefused, path: path, message: error.message, refusal: error)
+        }
+        guard let error = error as? DatabaseError else {
+            return StoreError(.sqlite, path: path, message: "\(error)")
+        }
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            return StoreError(
+                .diskFull,
+                path: path,
+                message: "the disk is full; nothing was written. Free space, then retry"
+            )
+        case .SQLITE_READONLY:
+            return StoreError(
+                .readOnly,
+                path: path,
+                message: "the database is read-only; check file and directory permissions"
+            )
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return StoreError(
+                .notADatabase,
+                path: path,
+                message: "not a Sambat database or corrupt; restore it from a backup or move it aside"
+            )
+        case .SQLITE_CANTOPEN:
+            return StoreError(.cannotOpen, path: path, message: "cannot open the file; check the path and permissions")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(.sqlite, path: path, message: "the database stayed locked by another process; retry")
+        default:
+            return StoreError(.sqlite, path: path, message: error.message ?? "SQLite error \(error.resultCode)")
+        }
+    }
+}
+
+/// A snapshot of the store's metadata row.
+public struct StoreMeta: Hashable, Sendable {
+    /// The current origin (node and incarnation).
+    public let origin: Origin
+    /// The seq the next local op gets.
+    public let nextSeq: UInt64
+    /// The highest Lamport time seen.
+    public let lamport: UInt64
+}
+
+extension Store {
+    func loadMeta(_ db: Database) throws -> StoreMeta {
+        guard let row = try Row.fetchOne(db, sql: "SELECT incarnation, nextSeq, lamport FROM nodeMeta WHERE id = 1")
+        else {
+            throw StoreError(.corruptOp, path: path, message: "the node metadata row is missing; restore from a backup")
+        }
+        let incarnation: Int64 = row["incarnation"]
+        let nextSeq: Int64 = row["nextSeq"]
+        let lamport: Int64 = row["lamport"]
+        guard let origin = try? Origin(node: identity.node, incarnation: UInt32(clamping: incarnation)) else {
+            throw StoreError(.corruptOp, path: path, message: "the node metadata row is invalid; restore from a backup")
+        }
+        return StoreMeta(origin: origin, nextSeq: UInt64(max(1, nextSeq)), lamport: UInt64(max(0, lamport)))
+    }
+}
+
+extension Timestamp {
+    /// The current wall time.
+    ///
+    /// Only the I/O layers read the clock; Core takes timestamps in.
+    public static var now: Timestamp {
+        Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+    }
+}

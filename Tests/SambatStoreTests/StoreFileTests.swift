@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import SambatCore
+import Testing
+
+@testable import SambatStore
+
+/// Opening, migrating, restoring, and refusing bad files.
+@Suite struct StoreFileTests {
+    @Test func aDataDirectoryOfAnotherNodeIsRefused() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        _ = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office)
+        #expect { try StoreFixtures.open(directory, StoreFixtures.dlh, .office) } throws: { error in
+            let error = error as? StoreError
+            return error?.code == .wrongNode && error?.message.contains("belongs to node dpupr") == true
+        }
+        #expect { try StoreFixtures.open(directory, StoreFixtures.dpupr, .mayor) } throws: {
+            ($0 as? StoreError)?.code == .wrongNode
+        }
+    }
+
+    @Test func aRestoredStoreStartsANewIncarnationBeforeItWrites() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        var office: Store? = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        guard let original = office else { return }
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: original)
+        _ = try await original.append(.acknowledged, to: caseID, actor: StoreFixtures.officer, at: StoreFixtures.now)
+        try await original.backup(to: directory + "/backup.sqlite")
+        // After the backup the office works on and central receives it: dpupr#1 seq 1 and 2.
+        _ = try await original.append(.started, to: caseID, actor: StoreFixtures.officer, at: StoreFixtures.now)
+        try await StoreFixtures.upload(from: original, to: central)
+        office = nil
+
+        // The disk dies; the backup is restored.
+        try Store.restore(backup: directory + "/backup.sqlite", to: directory + "/office.sqlite")
+        let restored = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        let meta = try await restored.meta()
+        #expect(meta.origin.description == "dpupr#2")
+        #expect(meta.nextSeq == 1)
+        let note = try await restored.append(
+            .noted(.init(text: "Dipulihkan dari cadangan", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.officer,
+            at: StoreFixtures.now
+        )
+        #expect(note.sealed.op.id.description == "dpupr#2/1")
+        let upload = try await StoreFixtures.upload(from: restored, to: central)
+        #expect(upload.inserted == 1)
+        #expect(upload.integrityAlarms.isEmpty)
+        #expect(try await central.frontier(of: try Origin(parsing: "dpupr#1")) == 2)
+        #expect(try await central.frontier(of: try Origin(parsing: "dpupr#2")) == 1)
+        // Opening it again does not move to yet another incarnation.
+        let again = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        #expect(try await again.meta().origin.description == "dpupr#2")
+    }
+
+    @Test func aDatabaseOfThePreviousSchemaVersionIsUpgradedWithItsCases() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let path = directory + "/old.sqlite"
+        // Build a v1 database by hand: the log exists, the projection tables do not yet.
+        let sourceDirectory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(sourceDirectory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let ops = try await central.ops(ofCase: caseID)
+        try Self.makeVersion1Database(at: path, caseID: caseID, ops: ops)
+        let upgraded = try Store.open(
+            StoreConfiguration(path: path),
+            identity: StoreFixtures.identity(StoreFixtures.central, .central)
+        )
+        #expect(try await upgraded.caseIDs() == [caseID])
+        #expect(try await upgraded.caseState(caseID)?.status == .dispatched)
+        let queue = try DatabaseQueue(path: path)
+        let applied = try await queue.read { db in try StoreSchema.migrator.appliedMigrations(db) }
+        #expect(applied == StoreSchema.migrator.migrations)
+        let status = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT status FROM caseView") }
+        #expect(status == Int(CaseStatus.dispatched.rawValue))
+        // And it keeps working: the next local op continues the sequence.
+        let next = try await upgraded.append(
+            .closed(.init(reason: .byOperator)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(next.sealed.op.id.seq == 4)
+    }
+
+    @Test func garbageForeignAndNewerFilesAreRefusedWithARemedy() throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let garbage = directory + "/garbage.sqlite"
+        _ = FileManager.default.createFile(
+            atPath: garbage,
+            contents: Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        )
+        #expect { try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "garbage.sqlite") } throws: {
+            ($0 as? StoreError)?.code == .notADatabase
+        }
+
+        let foreign = directory + "/foreign.sqlite"
+        let queue = try DatabaseQueue(path: foreign)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)") }
+        try queue.close()
+        #expect { try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "foreign.sqlite") } throws: {
+            error in
+            let error = error as? StoreError
+            return error?.code == .foreignDatabase && error?.path == foreign
+        }
+        // Nothing was added to the foreign file.
+        let tables = try DatabaseQueue(path: foreign).read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        #expect(tables == ["invoices"])
+
+        _ = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "newer.sqlite")
+        let newer = try DatabaseQueue(path: directory + "/newer.sqlite")
+        try newer.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99-from-the-future')") }
+        try newer.close()
+        #expect { try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "newer.sqlite") } throws: {
+            ($0 as? StoreError)?.code == .newerSchema
+        }
+
+        #expect { try StoreFixtures.open(directory + "/missing", StoreFixtures.dpupr, .office) } throws: {
+            ($0 as? StoreError)?.code == .cannotOpen
+        }
+    }
+
+    @Test func aFullDiskRefusesTheWriteAndLosesNothingCommitted() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let path = directory + "/small.sqlite"
+        var configuration = StoreConfiguration(path: path)
+        configuration.maximumPageCount = 40
+        let central = try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let text = String(repeating: "Catatan panjang untuk mengisi halaman. ", count: 90)
+        var committed = 3
+        var failure: StoreError?
+        for _ in 0..<200 {
+            do {
+                _ = try await central.append(
+                    .noted(.init(text: text, visibility: .internal)),
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+                committed += 1
+            } catch {
+                failure = error
+                break
+            }
+        }
+        #expect(failure?.code == .diskFull)
+        #expect(failure?.message.contains("nothing was written") == true)
+        // Reopen without the limit: every committed op is there, the failed one is not, seqs are gapless.
+        let reopened = try StoreFixtures.open(directory, StoreFixtures.central, .central, file: "small.sqlite")
+        #expect(try await reopened.integrityCheck() == ["ok"])
+        let meta = try await reopened.meta()
+        #expect(meta.nextSeq == UInt64(committed + 1))
+        #expect(try await reopened.ops(ofCase: caseID).count == committed)
+        #expect(try await reopened.frontier(of: meta.origin) == UInt64(committed))
+        #expect(try await reopened.caseState(caseID)?.opCount == committed)
+    }
+
+    @Test func aReadOnlyDirectoryIsRefusedWithAHint() throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let locked = directory + "/locked"
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        if getuid() != 0 {
+            #expect { try StoreFixtures.open(locked, StoreFixtures.dpupr, .office) } throws: {
+                ($0 as? StoreError)?.code == .readOnly
+            }
+            return
+        }
+        // Root ignores permissions: check the refusal as an unprivileged user in a child process.
+        // A copy in the test's own directory, so the unprivileged user can run it wherever the checkout is.
+        let churn = URL(fileURLWithPath: directory + "/sambat-store-churn")
+        try FileManager.default.copyItem(at: try TestBinaries.url("sambat-store-churn"), to: churn)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: churn.path)
+        let output = try TestBinaries.run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", churn.path, "open", locked + "/sambat.sqlite"]
+        )
+        #expect(output.status == 1)
+        #expect(output.text.contains("read-only"))
+        #expect(output.text.contains("not writable"))
+        #expect(!FileManager.default.fileExists(atPath: locked + "/sambat.sqlite"))
+    }
+
+    /// Writes a database at schema v1 holding `ops`, as an older build would have left it.
+    static func makeVersion1Database(at path: String, caseID: CaseID, ops: [StoredOp]) throws {
+        let queue = try DatabaseQueue(path: path)
+        try StoreSchema.migrator.migrate(queue, upTo: "v1-oplog")
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO nodeMeta (id, node, role, central, incarnation, nextSeq, lamport, createdAt)
+                    VALUES (1, 'central', 'central', 'central', 1, 4, 3, 0)
+                    """
+            )
+            for op in ops {
+                try db.execute(
+                    sql: "INSERT INTO op VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        op.sealed.op.id.origin.description, Int64(op.sealed.op.id.seq), caseID.rawValue,
+                        Int64(op.sealed.op.lamport), Int64(op.sealed.op.kind.rawValue), Data(op.sealed.bytes),
+                        Data(op.sealed.hash.bytes), op.receivedAt.millisecondsSinceEpoch,
+                    ]
+                )
+            }
+            try db.execute(sql: "INSERT INTO frontier VALUES ('central#1', 3)")
+        }
+        try queue.close()
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+import SambatCore
+import SambatStore
+import Testing
+
+/// Local writes, feeds, uploads and remote apply between real stores on disk.
+@Suite struct StoreSyncPathTests {
+    @Test func centralWritesFoldAndFeedTheRightPeers() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        try await central.registerPeer(StoreFixtures.mayor, role: .mayor, at: StoreFixtures.now)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+
+        let meta = try await central.meta()
+        #expect(meta.nextSeq == 4)
+        #expect(meta.lamport == 3)
+        #expect(try await central.frontier(of: meta.origin) == 3)
+        #expect(try await central.caseState(caseID)?.status == .dispatched)
+        // The newly assigned office gets the whole history, the mayor every op, others nothing.
+        #expect(try await central.feed(for: StoreFixtures.dpupr, after: 0, limit: 100).map(\.feedSeq) == [1, 2, 3])
+        #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 3)
+        #expect(try await central.feed(for: StoreFixtures.dlh, after: 0, limit: 100).isEmpty)
+
+        // Reassigning sends the revocation to the old office and the history to the new one.
+        _ = try await central.append(
+            .reassigned(.init(from: StoreFixtures.dpupr, to: StoreFixtures.dlh, epoch: 1)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(
+            try await central.feed(for: StoreFixtures.dpupr, after: 3, limit: 100).map(\.op.sealed.op.kind) == [
+                .reassigned
+            ]
+        )
+        #expect(try await central.feed(for: StoreFixtures.dlh, after: 0, limit: 100).count == 4)
+        #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 4)
+    }
+
+    @Test func officeAppliesTheFeedOnceAndReplaysChangeNothing() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+
+        let first = try await StoreFixtures.deliverFeed(from: central, to: office)
+        #expect(first.inserted == 3)
+        #expect(first.changedCases == [caseID])
+        #expect(try await office.checkpoint(for: StoreFixtures.central) == 3)
+        #expect(try await office.caseState(caseID)?.status == .dispatched)
+        let before = try StoreFixtures.dump(directory + "/office.sqlite")
+
+        let entries = try await central.feed(for: StoreFixtures.dpupr, after: 0, limit: 100)
+        let replay = try await office.applyRemote(
+            entries.map { RemoteOp($0.op.sealed, centralReceivedAt: $0.op.receivedAt) },
+            from: .feed(from: StoreFixtures.central),
+            receivedAt: StoreFixtures.now,
+            feedPosition: 3
+        )
+        #expect(replay.inserted == 0)
+        #expect(replay.duplicates == 3)
+        #expect(replay.changedCases.isEmpty)
+        #expect(try StoreFixtures.dump(directory + "/office.sqlite") == before)
+    }
+
+    @Test func officeWorkReachesCentralAndEchoesBackWithReceiveTimes() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+
+        let ack = try await office.append(
+            .acknowledged,
+            to: caseID,
+            actor: StoreFixtures.officer,
+            at: StoreFixtures.now
+        )
+        #expect(ack.sealed.op.epoch == 1)
+        #expect(ack.sealed.op.id.description == "dpupr#1/1")
+        #expect(ack.state.status == .acknowledged)
+
+        let upload = try await StoreFixtures.upload(from: office, to: central)
+        #expect(upload.inserted == 1)
+        #expect(upload.quarantined.isEmpty)
+        #expect(upload.frontiers.values.map { $0 } == [1])
+        #expect(try await central.caseState(caseID)?.status == .acknowledged)
+        // Nothing left to send: the log is the outbox and the frontier caught up.
+        let origin = try await office.currentOrigin()
+        #expect(try await office.ops(of: origin, after: try await central.frontier(of: origin), limit: 10).isEmpty)
+
+        let echo = try await StoreFixtures.deliverFeed(from: central, to: office)
+        #expect(echo.duplicates == 1)
+        #expect(try await office.caseState(caseID) == (try await central.caseState(caseID)))
+    }
+
+    @Test func centralQuarantinesWhatAPeerMayNotAuthorAndTheStreamContinues() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+
+        let batch = [
+            // dlh acknowledging a case that is dpupr's.
+            try StoreFixtures.forged(origin: "dlh#1", seq: 1, caseID: caseID, context: context, body: .acknowledged),
+            // dlh closing a case: a central-only kind.
+            try StoreFixtures.forged(
+                origin: "dlh#1",
+                seq: 2,
+                caseID: caseID,
+                epoch: 0,
+                context: context,
+                body: .closed(.init(reason: .byOperator))
+            ),
+            // dlh sending an op under dpupr's origin.
+            try StoreFixtures.forged(origin: "dpupr#1", seq: 1, caseID: caseID, context: context, body: .acknowledged),
+        ].map { RemoteOp($0) }
+        let result = try await central.applyRemote(
+            batch,
+            from: .peer(StoreFixtures.dlh, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(result.inserted == 0)
+        #expect(result.quarantined.count == 3)
+        #expect(result.quarantined[0].reason.contains("never assigned"))
+        #expect(result.quarantined[1].reason.contains("only central"))
+        #expect(result.quarantined[2].reason.contains("not the sending node"))
+        #expect(try await central.frontier(of: try Origin(parsing: "dlh#1")) == 2)
+        #expect(try await central.caseState(caseID)?.status == .dispatched)
+        #expect(try await central.quarantine().count == 3)
+
+        // The mayor writes nothing; its upload is quarantined, never applied.
+        let mayorOp = try StoreFixtures.forged(
+            origin: "mayor#1",
+            seq: 1,
+            caseID: caseID,
+            context: context,
+            body: .noted(.init(text: "x", visibility: .internal))
+        )
+        let fromMayor = try await central.applyRemote(
+            [RemoteOp(mayorOp)],
+            from: .peer(StoreFixtures.mayor, .mayor),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(fromMayor.quarantined.count == 1)
+        #expect(try await central.caseState(caseID)?.opCount == 3)
+    }
+
+    @Test func reusedOpIDWithDifferentBytesRaisesAnIntegrityAlarm() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+        let genuine = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 1,
+            caseID: caseID,
+            context: context,
+            body: .acknowledged
+        )
+        let impostor = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 1,
+            caseID: caseID,
+            context: context,
+            body: .noted(.init(text: "ganti", visibility: .public))
+        )
+        _ = try await central.applyRemote(
+            [RemoteOp(genuine)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        let result = try await central.applyRemote(
+            [RemoteOp(impostor)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(result.integrityAlarms.map(\.description) == ["dpupr#1/1"])
+        #expect(result.inserted == 0)
+        #expect(try await central.integrityAlarmCount() == 1)
+        let stored = try await central.ops(ofCase: caseID).first { $0.sealed.op.id == genuine.op.id }
+        #expect(stored?.sealed.hash == genuine.hash)
+    }
+
+    @Test func aBatchOutOfSeqOrderIsRefusedWhole() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+        let two = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 2,
+            caseID: caseID,
+            context: context,
+            body: .noted(.init(text: "b", visibility: .public))
+        )
+        let one = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 1,
+            caseID: caseID,
+            context: context,
+            body: .acknowledged
+        )
+        await #expect {
+            try await central.applyRemote(
+                [RemoteOp(two), RemoteOp(one)],
+                from: .peer(StoreFixtures.dpupr, .office),
+                receivedAt: StoreFixtures.now
+            )
+        } throws: {
+            ($0 as? StoreError)?.code == .invalidBatch
+        }
+        #expect(try await central.frontier(of: one.op.id.origin) == 0)
+        #expect(try await central.caseState(caseID)?.opCount == 3)
+    }
+
+    @Test func frontiersAdvanceOnlyOverContiguousSeqs() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+        func note(_ seq: UInt64) throws -> RemoteOp {
+            RemoteOp(
+                try StoreFixtures.forged(
+                    origin: "dpupr#1",
+                    seq: seq,
+                    caseID: caseID,
+                    context: context,
+                    lamport: 10 + seq,
+                    body: .noted(.init(text: "n\(seq)", visibility: .public))
+                )
+            )
+        }
+        let origin = try Origin(parsing: "dpupr#1")
+        let first = try await central.applyRemote(
+            [try note(1), try note(2), try note(4)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(first.frontiers[origin] == 2)
+        #expect(try await central.seqsAboveGap(of: origin) == [4])
+        let second = try await central.applyRemote(
+            [try note(3)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(second.frontiers[origin] == 4)
+        #expect(try await central.seqsAboveGap(of: origin).isEmpty)
+        #expect(try await central.frontiers()[origin] == 4)
+    }
+
+    @Test func aRefusedLocalWriteWritesNothing() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        let before = try StoreFixtures.dump(directory + "/office.sqlite")
+        await #expect {
+            try await office.append(
+                .resolved(.init(summary: "x")),
+                to: caseID,
+                actor: StoreFixtures.officer,
+                at: StoreFixtures.now
+            )
+        } throws: { error in
+            let error = error as? StoreError
+            return error?.code == .policyRefused && error?.refusal?.code == .illegalTransition
+        }
+        await #expect {
+            try await office.append(
+                .acknowledged,
+                to: StoreFixtures.caseID(99),
+                actor: StoreFixtures.officer,
+                at: StoreFixtures.now
+            )
+        } throws: { ($0 as? StoreError)?.refusal?.code == .notAssigned }
+        let long = String(repeating: "x", count: OpLimits.maximumLongText + 1)
+        await #expect {
+            try await office.append(
+                .noted(.init(text: long, visibility: .public)),
+                to: caseID,
+                actor: StoreFixtures.officer,
+                at: StoreFixtures.now
+            )
+        } throws: { ($0 as? StoreError)?.code == .invalidOp }
+        #expect(try StoreFixtures.dump(directory + "/office.sqlite") == before)
+    }
+
+    @Test func snapshotsGiveAnOfficeItsCasesAndTheMayorEverything() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let first = try await StoreFixtures.dispatchedCase(central, serial: 1, to: StoreFixtures.dpupr)
+        _ = try await StoreFixtures.dispatchedCase(central, serial: 2, to: StoreFixtures.dlh)
+        let third = try await StoreFixtures.dispatchedCase(central, serial: 3, to: StoreFixtures.dpupr)
+        let office = try await central.snapshot(for: StoreFixtures.dpupr, role: .office, after: nil, caseLimit: 1)
+        #expect(Set(office.ops.map(\.sealed.op.caseID)) == [first])
+        #expect(office.lastCase == first)
+        let rest = try await central.snapshot(
+            for: StoreFixtures.dpupr,
+            role: .office,
+            after: office.lastCase,
+            caseLimit: 10
+        )
+        #expect(Set(rest.ops.map(\.sealed.op.caseID)) == [third])
+        #expect(rest.lastCase == nil)
+        let mayor = try await central.snapshot(for: StoreFixtures.mayor, role: .mayor, after: nil, caseLimit: 10)
+        #expect(mayor.ops.count == 9)
+    }
+}
