@@ -13,7 +13,7 @@ struct Sambat: AsyncParsableCommand {
             Node commands (run, case, queue, report, keys) arrive with later milestones.
             """,
         version: SambatVersion.current,
-        subcommands: [Info.self]
+        subcommands: [Info.self, Bench.self]
     )
 }
 
@@ -36,4 +36,11 @@ struct Info: ParsableCommand {
             throw ValidationError("libzmq \(ZMQLibrary.version) is older than \(ZMQLibrary.minimumVersion)")
         }
     }
+}
+
+/// `sambat bench`: benchmarks of the running system's parts.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Jalankan tolok ukur (run benchmarks).",
+        subcommands: [StoreBenchmark.self])
 }

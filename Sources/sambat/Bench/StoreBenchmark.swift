@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import SambatCore
+import SambatStore
+
+/// `sambat bench store`: remote apply throughput of the store against plain SQLite inserts.
+struct StoreBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Ukur kecepatan penyimpanan (remote apply vs. plain SQLite insert).",
+        discussion: """
+            Central receives an office's backlog of status ops over many cases, in batches, with
+            authorization, folding, projections and feeds — each batch one durable transaction —
+            then inserts plain rows of the same size through the same connection. Build with
+            `swift build -c release` for meaningful figures.
+            """)
+
+    @Option(help: "Status ops to apply.") var ops = 100_000
+    @Option(help: "Cases they are spread over.") var cases = 10_000
+    @Option(help: "Ops per batch (one transaction each).") var batch = 500
+    @Option(help: "Working directory (a temporary one by default); removed afterwards.") var directory: String?
+    @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+    func validate() throws {
+        guard ops > 0, cases > 0, batch > 0, ops >= cases else {
+            throw ValidationError("--ops, --cases and --batch must be positive and --ops at least --cases")
+        }
+    }
+
+    func run() async throws {
+        let folder = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sambat-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let central = try NodeID("central")
+        let office = try NodeID("dpupr")
+        let store = try Store.open(
+            StoreConfiguration(path: folder + "/central.sqlite", caseCacheCapacity: cases + 1_000),
+            identity: NodeIdentity(node: central, role: .central, central: central))
+
+        let workload = try BenchWorkload(cases: cases, ops: ops, office: office)
+        // Setup: central's own intake, verification and dispatch of every case (not measured).
+        for chunk in workload.setup.chunked(into: batch) {
+            _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
+        }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        var applied = 0
+        for chunk in workload.statusBytes.chunked(into: batch) {
+            let decoded = try chunk.map { RemoteOp(try SealedOp(decoding: $0)) }
+            let result = try await store.applyRemote(decoded, from: .peer(office, .office), receivedAt: .now)
+            applied += result.inserted
+        }
+        let applySeconds = (clock.now - start).seconds
+        guard applied == ops else {
+            throw ValidationError("only \(applied) of \(ops) ops were applied; the benchmark workload is wrong")
+        }
+        let averageBytes = workload.statusBytes.reduce(0) { $0 + $1.count } / workload.statusBytes.count
+        let plain = try await store.measurePlainInsert(rows: ops, bytesPerRow: averageBytes, batchSize: batch).seconds
+
+        let applyRate = Double(ops) / applySeconds
+        let plainRate = Double(ops) / plain
+        if json {
+            let fields = [
+                "\"remote_apply_ops_per_s\": \(Int(applyRate))",
+                "\"plain_insert_rows_per_s\": \(Int(plainRate))",
+                "\"ratio_to_plain_insert\": \((applyRate / plainRate * 1000).rounded() / 1000)",
+                "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
+                "\"average_op_bytes\": \(averageBytes)",
+            ]
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print("remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch))")
+            print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
+            print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
+        }
+    }
+}
+
+/// The ops of the store benchmark: setup ops by central, then an office's status ops.
+struct BenchWorkload {
+    let setup: [SealedOp]
+    /// Canonical bytes, as they arrive on the wire: decoding is part of what is measured.
+    let statusBytes: [[UInt8]]
+
+    init(cases: Int, ops: Int, office: NodeID) throws {
+        let central = try Origin(node: NodeID("central"), incarnation: 1)
+        let officeOrigin = try Origin(node: office, incarnation: 1)
+        let operatorID = try ActorID("op.rina")
+        let officer = try ActorID("dpupr.budi")
+        let base: Int64 = 1_764_000_000_000
+        var lamport: UInt64 = 0
+        var centralSeq: UInt64 = 0
+        var vectors: [VersionVector] = []
+        var setup: [SealedOp] = []
+        vectors.reserveCapacity(cases)
+        for index in 0..<cases {
+            let caseID = try CaseID(prefix: "MJK", year: 2026, month: 11, day: 1 + index / 100_000 % 28, serial: 1 + index % 100_000)
+            var vector = VersionVector()
+            let bodies: [OpBody] = [
+                .opened(.init(channel: .whatsapp, reporterRef: "rpt-\(index)", text: "Lampu jalan mati di gang \(index)")),
+                .verified(.init(tier: .normatif)),
+                .dispatched(.init(office: office, epoch: 1)),
+            ]
+            for body in bodies {
+                centralSeq += 1
+                lamport += 1
+                let op = Op(
+                    id: try OpID(origin: central, seq: centralSeq), lamport: lamport, caseID: caseID, epoch: 0,
+                    context: vector, actor: operatorID, at: Timestamp(millisecondsSinceEpoch: base), body: body)
+                vector.record(op.id)
+                setup.append(try SealedOp(sealing: op))
+            }
+            vectors.append(vector)
+        }
+        var status: [[UInt8]] = []
+        status.reserveCapacity(ops)
+        let perCase = ops / cases
+        var officeSeq: UInt64 = 0
+        // Round-robin over cases: each batch touches as many cases as it has ops (the hard case).
+        for step in 0..<perCase {
+            for index in 0..<cases {
+                let body: OpBody =
+                    switch step {
+                    case 0: .acknowledged
+                    case 1: .started
+                    case perCase - 1: .resolved(.init(summary: "Selesai"))
+                    default: .noted(.init(text: "Cek \(step)", visibility: .internal))
+                    }
+                officeSeq += 1
+                lamport += 1
+                let caseID = setup[index * 3].op.caseID
+                let op = Op(
+                    id: try OpID(origin: officeOrigin, seq: officeSeq), lamport: lamport, caseID: caseID, epoch: 1,
+                    context: vectors[index], actor: officer, at: Timestamp(millisecondsSinceEpoch: base), body: body)
+                vectors[index].record(op.id)
+                status.append(try SealedOp(sealing: op).bytes)
+            }
+        }
+        self.setup = setup
+        self.statusBytes = status
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
