@@ -5,7 +5,7 @@ SWIFT ?= swift
 # Debian packages needed to build and run the tests.
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config
 
-.PHONY: all deps build test test-only lint format demo bench tsan clean
+.PHONY: all deps build test test-only lint format demo bench bench-store tsan clean
 
 all: build
 
@@ -39,6 +39,11 @@ demo: build
 ## make bench: the package-benchmark suite (release build in Benchmarks/, never part of make test).
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
+
+## make bench-store: the store benchmark of docs/benchmarks.md (release build).
+bench-store: deps
+	$(SWIFT) build -c release --product sambat
+	.build/release/sambat bench store $(ARGS)
 
 ## make tsan: unit tests under ThreadSanitizer; run before submitting concurrency changes.
 tsan: deps
