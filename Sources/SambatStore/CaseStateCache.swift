@@ -22,6 +22,11 @@ final class CaseStateCache: Sendable {
         storage.withLock { $0.states[caseID] }
     }
 
+    /// Removes and returns a state, so the caller can mutate it without copying its storage.
+    func take(_ caseID: CaseID) -> CaseState? {
+        storage.withLock { $0.states.removeValue(forKey: caseID) }
+    }
+
     func store(_ state: CaseState) {
         guard capacity > 0 else { return }
         storage.withLock { storage in

@@ -139,7 +139,7 @@ extension Store {
                     arguments: [central.rawValue, Int64(feedPosition)]
                 )
             }
-            result.changedCases = session.touched.filter { $0.value.before != $0.value.now }.keys.sorted()
+            result.changedCases = session.changedCases
             return result
         }
     }

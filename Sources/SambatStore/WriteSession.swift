@@ -13,10 +13,9 @@ struct WriteSession {
     let db: Database
     /// Receive times of the ops written in this transaction, for projection stamps.
     private var receivedAt: [OpID: Timestamp] = [:]
-    /// Cases touched: their state before this transaction and their current working state.
-    private(set) var touched: [CaseID: (before: CaseState?, now: CaseState)] = [:]
-    /// Cases whose working state could not fold incrementally and must be re-folded from disk.
-    private var needsRefold: Set<CaseID> = []
+    /// Cases touched, by id, and in the order they were first touched.
+    private var slots: [CaseID: CaseSlot] = [:]
+    private var order: [CaseID] = []
     /// Last feed seq per peer, loaded lazily.
     private var feedHeads: [String: Int64] = [:]
     private var mayorsCache: [NodeID]?
@@ -28,14 +27,29 @@ struct WriteSession {
 
     var isCentral: Bool { store.identity.role == .central }
 
+    /// Cases whose state this transaction changed, in the order they were first touched.
+    var changedCases: [CaseID] {
+        order.filter { slots[$0]?.changed == true }
+    }
+
     // MARK: - Cases
 
     /// The current state of a case: from this session, the cache, or a fold of its stored ops.
     mutating func state(of caseID: CaseID) throws -> CaseState {
-        if let entry = touched[caseID] { return entry.now }
-        let state = try store.cache[caseID] ?? foldFromDisk(caseID)
-        touched[caseID] = (before: state.opCount == 0 ? nil : state, now: state)
-        return state
+        try slot(caseID).state
+    }
+
+    /// The working slot of a case, created on first touch.
+    ///
+    /// The state is taken out of the cache (not copied), so folding mutates it in place; it
+    /// goes back in ``finish()``, or the cache is cleared when the transaction rolls back.
+    private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
+        if let slot = slots[caseID] { return slot }
+        let state = try store.cache.take(caseID) ?? foldFromDisk(caseID)
+        let slot = CaseSlot(state)
+        slots[caseID] = slot
+        order.append(caseID)
+        return slot
     }
 
     func foldFromDisk(_ caseID: CaseID) throws -> CaseState {
@@ -58,18 +72,11 @@ struct WriteSession {
 
     /// Folds `op` (already inserted) into its case's working state.
     mutating func fold(_ op: Op) throws {
-        var entry = try touchedEntry(op.caseID)
-        touched[op.caseID] = nil  // keep the state uniquely referenced while folding in place
-        if needsRefold.contains(op.caseID) || !store.fold.apply(op, to: &entry.now) {
-            needsRefold.insert(op.caseID)
+        let slot = try slot(op.caseID)
+        slot.changed = true
+        if slot.needsRefold || !store.fold.apply(op, to: &slot.state) {
+            slot.needsRefold = true
         }
-        touched[op.caseID] = entry
-    }
-
-    private mutating func touchedEntry(_ caseID: CaseID) throws -> (before: CaseState?, now: CaseState) {
-        _ = try state(of: caseID)
-        guard let entry = touched[caseID] else { preconditionFailure("state(of:) always records the case") }
-        return entry
     }
 
     // MARK: - Ops and frontiers
@@ -147,15 +154,16 @@ struct WriteSession {
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
-        for caseID in needsRefold.sorted() {
-            guard let entry = touched[caseID] else { continue }
-            touched[caseID] = (before: entry.before, now: try foldFromDisk(caseID))
-        }
-        needsRefold.removeAll()
-        for caseID in touched.keys.sorted() {
-            guard let entry = touched[caseID], entry.now.opCount > 0, entry.before != entry.now else { continue }
-            try CaseProjection(db: db, receivedAt: receivedAt).write(before: entry.before, after: entry.now)
-            store.cache.store(entry.now)
+        for caseID in order {
+            guard let slot = slots[caseID] else { continue }
+            if slot.needsRefold {
+                slot.state = try foldFromDisk(caseID)
+                slot.needsRefold = false
+            }
+            if slot.changed, slot.state.opCount > 0 {
+                try CaseProjection(db: db, receivedAt: receivedAt).write(before: slot.baseline, after: slot.state)
+            }
+            if slot.state.opCount > 0 { store.cache.store(slot.state) }
         }
     }
 
@@ -170,23 +178,30 @@ struct WriteSession {
         guard isCentral, !written.isEmpty else { return }
         let mayors = try self.mayors()
         var byCase: [CaseID: [SealedOp]] = [:]
-        for sealed in written { byCase[sealed.op.caseID, default: []].append(sealed) }
-        for caseID in byCase.keys.sorted() {
-            guard let entry = touched[caseID], let ops = byCase[caseID] else { continue }
-            let before = Set((entry.before?.activeAssignments ?? []).map { "\($0.office)#\($0.epoch)" })
-            let nowActive = entry.now.activeAssignments
-            let newcomers = Set(nowActive.filter { !before.contains("\($0.office)#\($0.epoch)") }.map(\.office))
-            let continuing = Set((entry.before?.activeAssignments ?? []).map(\.office)).union(nowActive.map(\.office))
-                .subtracting(newcomers)
-            for peer in mayors {
-                for sealed in ops { try appendFeed(peer: peer.rawValue, id: sealed.op.id) }
+        var caseOrder: [CaseID] = []
+        for sealed in written {
+            if byCase[sealed.op.caseID] == nil { caseOrder.append(sealed.op.caseID) }
+            byCase[sealed.op.caseID, default: []].append(sealed)
+        }
+        for caseID in caseOrder {
+            guard let slot = slots[caseID], let ops = byCase[caseID] else { continue }
+            let before = slot.baseline?.assignments.filter(\.status.isActive) ?? []
+            var continuing: [NodeID] = []
+            var newcomers: [NodeID] = []
+            for assignment in slot.state.assignments where assignment.status.isActive {
+                let wasActive = before.contains { $0.office == assignment.office && $0.epoch == assignment.epoch }
+                if wasActive { continuing.append(assignment.office) } else { newcomers.append(assignment.office) }
             }
-            for office in continuing.sorted() {
-                for sealed in ops { try appendFeed(peer: office.rawValue, id: sealed.op.id) }
+            // An office that just lost the case still gets the op that revoked it.
+            for old in before where !continuing.contains(old.office) && !newcomers.contains(old.office) {
+                continuing.append(old.office)
+            }
+            for peer in mayors + continuing {
+                for sealed in ops { try appendFeed(peer: peer.rawValue, id: sealed.op.id) }
             }
             if !newcomers.isEmpty {
                 let history = try historyIDs(of: caseID)
-                for office in newcomers.sorted() {
+                for office in newcomers {
                     for id in history { try appendFeed(peer: office.rawValue, id: id) }
                 }
             }
@@ -224,3 +239,35 @@ struct WriteSession {
 
 /// Milliseconds for a timestamp column.
 func at(_ time: Timestamp) -> Int64 { time.millisecondsSinceEpoch }
+
+/// One touched case in a write session: its working state and what it was before.
+///
+/// A class so the session can fold into the state in place; owned by one session.
+final class CaseSlot {
+    var state: CaseState
+    /// What the projection rows held before this transaction; `nil` for a new case.
+    let baseline: CaseBaseline?
+    var changed = false
+    var needsRefold = false
+
+    init(_ state: CaseState) {
+        self.state = state
+        self.baseline = state.opCount == 0 ? nil : CaseBaseline(state)
+    }
+}
+
+/// The parts of a case state its projection rows were written from, for diffing.
+struct CaseBaseline {
+    let assignments: [Assignment]
+    let conflicts: [Conflict]
+    let evidence: [EvidenceRef]
+    let received: Stamp?
+
+    init(_ state: CaseState) {
+        assignments = state.assignments
+        conflicts = state.conflicts
+        evidence = state.evidence
+        received = state.milestones.received
+    }
+}
+

@@ -15,23 +15,49 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Throws: ``IdentifierError`` with code ``IdentifierError/Code/caseID`` when the text is
     ///   not `PREFIX-YYMMDD-NNNN`.
     public init(_ rawValue: String) throws(IdentifierError) {
-        let parts = rawValue.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-            (2...5).contains(parts[0].utf8.count),
-            parts[0].utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }),
-            parts[1].utf8.count == 6, Self.isDigits(parts[1]),
-            (4...6).contains(parts[2].utf8.count), Self.isDigits(parts[2])
+        // Checked byte by byte, without allocating: case ids are decoded on every op.
+        let bytes = rawValue.utf8
+        guard bytes.count <= Self.maximumLength, let firstDash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
+            throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+        }
+        let prefix = bytes[bytes.startIndex..<firstDash]
+        let rest = bytes[bytes.index(after: firstDash)...]
+        guard (2...5).contains(prefix.count),
+            prefix.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }),
+            rest.count >= 11, rest.count <= 13
         else {
             throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
         }
-        let digits = parts[1].utf8.map { Int($0 - UInt8(ascii: "0")) }
-        let year = 2000 + digits[0] * 10 + digits[1]
-        let month = digits[2] * 10 + digits[3]
-        let day = digits[4] * 10 + digits[5]
+        var digits = (0, 0, 0, 0, 0, 0)
+        var serialNonZero = false
+        for (offset, byte) in rest.enumerated() {
+            if offset == 6 {
+                guard byte == UInt8(ascii: "-") else {
+                    throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+                }
+                continue
+            }
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else {
+                throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+            }
+            let digit = Int(byte - UInt8(ascii: "0"))
+            switch offset {
+            case 0: digits.0 = digit
+            case 1: digits.1 = digit
+            case 2: digits.2 = digit
+            case 3: digits.3 = digit
+            case 4: digits.4 = digit
+            case 5: digits.5 = digit
+            default: serialNonZero = serialNonZero || digit != 0
+            }
+        }
+        let year = 2000 + digits.0 * 10 + digits.1
+        let month = digits.2 * 10 + digits.3
+        let day = digits.4 * 10 + digits.5
         guard (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day) else {
             throw IdentifierError(.caseID, rule: "date part must be a valid YYMMDD")
         }
-        guard parts[2].utf8.contains(where: { $0 != UInt8(ascii: "0") }) else {
+        guard serialNonZero else {
             throw IdentifierError(.caseID, rule: "serial must be at least 1")
         }
         self.rawValue = rawValue
@@ -66,9 +92,6 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func isDigits(_ text: Substring) -> Bool {
-        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-    }
 
     public static func < (lhs: CaseID, rhs: CaseID) -> Bool {
         lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)

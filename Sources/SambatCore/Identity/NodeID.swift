@@ -15,7 +15,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Throws: ``IdentifierError`` with code ``IdentifierError/Code/nodeID`` when the text
     ///   is empty, too long, or uses characters outside `[a-z0-9_-]`.
     public init(_ rawValue: String) throws(IdentifierError) {
-        let bytes = Array(rawValue.utf8)
+        let bytes = rawValue.utf8
         guard !bytes.isEmpty, bytes.count <= Self.maximumLength else {
             throw IdentifierError(.nodeID, rule: "must be 1 to \(Self.maximumLength) bytes long")
         }
