@@ -270,4 +270,3 @@ struct CaseBaseline {
         received = state.milestones.received
     }
 }
-

@@ -157,6 +157,19 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether two ops were made without either author having seen the other.
+    ///
+    /// An op's context is its author's vector *before* the op, so `a` happened before `b`
+    /// exactly when `b`'s context contains `a`.
+    public static func areConcurrent(
+        _ first: OpID,
+        context firstContext: VersionVector,
+        _ second: OpID,
+        context secondContext: VersionVector
+    ) -> Bool {
+        first != second && !firstContext.contains(second) && !secondContext.contains(first)
+    }
+
     /// Whether every counter of `other` is ≤ the matching counter of `self`.
     public func dominates(_ other: VersionVector) -> Bool {
         let ordering = compare(other)

@@ -92,7 +92,6 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
-
     public static func < (lhs: CaseID, rhs: CaseID) -> Bool {
         lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
     }

@@ -37,7 +37,7 @@ public struct Assignment: Hashable, Sendable {
 
     /// Whether `op` and the op that set the current status were made without seeing each other.
     func isConcurrentWithStatusOp(_ op: Op) -> Bool {
-        statusOp != op.id && !statusContext.contains(op.id) && !op.context.contains(statusOp)
+        VersionVector.areConcurrent(statusOp, context: statusContext, op.id, context: op.context)
     }
 
     mutating func setStatus(_ status: AssignmentStatus, by op: Op) {

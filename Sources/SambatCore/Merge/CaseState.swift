@@ -192,6 +192,6 @@ struct CentralLifecycleRef: Hashable, Sendable {
     func touches(_ office: NodeID) -> Bool { offices?.contains(office) ?? true }
 
     func isConcurrent(with op: Op) -> Bool {
-        id != op.id && !context.contains(op.id) && !op.context.contains(id)
+        VersionVector.areConcurrent(id, context: context, op.id, context: op.context)
     }
 }

@@ -62,7 +62,7 @@ public struct Op: Hashable, Sendable {
 
     /// Whether neither op had seen the other.
     public func isConcurrent(with other: Op) -> Bool {
-        id != other.id && !context.contains(other.id) && !other.context.contains(id)
+        VersionVector.areConcurrent(id, context: context, other.id, context: other.context)
     }
 
     /// The position of this op in the fold's total order.

@@ -54,7 +54,8 @@ struct CaseProjection {
                         caseID, conflict.id, conflict.reason.rawValue, conflict.office?.rawValue,
                         conflict.ops.map(\.description).joined(separator: ","),
                         conflict.resolution?.op.description,
-                    ])
+                    ]
+                )
             }
         }
 
@@ -69,7 +70,8 @@ struct CaseProjection {
                     arguments: [
                         caseID, reference.op.description, Data(reference.sha256), Int64(reference.size),
                         reference.mimeType, reference.name,
-                    ])
+                    ]
+                )
             }
         }
     }

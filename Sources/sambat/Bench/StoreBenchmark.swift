@@ -13,7 +13,8 @@ struct StoreBenchmark: AsyncParsableCommand {
             authorization, folding, projections and feeds — each batch one durable transaction —
             then inserts plain rows of the same size through the same connection. Build with
             `swift build -c release` for meaningful figures.
-            """)
+            """
+    )
 
     @Option(help: "Status ops to apply.") var ops = 100_000
     @Option(help: "Cases they are spread over.") var cases = 10_000
@@ -28,14 +29,17 @@ struct StoreBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("sambat-bench-\(UUID().uuidString)").path
+        let folder =
+            directory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("sambat-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let central = try NodeID("central")
         let office = try NodeID("dpupr")
         let store = try Store.open(
             StoreConfiguration(path: folder + "/central.sqlite", caseCacheCapacity: cases + 1_000),
-            identity: NodeIdentity(node: central, role: .central, central: central))
+            identity: NodeIdentity(node: central, role: .central, central: central)
+        )
 
         let workload = try BenchWorkload(cases: cases, ops: ops, office: office)
         // Setup: central's own intake, verification and dispatch of every case (not measured).
@@ -70,7 +74,9 @@ struct StoreBenchmark: AsyncParsableCommand {
             ]
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
-            print("remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch))")
+            print(
+                "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch))"
+            )
             print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
             print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
         }
@@ -95,10 +101,18 @@ struct BenchWorkload {
         var setup: [SealedOp] = []
         vectors.reserveCapacity(cases)
         for index in 0..<cases {
-            let caseID = try CaseID(prefix: "MJK", year: 2026, month: 11, day: 1 + index / 100_000 % 28, serial: 1 + index % 100_000)
+            let caseID = try CaseID(
+                prefix: "MJK",
+                year: 2026,
+                month: 11,
+                day: 1 + index / 100_000 % 28,
+                serial: 1 + index % 100_000
+            )
             var vector = VersionVector()
             let bodies: [OpBody] = [
-                .opened(.init(channel: .whatsapp, reporterRef: "rpt-\(index)", text: "Lampu jalan mati di gang \(index)")),
+                .opened(
+                    .init(channel: .whatsapp, reporterRef: "rpt-\(index)", text: "Lampu jalan mati di gang \(index)")
+                ),
                 .verified(.init(tier: .normatif)),
                 .dispatched(.init(office: office, epoch: 1)),
             ]
@@ -106,8 +120,15 @@ struct BenchWorkload {
                 centralSeq += 1
                 lamport += 1
                 let op = Op(
-                    id: try OpID(origin: central, seq: centralSeq), lamport: lamport, caseID: caseID, epoch: 0,
-                    context: vector, actor: operatorID, at: Timestamp(millisecondsSinceEpoch: base), body: body)
+                    id: try OpID(origin: central, seq: centralSeq),
+                    lamport: lamport,
+                    caseID: caseID,
+                    epoch: 0,
+                    context: vector,
+                    actor: operatorID,
+                    at: Timestamp(millisecondsSinceEpoch: base),
+                    body: body
+                )
                 vector.record(op.id)
                 setup.append(try SealedOp(sealing: op))
             }
@@ -131,8 +152,15 @@ struct BenchWorkload {
                 lamport += 1
                 let caseID = setup[index * 3].op.caseID
                 let op = Op(
-                    id: try OpID(origin: officeOrigin, seq: officeSeq), lamport: lamport, caseID: caseID, epoch: 1,
-                    context: vectors[index], actor: officer, at: Timestamp(millisecondsSinceEpoch: base), body: body)
+                    id: try OpID(origin: officeOrigin, seq: officeSeq),
+                    lamport: lamport,
+                    caseID: caseID,
+                    epoch: 1,
+                    context: vectors[index],
+                    actor: officer,
+                    at: Timestamp(millisecondsSinceEpoch: base),
+                    body: body
+                )
                 vectors[index].record(op.id)
                 status.append(try SealedOp(sealing: op).bytes)
             }
