@@ -10,10 +10,11 @@ struct Sambat: AsyncParsableCommand {
         abstract: "Sambat: sistem pengaduan warga (central, office, mayor).",
         discussion: """
             One program in three roles. `sambat info` shows what this build links against.
-            Node commands (run, case, queue, report, keys) arrive with later milestones.
+            `sambat keys` manages the node's CURVE keys; node commands (run, case, queue,
+            report) arrive with later milestones.
             """,
         version: SambatVersion.current,
-        subcommands: [Info.self, Bench.self]
+        subcommands: [Info.self, Keys.self, Bench.self]
     )
 }
 

@@ -1,0 +1,57 @@
+import ArgumentParser
+import SambatWire
+
+/// `sambat keys`: a node's CURVE keypair.
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Kelola kunci CURVE node (manage this node's CURVE keys).",
+        subcommands: [Generate.self, Public.self]
+    )
+
+    /// `sambat keys generate`: a new keypair in a 0600 file; prints the public key to enrol.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Buat pasangan kunci baru (generate a keypair; prints the public key).",
+            discussion: """
+                Writes the keypair to --out with mode 0600 and prints the public key. Give the
+                public key to the hotline's IT so they enrol this node at central; the secret
+                key never leaves this machine. An existing key file is never overwritten.
+                """
+        )
+
+        @Option(help: "Where to write the key file (created with mode 0600).") var out: String
+        @Option(help: "This node's id, recorded in the file's comment.") var node: String = "node"
+
+        func run() throws {
+            let pair: CurveKeyPair
+            do {
+                pair = try CurveKeyPair.generate()
+            } catch {
+                throw ValidationError("Gagal membuat kunci: \(error)")
+            }
+            do {
+                try CurveKeyFile.write(pair, to: out, node: node)
+            } catch {
+                throw ValidationError("Gagal menyimpan kunci: \(error)")
+            }
+            print(pair.publicKey)
+        }
+    }
+
+    /// `sambat keys public`: prints the public key of an existing key file.
+    struct Public: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tampilkan kunci publik dari file kunci (print a key file's public key)."
+        )
+
+        @Option(help: "The key file.") var key: String
+
+        func run() throws {
+            do {
+                print(try CurveKeyFile.read(from: key).publicKey)
+            } catch {
+                throw ValidationError("Kunci tidak dapat dibaca: \(error)")
+            }
+        }
+    }
+}
