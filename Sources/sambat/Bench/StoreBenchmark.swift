@@ -20,9 +20,12 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Cases they are spread over.") var cases = 10_000
     @Option(help: "Ops per batch (one transaction each).") var batch = 500
     @Option(help: "Working directory (a temporary one by default); removed afterwards.") var directory: String?
+    @Option(help: "Where to apply: central (an office's upload, authorized, feeds kept) or mayor (central's feed).")
+    var at: String = "central"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
+        guard at == "central" || at == "mayor" else { throw ValidationError("--at takes central or mayor") }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
             throw ValidationError("--ops, --cases and --batch must be positive and --ops at least --cases")
         }
@@ -36,10 +39,13 @@ struct StoreBenchmark: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let central = try NodeID("central")
         let office = try NodeID("dpupr")
+        let role: NodeRole = at == "central" ? .central : .mayor
+        let node = role == .central ? central : try NodeID("mayor")
         let store = try Store.open(
-            StoreConfiguration(path: folder + "/central.sqlite", caseCacheCapacity: cases + 1_000),
-            identity: NodeIdentity(node: central, role: .central, central: central)
+            StoreConfiguration(path: folder + "/\(node).sqlite", caseCacheCapacity: cases + 1_000),
+            identity: NodeIdentity(node: node, role: role, central: central)
         )
+        let source: RemoteSource = role == .central ? .peer(office, .office) : .feed(from: central)
 
         let workload = try BenchWorkload(cases: cases, ops: ops, office: office)
         // Setup: central's own intake, verification and dispatch of every case (not measured).
@@ -52,7 +58,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         var applied = 0
         for chunk in workload.statusBytes.chunked(into: batch) {
             let decoded = try chunk.map { RemoteOp(try SealedOp(decoding: $0)) }
-            let result = try await store.applyRemote(decoded, from: .peer(office, .office), receivedAt: .now)
+            let result = try await store.applyRemote(decoded, from: source, receivedAt: .now)
             applied += result.inserted
         }
         let applySeconds = (clock.now - start).seconds
