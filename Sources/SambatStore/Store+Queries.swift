@@ -155,13 +155,24 @@ extension Store {
     }
 
     /// Every stored op of a case (unordered).
+    ///
+    /// - Throws: ``StoreError`` with ``StoreError/Code/corruptOp`` when a row's bytes do not
+    ///   decode, do not match their hash, or name another case.
     public func ops(ofCase caseID: CaseID) async throws(StoreError) -> [StoredOp] {
         try await read { db in
-            try Row.fetchAll(
+            let ops = try Row.fetchAll(
                 db,
                 sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?",
                 arguments: [caseID.rawValue]
             ).map(self.decodeStored)
+            guard ops.allSatisfy({ $0.sealed.op.caseID == caseID }) else {
+                throw StoreError(
+                    .corruptOp,
+                    path: self.path,
+                    message: "a stored op's bytes name another case than its row; restore from a backup"
+                )
+            }
+            return ops
         }
     }
 

@@ -83,19 +83,25 @@ extension Store {
         receivedAt: Timestamp,
         feedPosition: UInt64? = nil
     ) async throws(StoreError) -> RemoteApplyResult {
-        try validateOrder(batch)
+        try validate(batch, from: source)
         return try await write { db in
             var session = WriteSession(store: self, db: db)
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
             var origins: Set<Origin> = []
             var highestLamport: UInt64 = 0
+            let lamportBase = try self.loadMeta(db).lamport
             for remote in batch {
                 let sealed = remote.sealed
                 let op = sealed.op
                 origins.insert(op.id.origin)
                 let time = self.identity.role == .central ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
-                if let reason = try self.refusal(of: op, from: source, session: &session) {
+                if case .peer = source, try session.storedHash(of: op.id) != nil {
+                    // Already held, in the log or in quarantine: a resend, or an alarm.
+                    try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
+                    continue
+                }
+                if let reason = try self.refusal(of: op, from: source, lamportBase: lamportBase, session: &session) {
                     if try session.storedHash(of: op.id) == nil {
                         try db.cachedStatement(
                             sql: """
@@ -144,11 +150,23 @@ extension Store {
         }
     }
 
-    /// Refuses a batch in which some origin's seqs do not strictly increase.
-    private func validateOrder(_ batch: [RemoteOp]) throws(StoreError) {
+    /// Refuses a batch in which some origin's seqs do not strictly increase, or in which an
+    /// authenticated peer sends ops under another node's origin.
+    ///
+    /// Such ops are refused with the whole batch rather than quarantined: quarantine counts
+    /// toward the frontier of the op's origin, and a peer must never move another node's
+    /// frontier (that would make central skip the real op with that seq).
+    private func validate(_ batch: [RemoteOp], from source: RemoteSource) throws(StoreError) {
         var last: [Origin: UInt64] = [:]
         for remote in batch {
             let id = remote.sealed.op.id
+            if case .peer(let peer, _) = source, id.origin.node != peer {
+                throw StoreError(
+                    .invalidBatch,
+                    path: path,
+                    message: "\(peer) sent an op under origin \(id.origin), which is not its own; batch refused"
+                )
+            }
             if let previous = last[id.origin], previous >= id.seq {
                 throw StoreError(
                     .invalidBatch,
@@ -187,20 +205,40 @@ extension Store {
         result.integrityAlarms.append(sealed.op.id)
     }
 
+    /// How far beyond central's clock an uploaded op's Lamport time may run (see `refusal`).
+    static let lamportSlack: UInt64 = 1_000_000
+
     /// Why central refuses an uploaded op, or `nil` when it is accepted.
     ///
     /// Identity comes from the authenticated connection (`source`), never from the op: the
     /// op's origin must be the peer's own, its kind must fit the peer's role, and the case
     /// must have been assigned to the peer at the op's epoch.
-    private func refusal(of op: Op, from source: RemoteSource, session: inout WriteSession) throws -> String? {
+    private func refusal(
+        of op: Op,
+        from source: RemoteSource,
+        lamportBase: UInt64,
+        session: inout WriteSession
+    ) throws -> String? {
         guard case .peer(let peer, let role) = source else { return nil }
         switch role {
         case .mayor: return "the mayor node is read-only"
         case .central: return "central does not upload to itself"
         case .office: break
         }
-        guard op.id.origin.node == peer else { return "origin \(op.id.origin) is not the sending node \(peer)" }
         guard !op.kind.isCentralOnly else { return "only central may author \(op.kind)" }
+        // An honest author's Lamport time is at most one above everything it had seen: what
+        // central holds, plus its own ops (at most `seq` of them under this origin). The slack
+        // covers ops of an older incarnation that central never received. Anything larger
+        // would drag every node's clock towards overflow.
+        guard op.lamport <= lamportBase + op.id.seq + Self.lamportSlack else {
+            return "Lamport time \(op.lamport) is ahead of anything the author could have seen"
+        }
+        // The context may only claim ops central holds (other than the author's own).
+        for entry in op.context.entries where entry.origin != op.id.origin {
+            guard try session.holds(entry.origin, upTo: entry.seq) else {
+                return "its context claims ops of \(entry.origin) that central does not hold"
+            }
+        }
         let state = try session.state(of: op.caseID)
         guard let assignment = state.assignment(for: peer) else {
             return "case \(op.caseID) was never assigned to \(peer)"

@@ -237,7 +237,8 @@ public final class Store: Sendable {
             return StoreError(.policyRefused, path: path, message: error.message, refusal: error)
         }
         guard let error = error as? DatabaseError else {
-            return StoreError(.sqlite, path: path, message: "\(error)")
+            // Not a SQLite error: say which kind, never its description (it may quote data).
+            return StoreError(.sqlite, path: path, message: "unexpected \(type(of: error)) while using the database")
         }
         switch error.resultCode {
         case .SQLITE_FULL:
@@ -263,7 +264,11 @@ public final class Store: Sendable {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(.sqlite, path: path, message: "the database stayed locked by another process; retry")
         default:
-            return StoreError(.sqlite, path: path, message: error.message ?? "SQLite error \(error.resultCode)")
+            return StoreError(
+                .sqlite,
+                path: path,
+                message: "SQLite error \(error.resultCode.rawValue); nothing was written"
+            )
         }
     }
 }

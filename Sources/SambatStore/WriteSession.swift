@@ -19,6 +19,8 @@ struct WriteSession {
     /// Last feed seq per peer, loaded lazily.
     private var feedHeads: [String: Int64] = [:]
     private var mayorsCache: [NodeID]?
+    /// Frontiers as they were when first asked for in this transaction.
+    private var frontiers: [Origin: UInt64] = [:]
 
     init(store: Store, db: Database) {
         self.store = store
@@ -65,7 +67,15 @@ struct WriteSession {
         )
         var ops: [StoredOp] = []
         while let row = try rows.next() {
-            ops.append(try store.decodeStored(row))
+            let stored = try store.decodeStored(row)
+            guard stored.sealed.op.caseID == caseID else {
+                throw StoreError(
+                    .corruptOp,
+                    path: store.path,
+                    message: "a stored op's bytes name another case than its row; restore from a backup"
+                )
+            }
+            ops.append(stored)
         }
         return ops
     }
@@ -111,6 +121,25 @@ struct WriteSession {
                 """
         )
         return try Data.fetchOne(statement, arguments: [id.origin.description, Int64(id.seq)]).map { Array($0) }
+    }
+
+    /// The origin's frontier at the start of this transaction (cached).
+    mutating func frontier(of origin: Origin) throws -> UInt64 {
+        if let known = frontiers[origin] { return known }
+        let value =
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT contiguous FROM frontier WHERE origin = ?"),
+                arguments: [origin.description]
+            ) ?? 0
+        frontiers[origin] = UInt64(value)
+        return UInt64(value)
+    }
+
+    /// Whether the op (origin, seq) is held: under the frontier, or stored above a gap.
+    mutating func holds(_ origin: Origin, upTo seq: UInt64) throws -> Bool {
+        if seq <= (try frontier(of: origin)) { return true }
+        let statement = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM op WHERE origin = ? AND seq = ?)")
+        return try Bool.fetchOne(statement, arguments: [origin.description, Int64(clamping: seq)]) == true
     }
 
     /// Advances an origin's frontier over every seq now held contiguously above it.

@@ -27,6 +27,9 @@ public enum CurveKeyFile {
     ///
     /// - Throws: ``Failure`` when the file exists or cannot be created.
     public static func write(_ pair: CurveKeyPair, to path: String, node: String) throws(Failure) {
+        guard !node.contains(where: \.isNewline) else {
+            throw Failure(path: path, reason: "the node name must be a single line")
+        }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
             let reason =
@@ -35,7 +38,12 @@ public enum CurveKeyFile {
                 : "cannot create the key file: \(String(cString: strerror(errno)))"
             throw Failure(path: path, reason: reason)
         }
-        defer { close(descriptor) }
+        var finished = false
+        defer {
+            close(descriptor)
+            // Never leave a partial key behind: it would block the next attempt and mislead.
+            if !finished { unlink(path) }
+        }
         let text = """
             # Sambat CURVE key for node \(node). Keep secret: never copy this file to another node.
             public-key = "\(pair.publicKey)"
@@ -43,10 +51,19 @@ public enum CurveKeyFile {
 
             """
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(descriptor) == 0 else {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                throw Failure(path: path, reason: "cannot write the key file: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        guard fsync(descriptor) == 0 else {
             throw Failure(path: path, reason: "cannot write the key file: \(String(cString: strerror(errno)))")
         }
+        finished = true
     }
 
     /// Reads a key file, checking its permissions and that the public key matches the secret.

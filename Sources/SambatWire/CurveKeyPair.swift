@@ -60,3 +60,14 @@ public struct CurveKeyPair: Hashable, Sendable {
         key.utf8.count == 40 && key.utf8.allSatisfy(z85Alphabet.contains)
     }
 }
+
+extension CurveKeyPair: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Shows the public key only: a keypair interpolated into a log line must not leak its secret.
+    public var description: String { "CurveKeyPair(public: \(publicKey), secret: <redacted>)" }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["publicKey": publicKey, "secretKey": "<redacted>"], displayStyle: .struct)
+    }
+}

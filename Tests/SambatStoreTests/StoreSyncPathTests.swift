@@ -112,8 +112,6 @@ import Testing
                 context: context,
                 body: .closed(.init(reason: .byOperator))
             ),
-            // dlh sending an op under dpupr's origin.
-            try StoreFixtures.forged(origin: "dpupr#1", seq: 1, caseID: caseID, context: context, body: .acknowledged),
         ].map { RemoteOp($0) }
         let result = try await central.applyRemote(
             batch,
@@ -121,13 +119,44 @@ import Testing
             receivedAt: StoreFixtures.now
         )
         #expect(result.inserted == 0)
-        #expect(result.quarantined.count == 3)
+        #expect(result.quarantined.count == 2)
         #expect(result.quarantined[0].reason.contains("never assigned"))
         #expect(result.quarantined[1].reason.contains("only central"))
-        #expect(result.quarantined[2].reason.contains("not the sending node"))
         #expect(try await central.frontier(of: try Origin(parsing: "dlh#1")) == 2)
         #expect(try await central.caseState(caseID)?.status == .dispatched)
-        #expect(try await central.quarantine().count == 3)
+        #expect(try await central.quarantine().count == 2)
+        // A resend of a quarantined op is a duplicate, not a second refusal.
+        let resend = try await central.applyRemote(
+            [batch[0]],
+            from: .peer(StoreFixtures.dlh, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(resend.duplicates == 1)
+        #expect(resend.quarantined.isEmpty)
+
+        // dlh sending an op under dpupr's origin: the whole batch is refused, and dpupr's
+        // frontier does not move (else central would skip dpupr's real seq 1).
+        let impersonation = RemoteOp(
+            try StoreFixtures.forged(origin: "dpupr#1", seq: 1, caseID: caseID, context: context, body: .acknowledged)
+        )
+        let dlhOwn = RemoteOp(
+            try StoreFixtures.forged(
+                origin: "dlh#1",
+                seq: 3,
+                caseID: caseID,
+                context: context,
+                body: .noted(.init(text: "x", visibility: .internal))
+            )
+        )
+        await #expect {
+            try await central.applyRemote(
+                [dlhOwn, impersonation],
+                from: .peer(StoreFixtures.dlh, .office),
+                receivedAt: StoreFixtures.now
+            )
+        } throws: { ($0 as? StoreError)?.code == .invalidBatch }
+        #expect(try await central.frontier(of: try Origin(parsing: "dpupr#1")) == 0)
+        #expect(try await central.frontier(of: try Origin(parsing: "dlh#1")) == 2)
 
         // The mayor writes nothing; its upload is quarantined, never applied.
         let mayorOp = try StoreFixtures.forged(
@@ -306,5 +335,72 @@ import Testing
         #expect(rest.lastCase == nil)
         let mayor = try await central.snapshot(for: StoreFixtures.mayor, role: .mayor, after: nil, caseLimit: 10)
         #expect(mayor.ops.count == 9)
+    }
+
+    @Test func centralRefusesImpossibleLamportTimesAndOverclaimedContexts() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+        let lamport = try await central.meta().lamport
+
+        // A Lamport time far beyond anything dpupr could have seen would drag every clock
+        // towards overflow; it is quarantined, and central keeps authoring.
+        let runaway = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 1,
+            caseID: caseID,
+            context: context,
+            lamport: UInt64(Int64.max),
+            body: .noted(.init(text: "x", visibility: .internal))
+        )
+        let first = try await central.applyRemote(
+            [RemoteOp(runaway)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(first.quarantined.first?.reason.contains("Lamport") == true)
+        #expect(try await central.meta().lamport == lamport)
+
+        // A context claiming central ops that do not exist would dodge the central-wins rule.
+        var overclaim = context
+        overclaim.record(try OpID(parsing: "central#1/999"))
+        let dodge = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 2,
+            caseID: caseID,
+            context: overclaim,
+            lamport: lamport + 2,
+            body: .acknowledged
+        )
+        let second = try await central.applyRemote(
+            [RemoteOp(dodge)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(second.quarantined.first?.reason.contains("does not hold") == true)
+
+        // An honest op right after them is accepted, and central can still write.
+        let honest = try StoreFixtures.forged(
+            origin: "dpupr#1",
+            seq: 3,
+            caseID: caseID,
+            context: context,
+            lamport: lamport + 3,
+            body: .acknowledged
+        )
+        let third = try await central.applyRemote(
+            [RemoteOp(honest)],
+            from: .peer(StoreFixtures.dpupr, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(third.inserted == 1)
+        #expect(try await central.frontier(of: honest.op.id.origin) == 3)
+        _ = try await central.append(
+            .noted(.init(text: "Masih bisa menulis", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
     }
 }

@@ -10,6 +10,12 @@ import Testing
         #expect(pair.publicKey != pair.secretKey)
         #expect(try CurveKeyPair(secretKey: pair.secretKey) == pair)
         #expect(try CurveKeyPair.generate() != pair)
+        // Interpolating a keypair into a log line never shows the secret.
+        #expect(!"\(pair)".contains(pair.secretKey))
+        #expect(!String(reflecting: pair).contains(pair.secretKey))
+        var dumped = ""
+        dump(pair, to: &dumped)
+        #expect(!dumped.contains(pair.secretKey))
     }
 
     @Test(arguments: ["", "short", String(repeating: "a", count: 39), String(repeating: "~", count: 40)])
