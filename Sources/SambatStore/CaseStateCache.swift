@@ -53,6 +53,4 @@ final class CaseStateCache: Sendable {
             }
         }
     }
-
-    var count: Int { storage.withLock { $0.states.count } }
 }

@@ -1,9 +1,10 @@
 /// How to open a node's store.
 ///
-/// Keys (when read from a node config, under `store`):
-/// - `path` (string, required): the SQLite file, normally `<data dir>/sambat.sqlite`.
-/// - `busy_timeout_ms` (int, 5000): how long a writer waits for another process's lock.
-/// - `case_cache` (int, 10000): case states kept in memory for incremental folding.
+/// Fields, with their defaults:
+/// - `path` (required): the SQLite file, normally `<data dir>/sambat.sqlite`.
+/// - `busyTimeout` (5 s): how long a writer waits for another process's lock.
+/// - `caseCacheCapacity` (10,000): case states kept in memory for incremental folding.
+/// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String
