@@ -1,0 +1,390 @@
+internal import CZeroMQ
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One ZeroMQ socket owned by one dedicated thread, with an async interface.
+///
+/// The socket lives its whole life (`zmq_socket` … `zmq_close`) on its own named thread
+/// (house style Z1–Z6). That thread blocks only in `zmq_poll` over the socket and an eventfd;
+/// tasks hand it multipart messages through a mutex-guarded queue and wake it through the
+/// eventfd. Inbound messages are copied out of libzmq into `[[UInt8]]` and yielded to
+/// ``messages`` with a bounded buffer. ``close()`` sets `ZMQ_LINGER`, closes the socket on
+/// its thread, fails pending sends with ``ZMQError/Code/closed`` and finishes the stream.
+///
+/// ```swift
+/// let context = try ZMQContext()
+/// let router = try await ZMQSocket.open(.router, context: context, bind: "tcp://127.0.0.1:*")
+/// let dealer = try await ZMQSocket.open(.dealer, context: context, connect: router.endpoint)
+/// try await dealer.send([Array("HELLO".utf8)])
+/// for await frames in router.messages { … }   // [routing id, "HELLO"]
+/// ```
+///
+/// Safe from any task: the socket pointer never leaves its thread. Call ``close()`` before
+/// dropping the last reference: the owner thread runs until then. Not yet done (sync
+/// milestone): cancelling a task waiting in ``send(_:)`` does not withdraw its message.
+public final class ZMQSocket: Sendable {
+    /// The socket types Sambat uses.
+    public enum Kind: Sendable {
+        /// Central's socket: one per node, bound.
+        case router
+        /// An office's or the mayor's socket: connects to central.
+        case dealer
+
+        var raw: Int32 { self == .router ? ZMQ_ROUTER : ZMQ_DEALER }
+    }
+
+    /// Socket options applied on the owner thread before bind or connect.
+    public struct Options: Sendable {
+        /// How long unsent messages may delay close, in milliseconds (house style: ≤ 1 s).
+        public var lingerMilliseconds: Int32 = 200
+        /// Inbound messages buffered for the consumer before the oldest wait (bounded).
+        public var inboundBuffer = 1_024
+        /// `ZMQ_ROUTER_MANDATORY`: a send to an unknown peer fails instead of vanishing.
+        public var routerMandatory = true
+
+        /// Defaults as above.
+        public init() {}
+    }
+
+    /// The endpoint actually bound or connected (with the real port for `tcp://…:*`).
+    public let endpoint: String
+    /// Inbound multipart messages, in arrival order.
+    ///
+    /// Bounded without loss: when ``Options/inboundBuffer`` messages wait unread, the owner
+    /// thread stops reading the socket, so libzmq's queue (and then the sender) holds back.
+    public let messages: Messages
+
+    private let shared: SharedState
+    private let wake: Int32
+
+    private init(endpoint: String, messages: AsyncStream<[[UInt8]]>, shared: SharedState, wake: Int32) {
+        self.endpoint = endpoint
+        self.messages = Messages(stream: messages, shared: shared, wake: wake)
+        self.shared = shared
+        self.wake = wake
+    }
+
+    /// Opens a socket, binding or connecting it on its owner thread.
+    ///
+    /// - Throws: ``ZMQError`` when the socket cannot be created, configured, bound or connected.
+    public static func open(
+        _ kind: Kind,
+        context: ZMQContext,
+        bind: String? = nil,
+        connect: String? = nil,
+        options: Options = Options()
+    ) async throws(ZMQError) -> ZMQSocket {
+        let wake = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wake >= 0 else { throw ZMQError(code: .callFailed, errno: errno, operation: "eventfd") }
+        // Unbounded here: the bound is kept by the owner thread, which stops reading the
+        // socket when `inboundBuffer` messages are waiting, so nothing is ever dropped.
+        let (messages, inbound) = AsyncStream<[[UInt8]]>.makeStream(bufferingPolicy: .unbounded)
+        let shared = SharedState()
+        let started: Result<String, ZMQError> = await withCheckedContinuation { ready in
+            let owner = SocketOwner(
+                kind: kind,
+                context: context.handle,
+                bind: bind,
+                connect: connect,
+                options: options,
+                shared: shared,
+                wake: wake,
+                inbound: inbound
+            )
+            let thread = Thread { owner.run(ready: ready) }
+            thread.name = "sambat.zmq.\(kind == .router ? "router" : "dealer")"
+            thread.start()
+        }
+        switch started {
+        case .success(let endpoint):
+            return ZMQSocket(endpoint: endpoint, messages: messages, shared: shared, wake: wake)
+        case .failure(let error):
+            Glibc.close(wake)
+            throw error
+        }
+    }
+
+    /// Queues a multipart message; returns once libzmq has taken it.
+    ///
+    /// - Throws: ``ZMQError`` when the socket is closed, or libzmq refuses the message
+    ///   (for example `EHOSTUNREACH` from a ROUTER to an unknown peer).
+    public func send(_ frames: [[UInt8]]) async throws(ZMQError) {
+        precondition(!frames.isEmpty, "a ZeroMQ message has at least one frame")
+        let result: Result<Void, ZMQError> = await withCheckedContinuation { done in
+            let wake = self.wake
+            let accepted = shared.withLock { state -> Bool in
+                guard !state.stopping else { return false }
+                state.outbox.append(Outgoing(frames: frames, done: done))
+                eventfd_write(wake, 1)
+                return true
+            }
+            if !accepted {
+                done.resume(returning: .failure(ZMQError(code: .closed, errno: 0, operation: "send")))
+            }
+        }
+        try result.get()
+    }
+
+    /// Closes the socket on its thread and waits until it is closed; idempotent.
+    public func close() async {
+        await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+            let wake = self.wake
+            let alreadyDone = shared.withLock { state -> Bool in
+                if state.finished { return true }
+                state.stopping = true
+                state.closeWaiters.append(closed)
+                eventfd_write(wake, 1)
+                return false
+            }
+            if alreadyDone { closed.resume() }
+        }
+    }
+
+    // MARK: - Shared between tasks and the owner thread
+
+    struct Outgoing: Sendable {
+        let frames: [[UInt8]]
+        let done: CheckedContinuation<Result<Void, ZMQError>, Never>
+    }
+
+    /// The inbound messages of a socket, counted as they are consumed.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = [[UInt8]]
+        let stream: AsyncStream<[[UInt8]]>
+        let shared: SharedState
+        let wake: Int32
+
+        public func makeAsyncIterator() -> Iterator {
+            Iterator(base: stream.makeAsyncIterator(), shared: shared, wake: wake)
+        }
+
+        /// Iterates the messages; each one taken frees a place in the bounded buffer.
+        public struct Iterator: AsyncIteratorProtocol {
+            var base: AsyncStream<[[UInt8]]>.Iterator
+            let shared: SharedState
+            let wake: Int32
+
+            public mutating func next() async -> [[UInt8]]? {
+                guard let frames = await base.next() else { return nil }
+                let wake = self.wake
+                shared.withLock { state in
+                    state.buffered -= 1
+                    // Written under the lock: once `finished` is set the fd may be closed.
+                    if state.readingPaused && !state.finished { eventfd_write(wake, 1) }
+                }
+                return frames
+            }
+        }
+    }
+
+    struct State: Sendable {
+        var outbox: [Outgoing] = []
+        /// Messages yielded to ``Messages`` and not yet taken.
+        var buffered = 0
+        /// Whether the owner stopped reading because the buffer is full.
+        var readingPaused = false
+        var stopping = false
+        var finished = false
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// The command queue between tasks and the owner thread.
+    final class SharedState: Sendable {
+        private let state = Mutex(State())
+
+        func withLock<T>(_ body: (inout State) -> T) -> T {
+            state.withLock { body(&$0) }
+        }
+    }
+}
+
+/// The loop that owns one socket; runs on its dedicated thread only.
+///
+/// `@unchecked Sendable`: it is created on the opening task and then used by exactly one
+/// thread; the raw pointers it holds (context, socket) are only touched there.
+private final class SocketOwner: @unchecked Sendable {
+    let kind: ZMQSocket.Kind
+    let context: UnsafeMutableRawPointer
+    let bind: String?
+    let connect: String?
+    let options: ZMQSocket.Options
+    let shared: ZMQSocket.SharedState
+    let wake: Int32
+    let inbound: AsyncStream<[[UInt8]]>.Continuation
+
+    init(
+        kind: ZMQSocket.Kind,
+        context: UnsafeMutableRawPointer,
+        bind: String?,
+        connect: String?,
+        options: ZMQSocket.Options,
+        shared: ZMQSocket.SharedState,
+        wake: Int32,
+        inbound: AsyncStream<[[UInt8]]>.Continuation
+    ) {
+        self.kind = kind
+        self.context = context
+        self.bind = bind
+        self.connect = connect
+        self.options = options
+        self.shared = shared
+        self.wake = wake
+        self.inbound = inbound
+    }
+
+    func run(ready: CheckedContinuation<Result<String, ZMQError>, Never>) {
+        guard let socket = zmq_socket(context, kind.raw) else {
+            ready.resume(returning: .failure(ZMQError.last("zmq_socket")))
+            return
+        }
+        do throws(ZMQError) {
+            try setOption(socket, ZMQ_LINGER, options.lingerMilliseconds)
+            if kind == .router && options.routerMandatory { try setOption(socket, ZMQ_ROUTER_MANDATORY, 1) }
+            if let bind, zmq_bind(socket, bind) != 0 { throw ZMQError.last("zmq_bind") }
+            if let connect, zmq_connect(socket, connect) != 0 { throw ZMQError.last("zmq_connect") }
+            ready.resume(returning: .success(lastEndpoint(socket) ?? connect ?? bind ?? ""))
+        } catch {
+            zmq_close(socket)
+            ready.resume(returning: .failure(error))
+            return
+        }
+        loop(socket)
+        zmq_close(socket)
+        // Mark finished before closing the wake fd: every writer checks it under the lock.
+        let (pending, waiters) = shared.withLock { state in
+            state.finished = true
+            defer {
+                state.outbox.removeAll()
+                state.closeWaiters.removeAll()
+            }
+            return (state.outbox, state.closeWaiters)
+        }
+        Glibc.close(wake)
+        inbound.finish()
+        for outgoing in pending {
+            outgoing.done.resume(returning: .failure(ZMQError(code: .closed, errno: 0, operation: "send")))
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func loop(_ socket: UnsafeMutableRawPointer) {
+        var queued: [ZMQSocket.Outgoing] = []
+        while true {
+            var drained: UInt64 = 0
+            eventfd_read(wake, &drained)
+            let (incoming, stopping) = shared.withLock { state in
+                defer { state.outbox.removeAll() }
+                return (state.outbox, state.stopping)
+            }
+            queued += incoming
+            if stopping {
+                shared.withLock { $0.outbox.insert(contentsOf: queued, at: 0) }
+                return
+            }
+            queued = flush(queued, socket: socket)
+            let reading = receiveAll(socket)
+            let events = (reading ? ZMQ_POLLIN : 0) | (queued.isEmpty ? 0 : ZMQ_POLLOUT)
+            var items = [
+                zmq_pollitem_t(socket: socket, fd: 0, events: Int16(events), revents: 0),
+                zmq_pollitem_t(socket: nil, fd: wake, events: Int16(ZMQ_POLLIN), revents: 0),
+            ]
+            // Block until the socket or the wake fd is ready; EINTR just loops.
+            _ = zmq_poll(&items, 2, -1)
+        }
+    }
+
+    /// Sends queued messages until libzmq would block; returns what is still queued.
+    private func flush(_ queued: [ZMQSocket.Outgoing], socket: UnsafeMutableRawPointer) -> [ZMQSocket.Outgoing] {
+        var remaining = queued[...]
+        while let next = remaining.first {
+            switch sendMessage(next.frames, socket: socket) {
+            case .sent:
+                next.done.resume(returning: .success(()))
+            case .wouldBlock:
+                return Array(remaining)
+            case .failed(let error):
+                next.done.resume(returning: .failure(error))
+            }
+            remaining = remaining.dropFirst()
+        }
+        return []
+    }
+
+    private enum SendOutcome {
+        case sent
+        case wouldBlock
+        case failed(ZMQError)
+    }
+
+    private func sendMessage(_ frames: [[UInt8]], socket: UnsafeMutableRawPointer) -> SendOutcome {
+        for (index, frame) in frames.enumerated() {
+            let more = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            while true {
+                let rc = frame.withUnsafeBytes { zmq_send(socket, $0.baseAddress, $0.count, ZMQ_DONTWAIT | more) }
+                if rc >= 0 { break }
+                let error = zmq_errno()
+                if error == EINTR { continue }
+                // Only the first frame can be refused for back-pressure; libzmq then takes the rest.
+                if error == EAGAIN && index == 0 { return .wouldBlock }
+                return .failed(ZMQError(code: .callFailed, errno: error, operation: "zmq_send"))
+            }
+        }
+        return .sent
+    }
+
+    /// Copies complete inbound messages out of libzmq and yields them, until none is
+    /// waiting or the consumer's buffer is full; returns whether reading should continue.
+    private func receiveAll(_ socket: UnsafeMutableRawPointer) -> Bool {
+        let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        defer { message.deallocate() }
+        while true {
+            let full = shared.withLock { state -> Bool in
+                state.readingPaused = state.buffered >= options.inboundBuffer
+                return state.readingPaused
+            }
+            if full { return false }
+            var frames: [[UInt8]] = []
+            while true {
+                zmq_msg_init(message)
+                let rc = zmq_msg_recv(message, socket, ZMQ_DONTWAIT)
+                if rc < 0 {
+                    zmq_msg_close(message)
+                    if zmq_errno() == EINTR { continue }
+                    // EAGAIN before the first frame: nothing more to read now.
+                    if frames.isEmpty { return true }
+                    continue
+                }
+                let size = zmq_msg_size(message)
+                if let data = zmq_msg_data(message), size > 0 {
+                    frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+                } else {
+                    frames.append([])
+                }
+                let more = zmq_msg_more(message) != 0
+                zmq_msg_close(message)
+                if !more { break }
+            }
+            shared.withLock { $0.buffered += 1 }
+            inbound.yield(frames)
+        }
+    }
+
+    private func setOption(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ value: Int32) throws(ZMQError) {
+        var value = value
+        guard zmq_setsockopt(socket, option, &value, MemoryLayout<Int32>.size) == 0 else {
+            throw ZMQError.last("zmq_setsockopt(\(option))")
+        }
+    }
+
+    private func lastEndpoint(_ socket: UnsafeMutableRawPointer) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        var size = buffer.count
+        guard zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.isEmpty ? nil : text
+    }
+}
