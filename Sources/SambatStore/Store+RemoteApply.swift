@@ -126,8 +126,18 @@ extension Store {
                     highestLamport = max(highestLamport, op.lamport)
                     try session.fold(op)
                     written.append(sealed)
-                } else {
-                    try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
+                } else if try self.checkDuplicate(
+                    sealed,
+                    source: source,
+                    time: time,
+                    session: session,
+                    result: &result
+                ),
+                    self.identity.role != .central, let centralTime = remote.centralReceivedAt
+                {
+                    // Central's echo of an op we already hold (typically our own): adopt its
+                    // receive time, which deadlines are measured from.
+                    try session.adoptReceiveTime(op.id, of: op.caseID, time: centralTime)
                 }
             }
             for origin in origins.sorted() {
@@ -180,17 +190,19 @@ extension Store {
 
     /// Classifies an op whose (origin, seq) is already held: a harmless duplicate, or an
     /// integrity alarm when the bytes differ.
+    /// - Returns: whether it was a harmless duplicate.
+    @discardableResult
     private func checkDuplicate(
         _ sealed: SealedOp,
         source: RemoteSource,
         time: Timestamp,
         session: WriteSession,
         result: inout RemoteApplyResult
-    ) throws {
-        guard let stored = try session.storedHash(of: sealed.op.id) else { return }
+    ) throws -> Bool {
+        guard let stored = try session.storedHash(of: sealed.op.id) else { return false }
         if stored == sealed.hash.bytes {
             result.duplicates += 1
-            return
+            return true
         }
         try session.db.execute(
             sql: """
@@ -203,6 +215,7 @@ extension Store {
             ]
         )
         result.integrityAlarms.append(sealed.op.id)
+        return false
     }
 
     /// How far beyond central's clock an uploaded op's Lamport time may run (see `refusal`).

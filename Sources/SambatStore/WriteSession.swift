@@ -80,6 +80,20 @@ struct WriteSession {
         return ops
     }
 
+    /// Stores central's receive time for an op already held.
+    ///
+    /// Re-projects its case so stamps derived from it move too; does nothing when the time is
+    /// already stored.
+    mutating func adoptReceiveTime(_ id: OpID, of caseID: CaseID, time: Timestamp) throws {
+        try db.cachedStatement(sql: "UPDATE op SET receivedAt = ? WHERE origin = ? AND seq = ? AND receivedAt != ?")
+            .execute(arguments: [at(time), id.origin.description, Int64(id.seq), at(time)])
+        guard db.changesCount > 0 else { return }
+        let slot = try slot(caseID)
+        slot.changed = true
+        slot.reprojectAll = true
+        noteReceived(id, at: time)
+    }
+
     /// Folds `op` (already inserted) into its case's working state.
     mutating func fold(_ op: Op) throws {
         let slot = try slot(op.caseID)
@@ -190,7 +204,9 @@ struct WriteSession {
                 slot.needsRefold = false
             }
             if slot.changed, slot.state.opCount > 0 {
-                try CaseProjection(db: db, receivedAt: receivedAt).write(before: slot.baseline, after: slot.state)
+                // A changed receive time invalidates stored stamps: rewrite every row then.
+                let baseline = slot.reprojectAll ? nil : slot.baseline
+                try CaseProjection(db: db, receivedAt: receivedAt).write(before: baseline, after: slot.state)
             }
             if slot.state.opCount > 0 { store.cache.store(slot.state) }
         }
@@ -278,6 +294,8 @@ final class CaseSlot {
     let baseline: CaseBaseline?
     var changed = false
     var needsRefold = false
+    /// Set when a stored receive time changed: every projection row is rewritten.
+    var reprojectAll = false
 
     init(_ state: CaseState) {
         self.state = state

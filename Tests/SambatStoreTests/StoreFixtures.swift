@@ -85,15 +85,28 @@ enum StoreFixtures {
 
     /// Uploads the office's own ops above central's frontier (as the sync layer will).
     @discardableResult
-    static func upload(from office: Store, to central: Store) async throws -> RemoteApplyResult {
+    static func upload(
+        from office: Store,
+        to central: Store,
+        at time: Timestamp = now
+    ) async throws
+        -> RemoteApplyResult
+    {
         let origin = try await office.currentOrigin()
         let frontier = try await central.frontier(of: origin)
         let ops = try await office.ops(of: origin, after: frontier, limit: 10_000)
         return try await central.applyRemote(
             ops.map { RemoteOp($0.sealed) },
             from: .peer(office.identity.node, .office),
-            receivedAt: now
+            receivedAt: time
         )
+    }
+
+    /// One integer from a query on a database file.
+    static func scalar(_ path: String, _ sql: String) throws -> Int64? {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int64.fetchOne(db, sql: sql) }
     }
 
     /// Every row of every table, in a stable order: equal dumps mean byte-identical content.

@@ -80,7 +80,9 @@ import Testing
         #expect(ack.sealed.op.id.description == "dpupr#1/1")
         #expect(ack.state.status == .acknowledged)
 
-        let upload = try await StoreFixtures.upload(from: office, to: central)
+        // Central receives the ack a minute after the officer's own clock says it was made.
+        let centralTime = Timestamp(millisecondsSinceEpoch: StoreFixtures.now.millisecondsSinceEpoch + 60_000)
+        let upload = try await StoreFixtures.upload(from: office, to: central, at: centralTime)
         #expect(upload.inserted == 1)
         #expect(upload.quarantined.isEmpty)
         #expect(upload.frontiers.values.map { $0 } == [1])
@@ -89,9 +91,26 @@ import Testing
         let origin = try await office.currentOrigin()
         #expect(try await office.ops(of: origin, after: try await central.frontier(of: origin), limit: 10).isEmpty)
 
+        // The echo brings central's receive time: the office's deadlines use it from now on.
         let echo = try await StoreFixtures.deliverFeed(from: central, to: office)
         #expect(echo.duplicates == 1)
         #expect(try await office.caseState(caseID) == (try await central.caseState(caseID)))
+        let officeAck = try await office.ops(ofCase: caseID).first { $0.sealed.op.id == ack.sealed.op.id }
+        #expect(officeAck?.receivedAt == centralTime)
+        let acknowledgedAt = try StoreFixtures.scalar(
+            directory + "/office.sqlite",
+            "SELECT acknowledgedAt FROM assignment WHERE office = 'dpupr'"
+        )
+        #expect(acknowledgedAt == centralTime.millisecondsSinceEpoch)
+        // A second echo changes nothing.
+        let before = try StoreFixtures.dump(directory + "/office.sqlite")
+        let entries = try await central.feed(for: StoreFixtures.dpupr, after: 0, limit: 100)
+        _ = try await office.applyRemote(
+            entries.map { RemoteOp($0.op.sealed, centralReceivedAt: $0.op.receivedAt) },
+            from: .feed(from: StoreFixtures.central),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(try StoreFixtures.dump(directory + "/office.sqlite") == before)
     }
 
     @Test func centralQuarantinesWhatAPeerMayNotAuthorAndTheStreamContinues() async throws {
