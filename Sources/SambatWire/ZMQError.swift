@@ -10,6 +10,7 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
             case callFailed = "call failed"
             case invalidKey = "invalid key"
             case closed = "closed"
+            case cancelled = "cancelled"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -20,6 +21,8 @@ public struct ZMQError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidKey = Code(.invalidKey)
         /// The socket or context was already shut down.
         public static let closed = Code(.closed)
+        /// The waiting task was cancelled before libzmq took the message; it was not sent.
+        public static let cancelled = Code(.cancelled)
 
         public var description: String { base.rawValue }
     }

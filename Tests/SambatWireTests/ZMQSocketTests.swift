@@ -16,14 +16,14 @@ import Glibc
 
         try await dealer.send([Array("HELLO".utf8), [0, 1, 2, 255]])
         var routerInbox = router.messages.makeAsyncIterator()
-        let received = try #require(await routerInbox.next())
+        let received = try #require(await routerInbox.next()).frames
         #expect(received.count == 3)  // routing id, then the two frames
         #expect(received[1] == Array("HELLO".utf8))
         #expect(received[2] == [0, 1, 2, 255])
 
         try await router.send([received[0], Array("WELCOME".utf8), []])
         var dealerInbox = dealer.messages.makeAsyncIterator()
-        #expect(await dealerInbox.next() == [Array("WELCOME".utf8), []])
+        #expect(await dealerInbox.next()?.frames == [Array("WELCOME".utf8), []])
 
         await dealer.close()
         await router.close()
@@ -39,8 +39,8 @@ import Glibc
             try await dealer.send([withUnsafeBytes(of: UInt32(index).bigEndian) { Array($0) }])
         }
         var seen = 0
-        for await frames in router.messages {
-            let value = frames[1].reduce(0) { $0 << 8 | Int($1) }
+        for await message in router.messages {
+            let value = message.frames[1].reduce(0) { $0 << 8 | Int($1) }
             #expect(value == seen)
             seen += 1
             if seen == count { break }

@@ -13,7 +13,9 @@ import Glibc
 /// tasks hand it multipart messages through a mutex-guarded queue and wake it through the
 /// eventfd. Inbound messages are copied out of libzmq into `[[UInt8]]` and yielded to
 /// ``messages`` with a bounded buffer. ``close()`` sets `ZMQ_LINGER`, closes the socket on
-/// its thread, fails pending sends with ``ZMQError/Code/closed`` and finishes the stream.
+/// its thread, fails pending sends with ``ZMQError/Code/closed`` and finishes the stream. A
+/// task cancelled while waiting in ``send(_:)`` gets ``ZMQError/Code/cancelled`` and its
+/// message is not sent.
 ///
 /// ```swift
 /// let context = try ZMQContext()
@@ -24,8 +26,7 @@ import Glibc
 /// ```
 ///
 /// Safe from any task: the socket pointer never leaves its thread. Call ``close()`` before
-/// dropping the last reference: the owner thread runs until then. Not yet done (sync
-/// milestone): cancelling a task waiting in ``send(_:)`` does not withdraw its message.
+/// dropping the last reference: the owner thread runs until then.
 public final class ZMQSocket: Sendable {
     /// The socket types Sambat uses.
     public enum Kind: Sendable {
@@ -45,9 +46,31 @@ public final class ZMQSocket: Sendable {
         public var inboundBuffer = 1_024
         /// `ZMQ_ROUTER_MANDATORY`: a send to an unknown peer fails instead of vanishing.
         public var routerMandatory = true
+        /// CURVE security; `nil` for a plain socket (only tests and inproc use that).
+        public var curve: Curve?
+        /// The ZAP domain a CURVE server asks its ZAP handler about.
+        public var zapDomain = "sambat"
 
         /// Defaults as above.
         public init() {}
+    }
+
+    /// CURVE roles: central serves, offices and the mayor are clients that pin its key.
+    public enum Curve: Sendable {
+        /// A CURVE server with this keypair; its ZAP handler decides who may connect.
+        case server(CurveKeyPair)
+        /// A CURVE client with its own keypair and the server's pinned public key.
+        case client(CurveKeyPair, serverPublicKey: String)
+    }
+
+    /// One inbound multipart message and, on a CURVE server, who sent it.
+    public struct Message: Sendable, Equatable {
+        /// The frames (on a ROUTER, the first is the peer's routing id).
+        public let frames: [[UInt8]]
+        /// The ZAP `User-Id` of the connection it came on: the authenticated node.
+        ///
+        /// Taken from the connection, never from a payload field; `nil` without ZAP.
+        public let userID: String?
     }
 
     /// The endpoint actually bound or connected (with the real port for `tcp://…:*`).
@@ -61,7 +84,7 @@ public final class ZMQSocket: Sendable {
     private let shared: SharedState
     private let wake: Int32
 
-    private init(endpoint: String, messages: AsyncStream<[[UInt8]]>, shared: SharedState, wake: Int32) {
+    private init(endpoint: String, messages: AsyncStream<Message>, shared: SharedState, wake: Int32) {
         self.endpoint = endpoint
         self.messages = Messages(stream: messages, shared: shared, wake: wake)
         self.shared = shared
@@ -82,7 +105,7 @@ public final class ZMQSocket: Sendable {
         guard wake >= 0 else { throw ZMQError(code: .callFailed, errno: errno, operation: "eventfd") }
         // Unbounded here: the bound is kept by the owner thread, which stops reading the
         // socket when `inboundBuffer` messages are waiting, so nothing is ever dropped.
-        let (messages, inbound) = AsyncStream<[[UInt8]]>.makeStream(bufferingPolicy: .unbounded)
+        let (messages, inbound) = AsyncStream<Message>.makeStream(bufferingPolicy: .unbounded)
         let shared = SharedState()
         let started: Result<String, ZMQError> = await withCheckedContinuation { ready in
             let owner = SocketOwner(
@@ -114,16 +137,27 @@ public final class ZMQSocket: Sendable {
     ///   (for example `EHOSTUNREACH` from a ROUTER to an unknown peer).
     public func send(_ frames: [[UInt8]]) async throws(ZMQError) {
         precondition(!frames.isEmpty, "a ZeroMQ message has at least one frame")
-        let result: Result<Void, ZMQError> = await withCheckedContinuation { done in
-            let wake = self.wake
-            let accepted = shared.withLock { state -> Bool in
-                guard !state.stopping else { return false }
-                state.outbox.append(Outgoing(frames: frames, done: done))
-                eventfd_write(wake, 1)
-                return true
+        let token = CancelToken()
+        let wake = self.wake
+        let shared = self.shared
+        let result: Result<Void, ZMQError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { done in
+                let accepted = shared.withLock { state -> Bool in
+                    guard !state.stopping else { return false }
+                    state.outbox.append(Outgoing(frames: frames, done: done, token: token))
+                    eventfd_write(wake, 1)
+                    return true
+                }
+                if !accepted {
+                    done.resume(returning: .failure(ZMQError(code: .closed, errno: 0, operation: "send")))
+                }
             }
-            if !accepted {
-                done.resume(returning: .failure(ZMQError(code: .closed, errno: 0, operation: "send")))
+        } onCancel: {
+            // The owner drops the message if libzmq has not taken it yet (for example while
+            // waiting for a peer that never completes its handshake).
+            token.cancel()
+            shared.withLock { state in
+                if !state.finished { eventfd_write(wake, 1) }
             }
         }
         try result.get()
@@ -149,12 +183,20 @@ public final class ZMQSocket: Sendable {
     struct Outgoing: Sendable {
         let frames: [[UInt8]]
         let done: CheckedContinuation<Result<Void, ZMQError>, Never>
+        let token: CancelToken
+    }
+
+    /// Set when the task waiting for a send is cancelled.
+    final class CancelToken: Sendable {
+        private let flag = Mutex(false)
+        func cancel() { flag.withLock { $0 = true } }
+        var isCancelled: Bool { flag.withLock { $0 } }
     }
 
     /// The inbound messages of a socket, counted as they are consumed.
     public struct Messages: AsyncSequence, Sendable {
-        public typealias Element = [[UInt8]]
-        let stream: AsyncStream<[[UInt8]]>
+        public typealias Element = Message
+        let stream: AsyncStream<Message>
         let shared: SharedState
         let wake: Int32
 
@@ -164,11 +206,11 @@ public final class ZMQSocket: Sendable {
 
         /// Iterates the messages; each one taken frees a place in the bounded buffer.
         public struct Iterator: AsyncIteratorProtocol {
-            var base: AsyncStream<[[UInt8]]>.Iterator
+            var base: AsyncStream<Message>.Iterator
             let shared: SharedState
             let wake: Int32
 
-            public mutating func next() async -> [[UInt8]]? {
+            public mutating func next() async -> Message? {
                 guard let frames = await base.next() else { return nil }
                 let wake = self.wake
                 shared.withLock { state in
@@ -214,7 +256,7 @@ private final class SocketOwner: @unchecked Sendable {
     let options: ZMQSocket.Options
     let shared: ZMQSocket.SharedState
     let wake: Int32
-    let inbound: AsyncStream<[[UInt8]]>.Continuation
+    let inbound: AsyncStream<ZMQSocket.Message>.Continuation
 
     init(
         kind: ZMQSocket.Kind,
@@ -224,7 +266,7 @@ private final class SocketOwner: @unchecked Sendable {
         options: ZMQSocket.Options,
         shared: ZMQSocket.SharedState,
         wake: Int32,
-        inbound: AsyncStream<[[UInt8]]>.Continuation
+        inbound: AsyncStream<ZMQSocket.Message>.Continuation
     ) {
         self.kind = kind
         self.context = context
@@ -244,6 +286,18 @@ private final class SocketOwner: @unchecked Sendable {
         do throws(ZMQError) {
             try setOption(socket, ZMQ_LINGER, options.lingerMilliseconds)
             if kind == .router && options.routerMandatory { try setOption(socket, ZMQ_ROUTER_MANDATORY, 1) }
+            switch options.curve {
+            case .server(let pair):
+                try setOption(socket, ZMQ_CURVE_SERVER, 1)
+                try setText(socket, ZMQ_CURVE_SECRETKEY, pair.secretKey)
+                try setText(socket, ZMQ_ZAP_DOMAIN, options.zapDomain)
+            case .client(let pair, let serverKey):
+                try setText(socket, ZMQ_CURVE_SERVERKEY, serverKey)
+                try setText(socket, ZMQ_CURVE_PUBLICKEY, pair.publicKey)
+                try setText(socket, ZMQ_CURVE_SECRETKEY, pair.secretKey)
+            case nil:
+                break
+            }
             if let bind, zmq_bind(socket, bind) != 0 { throw ZMQError.last("zmq_bind") }
             if let connect, zmq_connect(socket, connect) != 0 { throw ZMQError.last("zmq_connect") }
             ready.resume(returning: .success(lastEndpoint(socket) ?? connect ?? bind ?? ""))
@@ -301,6 +355,11 @@ private final class SocketOwner: @unchecked Sendable {
     private func flush(_ queued: [ZMQSocket.Outgoing], socket: UnsafeMutableRawPointer) -> [ZMQSocket.Outgoing] {
         var remaining = queued[...]
         while let next = remaining.first {
+            if next.token.isCancelled {
+                next.done.resume(returning: .failure(ZMQError(code: .cancelled, errno: 0, operation: "send")))
+                remaining = remaining.dropFirst()
+                continue
+            }
             switch sendMessage(next.frames, socket: socket) {
             case .sent:
                 next.done.resume(returning: .success(()))
@@ -348,6 +407,7 @@ private final class SocketOwner: @unchecked Sendable {
             }
             if full { return false }
             var frames: [[UInt8]] = []
+            var userID: String?
             while true {
                 zmq_msg_init(message)
                 let rc = zmq_msg_recv(message, socket, ZMQ_DONTWAIT)
@@ -364,12 +424,16 @@ private final class SocketOwner: @unchecked Sendable {
                 } else {
                     frames.append([])
                 }
+                // The ROUTER's own routing-id frame carries no metadata; the peer's frames do.
+                if userID == nil, let property = zmq_msg_gets(message, "User-Id") {
+                    userID = String(cString: property)
+                }
                 let more = zmq_msg_more(message) != 0
                 zmq_msg_close(message)
                 if !more { break }
             }
             shared.withLock { $0.buffered += 1 }
-            inbound.yield(frames)
+            inbound.yield(ZMQSocket.Message(frames: frames, userID: userID))
         }
     }
 
@@ -378,6 +442,12 @@ private final class SocketOwner: @unchecked Sendable {
         guard zmq_setsockopt(socket, option, &value, MemoryLayout<Int32>.size) == 0 else {
             throw ZMQError.last("zmq_setsockopt(\(option))")
         }
+    }
+
+    private func setText(_ socket: UnsafeMutableRawPointer, _ option: Int32, _ text: String) throws(ZMQError) {
+        // Z85 keys are passed as 40 characters plus the terminating NUL (41 bytes).
+        let ok = text.withCString { zmq_setsockopt(socket, option, $0, strlen($0) + 1) == 0 }
+        guard ok else { throw ZMQError.last("zmq_setsockopt(\(option))") }
     }
 
     private func lastEndpoint(_ socket: UnsafeMutableRawPointer) -> String? {
