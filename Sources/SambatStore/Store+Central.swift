@@ -39,6 +39,14 @@ extension Store {
         at time: Timestamp
     ) async throws(StoreError) {
         try requireCentral()
+        // The sealed form separates fields with U+001F; a field holding it could never be read back.
+        guard ![identity.name, identity.nik, identity.phone].contains(where: { $0.contains("\u{1F}") }) else {
+            throw StoreError(
+                .invalidOp,
+                path: path,
+                message: "an identity field holds a control character; nothing saved"
+            )
+        }
         let sealed: [UInt8]
         do {
             sealed = try cipher.seal(identity.encoded, context: "reporter:" + ref)

@@ -41,6 +41,13 @@ import Testing
             }
         }
 
+        // A field that could not be read back is refused, and the stored identity is unchanged.
+        let garbled = ReporterIdentity(name: "Suparman\u{1F}X", nik: "3576012301800004", phone: "+6281234560101")
+        await #expect {
+            try await central.saveReporter(garbled, ref: "rpt-7f3a", cipher: cipher, at: StoreFixtures.now)
+        } throws: { ($0 as? StoreError)?.code == .invalidOp }
+        #expect(try await central.reporter(ref: "rpt-7f3a", cipher: cipher) == Self.identity)
+
         let wrongKey = try IdentityCipher(keyBytes: IdentityCipher.generateKeyBytes())
         await #expect { try await central.reporter(ref: "rpt-7f3a", cipher: wrongKey) } throws: {
             ($0 as? StoreError)?.message.contains("wrong identity key") == true
