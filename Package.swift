@@ -34,7 +34,11 @@ let package = Package(
         ),
         .target(
             name: "SambatStore",
-            dependencies: ["SambatCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SambatCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .systemLibrary(

@@ -9,7 +9,7 @@ import Synchronization
 /// `PRAGMA data_version` at the start of every write).
 final class CaseStateCache: Sendable {
     private struct Storage {
-        var states: [CaseID: CaseState] = [:]
+        var states: [CaseID: CaseStateBox] = [:]
         var dataVersion: Int64?
     }
 
@@ -19,24 +19,26 @@ final class CaseStateCache: Sendable {
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
     subscript(caseID: CaseID) -> CaseState? {
-        storage.withLock { $0.states[caseID] }
+        storage.withLock { $0.states[caseID]?.state }
     }
 
-    /// Removes and returns a state, so the caller can mutate it without copying its storage.
-    func take(_ caseID: CaseID) -> CaseState? {
+    /// Removes and returns a state's box, so the caller can mutate the state in place.
+    func take(_ caseID: CaseID) -> CaseStateBox? {
         storage.withLock { $0.states.removeValue(forKey: caseID) }
     }
 
-    func store(_ state: CaseState) {
+    /// Puts a box back (or in for the first time); moving the box moves the state uncopied.
+    func store(_ box: CaseStateBox) {
         guard capacity > 0 else { return }
+        let caseID = box.state.caseID
         storage.withLock { storage in
-            if storage.states.count >= capacity, storage.states[state.caseID] == nil {
+            if storage.states.count >= capacity, storage.states[caseID] == nil {
                 // Drop an arbitrary tenth: cheap, and a miss only costs one re-fold from disk.
                 for key in storage.states.keys.prefix(max(1, capacity / 10)) {
                     storage.states.removeValue(forKey: key)
                 }
             }
-            storage.states[state.caseID] = state
+            storage.states[caseID] = box
         }
     }
 
@@ -53,4 +55,15 @@ final class CaseStateCache: Sendable {
             }
         }
     }
+}
+
+/// A folded case state on the heap, so it moves between the cache and a write session by
+/// reference instead of being copied field by field.
+///
+/// Only ever touched on GRDB's writer queue: the cache hands a box to exactly one write
+/// session at a time (`take` removes it), which is what makes the unchecked `Sendable` sound.
+final class CaseStateBox: @unchecked Sendable {
+    var state: CaseState
+
+    init(_ state: CaseState) { self.state = state }
 }

@@ -6,10 +6,11 @@ extension Store {
     /// writer connection, `batchSize` rows per transaction, and returns the time it took.
     ///
     /// The yardstick for `sambat bench store`: the same connection, pragmas (WAL,
-    /// `synchronous=FULL`) and batching as a remote apply, with none of its work. The scratch
-    /// table is dropped afterwards.
+    /// `synchronous=FULL`) and batching as a remote apply, with none of its work, bound through
+    /// the same direct statement binding as the apply's hot statements. The scratch table is
+    /// dropped afterwards.
     public func measurePlainInsert(rows: Int, bytesPerRow: Int, batchSize: Int) async throws(StoreError) -> Duration {
-        let payload = Data(repeating: 0x5A, count: bytesPerRow)
+        let payload = [UInt8](repeating: 0x5A, count: bytesPerRow)
         try await write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS benchPlain (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
         }
@@ -20,9 +21,11 @@ extension Store {
             let first = next
             let count = min(batchSize, rows - next)
             try await write { db in
-                let statement = try db.cachedStatement(sql: "INSERT INTO benchPlain (id, payload) VALUES (?, ?)")
+                let statement = try HotStatement(db, sql: "INSERT INTO benchPlain (id, payload) VALUES (?, ?)")
                 for id in first..<first + count {
-                    try statement.execute(arguments: [id, payload])
+                    statement.bind(1, id)
+                    statement.bind(2, blob: payload)
+                    try statement.execute()
                 }
             }
             next += count

@@ -81,7 +81,9 @@ extension Store {
             try session.fold(op)
             try session.finish()
             try session.appendToFeeds([sealed])
-            return AuthoredOp(sealed: sealed, state: try session.state(of: caseID))
+            let authored = AuthoredOp(sealed: sealed, state: try session.state(of: caseID))
+            session.cacheStates()
+            return authored
         }
     }
 }

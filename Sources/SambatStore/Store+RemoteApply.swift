@@ -88,38 +88,30 @@ extension Store {
             var session = WriteSession(store: self, db: db)
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
-            var origins: Set<Origin> = []
+            var origins: [Origin] = []
             var highestLamport: UInt64 = 0
             let lamportBase = try self.loadMeta(db).lamport
             for remote in batch {
                 let sealed = remote.sealed
                 let op = sealed.op
-                origins.insert(op.id.origin)
+                if !origins.contains(op.id.origin) { origins.append(op.id.origin) }
                 let time = self.identity.role == .central ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
-                if case .peer = source, try session.storedHash(of: op.id) != nil {
-                    // Already held, in the log or in quarantine: a resend, or an alarm.
-                    try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
-                    continue
-                }
                 if let reason = try self.refusal(of: op, from: source, lamportBase: lamportBase, session: &session) {
                     if try session.storedHash(of: op.id) == nil {
-                        try db.cachedStatement(
-                            sql: """
-                                INSERT OR IGNORE INTO quarantine (origin, seq, caseId, bytes, hash, reason, peer, receivedAt)
-                                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                                """
-                        ).execute(arguments: [
-                            op.id.origin.description, Int64(op.id.seq), op.caseID.rawValue, Data(sealed.bytes),
-                            Data(sealed.hash.bytes), reason, source.peerName, at(time),
-                        ])
+                        try self.quarantine(sealed, reason: reason, source: source, time: time, session: &session)
                         result.quarantined.append(.init(id: op.id, reason: reason))
                     } else {
-                        try self.checkDuplicate(sealed, source: source, time: time, session: session, result: &result)
+                        try self.checkDuplicate(sealed, source: source, time: time, session: &session, result: &result)
                     }
                     continue
                 }
+                if try session.quarantineHolds(op.id.origin), try session.storedHash(of: op.id) != nil {
+                    // Already held (perhaps in quarantine, which the log insert cannot see).
+                    try self.checkDuplicate(sealed, source: source, time: time, session: &session, result: &result)
+                    continue
+                }
                 // Load the case before inserting, so its "before" state does not already hold the op.
-                _ = try session.state(of: op.caseID)
+                try session.touch(op.caseID)
                 if try session.insertOp(sealed, receivedAt: time) {
                     result.inserted += 1
                     session.noteReceived(op.id, at: time)
@@ -130,7 +122,7 @@ extension Store {
                     sealed,
                     source: source,
                     time: time,
-                    session: session,
+                    session: &session,
                     result: &result
                 ),
                     self.identity.role != .central, let centralTime = remote.centralReceivedAt
@@ -146,6 +138,7 @@ extension Store {
             if highestLamport > 0 { try session.observeLamport(highestLamport) }
             try session.finish()
             try session.appendToFeeds(written)
+            session.cacheStates()
             if let feedPosition, case .feed(let central) = source {
                 try db.execute(
                     sql: """
@@ -196,7 +189,7 @@ extension Store {
         _ sealed: SealedOp,
         source: RemoteSource,
         time: Timestamp,
-        session: WriteSession,
+        session: inout WriteSession,
         result: inout RemoteApplyResult
     ) throws -> Bool {
         guard let stored = try session.storedHash(of: sealed.op.id) else { return false }
@@ -216,6 +209,27 @@ extension Store {
         )
         result.integrityAlarms.append(sealed.op.id)
         return false
+    }
+
+    /// Keeps a refused op for audit; it counts toward its origin's frontier.
+    private func quarantine(
+        _ sealed: SealedOp,
+        reason: String,
+        source: RemoteSource,
+        time: Timestamp,
+        session: inout WriteSession
+    ) throws {
+        let op = sealed.op
+        try session.db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO quarantine (origin, seq, caseId, bytes, hash, reason, peer, receivedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            op.id.origin.description, Int64(op.id.seq), op.caseID.rawValue, Data(sealed.bytes),
+            Data(sealed.hash.bytes), reason, source.peerName, at(time),
+        ])
+        if session.db.changesCount > 0 { session.noteHeld(op.id) }
     }
 
     /// How far beyond central's clock an uploaded op's Lamport time may run (see `refusal`).
@@ -252,11 +266,10 @@ extension Store {
                 return "its context claims ops of \(entry.origin) that central does not hold"
             }
         }
-        let state = try session.state(of: op.caseID)
-        guard let assignment = state.assignment(for: peer) else {
+        guard let epoch = try session.assignmentEpoch(of: op.caseID, for: peer) else {
             return "case \(op.caseID) was never assigned to \(peer)"
         }
-        guard op.epoch >= 1, op.epoch <= assignment.epoch else {
+        guard op.epoch >= 1, op.epoch <= epoch else {
             return "case \(op.caseID) has no assignment epoch \(op.epoch) for \(peer)"
         }
         return nil

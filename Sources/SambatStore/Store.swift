@@ -57,9 +57,12 @@ public final class Store: Sendable {
         )
         config.foreignKeysEnabled = true
         let pageLimit = configuration.maximumPageCount
+        let cacheKibibytes = max(2, configuration.pageCacheMebibytes) * 1024
         config.prepareDatabase { db in
             // Every commit may precede an ACK to a peer: make each one durable.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // A negative cache_size is in KiB.
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKibibytes)")
             if let pageLimit, !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA max_page_count = \(pageLimit)")
             }

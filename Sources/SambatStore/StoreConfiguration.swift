@@ -4,6 +4,8 @@
 /// - `path` (required): the SQLite file, normally `<data dir>/sambat.sqlite`.
 /// - `busyTimeout` (5 s): how long a writer waits for another process's lock.
 /// - `caseCacheCapacity` (10,000): case states kept in memory for incremental folding.
+/// - `pageCacheMebibytes` (64): SQLite's page cache per connection; the op log's indexes
+///   and the case projection should fit, or every write reads pages back from the file.
 /// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
@@ -12,6 +14,8 @@ public struct StoreConfiguration: Sendable {
     public var busyTimeout: Duration
     /// How many folded case states to keep in memory.
     public var caseCacheCapacity: Int
+    /// SQLite's page cache per connection, in MiB.
+    public var pageCacheMebibytes: Int
     /// A page limit for the database file; tests use it to simulate a full disk.
     public var maximumPageCount: Int?
 
@@ -20,6 +24,7 @@ public struct StoreConfiguration: Sendable {
         self.path = path
         self.busyTimeout = busyTimeout
         self.caseCacheCapacity = caseCacheCapacity
+        self.pageCacheMebibytes = 64
         self.maximumPageCount = nil
     }
 }

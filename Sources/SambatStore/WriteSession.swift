@@ -21,6 +21,12 @@ struct WriteSession {
     private var mayorsCache: [NodeID]?
     /// Frontiers as they were when first asked for in this transaction.
     private var frontiers: [Origin: UInt64] = [:]
+    /// Seqs stored by this session, per origin (log and quarantine).
+    private var heldInSession: [Origin: [UInt64]] = [:]
+    /// Stored text of origins used in this session.
+    private var originKeys: [Origin: String] = [:]
+    /// Per origin, whether the quarantine holds any of its ops.
+    private var quarantinedOrigins: [Origin: Bool] = [:]
 
     init(store: Store, db: Database) {
         self.store = store
@@ -38,7 +44,18 @@ struct WriteSession {
 
     /// The current state of a case: from this session, the cache, or a fold of its stored ops.
     mutating func state(of caseID: CaseID) throws -> CaseState {
-        try slot(caseID).state
+        try slot(caseID).box.state
+    }
+
+    /// Loads a case into this session (if it is not already), without copying its state out.
+    mutating func touch(_ caseID: CaseID) throws {
+        _ = try slot(caseID)
+    }
+
+    /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
+    mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID) throws -> UInt32? {
+        let assignments = try slot(caseID).box.state.assignments
+        return assignments.first { $0.office == office }?.epoch
     }
 
     /// The working slot of a case, created on first touch.
@@ -47,8 +64,8 @@ struct WriteSession {
     /// goes back in ``finish()``, or the cache is cleared when the transaction rolls back.
     private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
-        let state = try store.cache.take(caseID) ?? foldFromDisk(caseID)
-        let slot = CaseSlot(state)
+        let box = try store.cache.take(caseID) ?? CaseStateBox(foldFromDisk(caseID))
+        let slot = CaseSlot(box)
         slots[caseID] = slot
         order.append(caseID)
         return slot
@@ -98,7 +115,7 @@ struct WriteSession {
     mutating func fold(_ op: Op) throws {
         let slot = try slot(op.caseID)
         slot.changed = true
-        if slot.needsRefold || !store.fold.apply(op, to: &slot.state) {
+        if slot.needsRefold || !store.fold.apply(op, to: &slot.box.state) {
             slot.needsRefold = true
         }
     }
@@ -106,19 +123,40 @@ struct WriteSession {
     // MARK: - Ops and frontiers
 
     /// Inserts an op row; returns `false` when (origin, seq) is already stored.
-    func insertOp(_ sealed: SealedOp, receivedAt: Timestamp) throws -> Bool {
-        let statement = try db.cachedStatement(
+    mutating func insertOp(_ sealed: SealedOp, receivedAt: Timestamp) throws -> Bool {
+        let statement = try HotStatement(
+            db,
             sql: """
                 INSERT OR IGNORE INTO op (origin, seq, caseId, lamport, kind, bytes, hash, receivedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """
         )
         let op = sealed.op
-        try statement.execute(arguments: [
-            op.id.origin.description, Int64(op.id.seq), op.caseID.rawValue, Int64(op.lamport),
-            Int64(op.kind.rawValue), Data(sealed.bytes), Data(sealed.hash.bytes), at(receivedAt),
-        ])
-        return db.changesCount > 0
+        statement.bind(1, key(of: op.id.origin))
+        statement.bind(2, Int64(op.id.seq))
+        statement.bind(3, op.caseID.rawValue)
+        statement.bind(4, Int64(op.lamport))
+        statement.bind(5, Int64(op.kind.rawValue))
+        statement.bind(6, blob: sealed.bytes)
+        statement.bind(7, blob: sealed.hash.bytes)
+        statement.bind(8, at(receivedAt))
+        guard try statement.execute() > 0 else { return false }
+        noteHeld(op.id)
+        return true
+    }
+
+    /// Records that (origin, seq) is now held, in the log or in quarantine, so advancing the
+    /// frontier needs no query per seq.
+    mutating func noteHeld(_ id: OpID) {
+        heldInSession[id.origin, default: []].append(id.seq)
+    }
+
+    /// The text form of an origin as stored in rows, computed once per session.
+    mutating func key(of origin: Origin) -> String {
+        if let known = originKeys[origin] { return known }
+        let key = origin.description
+        originKeys[origin] = key
+        return key
     }
 
     mutating func noteReceived(_ id: OpID, at time: Timestamp) {
@@ -126,15 +164,31 @@ struct WriteSession {
     }
 
     /// The stored hash of (origin, seq) in the log or in quarantine, if any.
-    func storedHash(of id: OpID) throws -> [UInt8]? {
-        let statement = try db.cachedStatement(
+    mutating func storedHash(of id: OpID) throws -> [UInt8]? {
+        let statement = try HotStatement(
+            db,
             sql: """
                 SELECT hash FROM op WHERE origin = ?1 AND seq = ?2
                 UNION ALL SELECT hash FROM quarantine WHERE origin = ?1 AND seq = ?2
                 LIMIT 1
                 """
         )
-        return try Data.fetchOne(statement, arguments: [id.origin.description, Int64(id.seq)]).map { Array($0) }
+        statement.bind(1, key(of: id.origin))
+        statement.bind(2, Int64(id.seq))
+        return try statement.blob()
+    }
+
+    /// Whether the quarantine holds any op of `origin` (asked once per origin and session).
+    ///
+    /// When it holds none, an op of that origin that is not in the log is not held at all, so
+    /// a plain `INSERT OR IGNORE` into the log is enough to detect a duplicate.
+    mutating func quarantineHolds(_ origin: Origin) throws -> Bool {
+        if let known = quarantinedOrigins[origin] { return known }
+        let statement = try HotStatement(db, sql: "SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?)")
+        statement.bind(1, key(of: origin))
+        let holds = try statement.int64() == 1
+        quarantinedOrigins[origin] = holds
+        return holds
     }
 
     /// The origin's frontier at the start of this transaction (cached).
@@ -157,32 +211,49 @@ struct WriteSession {
     }
 
     /// Advances an origin's frontier over every seq now held contiguously above it.
-    func advanceFrontier(of origin: Origin) throws -> UInt64 {
-        let key = origin.description
-        var contiguous =
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT contiguous FROM frontier WHERE origin = ?"),
-                arguments: [key]
-            ) ?? 0
-        let held = try db.cachedStatement(
+    ///
+    /// Seqs this session stored are known without a query; the log and quarantine are only
+    /// asked about the seqs just above them (held from earlier, above a gap).
+    mutating func advanceFrontier(of origin: Origin) throws -> UInt64 {
+        let key = key(of: origin)
+        let stored = try HotStatement(db, sql: "SELECT contiguous FROM frontier WHERE origin = ?")
+        stored.bind(1, key)
+        let start = UInt64(try stored.int64() ?? 0)
+        var contiguous = start
+        let held = try HotStatement(
+            db,
             sql: """
                 SELECT EXISTS (SELECT 1 FROM op WHERE origin = ?1 AND seq = ?2)
                     OR EXISTS (SELECT 1 FROM quarantine WHERE origin = ?1 AND seq = ?2)
                 """
         )
-        let start = contiguous
-        while try Bool.fetchOne(held, arguments: [key, contiguous + 1]) == true {
+        let fresh = (heldInSession[origin] ?? []).sorted()
+        var next = fresh.startIndex
+        while true {
+            while next < fresh.endIndex, fresh[next] <= contiguous { next += 1 }
+            if next < fresh.endIndex, fresh[next] == contiguous + 1 {
+                contiguous += 1
+                continue
+            }
+            held.bind(1, key)
+            held.bind(2, Int64(clamping: contiguous + 1))
+            guard try held.int64() == 1 else { break }
             contiguous += 1
         }
         if contiguous != start {
-            try db.cachedStatement(
+            let update = try HotStatement(
+                db,
                 sql: """
                     INSERT INTO frontier (origin, contiguous) VALUES (?, ?)
                     ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous
                     """
-            ).execute(arguments: [key, contiguous])
+            )
+            update.bind(1, key)
+            update.bind(2, Int64(clamping: contiguous))
+            try update.execute()
         }
-        return UInt64(contiguous)
+        frontiers[origin] = contiguous
+        return contiguous
     }
 
     /// Raises the store's Lamport clock to at least `lamport`.
@@ -197,18 +268,29 @@ struct WriteSession {
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
+        let projection = CaseProjection(db: db, receivedAt: receivedAt)
         for caseID in order {
             guard let slot = slots[caseID] else { continue }
             if slot.needsRefold {
-                slot.state = try foldFromDisk(caseID)
+                slot.box.state = try foldFromDisk(caseID)
                 slot.needsRefold = false
             }
-            if slot.changed, slot.state.opCount > 0 {
-                // A changed receive time invalidates stored stamps: rewrite every row then.
-                let baseline = slot.reprojectAll ? nil : slot.baseline
-                try CaseProjection(db: db, receivedAt: receivedAt).write(before: baseline, after: slot.state)
-            }
-            if slot.state.opCount > 0 { store.cache.store(slot.state) }
+            guard slot.changed, slot.box.state.opCount > 0 else { continue }
+            // A changed receive time invalidates stored stamps: rewrite every row then.
+            let baseline = slot.reprojectAll ? nil : slot.baseline
+            // Lend the state out of its box, so the projection reads it without a copy.
+            var state = CaseState(caseID: caseID)
+            swap(&state, &slot.box.state)
+            defer { swap(&state, &slot.box.state) }
+            try projection.write(before: baseline, after: state)
+        }
+    }
+
+    /// Puts every folded case back into the store's cache; the last call of a transaction.
+    func cacheStates() {
+        for caseID in order {
+            guard let slot = slots[caseID], slot.box.state.opCount > 0 else { continue }
+            store.cache.store(slot.box)
         }
     }
 
@@ -233,7 +315,7 @@ struct WriteSession {
             let before = slot.baseline?.assignments.filter(\.status.isActive) ?? []
             var continuing: [NodeID] = []
             var newcomers: [NodeID] = []
-            for assignment in slot.state.assignments where assignment.status.isActive {
+            for assignment in slot.box.state.assignments where assignment.status.isActive {
                 let wasActive = before.contains { $0.office == assignment.office && $0.epoch == assignment.epoch }
                 if wasActive { continuing.append(assignment.office) } else { newcomers.append(assignment.office) }
             }
@@ -254,14 +336,20 @@ struct WriteSession {
     }
 
     private mutating func appendFeed(peer: String, id: OpID) throws {
-        let head =
-            try feedHeads[peer]
-            ?? (Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?"),
-                arguments: [peer]
-            ) ?? 0)
-        try db.cachedStatement(sql: "INSERT INTO feed (peer, feedSeq, origin, seq) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [peer, head + 1, id.origin.description, Int64(id.seq)])
+        let head: Int64
+        if let known = feedHeads[peer] {
+            head = known
+        } else {
+            let query = try HotStatement(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?")
+            query.bind(1, peer)
+            head = try query.int64() ?? 0
+        }
+        let insert = try HotStatement(db, sql: "INSERT INTO feed (peer, feedSeq, origin, seq) VALUES (?, ?, ?, ?)")
+        insert.bind(1, peer)
+        insert.bind(2, head + 1)
+        insert.bind(3, key(of: id.origin))
+        insert.bind(4, Int64(id.seq))
+        try insert.execute()
         feedHeads[peer] = head + 1
     }
 
@@ -289,7 +377,8 @@ func at(_ time: Timestamp) -> Int64 { time.millisecondsSinceEpoch }
 ///
 /// A class so the session can fold into the state in place; owned by one session.
 final class CaseSlot {
-    var state: CaseState
+    /// The working state, in the box it is cached in.
+    let box: CaseStateBox
     /// What the projection rows held before this transaction; `nil` for a new case.
     let baseline: CaseBaseline?
     var changed = false
@@ -297,20 +386,22 @@ final class CaseSlot {
     /// Set when a stored receive time changed: every projection row is rewritten.
     var reprojectAll = false
 
-    init(_ state: CaseState) {
-        self.state = state
-        self.baseline = state.opCount == 0 ? nil : CaseBaseline(state)
+    init(_ box: CaseStateBox) {
+        self.box = box
+        self.baseline = box.state.opCount == 0 ? nil : CaseBaseline(box.state)
     }
 }
 
 /// The parts of a case state its projection rows were written from, for diffing.
 struct CaseBaseline {
+    let status: CaseStatus
     let assignments: [Assignment]
     let conflicts: [Conflict]
     let evidence: [EvidenceRef]
     let received: Stamp?
 
     init(_ state: CaseState) {
+        status = state.status
         assignments = state.assignments
         conflicts = state.conflicts
         evidence = state.evidence

@@ -262,6 +262,43 @@ import Testing
         #expect(try await central.caseState(caseID)?.opCount == 3)
     }
 
+    @Test func aQuarantinedOpResentOnceItWouldBeAllowedStaysADuplicate() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let context = try await central.caseState(caseID)?.vector ?? VersionVector()
+        // dlh acknowledges a case that is not (yet) its own: quarantined.
+        let early = RemoteOp(
+            try StoreFixtures.forged(origin: "dlh#1", seq: 1, caseID: caseID, context: context, body: .acknowledged)
+        )
+        let first = try await central.applyRemote(
+            [early],
+            from: .peer(StoreFixtures.dlh, .office),
+            receivedAt: StoreFixtures.now
+        )
+        #expect(first.quarantined.count == 1)
+        // Central then dispatches the case to dlh as well, so the same op would now be admitted.
+        _ = try await central.append(
+            .dispatched(.init(office: StoreFixtures.dlh, epoch: 1)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        let resend = try await central.applyRemote(
+            [early],
+            from: .peer(StoreFixtures.dlh, .office),
+            receivedAt: StoreFixtures.now
+        )
+        // Held once already (in quarantine): a duplicate, never a second copy in the log.
+        #expect(resend.duplicates == 1)
+        #expect(resend.inserted == 0)
+        #expect(
+            try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM op WHERE origin = 'dlh#1'")
+                == 0
+        )
+        #expect(try await central.caseState(caseID)?.assignment(for: StoreFixtures.dlh)?.status == .dispatched)
+    }
+
     @Test func frontiersAdvanceOnlyOverContiguousSeqs() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)

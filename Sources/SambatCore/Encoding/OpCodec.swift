@@ -98,24 +98,28 @@ enum OpCodec {
         writer.writeVarint(UInt64(origin.incarnation))
     }
 
-    static func readOrigin(from reader: inout ByteReader, field: String) throws(CodingError) -> Origin {
+    static func readOrigin(
+        from reader: inout ByteReader,
+        field: @autoclosure () -> String
+    ) throws(CodingError) -> Origin {
         let start = reader.offset
-        let node = try readNode(from: &reader, field: field + ".node")
-        let incarnation = try reader.readVarint(field: field + ".incarnation", in: 1...UInt64(UInt32.max))
+        let node = try readNode(from: &reader, field: field() + ".node")
+        let incarnation = try reader.readVarint(field: field() + ".incarnation", in: 1...UInt64(UInt32.max))
         do {
             return try Origin(node: node, incarnation: UInt32(incarnation))
         } catch {
-            throw CodingError(.invalidValue, field: field, offset: start)
+            throw CodingError(.invalidValue, field: field(), offset: start)
         }
     }
 
-    static func readNode(from reader: inout ByteReader, field: String) throws(CodingError) -> NodeID {
+    static func readNode(from reader: inout ByteReader, field: @autoclosure () -> String) throws(CodingError) -> NodeID
+    {
         let start = reader.offset
-        let text = try reader.readString(field: field, limit: NodeID.maximumLength)
+        let text = try reader.readString(field: field(), limit: NodeID.maximumLength)
         do {
             return try NodeID(text)
         } catch {
-            throw CodingError(.invalidValue, field: field, offset: start)
+            throw CodingError(.invalidValue, field: field(), offset: start)
         }
     }
 

@@ -21,21 +21,30 @@ struct CaseProjection {
         if latest == nil, before == nil, let last = state.history.last {
             latest = try time(of: last.op)  // a rebuilt projection: look the time up once
         }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
-                                      opCount, lamport, receivedAt, updatedAt)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
-                ON CONFLICT (caseId) DO UPDATE SET
-                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, opCount = ?9, lamport = ?10, receivedAt = COALESCE(?11, receivedAt),
-                    updatedAt = MAX(updatedAt, COALESCE(?12, updatedAt))
-                """
-        ).execute(arguments: [
-            caseID, Int64(state.status.rawValue), Int64(state.phase.rawValue), state.tier.map { Int64($0.rawValue) },
-            state.topic, state.complaint.map { Int64($0.channel.rawValue) }, activeOffices(state),
-            openConflicts(state), state.opCount, Int64(state.lamport), openedAt, latest,
-        ])
+        let statusKept = before != nil && before?.status == state.status && openedAt == nil
+        // Most ops leave status and receive time alone: then the row is updated without
+        // touching the status index.
+        let updated = statusKept ? try updateKeepingStatus(state, caseID: caseID, latest: latest) : false
+        if !updated {
+            let upsert = try HotStatement(
+                db,
+                sql: """
+                    INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
+                                          opCount, lamport, receivedAt, updatedAt)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
+                    ON CONFLICT (caseId) DO UPDATE SET
+                        status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                        openConflicts = ?8, opCount = ?9, lamport = ?10, receivedAt = COALESCE(?11, receivedAt),
+                        updatedAt = MAX(updatedAt, COALESCE(?12, updatedAt))
+                    """
+            )
+            upsert.bind(1, caseID)
+            upsert.bind(2, Int64(state.status.rawValue))
+            bindDetails(of: state, to: upsert, from: 3)
+            upsert.bind(11, openedAt)
+            upsert.bind(12, latest)
+            try upsert.execute()
+        }
 
         for assignment in state.assignments {
             let previous = before?.assignments.first { $0.office == assignment.office }
@@ -76,6 +85,36 @@ struct CaseProjection {
         }
     }
 
+    /// Updates an existing row whose status and receive time stay as they are.
+    /// - Returns: `false` when there is no row to update.
+    private func updateKeepingStatus(_ state: CaseState, caseID: String, latest: Int64?) throws -> Bool {
+        let update = try HotStatement(
+            db,
+            sql: """
+                UPDATE caseView SET phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, opCount = ?9, lamport = ?10, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
+                WHERE caseId = ?1
+                """
+        )
+        update.bind(1, caseID)
+        update.bind(2, latest)
+        bindDetails(of: state, to: update, from: 3)
+        return try update.execute() > 0
+    }
+
+    /// Binds phase, tier, topic, channel, active offices, open conflicts, op count and Lamport
+    /// time to eight parameters starting at `first`.
+    private func bindDetails(of state: CaseState, to statement: HotStatement, from first: Int32) {
+        statement.bind(first, Int64(state.phase.rawValue))
+        statement.bind(first + 1, state.tier.map { Int64($0.rawValue) })
+        statement.bind(first + 2, state.topic)
+        statement.bind(first + 3, state.complaint.map { Int64($0.channel.rawValue) })
+        statement.bind(first + 4, activeOffices(state))
+        statement.bind(first + 5, openConflicts(state))
+        statement.bind(first + 6, state.opCount)
+        statement.bind(first + 7, Int64(state.lamport))
+    }
+
     private func write(_ assignment: Assignment, previous: Assignment?, caseID: String) throws {
         // A stamp that did not change keeps the stored time; a new one is looked up once.
         func column(_ now: Stamp?, _ old: Stamp?) throws -> (keep: Bool, value: Int64?) {
@@ -87,7 +126,8 @@ struct CaseProjection {
         let started = try column(assignment.started, previous?.started)
         let resolved = try column(assignment.resolved, previous?.resolved)
         let ended = try column(assignment.ended, previous?.ended)
-        try db.cachedStatement(
+        let upsert = try HotStatement(
+            db,
             sql: """
                 INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
                                         acknowledgedAt, startedAt, resolvedAt, endedAt)
@@ -100,11 +140,17 @@ struct CaseProjection {
                     resolvedAt = IIF(?13, resolvedAt, ?12),
                     endedAt = IIF(?15, endedAt, ?14)
                 """
-        ).execute(arguments: [
-            caseID, assignment.office.rawValue, Int64(assignment.epoch), Int64(assignment.status.rawValue),
-            assignment.dispatched.op.description, dispatched.value, dispatched.keep, acknowledged.value,
-            acknowledged.keep, started.value, started.keep, resolved.value, resolved.keep, ended.value, ended.keep,
-        ])
+        )
+        upsert.bind(1, caseID)
+        upsert.bind(2, assignment.office.rawValue)
+        upsert.bind(3, Int64(assignment.epoch))
+        upsert.bind(4, Int64(assignment.status.rawValue))
+        upsert.bind(5, assignment.dispatched.op.description)
+        for (offset, column) in [dispatched, acknowledged, started, resolved, ended].enumerated() {
+            upsert.bind(Int32(6 + 2 * offset), column.value)
+            upsert.bind(Int32(7 + 2 * offset), column.keep)
+        }
+        try upsert.execute()
     }
 
     private func activeOffices(_ state: CaseState) -> String {

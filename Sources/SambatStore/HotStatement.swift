@@ -1,0 +1,114 @@
+import GRDB
+import GRDBSQLite
+
+/// A prepared statement of the apply path, bound and stepped straight through SQLite's C API.
+///
+/// GRDB's `StatementArguments` box every value in an existential and run an authorizer and
+/// observation hooks per execution: for the few statements that run once per op (op row,
+/// feed row, case row) that was a large share of a remote apply. This wraps a statement
+/// from GRDB's cache (so GRDB still owns its lifetime) and binds values by position.
+/// Used only on the writer queue, inside a transaction; not `Sendable`.
+struct HotStatement {
+    private let handle: OpaquePointer
+    private let connection: OpaquePointer?
+
+    /// Takes `sql` from the connection's statement cache.
+    init(_ db: Database, sql: String) throws {
+        handle = try db.cachedStatement(sql: sql).sqliteStatement
+        connection = db.sqliteConnection
+    }
+
+    /// Binds a 1-based parameter.
+    func bind(_ index: Int32, _ value: Int64) {
+        sqlite3_bind_int64(handle, index, value)
+    }
+
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ index: Int32, _ value: Int) {
+        sqlite3_bind_int64(handle, index, Int64(value))
+    }
+
+    func bind(_ index: Int32, _ value: Bool) {
+        sqlite3_bind_int64(handle, index, value ? 1 : 0)
+    }
+
+    func bind(_ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            _ = sqlite3_bind_text(
+                handle,
+                index,
+                buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                Int32(buffer.count),
+                sqliteTransient
+            )
+        }
+    }
+
+    func bind(_ index: Int32, _ text: String?) {
+        if let text { bind(index, text) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func bind(_ index: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { buffer in
+            if let base = buffer.baseAddress, !buffer.isEmpty {
+                _ = sqlite3_bind_blob(handle, index, base, Int32(buffer.count), sqliteTransient)
+            } else {
+                // A NULL pointer would store NULL; an empty blob is a zero-length blob.
+                _ = sqlite3_bind_zeroblob(handle, index, 0)
+            }
+        }
+    }
+
+    /// Runs a statement that returns no rows, then resets it.
+    /// - Returns: the number of rows it changed.
+    @discardableResult
+    func execute() throws -> Int {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else { throw failure(code) }
+        return Int(sqlite3_changes(connection))
+    }
+
+    /// Runs a query and returns the first column of its first row as an integer, if any.
+    func int64() throws -> Int64? {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW:
+            return sqlite3_column_type(handle, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, 0)
+        case SQLITE_DONE: return nil
+        default: throw failure(code)
+        }
+    }
+
+    /// Runs a query and returns the first column of its first row as bytes, if any.
+    func blob() throws -> [UInt8]? {
+        defer { sqlite3_reset(handle) }
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW:
+            let count = Int(sqlite3_column_bytes(handle, 0))
+            guard let bytes = sqlite3_column_blob(handle, 0) else { return count == 0 ? [] : nil }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        case SQLITE_DONE: return nil
+        default: throw failure(code)
+        }
+    }
+
+    /// The same error GRDB would have thrown, so callers translate it in one place.
+    private func failure(_ code: Int32) -> DatabaseError {
+        let message = sqlite3_errmsg(connection).map { String(cString: $0) }
+        return DatabaseError(
+            resultCode: ResultCode(rawValue: connection.map { sqlite3_extended_errcode($0) } ?? code),
+            message: message ?? "SQLite error \(code)",
+            sql: sqlite3_sql(handle).map { String(cString: $0) }
+        )
+    }
+}
+
+/// Tells SQLite to copy bound bytes: the Swift buffers only live for the bind call.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
