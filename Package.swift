@@ -20,11 +20,14 @@ let package = Package(
         .library(name: "SambatCore", targets: ["SambatCore"]),
         .library(name: "SambatStore", targets: ["SambatStore"]),
         .library(name: "SambatWire", targets: ["SambatWire"]),
+        .library(name: "SambatSync", targets: ["SambatSync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -51,12 +54,25 @@ let package = Package(
             dependencies: ["CZeroMQ", "SambatCore"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SambatSync",
+            dependencies: [
+                "SambatCore",
+                "SambatStore",
+                "SambatWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Proto/sambat_sync.proto"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "sambat",
             dependencies: [
                 "SambatCore",
                 "SambatStore",
                 "SambatWire",
+                "SambatSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -76,6 +92,11 @@ let package = Package(
             name: "sambat-store-churn",
             dependencies: ["SambatStore"],
             path: "Tests/StoreChurn",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SambatSyncTests",
+            dependencies: ["SambatSync", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

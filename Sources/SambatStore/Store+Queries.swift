@@ -235,23 +235,16 @@ extension Store {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM integrityAlarm") ?? 0 }
     }
 
-    /// Registers (or updates) a peer and its role; mayors registered here receive every op.
-    public func registerPeer(
-        _ node: NodeID,
-        role: NodeRole,
-        publicKey: String = "",
-        at time: Timestamp
-    )
-        async throws(StoreError)
-    {
+    /// Overwrites the saved position for `peer`, also backwards: for a node whose checkpoint
+    /// central no longer recognises (central was restored), before it replays the feed.
+    public func resetCheckpoint(_ position: UInt64, for peer: NodeID) async throws(StoreError) {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO peer (node, role, publicKey, status, changedAt) VALUES (?, ?, ?, 'active', ?)
-                    ON CONFLICT (node) DO UPDATE SET role = excluded.role, publicKey = excluded.publicKey,
-                        status = 'active', changedAt = excluded.changedAt
+                    INSERT INTO checkpoint (peer, position) VALUES (?, ?)
+                    ON CONFLICT (peer) DO UPDATE SET position = excluded.position
                     """,
-                arguments: [node.rawValue, role.rawValue, publicKey, at(time)]
+                arguments: [peer.rawValue, Int64(clamping: position)]
             )
         }
     }

@@ -21,10 +21,13 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             case invalidOp = "invalid op"
             case corruptOp = "corrupt op"
             case sqlite = "sqlite"
+            case invalidArgument = "invalid argument"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
+        /// A caller passed a value the store cannot accept (an enrolment with a bad key).
+        public static let invalidArgument = Code(.invalidArgument)
         /// The file or its directory cannot be opened or created.
         public static let cannotOpen = Code(.cannotOpen)
         /// The file is not an SQLite database (or is corrupt).

@@ -50,6 +50,15 @@ public final class ZMQSocket: Sendable {
         public var curve: Curve?
         /// The ZAP domain a CURVE server asks its ZAP handler about.
         public var zapDomain = "sambat"
+        /// `ZMQ_ROUTER_HANDOVER`: a reconnecting peer with the same routing id takes over.
+        public var routerHandover = true
+        /// `ZMQ_ROUTING_ID` of a DEALER (the node id), so central sees one id across reconnects.
+        public var routingID: String?
+        /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, with timeout and TTL of three intervals), in
+        /// milliseconds; `nil` leaves them off.
+        public var heartbeatMilliseconds: Int32?
+        /// `ZMQ_RECONNECT_IVL` and `ZMQ_RECONNECT_IVL_MAX`: reconnect backoff, in milliseconds.
+        public var reconnectMilliseconds: (first: Int32, maximum: Int32) = (1_000, 30_000)
 
         /// Defaults as above.
         public init() {}
@@ -286,6 +295,21 @@ private final class SocketOwner: @unchecked Sendable {
         do throws(ZMQError) {
             try setOption(socket, ZMQ_LINGER, options.lingerMilliseconds)
             if kind == .router && options.routerMandatory { try setOption(socket, ZMQ_ROUTER_MANDATORY, 1) }
+            if kind == .router && options.routerHandover { try setOption(socket, ZMQ_ROUTER_HANDOVER, 1) }
+            if kind == .dealer, let routingID = options.routingID {
+                // A routing id is raw bytes: no terminating NUL.
+                let ok = Array(routingID.utf8).withUnsafeBytes {
+                    zmq_setsockopt(socket, ZMQ_ROUTING_ID, $0.baseAddress, $0.count) == 0
+                }
+                guard ok else { throw ZMQError.last("zmq_setsockopt(ZMQ_ROUTING_ID)") }
+            }
+            if let heartbeat = options.heartbeatMilliseconds {
+                try setOption(socket, ZMQ_HEARTBEAT_IVL, heartbeat)
+                try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, heartbeat * 3)
+                try setOption(socket, ZMQ_HEARTBEAT_TTL, heartbeat * 3)
+            }
+            try setOption(socket, ZMQ_RECONNECT_IVL, options.reconnectMilliseconds.first)
+            try setOption(socket, ZMQ_RECONNECT_IVL_MAX, options.reconnectMilliseconds.maximum)
             switch options.curve {
             case .server(let pair):
                 try setOption(socket, ZMQ_CURVE_SERVER, 1)

@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+public import SambatCore
+
+/// A node enrolled at central: who it is, what it may do, and the key it must present.
+public struct EnrolledPeer: Hashable, Sendable {
+    /// Whether central serves the peer.
+    public enum Status: String, Hashable, Sendable {
+        /// Enrolled: its key is admitted and it is served.
+        case active
+        /// Revoked: its key is refused and its feed no longer grows.
+        case revoked
+    }
+
+    /// The peer's node id.
+    public let node: NodeID
+    /// Its role (office or mayor).
+    public let role: NodeRole
+    /// Its CURVE public key in Z85 (40 characters); empty for peers registered without one.
+    public let publicKey: String
+    /// Active or revoked.
+    public let status: Status
+    /// When it was last enrolled or revoked.
+    public let changedAt: Timestamp
+}
+
+extension Store {
+    /// Enrols (or re-enrols) a peer with its role and CURVE public key.
+    ///
+    /// A mayor enrolled after ops exist gets every op already held appended to its feed, in
+    /// Lamport order (a causal order), so its feed alone is a complete history. An office's
+    /// feed grows when cases are assigned to it. Re-enrolling an active peer with another key
+    /// replaces the key (a node that lost its secret key is enrolled again).
+    /// - Throws: ``StoreError`` with ``StoreError/Code/invalidArgument`` when the role is
+    ///   central, the node is central itself, the key is not 40 Z85 characters, or another
+    ///   peer already uses the key.
+    public func enrolPeer(
+        _ node: NodeID,
+        role: NodeRole,
+        publicKey: String,
+        at time: Timestamp
+    ) async throws(StoreError) {
+        guard role != .central, node != identity.central else {
+            throw StoreError(
+                .invalidArgument,
+                path: path,
+                message: "only offices and the mayor are enrolled at central"
+            )
+        }
+        guard publicKey.isEmpty || Self.isZ85Key(publicKey) else {
+            throw StoreError(
+                .invalidArgument,
+                path: path,
+                message: "a public key is 40 Z85 characters, as printed by `sambat keys generate`"
+            )
+        }
+        try await write { db in
+            if !publicKey.isEmpty,
+                let other = try String.fetchOne(
+                    db,
+                    sql: "SELECT node FROM peer WHERE publicKey = ? AND node != ?",
+                    arguments: [publicKey, node.rawValue]
+                )
+            {
+                throw StoreError(
+                    .invalidArgument,
+                    path: self.path,
+                    message: "that public key is already enrolled as \(other)"
+                )
+            }
+            let wasActiveMayor =
+                try String.fetchOne(
+                    db,
+                    sql: "SELECT role FROM peer WHERE node = ? AND status = 'active'",
+                    arguments: [node.rawValue]
+                ) == NodeRole.mayor.rawValue
+            try db.execute(
+                sql: """
+                    INSERT INTO peer (node, role, publicKey, status, changedAt) VALUES (?, ?, ?, 'active', ?)
+                    ON CONFLICT (node) DO UPDATE SET role = excluded.role, publicKey = excluded.publicKey,
+                        status = 'active', changedAt = excluded.changedAt
+                    """,
+                arguments: [node.rawValue, role.rawValue, publicKey, at(time)]
+            )
+            if role == .mayor, !wasActiveMayor {
+                try Self.backfillFeed(of: node, db: db)
+            }
+        }
+    }
+
+    /// Registers (or updates) a peer without a key; tests and single-process set-ups.
+    public func registerPeer(
+        _ node: NodeID,
+        role: NodeRole,
+        publicKey: String = "",
+        at time: Timestamp
+    ) async throws(StoreError) {
+        try await enrolPeer(node, role: role, publicKey: publicKey, at: time)
+    }
+
+    /// Revokes a peer: its key is refused from now on and its feed stops growing.
+    /// - Returns: `false` when no such peer is enrolled.
+    @discardableResult
+    public func revokePeer(_ node: NodeID, at time: Timestamp) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE peer SET status = 'revoked', changedAt = ? WHERE node = ? AND status != 'revoked'",
+                arguments: [at(time), node.rawValue]
+            )
+            return db.changesCount > 0
+        }
+    }
+
+    /// Every enrolled or revoked peer, by node id.
+    public func peers() async throws(StoreError) -> [EnrolledPeer] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT node, role, publicKey, status, changedAt FROM peer ORDER BY node")
+                .compactMap(Self.peer(from:))
+        }
+    }
+
+    /// One peer, if it was ever enrolled.
+    public func peer(_ node: NodeID) async throws(StoreError) -> EnrolledPeer? {
+        try await read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT node, role, publicKey, status, changedAt FROM peer WHERE node = ?",
+                arguments: [node.rawValue]
+            ).flatMap(Self.peer(from:))
+        }
+    }
+
+    /// The last position of every peer's feed (peers with an empty feed are absent).
+    public func feedHeads() async throws(StoreError) -> [NodeID: UInt64] {
+        try await read { db in
+            var heads: [NodeID: UInt64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT peer, MAX(feedSeq) AS head FROM feed GROUP BY peer") {
+                if let node = try? NodeID(row["peer"] as String) { heads[node] = UInt64(row["head"] as Int64) }
+            }
+            return heads
+        }
+    }
+
+    private static func peer(from row: Row) -> EnrolledPeer? {
+        guard let node = try? NodeID(row["node"] as String),
+            let role = NodeRole(rawValue: row["role"]),
+            let status = EnrolledPeer.Status(rawValue: row["status"])
+        else { return nil }
+        return EnrolledPeer(
+            node: node,
+            role: role,
+            publicKey: row["publicKey"],
+            status: status,
+            changedAt: Timestamp(millisecondsSinceEpoch: row["changedAt"])
+        )
+    }
+
+    /// Appends every held op that is not yet in `peer`'s feed, in Lamport order.
+    private static func backfillFeed(of peer: NodeID, db: Database) throws {
+        let head =
+            try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+        try db.execute(
+            sql: """
+                INSERT INTO feed (peer, feedSeq, origin, seq)
+                SELECT ?1, ?2 + ROW_NUMBER() OVER (ORDER BY op.lamport, op.origin, op.seq), op.origin, op.seq
+                FROM op
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM feed AS known WHERE known.peer = ?1 AND known.origin = op.origin AND known.seq = op.seq
+                )
+                ORDER BY op.lamport, op.origin, op.seq
+                """,
+            arguments: [peer.rawValue, head]
+        )
+    }
+
+    /// Whether `key` looks like a Z85-encoded 32-byte key.
+    static func isZ85Key(_ key: String) -> Bool {
+        let alphabet = Set(
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8
+        )
+        return key.utf8.count == 40 && key.utf8.allSatisfy { alphabet.contains($0) }
+    }
+}

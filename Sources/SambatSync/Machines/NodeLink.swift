@@ -1,0 +1,289 @@
+import Foundation
+public import SambatCore
+
+/// How loud a log line of the sync layer is; the service maps it onto its logger.
+public enum SyncLogLevel: Sendable, Hashable {
+    case debug, info, notice, warning, error
+}
+
+/// The node side (an office or the mayor) of the sync protocol, as a value-type state machine.
+///
+/// Owned by ``NodeSyncService``, which feeds it events (messages, ticks, the results of the
+/// store work it asked for) and carries out the actions it returns. It never touches a socket
+/// or the store itself, so every rule of design.md §4 is testable without I/O:
+/// - HELLO on every (re)connect; the wrong-key hint when WELCOME does not come in time;
+/// - upload of this node's own ops above central's frontier, in seq order, in bounded batches,
+///   at most `credit` unacknowledged;
+/// - each feed batch applied (by the service, durably) before it is acknowledged;
+/// - application pings when quiet; a silent link is declared down and HELLO runs again.
+public struct NodeLink: Sendable {
+    /// Where the link stands.
+    public enum Phase: Hashable, Sendable {
+        /// Not started.
+        case idle
+        /// HELLO sent, WELCOME not yet received.
+        case awaitingWelcome
+        /// Syncing both ways.
+        case ready
+    }
+
+    /// What happened.
+    public enum Event: Sendable {
+        /// Start (or restart) the session: say HELLO.
+        case connect(localHead: UInt64, checkpoint: UInt64)
+        /// Time passed; `localHead` is this node's highest authored seq now.
+        case tick(localHead: UInt64)
+        /// A message from central.
+        case received(SyncMessage)
+        /// The ops asked for by ``Action/readLocalOps(after:limit:byteLimit:generation:)``:
+        /// canonical bytes and the seq of the last one.
+        case localOpsRead([[UInt8]], lastSeq: UInt64, generation: UInt64)
+        /// A feed batch was applied and committed.
+        case feedApplied(batchID: UInt64, feedPosition: UInt64)
+        /// A feed batch could not be used (bad op bytes); it is not acknowledged.
+        case feedRefused(batchID: UInt64, SyncProtocolError)
+    }
+
+    /// What the service must do.
+    public enum Action: Sendable, Equatable {
+        /// Send a message to central.
+        case send(SyncMessage)
+        /// Read this node's own ops with seq above `after` (at most `limit` ops and about
+        /// `byteLimit` bytes), then report ``Event/localOpsRead(_:lastSeq:generation:)``.
+        case readLocalOps(after: UInt64, limit: Int, byteLimit: Int, generation: UInt64)
+        /// Apply a feed batch in one durable transaction, then report ``Event/feedApplied(batchID:feedPosition:)``.
+        case applyFeed(Sambat_Sync_V1_Batch)
+        /// Overwrite the stored feed checkpoint: central did not recognise ours.
+        case resetCheckpoint(UInt64)
+        /// The link came up or went down.
+        case linkChanged(up: Bool)
+        /// Write a log line (English, no personal data).
+        case log(SyncLogLevel, String)
+    }
+
+    /// The node's current origin.
+    public let origin: Origin
+    /// The central node's id, for log lines.
+    public let central: NodeID
+    public let settings: SyncSettings
+    /// Free text sent in HELLO.
+    public let software: String
+
+    public private(set) var phase: Phase = .idle
+    /// Central's acknowledged frontier for this origin: ops above it are "not yet sent".
+    public private(set) var centralFrontier: UInt64 = 0
+    /// This node's highest authored seq, as last reported.
+    public private(set) var localHead: UInt64 = 0
+
+    private var uploadedUpTo: UInt64 = 0
+    private var inflight: [(batchID: UInt64, upTo: UInt64)] = []
+    private var reading = false
+    /// Bumped on every HELLO, so results of reads asked for in an older session are dropped.
+    private var generation: UInt64 = 0
+    private var nextBatchID: UInt64 = 1
+    private var credit = 1
+    private var batchOps = 1
+    private var batchBytes = 1
+    private var checkpoint: UInt64 = 0
+    private var helloSentAt: ContinuousClock.Instant?
+    private var hinted = false
+    private var lastHeard: ContinuousClock.Instant?
+    private var lastSent: ContinuousClock.Instant?
+    private var pingNonce: UInt64 = 0
+
+    /// A link for `origin` to `central`, not started.
+    public init(origin: Origin, central: NodeID, settings: SyncSettings = SyncSettings(), software: String = "sambat") {
+        self.origin = origin
+        self.central = central
+        self.settings = settings
+        self.software = software
+    }
+
+    /// How many of this node's ops central has not acknowledged.
+    public var unsentCount: UInt64 { localHead > centralFrontier ? localHead - centralFrontier : 0 }
+
+    /// Handles one event and returns what to do, in order.
+    public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
+        var actions: [Action] = []
+        switch event {
+        case .connect(let head, let checkpoint):
+            localHead = max(localHead, head)
+            self.checkpoint = checkpoint
+            sayHello(at: now, into: &actions)
+        case .tick(let head):
+            localHead = max(localHead, head)
+            tick(at: now, into: &actions)
+        case .received(let message):
+            lastHeard = now
+            receive(message, at: now, into: &actions)
+        case .localOpsRead(let ops, let lastSeq, let readGeneration):
+            guard readGeneration == generation else { break }
+            reading = false
+            guard phase == .ready, !ops.isEmpty, lastSeq > uploadedUpTo else { break }
+            var batch = Sambat_Sync_V1_Batch()
+            batch.batchID = nextBatchID
+            batch.ops = ops.map { Data($0) }
+            nextBatchID += 1
+            inflight.append((batch.batchID, lastSeq))
+            uploadedUpTo = lastSeq
+            send(.batch(batch), at: now, into: &actions)
+            readMoreIfPossible(into: &actions)
+        case .feedApplied(let batchID, let position):
+            checkpoint = max(checkpoint, position)
+            var ack = Sambat_Sync_V1_Ack()
+            ack.batchID = batchID
+            ack.checkpoint = position
+            send(.ack(ack), at: now, into: &actions)
+        case .feedRefused(let batchID, let error):
+            actions.append(.log(.error, "refused feed batch \(batchID) from \(central): \(error.message)"))
+            send(.error(error.code, error.message, batchID: batchID), at: now, into: &actions)
+        }
+        return actions
+    }
+
+    // MARK: - Steps
+
+    private mutating func sayHello(at now: ContinuousClock.Instant, into actions: inout [Action]) {
+        if phase == .ready { actions.append(.linkChanged(up: false)) }
+        phase = .awaitingWelcome
+        generation += 1
+        reading = false
+        inflight.removeAll()
+        helloSentAt = now
+        hinted = false
+        var hello = Sambat_Sync_V1_Hello()
+        hello.node = origin.node.rawValue
+        hello.origin = origin.description
+        hello.lastSeq = localHead
+        hello.feedCheckpoint = checkpoint
+        hello.software = String(software.utf8.prefix(64)) ?? "sambat"
+        send(.hello(hello), at: now, into: &actions)
+    }
+
+    private mutating func tick(at now: ContinuousClock.Instant, into actions: inout [Action]) {
+        switch phase {
+        case .idle:
+            return
+        case .awaitingWelcome:
+            guard let sent = helloSentAt else { return }
+            if !hinted, now - sent >= settings.helloTimeout {
+                hinted = true
+                actions.append(
+                    .log(
+                        .warning,
+                        "no answer from central \(central) within \(settings.helloTimeout): "
+                            + "check central's address and that this node's config holds central's current public key "
+                            + "(a wrong key fails the CURVE handshake silently), and that this node is enrolled"
+                    )
+                )
+            }
+            if now - sent >= settings.linkTimeout { sayHello(at: now, into: &actions) }
+        case .ready:
+            if let heard = lastHeard, now - heard >= settings.linkTimeout {
+                actions.append(
+                    .log(.warning, "link to \(central) silent for \(settings.linkTimeout); saying HELLO again")
+                )
+                sayHello(at: now, into: &actions)
+                return
+            }
+            if lastSent.map({ now - $0 >= settings.pingInterval }) ?? true {
+                pingNonce += 1
+                var ping = Sambat_Sync_V1_Ping()
+                ping.nonce = pingNonce
+                send(.ping(ping), at: now, into: &actions)
+            }
+            readMoreIfPossible(into: &actions)
+        }
+    }
+
+    private mutating func receive(_ message: SyncMessage, at now: ContinuousClock.Instant, into actions: inout [Action])
+    {
+        switch message {
+        case .welcome(let welcome):
+            guard phase != .idle else { return }
+            phase = .ready
+            credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
+            batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
+            batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))
+            centralFrontier = welcome.frontier
+            uploadedUpTo = welcome.frontier
+            inflight.removeAll()
+            if welcome.feedFrom < checkpoint {
+                actions.append(
+                    .log(
+                        .warning,
+                        "central \(central) does not recognise feed checkpoint \(checkpoint); replaying its feed from \(welcome.feedFrom)"
+                    )
+                )
+                checkpoint = welcome.feedFrom
+                actions.append(.resetCheckpoint(welcome.feedFrom))
+            }
+            actions.append(.linkChanged(up: true))
+            actions.append(
+                .log(
+                    .info,
+                    "synced with \(central): frontier \(welcome.frontier), feed \(welcome.feedFrom)/\(welcome.feedHead)"
+                )
+            )
+            readMoreIfPossible(into: &actions)
+        case .ack(let ack):
+            guard phase == .ready, let index = inflight.firstIndex(where: { $0.batchID == ack.batchID }) else { return }
+            // ACKs come in order: an ACK also settles every earlier batch.
+            inflight.removeFirst(index + 1)
+            centralFrontier = max(centralFrontier, ack.frontier)
+            for refusal in ack.refused {
+                actions.append(.log(.warning, "central refused op \(origin)/\(refusal.seq): \(refusal.reason)"))
+            }
+            if inflight.isEmpty, centralFrontier < uploadedUpTo {
+                // Central is missing ops below what we sent (a batch lost in a reconnect): resend.
+                uploadedUpTo = centralFrontier
+            }
+            readMoreIfPossible(into: &actions)
+        case .batch(let batch):
+            guard phase == .ready else { return }
+            guard batch.receivedAtMs.count == batch.ops.count, !batch.ops.isEmpty, batch.feedPosition > 0 else {
+                actions.append(.log(.error, "malformed feed batch \(batch.batchID) from \(central)"))
+                send(
+                    .error(
+                        .invalidBatch,
+                        "a feed batch needs ops, one receive time per op and a feed position",
+                        batchID: batch.batchID
+                    ),
+                    at: now,
+                    into: &actions
+                )
+                return
+            }
+            actions.append(.applyFeed(batch))
+        case .ping(let ping):
+            var pong = Sambat_Sync_V1_Pong()
+            pong.nonce = ping.nonce
+            send(.pong(pong), at: now, into: &actions)
+        case .pong:
+            return
+        case .error(let error):
+            actions.append(.log(.error, "central \(central) says \(error.code): \(error.message)"))
+            switch error.code {
+            case .helloRequired, .unavailable:
+                sayHello(at: now, into: &actions)
+            default:
+                return
+            }
+        case .hello:
+            send(.error(.unexpectedMessage, "HELLO goes from a node to central"), at: now, into: &actions)
+        }
+    }
+
+    private mutating func readMoreIfPossible(into actions: inout [Action]) {
+        guard phase == .ready, !reading, inflight.count < credit, localHead > uploadedUpTo else { return }
+        reading = true
+        actions.append(
+            .readLocalOps(after: uploadedUpTo, limit: batchOps, byteLimit: batchBytes, generation: generation)
+        )
+    }
+
+    private mutating func send(_ message: SyncMessage, at now: ContinuousClock.Instant, into actions: inout [Action]) {
+        lastSent = now
+        actions.append(.send(message))
+    }
+}

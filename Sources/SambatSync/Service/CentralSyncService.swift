@@ -1,0 +1,376 @@
+public import Logging
+public import SambatCore
+public import SambatStore
+public import SambatWire
+import Synchronization
+
+/// Central's end of the sync protocol: one CURVE ROUTER that every enrolled office and the
+/// mayor connect to, with a ZAP handler that admits only enrolled keys.
+///
+/// Owned by the central node process. ``run(onBound:)`` keeps one ``PeerSession`` per
+/// connected peer and carries out its actions against the socket and the store. Every message
+/// is attributed to the node its CURVE key is enrolled as (the ZAP `User-Id`), and enrolment is
+/// checked again for every message, so a revoked node is cut off even while connected.
+public final class CentralSyncService: Sendable {
+    /// Where to listen and with which key.
+    public struct Configuration: Sendable {
+        /// The endpoint to bind, such as `tcp://0.0.0.0:7700` (`tcp://127.0.0.1:*` in tests).
+        public var bindEndpoint: String
+        /// Central's keypair; its public key is pinned in every node's config.
+        public var keyPair: CurveKeyPair
+        /// Protocol tunables (told to each node in WELCOME).
+        public var settings: SyncSettings
+
+        /// A configuration with default tunables.
+        public init(bindEndpoint: String, keyPair: CurveKeyPair, settings: SyncSettings = SyncSettings()) {
+            self.bindEndpoint = bindEndpoint
+            self.keyPair = keyPair
+            self.settings = settings
+        }
+    }
+
+    private enum Event: Sendable {
+        case message(ZMQSocket.Message)
+        case feedHeads([NodeID: UInt64])
+        case peersChanged([EnrolledPeer])
+    }
+
+    private let store: Store
+    private let configuration: Configuration
+    private let logger: Logger
+    /// Enrolled active keys → node id, read by the ZAP thread.
+    private let admitted = Mutex<[String: String]>([:])
+    private let connected = Mutex<Set<NodeID>>([])
+
+    /// A service for central's `store`; nothing happens until ``run(onBound:)``.
+    public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync.central")) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Peers that said HELLO and have not been cut off since.
+    public var connectedPeers: Set<NodeID> { connected.withLock { $0 } }
+
+    /// Serves peers until cancelled.
+    /// - Parameter onBound: called once with the bound endpoint (with the real port).
+    /// - Throws: ``ZMQError`` when the socket cannot be bound, ``StoreError`` when the peer
+    ///   table cannot be read at start.
+    public func run(onBound: @Sendable (String) -> Void = { _ in }) async throws {
+        let settings = configuration.settings
+        refreshKeys(try await store.peers())
+        let context = try ZMQContext()
+        let zap: ZAPHandler
+        do {
+            zap = try await ZAPHandler.open(context: context) { [self] key in self.admitted.withLock { $0[key] } }
+        } catch {
+            await context.terminate()
+            throw error
+        }
+        let zapTask = Task { await zap.run() }
+        var options = ZMQSocket.Options()
+        options.curve = .server(configuration.keyPair)
+        options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
+        let socket: ZMQSocket
+        do {
+            socket = try await ZMQSocket.open(
+                .router,
+                context: context,
+                bind: configuration.bindEndpoint,
+                options: options
+            )
+        } catch {
+            await zap.close()
+            zapTask.cancel()
+            await context.terminate()
+            throw error
+        }
+        onBound(socket.endpoint)
+        logger.notice("central listening", metadata: ["endpoint": "\(socket.endpoint)"])
+
+        let (events, input) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
+        let reader = Task {
+            for await message in socket.messages { input.yield(.message(message)) }
+        }
+        let store = self.store
+        let ticker = Task {
+            var ticks = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.pollInterval)
+                ticks += 1
+                if let heads = try? await store.feedHeads() { input.yield(.feedHeads(heads)) }
+                // Enrolment changes (from `sambat node enrol|revoke`) are picked up within a second.
+                if ticks % max(1, Int(1_000 / max(1, settings.pollInterval.milliseconds))) == 0,
+                    let peers = try? await store.peers()
+                {
+                    input.yield(.peersChanged(peers))
+                }
+            }
+        }
+        defer {
+            reader.cancel()
+            ticker.cancel()
+        }
+        await withTaskCancellationHandler {
+            var loop = CentralLoop(service: self, socket: socket)
+            for await event in events {
+                if Task.isCancelled { break }
+                await loop.handle(event)
+            }
+        } onCancel: {
+            input.finish()
+        }
+        await socket.close()
+        await zap.close()
+        zapTask.cancel()
+        await context.terminate()
+    }
+
+    fileprivate func refreshKeys(_ peers: [EnrolledPeer]) {
+        var keys: [String: String] = [:]
+        for peer in peers where peer.status == .active && !peer.publicKey.isEmpty {
+            keys[peer.publicKey] = peer.node.rawValue
+        }
+        admitted.withLock { $0 = keys }
+    }
+
+    /// The state of one `run`: sessions by node, owned by the loop's task.
+    private struct CentralLoop {
+        let service: CentralSyncService
+        let socket: ZMQSocket
+        var sessions: [NodeID: PeerSession] = [:]
+        var origins: [NodeID: Origin] = [:]
+
+        init(service: CentralSyncService, socket: ZMQSocket) {
+            self.service = service
+            self.socket = socket
+        }
+
+        var store: Store { service.store }
+        var logger: Logger { service.logger }
+
+        mutating func handle(_ event: Event) async {
+            switch event {
+            case .message(let message):
+                await receive(message)
+            case .feedHeads(let heads):
+                for node in Array(sessions.keys) {
+                    await run(.feedHead(heads[node] ?? 0), for: node)
+                }
+            case .peersChanged(let peers):
+                service.refreshKeys(peers)
+                let active = Set(peers.filter { $0.status == .active }.map(\.node))
+                for node in Array(sessions.keys) where !active.contains(node) {
+                    await cutOff(node, reason: "\(node) is no longer enrolled")
+                }
+            }
+        }
+
+        private mutating func receive(_ message: ZMQSocket.Message) async {
+            guard message.frames.count >= 2, let routingID = message.frames.first else { return }
+            guard let userID = message.userID, let node = try? NodeID(userID) else {
+                // Without CURVE and ZAP nothing reaches here; refuse rather than guess.
+                logger.warning("dropped a message without an authenticated node")
+                return
+            }
+            let frames = Array(message.frames.dropFirst())
+            // Enrolment is checked again for every message: a revoked node is cut off at once.
+            guard let peer = try? await store.peer(node), peer.status == .active, peer.role != .central else {
+                logger.warning("refused a message from a node that is not enrolled", metadata: ["node": "\(node)"])
+                await send(.error(.notEnrolled, "this node is not enrolled at central"), to: routingID)
+                forget(node)
+                return
+            }
+            let decoded: SyncMessage
+            do {
+                decoded = try SyncFrames.decode(frames)
+            } catch {
+                logger.warning(
+                    "refused a malformed message",
+                    metadata: ["node": "\(node)", "reason": "\(error.message)"]
+                )
+                await send(.error(error.code, error.message), to: routingID)
+                return
+            }
+            if case .hello(let hello) = decoded {
+                await receiveHello(hello, from: peer, routingID: routingID)
+                return
+            }
+            guard sessions[node] != nil else {
+                await send(.error(.helloRequired, "say HELLO first"), to: routingID)
+                return
+            }
+            sessions[node]?.routingID = routingID
+            await run(.received(decoded), for: node)
+        }
+
+        private mutating func receiveHello(
+            _ hello: Sambat_Sync_V1_Hello,
+            from peer: EnrolledPeer,
+            routingID: [UInt8]
+        ) async {
+            guard hello.node == peer.node.rawValue else {
+                logger.warning("HELLO names another node than its key", metadata: ["node": "\(peer.node)"])
+                await send(
+                    .error(.identityMismatch, "HELLO names another node than this key is enrolled as"),
+                    to: routingID
+                )
+                return
+            }
+            guard let origin = try? Origin(parsing: hello.origin), origin.node == peer.node else {
+                await send(.error(.malformed, "HELLO's origin must be this node's, as node#incarnation"), to: routingID)
+                return
+            }
+            do {
+                let frontier = try await store.frontier(of: origin)
+                let head = try await store.feedHead(for: peer.node)
+                sessions[peer.node] = PeerSession(
+                    node: peer.node,
+                    role: peer.role,
+                    routingID: routingID,
+                    settings: service.configuration.settings
+                )
+                origins[peer.node] = origin
+                service.connected.withLock { _ = $0.insert(peer.node) }
+                await run(.hello(hello, frontier: frontier, feedHead: head), for: peer.node)
+            } catch {
+                logger.error("could not answer HELLO", metadata: ["node": "\(peer.node)", "error": "\(error)"])
+                await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
+            }
+        }
+
+        private mutating func cutOff(_ node: NodeID, reason: String) async {
+            guard let session = sessions[node] else { return }
+            forget(node)
+            logger.notice("cut off a peer", metadata: ["node": "\(node)", "reason": "\(reason)"])
+            await send(.error(.notEnrolled, reason), to: session.routingID)
+        }
+
+        private mutating func forget(_ node: NodeID) {
+            sessions[node] = nil
+            origins[node] = nil
+            service.connected.withLock { _ = $0.remove(node) }
+        }
+
+        /// Feeds an event to a peer's session and carries out what it asks, until it asks nothing.
+        private mutating func run(_ first: PeerSession.Event, for node: NodeID) async {
+            var pending = [first]
+            while !pending.isEmpty {
+                let event = pending.removeFirst()
+                guard var session = sessions[node] else { return }
+                let actions = session.handle(event, at: .now)
+                sessions[node] = session
+                for action in actions {
+                    if let next = await perform(action, session: session) { pending.append(next) }
+                }
+            }
+        }
+
+        private mutating func perform(_ action: PeerSession.Action, session: PeerSession) async -> PeerSession.Event? {
+            switch action {
+            case .send(let message):
+                await send(message, to: session.routingID)
+                return nil
+            case .readFeed(let after, let limit, let generation):
+                do {
+                    let entries = try await store.feed(for: session.node, after: after, limit: limit)
+                    var ops: [[UInt8]] = []
+                    var times: [Int64] = []
+                    var total = 0
+                    var last = after
+                    for entry in entries {
+                        let bytes = entry.op.sealed.bytes
+                        if !ops.isEmpty, total + bytes.count > session.settings.maximumBatchBytes { break }
+                        total += bytes.count
+                        ops.append(bytes)
+                        times.append(entry.op.receivedAt.millisecondsSinceEpoch)
+                        last = entry.feedSeq
+                    }
+                    return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
+                } catch {
+                    logger.error("could not read a feed", metadata: ["node": "\(session.node)", "error": "\(error)"])
+                    return .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation)
+                }
+            case .applyUpload(let batch):
+                return await apply(batch, from: session)
+            case .saveAcknowledged(let position):
+                do {
+                    try await store.saveCheckpoint(position, for: session.node)
+                } catch {
+                    logger.error(
+                        "could not save a peer's checkpoint",
+                        metadata: ["node": "\(session.node)", "error": "\(error)"]
+                    )
+                }
+                return nil
+            case .log(let level, let text):
+                logger.log(level: level.logLevel, "\(text)")
+                return nil
+            }
+        }
+
+        private mutating func apply(_ batch: Sambat_Sync_V1_Batch, from session: PeerSession) async -> PeerSession.Event
+        {
+            var ops: [RemoteOp] = []
+            ops.reserveCapacity(batch.ops.count)
+            for (index, bytes) in batch.ops.enumerated() {
+                do {
+                    ops.append(RemoteOp(try SealedOp(decoding: Array(bytes))))
+                } catch {
+                    return .uploadRefused(
+                        batchID: batch.batchID,
+                        SyncProtocolError(.invalidBatch, "op \(index) of the batch does not decode: \(error)")
+                    )
+                }
+            }
+            do {
+                let result = try await store.applyRemote(ops, from: .peer(session.node, session.role), receivedAt: .now)
+                guard let origin = origins[session.node] else {
+                    return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.helloRequired, "say HELLO first"))
+                }
+                let frontier: UInt64
+                if let known = result.frontiers[origin] {
+                    frontier = known
+                } else {
+                    frontier = try await store.frontier(of: origin)
+                }
+                let refused = result.quarantined.map { entry in
+                    var refusal = Sambat_Sync_V1_Refusal()
+                    refusal.seq = entry.id.seq
+                    refusal.reason = entry.reason
+                    return refusal
+                }
+                if result.integrityAlarms.count > 0 {
+                    logger.error(
+                        "integrity alarm: ops offered again with different bytes",
+                        metadata: ["node": "\(session.node)", "count": "\(result.integrityAlarms.count)"]
+                    )
+                }
+                // Let the other feeds that just grew (the mayor's above all) stream at once; the
+                // uploader's own echo follows on the next tick.
+                if let heads = try? await store.feedHeads() {
+                    for node in Array(sessions.keys) where node != session.node {
+                        await run(.feedHead(heads[node] ?? 0), for: node)
+                    }
+                }
+                return .uploadApplied(batchID: batch.batchID, frontier: frontier, refused: refused)
+            } catch  where error.code == .invalidBatch {
+                return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.invalidBatch, error.message))
+            } catch {
+                logger.error("could not apply an upload", metadata: ["node": "\(session.node)", "error": "\(error)"])
+                return .uploadRefused(
+                    batchID: batch.batchID,
+                    SyncProtocolError(.unavailable, "central could not store the batch; try again")
+                )
+            }
+        }
+
+        private func send(_ message: SyncMessage, to routingID: [UInt8]) async {
+            do {
+                try await socket.send([routingID] + SyncFrames.encode(message))
+            } catch {
+                logger.debug("could not send \(message.name)", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+public import Logging
+import SambatCore
+public import SambatStore
+public import SambatWire
+import Synchronization
+
+/// Keeps an office's or the mayor's store in sync with central over one CURVE DEALER socket.
+///
+/// Owned by the node process (one per node). ``run()`` drives a ``NodeLink``: it feeds it
+/// inbound messages and ticks, and carries out its actions against the socket and the store.
+/// Runs until its task is cancelled, then closes the socket (with a short linger).
+public final class NodeSyncService: Sendable {
+    /// Where central is and the keys to reach it.
+    public struct Configuration: Sendable {
+        /// Central's endpoint, such as `tcp://10.0.0.1:7700`.
+        public var centralEndpoint: String
+        /// Central's CURVE public key (Z85), pinned.
+        public var centralPublicKey: String
+        /// This node's keypair; its public key must be enrolled at central.
+        public var keyPair: CurveKeyPair
+        /// Protocol tunables.
+        public var settings: SyncSettings
+
+        /// A configuration with default tunables.
+        public init(
+            centralEndpoint: String,
+            centralPublicKey: String,
+            keyPair: CurveKeyPair,
+            settings: SyncSettings = SyncSettings()
+        ) {
+            self.centralEndpoint = centralEndpoint
+            self.centralPublicKey = centralPublicKey
+            self.keyPair = keyPair
+            self.settings = settings
+        }
+    }
+
+    /// What `sambat status` and tests read about the link.
+    public struct Status: Sendable, Hashable {
+        /// Whether central answered HELLO and the link has not gone silent since.
+        public var linkUp = false
+        /// Central's acknowledged frontier for this node's origin.
+        public var centralFrontier: UInt64 = 0
+        /// This node's ops central has not acknowledged yet.
+        public var unsent: UInt64 = 0
+        /// Feed batches applied since start.
+        public var feedBatchesApplied = 0
+    }
+
+    private let store: Store
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(Status())
+
+    /// A service for `store` (an office or mayor store); nothing happens until ``run()``.
+    public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync")) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The link's status now.
+    public var status: Status { state.withLock { $0 } }
+
+    /// Syncs until cancelled.
+    /// - Throws: ``ZMQError`` when the socket cannot be opened, ``StoreError`` when the store
+    ///   cannot be read at start.
+    public func run() async throws {
+        let settings = configuration.settings
+        let origin = try await store.currentOrigin()
+        let central = store.identity.central
+        let context = try ZMQContext()
+        var options = ZMQSocket.Options()
+        options.curve = .client(configuration.keyPair, serverPublicKey: configuration.centralPublicKey)
+        options.routingID = store.identity.node.rawValue
+        options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
+        options.reconnectMilliseconds = (
+            Int32(clamping: settings.reconnectInitial.milliseconds),
+            Int32(clamping: settings.reconnectMaximum.milliseconds)
+        )
+        let socket: ZMQSocket
+        do {
+            socket = try await ZMQSocket.open(
+                .dealer,
+                context: context,
+                connect: configuration.centralEndpoint,
+                options: options
+            )
+        } catch {
+            await context.terminate()
+            throw error
+        }
+        let (events, input) = AsyncStream<NodeLink.Event>.makeStream(bufferingPolicy: .unbounded)
+        let logger = self.logger
+        let reader = Task {
+            for await message in socket.messages {
+                do throws(SyncProtocolError) {
+                    input.yield(.received(try SyncFrames.decode(message.frames)))
+                } catch {
+                    logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
+                }
+            }
+        }
+        let store = self.store
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.pollInterval)
+                if let head = try? await store.localHead() { input.yield(.tick(localHead: head)) }
+            }
+        }
+        defer {
+            reader.cancel()
+            ticker.cancel()
+        }
+        var link = NodeLink(origin: origin, central: central, settings: settings)
+        let checkpoint = try await store.checkpoint(for: central)
+        input.yield(.connect(localHead: try await store.localHead(), checkpoint: checkpoint))
+        await withTaskCancellationHandler {
+            var pending: [NodeLink.Event] = []
+            var iterator = events.makeAsyncIterator()
+            while !Task.isCancelled {
+                let event: NodeLink.Event
+                if pending.isEmpty {
+                    guard let next = await iterator.next() else { break }
+                    event = next
+                } else {
+                    event = pending.removeFirst()
+                }
+                for action in link.handle(event, at: .now) {
+                    if let followUp = await perform(action, socket: socket, origin: origin, central: central) {
+                        pending.append(followUp)
+                    }
+                }
+                publish(link)
+            }
+        } onCancel: {
+            input.finish()
+        }
+        await socket.close()
+        await context.terminate()
+    }
+
+    private func publish(_ link: NodeLink) {
+        state.withLock { status in
+            status.linkUp = link.phase == .ready
+            status.centralFrontier = link.centralFrontier
+            status.unsent = link.unsentCount
+        }
+    }
+
+    /// Carries out one action; returns the event that reports its result, if any.
+    private func perform(
+        _ action: NodeLink.Action,
+        socket: ZMQSocket,
+        origin: Origin,
+        central: NodeID
+    ) async -> NodeLink.Event? {
+        switch action {
+        case .send(let message):
+            do {
+                try await socket.send(SyncFrames.encode(message))
+            } catch {
+                logger.warning("could not send \(message.name) to central", metadata: ["error": "\(error)"])
+            }
+            return nil
+        case .readLocalOps(let after, let limit, let byteLimit, let generation):
+            do {
+                let ops = try await store.ops(of: origin, after: after, limit: limit)
+                var bytes: [[UInt8]] = []
+                var total = 0
+                var lastSeq = after
+                for op in ops {
+                    if !bytes.isEmpty, total + op.sealed.bytes.count > byteLimit { break }
+                    total += op.sealed.bytes.count
+                    bytes.append(op.sealed.bytes)
+                    lastSeq = op.sealed.op.id.seq
+                }
+                return .localOpsRead(bytes, lastSeq: lastSeq, generation: generation)
+            } catch {
+                logger.error("could not read local ops to upload", metadata: ["error": "\(error)"])
+                return .localOpsRead([], lastSeq: after, generation: generation)
+            }
+        case .applyFeed(let batch):
+            var ops: [RemoteOp] = []
+            ops.reserveCapacity(batch.ops.count)
+            for (index, bytes) in batch.ops.enumerated() {
+                do {
+                    let sealed = try SealedOp(decoding: Array(bytes))
+                    ops.append(
+                        RemoteOp(
+                            sealed,
+                            centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index])
+                        )
+                    )
+                } catch {
+                    return .feedRefused(
+                        batchID: batch.batchID,
+                        SyncProtocolError(.invalidBatch, "op \(index) of the batch does not decode: \(error)")
+                    )
+                }
+            }
+            do {
+                _ = try await store.applyRemote(
+                    ops,
+                    from: .feed(from: central),
+                    receivedAt: .now,
+                    feedPosition: batch.feedPosition
+                )
+                state.withLock { $0.feedBatchesApplied += 1 }
+                return .feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition)
+            } catch {
+                logger.error("could not apply a feed batch; saying HELLO again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+                let checkpoint = (try? await store.checkpoint(for: central)) ?? 0
+                return .connect(localHead: (try? await store.localHead()) ?? 0, checkpoint: checkpoint)
+            }
+        case .resetCheckpoint(let position):
+            do {
+                try await store.resetCheckpoint(position, for: central)
+            } catch {
+                logger.error("could not reset the feed checkpoint", metadata: ["error": "\(error)"])
+            }
+            return nil
+        case .linkChanged(let up):
+            logger.notice(up ? "link to central is up" : "link to central is down")
+            return nil
+        case .log(let level, let text):
+            logger.log(level: level.logLevel, "\(text)")
+            return nil
+        }
+    }
+}
+
+extension SyncLogLevel {
+    var logLevel: Logger.Level {
+        switch self {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,28 @@
+/// The tunables of the sync protocol, with the defaults of design.md §4.
+///
+/// Owned by a node's configuration; the same values on both ends are not required (central
+/// tells a node its credit and batch limits in WELCOME).
+public struct SyncSettings: Hashable, Sendable {
+    /// Most ops in one BATCH (default 500).
+    public var maximumBatchOps = 500
+    /// Most bytes of op encodings in one BATCH (default 1 MiB).
+    public var maximumBatchBytes = 1 << 20
+    /// Unacknowledged BATCHes allowed per direction and peer (default 4).
+    public var credit = 4
+    /// How often a node pings central when the link is quiet (default 5 s).
+    public var pingInterval: Duration = .seconds(5)
+    /// Silence after which a node treats the link as down and says HELLO again (default 15 s).
+    public var linkTimeout: Duration = .seconds(15)
+    /// How long a node waits for WELCOME before logging the wrong-key hint (default 10 s).
+    public var helloTimeout: Duration = .seconds(10)
+    /// How often a node looks for new local ops, and central for new feed entries (default 20 ms).
+    public var pollInterval: Duration = .milliseconds(20)
+    /// ZMTP heartbeat interval; the timeout is three intervals (default 2 s).
+    public var heartbeatInterval: Duration = .seconds(2)
+    /// Reconnect backoff of the node's socket: first and longest wait (1 s → 30 s).
+    public var reconnectInitial: Duration = .seconds(1)
+    public var reconnectMaximum: Duration = .seconds(30)
+
+    /// The defaults of design.md §4.
+    public init() {}
+}

@@ -1,0 +1,212 @@
+import Foundation
+import SambatCore
+import SambatStore
+import SambatSync
+import SambatWire
+import Testing
+
+/// Central, offices and the mayor over real CURVE sockets on 127.0.0.1, in one process.
+@Suite(.timeLimit(.minutes(2)), .serialized) struct SyncIntegrationTests {
+    @Test func dispatchReachesTheOfficeAndItsWorkReachesCentralAndTheMayor() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let mayor = try world.open(SyncWorld.mayor, .mayor)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        let hub = try await world.startCentral(central)
+        let officeLink = world.startNode(office, endpoint: hub.endpoint)
+        let mayorLink = world.startNode(mayor, endpoint: hub.endpoint)
+        defer {
+            officeLink.task.cancel()
+            mayorLink.task.cancel()
+            hub.task.cancel()
+        }
+
+        try await eventually("the office holds the dispatched case") {
+            try await office.caseState(caseID)?.status == .dispatched
+        }
+        _ = try await office.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        _ = try await office.append(.started, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        try await eventually("central and the mayor see the office's work") {
+            let atCentral = try await central.caseState(caseID)?.status
+            let atMayor = try await mayor.caseState(caseID)?.status
+            return atCentral == .inProgress && atMayor == .inProgress
+        }
+        try await eventually("the office knows central holds its ops") { officeLink.service.status.unsent == 0 }
+        let reference = try await SyncWorld.hashes(central, caseID)
+        #expect(reference.count == 5)
+        try await eventually("every node holds the same ops") {
+            let atOffice = try await SyncWorld.hashes(office, caseID)
+            let atMayor = try await SyncWorld.hashes(mayor, caseID)
+            return atOffice == reference && atMayor == reference
+        }
+        #expect(hub.service.connectedPeers == [SyncWorld.dpupr, SyncWorld.mayor])
+        #expect(try await central.integrityAlarmCount() == 0)
+    }
+
+    @Test func workDoneWhileCentralIsDownArrivesAfterItRestarts() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 7)
+        var hub = try await world.startCentral(central)
+        let endpoint = hub.endpoint
+        let officeLink = world.startNode(office, endpoint: endpoint)
+        defer { officeLink.task.cancel() }
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+
+        // Central goes down; the office keeps working.
+        hub.task.cancel()
+        _ = await hub.task.result
+        try await eventually("the office holds the case") {
+            try await office.caseState(caseID)?.status == .dispatched
+        }
+        let officer = SyncWorld.actor("dpupr.budi")
+        _ = try await office.append(.acknowledged, to: caseID, actor: officer, at: .now)
+        _ = try await office.append(.started, to: caseID, actor: officer, at: .now)
+        _ = try await office.append(
+            .resolved(.init(summary: "Jalan sudah ditambal")),
+            to: caseID,
+            actor: officer,
+            at: .now
+        )
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await central.caseState(caseID)?.status == .dispatched)
+        #expect(officeLink.service.status.unsent == 3)
+
+        // Central comes back on the same endpoint: the office's ops arrive.
+        hub = try await world.startCentral(central, endpoint: endpoint)
+        defer { hub.task.cancel() }
+        try await eventually("central holds the office's work") {
+            try await central.caseState(caseID)?.status == .resolved
+        }
+        try await eventually("the office's outbox is empty") { officeLink.service.status.unsent == 0 }
+        #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(central, caseID))
+    }
+
+    @Test func anOfficeOfflineWhileAThousandCasesWereDispatchedCatchesUp() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        var cases: [CaseID] = []
+        for serial in 1...1_000 { cases.append(try await SyncWorld.dispatch(central, serial: serial)) }
+        let hub = try await world.startCentral(central)
+        let officeLink = world.startNode(office, endpoint: hub.endpoint)
+        defer {
+            officeLink.task.cancel()
+            hub.task.cancel()
+        }
+        try await eventually("the office holds every case", timeout: .seconds(60)) {
+            try await office.caseIDs().count == 1_000
+        }
+        try await eventually("the office's checkpoint reaches central's feed head") {
+            try await office.checkpoint(for: SyncWorld.central) == central.feedHead(for: SyncWorld.dpupr)
+        }
+        for caseID in [cases[0], cases[499], cases[999]] {
+            #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(central, caseID))
+        }
+        try await eventually("central saved the office's acknowledgement") {
+            try await central.checkpoint(for: SyncWorld.dpupr) == central.feedHead(for: SyncWorld.dpupr)
+        }
+    }
+
+    @Test func concurrentChangesOnBothSidesMergeWithTheConflictVisibleEverywhere() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let mayor = try world.open(SyncWorld.mayor, .mayor)
+        let caseID = try await SyncWorld.dispatch(central, serial: 3)
+        var hub = try await world.startCentral(central)
+        let endpoint = hub.endpoint
+        let officeLink = world.startNode(office, endpoint: endpoint)
+        let mayorLink = world.startNode(mayor, endpoint: endpoint)
+        defer {
+            officeLink.task.cancel()
+            mayorLink.task.cancel()
+        }
+        try await eventually("the office holds the case") {
+            try await office.caseState(caseID)?.status == .dispatched
+        }
+        let officer = SyncWorld.actor("dpupr.budi")
+        _ = try await office.append(.acknowledged, to: caseID, actor: officer, at: .now)
+        _ = try await office.append(.started, to: caseID, actor: officer, at: .now)
+        try await eventually("central sees the work start") {
+            try await central.caseState(caseID)?.status == .inProgress
+        }
+
+        // The link is down: the office resolves while central reassigns the case to dlh.
+        hub.task.cancel()
+        _ = await hub.task.result
+        _ = try await office.append(
+            .resolved(.init(summary: "Sudah diperbaiki")),
+            to: caseID,
+            actor: officer,
+            at: .now
+        )
+        _ = try await central.append(
+            .reassigned(.init(from: SyncWorld.dpupr, to: SyncWorld.dlh, epoch: 1, note: "salah OPD")),
+            to: caseID,
+            actor: SyncWorld.operatorActor,
+            at: .now
+        )
+
+        hub = try await world.startCentral(central, endpoint: endpoint)
+        defer { hub.task.cancel() }
+        try await eventually("every node holds every op of the case") {
+            let reference = try await SyncWorld.hashes(central, caseID)
+            let atOffice = try await SyncWorld.hashes(office, caseID)
+            let atMayor = try await SyncWorld.hashes(mayor, caseID)
+            return reference.count == 7 && atOffice == reference && atMayor == reference
+        }
+        let centralState = try #require(try await central.caseState(caseID))
+        #expect(!centralState.conflicts.isEmpty)
+        #expect(try await office.caseState(caseID)?.conflicts == centralState.conflicts)
+        #expect(try await mayor.caseState(caseID)?.conflicts == centralState.conflicts)
+        #expect(try await office.caseState(caseID)?.status == centralState.status)
+    }
+
+    @Test func onlyEnrolledNodesAreServedAndARevokedOneIsCutOffWhileConnected() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 2)
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+
+        // A key central never enrolled: the CURVE handshake is refused by ZAP; nothing flows.
+        let strangerStore = try world.open(SyncWorld.dlh, .office)
+        let stranger = world.startNode(strangerStore, endpoint: hub.endpoint, keys: try CurveKeyPair.generate())
+        defer { stranger.task.cancel() }
+
+        let officeLink = world.startNode(office, endpoint: hub.endpoint)
+        defer { officeLink.task.cancel() }
+        try await eventually("the enrolled office links up") { officeLink.service.status.linkUp }
+        try await eventually("the office holds its case") { try await office.caseState(caseID) != nil }
+        #expect(!stranger.service.status.linkUp)
+        #expect(hub.service.connectedPeers == [SyncWorld.dpupr])
+        #expect(try await strangerStore.caseIDs().isEmpty)
+
+        // Revoked while connected: cut off, and what it writes afterwards never reaches central.
+        try await central.revokePeer(SyncWorld.dpupr, at: .now)
+        try await eventually("central cuts the office off") { !hub.service.connectedPeers.contains(SyncWorld.dpupr) }
+        _ = try await office.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await central.caseState(caseID)?.status == .dispatched)
+        #expect(world.log.all.contains { $0.contains("not enrolled") || $0.contains("no longer enrolled") })
+    }
+
+    @Test func aNodeWithTheWrongCentralKeyLogsAHint() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        let wrongKey = try CurveKeyPair.generate().publicKey
+        let link = world.startNode(office, endpoint: hub.endpoint, centralKey: wrongKey)
+        defer { link.task.cancel() }
+        try await eventually("the hint is logged") {
+            world.log.all.contains { $0.contains("public key") && $0.contains("no answer from central") }
+        }
+        #expect(!link.service.status.linkUp)
+    }
+}
