@@ -3,7 +3,8 @@
 
 SWIFT ?= swift
 # Debian packages needed to build and run the tests.
-SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config
+# protobuf-compiler, python3-zmq and python3-protobuf run the foreign-client test (/usr/bin/python3).
+SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf
 
 .PHONY: all deps build test test-only lint format demo bench bench-store tsan clean
 

@@ -14,7 +14,7 @@ struct Sambat: AsyncParsableCommand {
             report) arrive with later milestones.
             """,
         version: SambatVersion.current,
-        subcommands: [Info.self, Keys.self, Bench.self]
+        subcommands: [Info.self, Keys.self, Node.self, Bench.self]
     )
 }
 

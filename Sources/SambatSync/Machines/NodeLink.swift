@@ -85,6 +85,10 @@ public struct NodeLink: Sendable {
     private var batchOps = 1
     private var batchBytes = 1
     private var checkpoint: UInt64 = 0
+    /// The last feed position received in this session (applied or being applied).
+    private var feedReceived: UInt64 = 0
+    /// When to say HELLO again after central asked us to wait.
+    private var retryHelloAt: ContinuousClock.Instant?
     private var helloSentAt: ContinuousClock.Instant?
     private var hinted = false
     private var lastHeard: ContinuousClock.Instant?
@@ -150,6 +154,7 @@ public struct NodeLink: Sendable {
         reading = false
         inflight.removeAll()
         helloSentAt = now
+        retryHelloAt = nil
         hinted = false
         var hello = Sambat_Sync_V1_Hello()
         hello.node = origin.node.rawValue
@@ -165,6 +170,10 @@ public struct NodeLink: Sendable {
         case .idle:
             return
         case .awaitingWelcome:
+            if let retry = retryHelloAt {
+                if now >= retry { sayHello(at: now, into: &actions) }
+                return
+            }
             guard let sent = helloSentAt else { return }
             if !hinted, now - sent >= settings.helloTimeout {
                 hinted = true
@@ -218,6 +227,7 @@ public struct NodeLink: Sendable {
                 checkpoint = welcome.feedFrom
                 actions.append(.resetCheckpoint(welcome.feedFrom))
             }
+            feedReceived = checkpoint
             actions.append(.linkChanged(up: true))
             actions.append(
                 .log(
@@ -241,7 +251,9 @@ public struct NodeLink: Sendable {
             readMoreIfPossible(into: &actions)
         case .batch(let batch):
             guard phase == .ready else { return }
-            guard batch.receivedAtMs.count == batch.ops.count, !batch.ops.isEmpty, batch.feedPosition > 0 else {
+            guard batch.receivedAtMs.count == batch.ops.count, !batch.ops.isEmpty,
+                batch.feedPosition >= UInt64(batch.ops.count)
+            else {
                 actions.append(.log(.error, "malformed feed batch \(batch.batchID) from \(central)"))
                 send(
                     .error(
@@ -254,6 +266,20 @@ public struct NodeLink: Sendable {
                 )
                 return
             }
+            // Feed entries are numbered one by one, so a batch covers a known range. A batch
+            // starting beyond what we hold means one was lost: start over from our checkpoint.
+            let first = batch.feedPosition - UInt64(batch.ops.count) + 1
+            guard first <= feedReceived + 1 else {
+                actions.append(
+                    .log(
+                        .warning,
+                        "feed from \(central) skipped positions \(feedReceived + 1)..<\(first); saying HELLO again"
+                    )
+                )
+                sayHello(at: now, into: &actions)
+                return
+            }
+            feedReceived = max(feedReceived, batch.feedPosition)
             actions.append(.applyFeed(batch))
         case .ping(let ping):
             var pong = Sambat_Sync_V1_Pong()
@@ -264,8 +290,17 @@ public struct NodeLink: Sendable {
         case .error(let error):
             actions.append(.log(.error, "central \(central) says \(error.code): \(error.message)"))
             switch error.code {
-            case .helloRequired, .unavailable:
+            case .helloRequired:
                 sayHello(at: now, into: &actions)
+            case .unavailable, .notEnrolled, .identityMismatch:
+                // Central answered, so the keys are right; try again later, not in a tight loop.
+                if phase == .ready { actions.append(.linkChanged(up: false)) }
+                phase = .awaitingWelcome
+                hinted = true
+                generation += 1
+                reading = false
+                inflight.removeAll()
+                retryHelloAt = now + (error.code == .unavailable ? settings.reconnectInitial : settings.linkTimeout)
             default:
                 return
             }

@@ -12,7 +12,7 @@
 ///
 /// Every ZeroMQ message is two frames: frame 1 is two bytes, the protocol version (1) and the
 /// message type (the numbers below); frame 2 is one of these messages in protobuf encoding.
-/// Ops travel as their canonical bytes (docs/protocol.md, "Op encoding"), never re-encoded.
+/// Ops travel as their canonical bytes (docs/protocol.md, "Canonical op encoding"), never re-encoded.
 ///
 /// Regenerate the Swift with (see docs/protocol.md for building protoc-gen-swift):
 ///   protoc --swift_out=Sources/SambatSync/Proto --swift_opt=Visibility=Public \

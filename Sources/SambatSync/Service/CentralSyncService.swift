@@ -174,8 +174,23 @@ public final class CentralSyncService: Sendable {
                 return
             }
             let frames = Array(message.frames.dropFirst())
+            // A node's DEALER uses its node id as routing id. Another id would let an enrolled
+            // node steal a peer's replies through ROUTER_HANDOVER: refuse it.
+            guard routingID == Array(node.rawValue.utf8) else {
+                logger.warning("refused a message whose routing id is not its node", metadata: ["node": "\(node)"])
+                await send(.error(.identityMismatch, "the routing id must be this node's id"), to: routingID)
+                return
+            }
             // Enrolment is checked again for every message: a revoked node is cut off at once.
-            guard let peer = try? await store.peer(node), peer.status == .active, peer.role != .central else {
+            let enrolled: EnrolledPeer?
+            do {
+                enrolled = try await store.peer(node)
+            } catch {
+                logger.error("could not check enrolment", metadata: ["node": "\(node)", "error": "\(error)"])
+                await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
+                return
+            }
+            guard let peer = enrolled, peer.status == .active, peer.role != .central else {
                 logger.warning("refused a message from a node that is not enrolled", metadata: ["node": "\(node)"])
                 await send(.error(.notEnrolled, "this node is not enrolled at central"), to: routingID)
                 forget(node)
@@ -269,7 +284,11 @@ public final class CentralSyncService: Sendable {
         private mutating func perform(_ action: PeerSession.Action, session: PeerSession) async -> PeerSession.Event? {
             switch action {
             case .send(let message):
-                await send(message, to: session.routingID)
+                if await !send(message, to: session.routingID), case .batch = message {
+                    // The peer is gone: forget the session, so nothing counts as in flight;
+                    // its next HELLO resumes the feed from its checkpoint.
+                    forget(session.node)
+                }
                 return nil
             case .readFeed(let after, let limit, let generation):
                 do {
@@ -365,11 +384,15 @@ public final class CentralSyncService: Sendable {
             }
         }
 
-        private func send(_ message: SyncMessage, to routingID: [UInt8]) async {
+        /// Sends to a routing id; returns whether libzmq took the message.
+        @discardableResult
+        private func send(_ message: SyncMessage, to routingID: [UInt8]) async -> Bool {
             do {
                 try await socket.send([routingID] + SyncFrames.encode(message))
+                return true
             } catch {
                 logger.debug("could not send \(message.name)", metadata: ["error": "\(error)"])
+                return false
             }
         }
     }
