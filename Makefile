@@ -6,7 +6,7 @@ SWIFT ?= swift
 # protobuf-compiler, python3-zmq and python3-protobuf run the foreign-client test (/usr/bin/python3).
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf
 
-.PHONY: all deps build test test-only lint format demo bench bench-store tsan clean
+.PHONY: all deps build test test-only lint format demo bench bench-store fuzz tsan clean
 
 all: build
 
@@ -40,6 +40,13 @@ demo: build
 ## make bench: the package-benchmark suite (release build in Benchmarks/, never part of make test).
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
+
+## make fuzz: a million mutated inputs (or FUZZ_ITERATIONS) through the op, vector and envelope
+## decoders (release build); make test replays Tests/FuzzCorpus.
+FUZZ_ITERATIONS ?= 1000000
+fuzz: deps
+	$(SWIFT) build -c release --product sambat-fuzz
+	.build/release/sambat-fuzz run Tests/FuzzCorpus $(FUZZ_ITERATIONS) $(FUZZ_SEED)
 
 ## make bench-store: the store benchmark of docs/benchmarks.md (release build).
 bench-store: deps

@@ -74,6 +74,7 @@ let package = Package(
                 "SambatWire",
                 "SambatSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -94,9 +95,24 @@ let package = Package(
             path: "Tests/StoreChurn",
             swiftSettings: strictSettings
         ),
+        // The decoders under fuzzing and their properties, shared by `sambat-fuzz` and the
+        // corpus replay in the tests.
+        .target(
+            name: "SambatFuzzKit",
+            dependencies: ["SambatCore", "SambatSync"],
+            path: "Tests/FuzzKit",
+            swiftSettings: strictSettings
+        ),
+        // `make fuzz`: mutation fuzzing of the op, vector and envelope decoders.
+        .executableTarget(
+            name: "sambat-fuzz",
+            dependencies: ["SambatCore", "SambatSync", "SambatFuzzKit"],
+            path: "Tests/Fuzz",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SambatSyncTests",
-            dependencies: ["SambatSync", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SambatSync", "SambatFuzzKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

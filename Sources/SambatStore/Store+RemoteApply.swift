@@ -69,7 +69,7 @@ extension Store {
     /// projections, feeds (at central) and the feed checkpoint (at an office) are updated in
     /// the same transaction, committed durably before this returns — so the caller may ACK.
     /// - Parameters:
-    ///   - batch: the ops; for each origin they must be in ascending seq order.
+    ///   - batch: the ops; in an upload (`.peer`) they must be in ascending seq order.
     ///   - source: who sent them.
     ///   - receivedAt: now; at central, the receive time stored beside each op.
     ///   - feedPosition: at an office or the mayor, central's feed position this batch ends at.
@@ -153,8 +153,8 @@ extension Store {
         }
     }
 
-    /// Refuses a batch in which some origin's seqs do not strictly increase, or in which an
-    /// authenticated peer sends ops under another node's origin.
+    /// Refuses an upload in which the peer's seqs do not strictly increase, or in which it
+    /// sends ops under another node's origin.
     ///
     /// Such ops are refused with the whole batch rather than quarantined: quarantine counts
     /// toward the frontier of the op's origin, and a peer must never move another node's
@@ -170,7 +170,9 @@ extension Store {
                     message: "\(peer) sent an op under origin \(id.origin), which is not its own; batch refused"
                 )
             }
-            if let previous = last[id.origin], previous >= id.seq {
+            // Central's feed groups ops by case, so a feed batch may hold one origin's seqs out
+            // of order; only an uploader's own stream must ascend.
+            if case .peer = source, let previous = last[id.origin], previous >= id.seq {
                 throw StoreError(
                     .invalidBatch,
                     path: path,

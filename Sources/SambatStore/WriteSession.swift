@@ -47,6 +47,17 @@ struct WriteSession {
         try slot(caseID).box.state
     }
 
+    /// The state of a case with every op of this session folded in (re-folding from disk
+    /// first if an op could not be folded incrementally).
+    mutating func currentState(of caseID: CaseID) throws -> CaseState {
+        let slot = try slot(caseID)
+        if slot.needsRefold {
+            slot.box.state = try foldFromDisk(caseID)
+            slot.needsRefold = false
+        }
+        return slot.box.state
+    }
+
     /// Loads a case into this session (if it is not already), without copying its state out.
     mutating func touch(_ caseID: CaseID) throws {
         _ = try slot(caseID)

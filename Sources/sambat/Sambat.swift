@@ -43,6 +43,6 @@ struct Info: ParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Jalankan tolok ukur (run benchmarks).",
-        subcommands: [StoreBenchmark.self]
+        subcommands: [StoreBenchmark.self, SyncBenchmark.self]
     )
 }

@@ -53,13 +53,15 @@ import Testing
         let (status, stdout, stderr) = try await Self.run(
             "/usr/bin/python3",
             [
-                script, "--endpoint", hub.endpoint, "--server-key", world.centralKeys.publicKey,
-                "--secret-key", keys.secretKey, "--public-key", keys.publicKey, "--node", "dpupr",
-                "--case", caseID.rawValue, "--epoch", "1", "--context", context,
+                // Z85 keys may start with "-": pass them as --option=value so no parser takes
+                // them for an option.
+                script, "--endpoint", hub.endpoint, "--server-key=\(world.centralKeys.publicKey)",
+                "--secret-key=\(keys.secretKey)", "--public-key=\(keys.publicKey)", "--node", "dpupr",
+                "--case", caseID.rawValue, "--epoch", "1", "--context=\(context)",
                 "--lamport", "\(state.lamport + 1)", "--proto", proto, "--timeout", "20",
             ]
         )
-        #expect(status == 0, "foreign client failed: \(stderr)")
+        #expect(status == 0, "foreign client failed (\(status)): \(stderr)")
         let line = try #require(stdout.split(separator: "\n").last.map(String.init))
         let reply = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(reply["welcome_frontier"] as? Int == 0)

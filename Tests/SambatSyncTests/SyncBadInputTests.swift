@@ -22,7 +22,7 @@ import Testing
         ) async throws {
             var options = ZMQSocket.Options()
             options.curve = .client(world.key(node), serverPublicKey: world.centralKeys.publicKey)
-            options.routingID = routingID ?? node.rawValue
+            options.routingID = routingID
             socket = try await ZMQSocket.open(.dealer, context: context, connect: endpoint, options: options)
             inbox = socket.messages.makeAsyncIterator()
         }
@@ -64,21 +64,40 @@ import Testing
         let hub = try await world.startCentral(central)
         defer { hub.task.cancel() }
         let context = try ZMQContext()
-        // dpupr's key under dlh's routing id: refused, so it can never take over dlh's replies.
-        var spoof = try await RawNode(
+        // A routing id in use cannot be taken over by another connection (no ROUTER_HANDOVER):
+        // dpupr claiming dlh's routing id gets nothing, and dlh keeps its replies.
+        var holder = try await RawNode(
             world,
-            SyncWorld.dpupr,
-            routingID: "dlh",
+            SyncWorld.dlh,
+            routingID: "shared",
             endpoint: hub.endpoint,
             context: context
         )
-        try await spoof.send(SyncFrames.encode(Self.hello(SyncWorld.dpupr, lastSeq: 0)))
-        guard case .error(let mismatch) = try await spoof.nextReply() else {
-            Issue.record("expected an ERROR")
+        try await holder.send(SyncFrames.encode(Self.hello(SyncWorld.dlh, lastSeq: 0)))
+        guard case .welcome = try await holder.nextReply() else {
+            Issue.record("expected WELCOME")
             return
         }
-        #expect(mismatch.code == .identityMismatch)
-        await spoof.socket.close()
+        let claimant = try await RawNode(
+            world,
+            SyncWorld.dpupr,
+            routingID: "shared",
+            endpoint: hub.endpoint,
+            context: context
+        )
+        _ = await claimant.socket.send(
+            SyncFrames.encode(Self.hello(SyncWorld.dpupr, lastSeq: 0)),
+            within: .milliseconds(500)
+        )
+        try await holder.send(SyncFrames.encode(Self.hello(SyncWorld.dlh, lastSeq: 0)))
+        guard case .welcome = try await holder.nextReply() else {
+            Issue.record("expected WELCOME")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(hub.service.connectedPeers == [SyncWorld.dlh])
+        await claimant.socket.close()
+        await holder.socket.close()
         var raw = try await RawNode(world, SyncWorld.dpupr, endpoint: hub.endpoint, context: context)
 
         // Before HELLO: told to say HELLO.

@@ -72,7 +72,7 @@ import Testing
         )
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await central.caseState(caseID)?.status == .dispatched)
-        #expect(officeLink.service.status.unsent == 3)
+        try await eventually("the office counts three unsent ops") { officeLink.service.status.unsent == 3 }
 
         // Central comes back on the same endpoint: the office's ops arrive.
         hub = try await world.startCentral(central, endpoint: endpoint)
@@ -186,6 +186,26 @@ import Testing
         #expect(hub.service.connectedPeers == [SyncWorld.dpupr])
         #expect(try await strangerStore.caseIDs().isEmpty)
 
+        // Its key replaced (a stolen laptop): the connection made with the old key is cut off.
+        try await central.enrolPeer(
+            SyncWorld.dpupr,
+            role: .office,
+            publicKey: try CurveKeyPair.generate().publicKey,
+            at: .now
+        )
+        try await eventually("central cuts off the old key") { !hub.service.connectedPeers.contains(SyncWorld.dpupr) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!hub.service.connectedPeers.contains(SyncWorld.dpupr))
+        try await central.enrolPeer(
+            SyncWorld.dpupr,
+            role: .office,
+            publicKey: world.key(SyncWorld.dpupr).publicKey,
+            at: .now
+        )
+        try await eventually("the office is served again with its enrolled key") {
+            hub.service.connectedPeers.contains(SyncWorld.dpupr)
+        }
+
         // Revoked while connected: cut off, and what it writes afterwards never reaches central.
         try await central.revokePeer(SyncWorld.dpupr, at: .now)
         try await eventually("central cuts the office off") { !hub.service.connectedPeers.contains(SyncWorld.dpupr) }
@@ -208,5 +228,86 @@ import Testing
             world.log.all.contains { $0.contains("public key") && $0.contains("no answer from central") }
         }
         #expect(!link.service.status.linkUp)
+    }
+
+    @Test func feedsOutOfSeqOrderAreAppliedWholeAtTheOfficeAndTheMayor() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let mayor = try world.open(SyncWorld.mayor, .mayor)
+        let x = try await SyncWorld.dispatch(central, serial: 1)
+        let y = try await SyncWorld.dispatch(central, serial: 2)
+        var hub = try await world.startCentral(central)
+        let endpoint = hub.endpoint
+        let officeLink = world.startNode(office, endpoint: endpoint)
+        defer { officeLink.task.cancel() }
+        try await eventually("the office holds both cases") { try await office.caseIDs().count == 2 }
+
+        // Offline: the office works X, Y, X; central opens P then Q and dispatches Q before P.
+        hub.task.cancel()
+        _ = await hub.task.result
+        let officer = SyncWorld.actor("dpupr.budi")
+        _ = try await office.append(.acknowledged, to: x, actor: officer, at: .now)
+        _ = try await office.append(.acknowledged, to: y, actor: officer, at: .now)
+        _ = try await office.append(.started, to: x, actor: officer, at: .now)
+        let p = SyncWorld.caseID(3)
+        let q = SyncWorld.caseID(4)
+        for caseID in [p, q] {
+            let opened = OpBody.opened(.init(channel: .whatsapp, reporterRef: "r", text: "Sampah menumpuk"))
+            _ = try await central.append(opened, to: caseID, actor: SyncWorld.operatorActor, at: .now)
+            _ = try await central.append(
+                .verified(.init(tier: .normatif)),
+                to: caseID,
+                actor: SyncWorld.operatorActor,
+                at: .now
+            )
+        }
+        for caseID in [q, p] {
+            _ = try await central.append(
+                .dispatched(.init(office: SyncWorld.dpupr, epoch: 1)),
+                to: caseID,
+                actor: SyncWorld.operatorActor,
+                at: .now
+            )
+        }
+
+        hub = try await world.startCentral(central, endpoint: endpoint)
+        defer { hub.task.cancel() }
+        let mayorLink = world.startNode(mayor, endpoint: endpoint)
+        defer { mayorLink.task.cancel() }
+        try await eventually("the office and the mayor reach the end of their feeds") {
+            let officeDone = try await office.checkpoint(for: SyncWorld.central)
+            let officeHead = try await central.feedHead(for: SyncWorld.dpupr)
+            let mayorDone = try await mayor.checkpoint(for: SyncWorld.central)
+            let mayorHead = try await central.feedHead(for: SyncWorld.mayor)
+            return officeLink.service.status.unsent == 0 && officeDone == officeHead && mayorDone == mayorHead
+        }
+        for caseID in [x, y, p, q] {
+            let reference = try await SyncWorld.hashes(central, caseID)
+            #expect(try await SyncWorld.hashes(office, caseID) == reference)
+            #expect(try await SyncWorld.hashes(mayor, caseID) == reference)
+        }
+    }
+
+    @Test func aNodeStartedBeforeItsEnrolmentConnectsOnceEnrolled() async throws {
+        let world = try SyncWorld()
+        let central = try world.open(SyncWorld.central, .central)
+        let caseID = try await SyncWorld.dispatch(central, serial: 5)
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let link = world.startNode(office, endpoint: hub.endpoint)
+        defer { link.task.cancel() }
+        // Its handshakes are refused until IT enrols its key.
+        try await Task.sleep(for: .seconds(1))
+        #expect(!link.service.status.linkUp)
+        try await central.enrolPeer(
+            SyncWorld.dpupr,
+            role: .office,
+            publicKey: world.key(SyncWorld.dpupr).publicKey,
+            at: .now
+        )
+        try await eventually("the office links up once enrolled") { link.service.status.linkUp }
+        try await eventually("the office receives its case") { try await office.caseState(caseID) != nil }
     }
 }

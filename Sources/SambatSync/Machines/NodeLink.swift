@@ -53,6 +53,8 @@ public struct NodeLink: Sendable {
         case readLocalOps(after: UInt64, limit: Int, byteLimit: Int, generation: UInt64)
         /// Apply a feed batch in one durable transaction, then report ``Event/feedApplied(batchID:feedPosition:)``.
         case applyFeed(Sambat_Sync_V1_Batch)
+        /// Drop the connection to central and open a new one (nothing came back on it).
+        case reconnect
         /// Overwrite the stored feed checkpoint: central did not recognise ours.
         case resetCheckpoint(UInt64)
         /// The link came up or went down.
@@ -76,7 +78,7 @@ public struct NodeLink: Sendable {
     public private(set) var localHead: UInt64 = 0
 
     private var uploadedUpTo: UInt64 = 0
-    private var inflight: [(batchID: UInt64, upTo: UInt64)] = []
+    private var inflight: [(batchID: UInt64, upTo: UInt64, sentAt: ContinuousClock.Instant)] = []
     private var reading = false
     /// Bumped on every HELLO, so results of reads asked for in an older session are dropped.
     private var generation: UInt64 = 0
@@ -128,7 +130,7 @@ public struct NodeLink: Sendable {
             batch.batchID = nextBatchID
             batch.ops = ops.map { Data($0) }
             nextBatchID += 1
-            inflight.append((batch.batchID, lastSeq))
+            inflight.append((batch.batchID, lastSeq, now))
             uploadedUpTo = lastSeq
             send(.batch(batch), at: now, into: &actions)
             readMoreIfPossible(into: &actions)
@@ -139,6 +141,9 @@ public struct NodeLink: Sendable {
             ack.checkpoint = position
             send(.ack(ack), at: now, into: &actions)
         case .feedRefused(let batchID, let error):
+            // Batches behind the refused one must not be applied past it: they now look like a
+            // gap, which makes the node say HELLO and replay from its checkpoint.
+            feedReceived = checkpoint
             actions.append(.log(.error, "refused feed batch \(batchID) from \(central): \(error.message)"))
             send(.error(error.code, error.message, batchID: batchID), at: now, into: &actions)
         }
@@ -162,6 +167,7 @@ public struct NodeLink: Sendable {
         hello.lastSeq = localHead
         hello.feedCheckpoint = checkpoint
         hello.software = String(software.utf8.prefix(64)) ?? "sambat"
+        hello.session = generation
         send(.hello(hello), at: now, into: &actions)
     }
 
@@ -171,7 +177,10 @@ public struct NodeLink: Sendable {
             return
         case .awaitingWelcome:
             if let retry = retryHelloAt {
-                if now >= retry { sayHello(at: now, into: &actions) }
+                if now >= retry {
+                    actions.append(.reconnect)
+                    sayHello(at: now, into: &actions)
+                }
                 return
             }
             guard let sent = helloSentAt else { return }
@@ -186,11 +195,26 @@ public struct NodeLink: Sendable {
                     )
                 )
             }
-            if now - sent >= settings.linkTimeout { sayHello(at: now, into: &actions) }
+            if now - sent >= settings.linkTimeout {
+                actions.append(.reconnect)
+                sayHello(at: now, into: &actions)
+            }
         case .ready:
             if let heard = lastHeard, now - heard >= settings.linkTimeout {
                 actions.append(
                     .log(.warning, "link to \(central) silent for \(settings.linkTimeout); saying HELLO again")
+                )
+                actions.append(.reconnect)
+                sayHello(at: now, into: &actions)
+                return
+            }
+            if let oldest = inflight.first, now - oldest.sentAt >= settings.linkTimeout {
+                // Pings get answered but this batch never was: it or its ACK was lost.
+                actions.append(
+                    .log(
+                        .warning,
+                        "batch \(oldest.batchID) unacknowledged for \(settings.linkTimeout); saying HELLO again"
+                    )
                 )
                 sayHello(at: now, into: &actions)
                 return
@@ -209,7 +233,8 @@ public struct NodeLink: Sendable {
     {
         switch message {
         case .welcome(let welcome):
-            guard phase != .idle else { return }
+            // Only the answer to our latest HELLO counts (central echoes its session).
+            guard phase == .awaitingWelcome, welcome.session == 0 || welcome.session == generation else { return }
             phase = .ready
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
@@ -252,7 +277,7 @@ public struct NodeLink: Sendable {
         case .batch(let batch):
             guard phase == .ready else { return }
             guard batch.receivedAtMs.count == batch.ops.count, !batch.ops.isEmpty,
-                batch.feedPosition >= UInt64(batch.ops.count)
+                batch.feedPosition >= UInt64(batch.ops.count), batch.feedPosition <= UInt64(Int64.max)
             else {
                 actions.append(.log(.error, "malformed feed batch \(batch.batchID) from \(central)"))
                 send(
@@ -292,21 +317,38 @@ public struct NodeLink: Sendable {
             switch error.code {
             case .helloRequired:
                 sayHello(at: now, into: &actions)
+            case .invalidBatch where inflight.contains(where: { $0.batchID == error.batchID }):
+                // Central refused one of our uploads whole; resending it at once would fail
+                // the same way. Try again after a while (the log says why).
+                waitBeforeHello(settings.linkTimeout, at: now, into: &actions)
             case .unavailable, .notEnrolled, .identityMismatch:
                 // Central answered, so the keys are right; try again later, not in a tight loop.
-                if phase == .ready { actions.append(.linkChanged(up: false)) }
-                phase = .awaitingWelcome
-                hinted = true
-                generation += 1
-                reading = false
-                inflight.removeAll()
-                retryHelloAt = now + (error.code == .unavailable ? settings.reconnectInitial : settings.linkTimeout)
+                waitBeforeHello(
+                    error.code == .unavailable ? settings.reconnectInitial : settings.linkTimeout,
+                    at: now,
+                    into: &actions
+                )
             default:
                 return
             }
         case .hello:
             send(.error(.unexpectedMessage, "HELLO goes from a node to central"), at: now, into: &actions)
         }
+    }
+
+    /// Ends the session and says HELLO again after `delay`.
+    private mutating func waitBeforeHello(
+        _ delay: Duration,
+        at now: ContinuousClock.Instant,
+        into actions: inout [Action]
+    ) {
+        if phase == .ready { actions.append(.linkChanged(up: false)) }
+        phase = .awaitingWelcome
+        hinted = true
+        generation += 1
+        reading = false
+        inflight.removeAll()
+        retryHelloAt = now + delay
     }
 
     private mutating func readMoreIfPossible(into actions: inout [Action]) {

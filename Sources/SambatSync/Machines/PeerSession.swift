@@ -56,17 +56,26 @@ public struct PeerSession: Sendable {
 
     private var sentUpTo: UInt64 = 0
     private var feedHead: UInt64 = 0
-    private var inflight: [(batchID: UInt64, position: UInt64)] = []
+    private var inflight: [(batchID: UInt64, position: UInt64, sentAt: ContinuousClock.Instant)] = []
     private var reading = false
     private var generation: UInt64 = 0
-    private var nextBatchID: UInt64 = 1
+    /// The id the next feed batch gets; carried over from the previous session of the same
+    /// node, so an ACK for an older session's batch can never settle a newer one.
+    public private(set) var nextBatchID: UInt64
 
     /// A session for `node`, before its HELLO.
-    public init(node: NodeID, role: NodeRole, routingID: [UInt8], settings: SyncSettings = SyncSettings()) {
+    public init(
+        node: NodeID,
+        role: NodeRole,
+        routingID: [UInt8],
+        settings: SyncSettings = SyncSettings(),
+        firstBatchID: UInt64 = 1
+    ) {
         self.node = node
         self.role = role
         self.routingID = routingID
         self.settings = settings
+        self.nextBatchID = max(1, firstBatchID)
     }
 
     /// Handles one event and returns what to do, in order.
@@ -92,6 +101,7 @@ public struct PeerSession: Sendable {
             welcome.credit = UInt32(clamping: settings.credit)
             welcome.maxBatchOps = UInt32(clamping: settings.maximumBatchOps)
             welcome.maxBatchBytes = UInt32(clamping: settings.maximumBatchBytes)
+            welcome.session = hello.session
             actions.append(.send(.welcome(welcome)))
             actions.append(
                 .log(
@@ -105,6 +115,20 @@ public struct PeerSession: Sendable {
             receive(message, into: &actions)
         case .feedHead(let head):
             feedHead = max(feedHead, head)
+            if let oldest = inflight.first, now - oldest.sentAt >= settings.linkTimeout {
+                // The peer answers pings but not this batch: it or its ACK was lost. Stream
+                // again from what it acknowledged; applying twice is harmless.
+                actions.append(
+                    .log(
+                        .warning,
+                        "\(node) left feed batch \(oldest.batchID) unacknowledged; resending from \(acknowledged)"
+                    )
+                )
+                inflight.removeAll()
+                sentUpTo = acknowledged
+                reading = false
+                generation += 1
+            }
             readMoreIfPossible(into: &actions)
         case .feedRead(let ops, let times, let last, let readGeneration):
             guard readGeneration == generation else { break }
@@ -116,7 +140,7 @@ public struct PeerSession: Sendable {
             batch.ops = ops.map { Data($0) }
             batch.receivedAtMs = times
             batch.feedPosition = last
-            inflight.append((batch.batchID, last))
+            inflight.append((batch.batchID, last, now))
             sentUpTo = last
             actions.append(.send(.batch(batch)))
             readMoreIfPossible(into: &actions)

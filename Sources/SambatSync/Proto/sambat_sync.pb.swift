@@ -57,6 +57,10 @@ public nonisolated struct Sambat_Sync_V1_Hello: Sendable {
   /// Free text for central's log, such as "sambat 0.4.0"; at most 64 bytes.
   public var software: String = String()
 
+  /// Chosen by the node, different for every HELLO it sends; echoed by WELCOME so the node
+  /// can ignore a WELCOME that answers an older HELLO. 0 if the node does not care.
+  public var session: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -87,6 +91,9 @@ public nonisolated struct Sambat_Sync_V1_Welcome: Sendable {
 
   /// The most bytes of op encodings one BATCH may carry.
   public var maxBatchBytes: UInt32 = 0
+
+  /// The HELLO's session, echoed.
+  public var session: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -286,7 +293,7 @@ fileprivate nonisolated let _protobuf_package = "sambat.sync.v1"
 
 nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -299,6 +306,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.lastSeq) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.feedCheckpoint) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.software) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       default: break
       }
     }
@@ -320,6 +328,9 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if !self.software.isEmpty {
       try visitor.visitSingularStringField(value: self.software, fieldNumber: 5)
     }
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -329,6 +340,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.lastSeq != rhs.lastSeq {return false}
     if lhs.feedCheckpoint != rhs.feedCheckpoint {return false}
     if lhs.software != rhs.software {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -336,7 +348,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0\u{1}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -350,6 +362,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.credit) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatchOps) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatchBytes) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       default: break
       }
     }
@@ -374,6 +387,9 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if self.maxBatchBytes != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxBatchBytes, fieldNumber: 6)
     }
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -384,6 +400,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if lhs.credit != rhs.credit {return false}
     if lhs.maxBatchOps != rhs.maxBatchOps {return false}
     if lhs.maxBatchBytes != rhs.maxBatchBytes {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -71,6 +71,7 @@ public final class CentralSyncService: Sendable {
         var options = ZMQSocket.Options()
         options.curve = .server(configuration.keyPair)
         options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
+        options.maximumMessageBytes = SyncFrames.maximumBodyBytes + 65_536
         let socket: ZMQSocket
         do {
             socket = try await ZMQSocket.open(
@@ -98,7 +99,12 @@ public final class CentralSyncService: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: settings.pollInterval)
                 ticks += 1
-                if let heads = try? await store.feedHeads() { input.yield(.feedHeads(heads)) }
+                // Only the feeds of connected peers matter; one indexed lookup each.
+                var heads: [NodeID: UInt64] = [:]
+                for node in self.connectedPeers {
+                    if let head = try? await store.feedHead(for: node) { heads[node] = head }
+                }
+                input.yield(.feedHeads(heads))
                 // Enrolment changes (from `sambat node enrol|revoke`) are picked up within a second.
                 if ticks % max(1, Int(1_000 / max(1, settings.pollInterval.milliseconds))) == 0,
                     let peers = try? await store.peers()
@@ -129,7 +135,9 @@ public final class CentralSyncService: Sendable {
     fileprivate func refreshKeys(_ peers: [EnrolledPeer]) {
         var keys: [String: String] = [:]
         for peer in peers where peer.status == .active && !peer.publicKey.isEmpty {
-            keys[peer.publicKey] = peer.node.rawValue
+            // The User-Id names the node and the key it authenticated with, so a connection
+            // made with a key that has since been replaced can be told apart and cut off.
+            keys[peer.publicKey] = "\(peer.node.rawValue) \(peer.publicKey)"
         }
         admitted.withLock { $0 = keys }
     }
@@ -140,6 +148,10 @@ public final class CentralSyncService: Sendable {
         let socket: ZMQSocket
         var sessions: [NodeID: PeerSession] = [:]
         var origins: [NodeID: Origin] = [:]
+        /// The key each session authenticated with.
+        var sessionKeys: [NodeID: String] = [:]
+        /// Feed batch ids continue across a node's sessions.
+        var nextBatchIDs: [NodeID: UInt64] = [:]
 
         init(service: CentralSyncService, socket: ZMQSocket) {
             self.service = service
@@ -159,28 +171,24 @@ public final class CentralSyncService: Sendable {
                 }
             case .peersChanged(let peers):
                 service.refreshKeys(peers)
-                let active = Set(peers.filter { $0.status == .active }.map(\.node))
-                for node in Array(sessions.keys) where !active.contains(node) {
-                    await cutOff(node, reason: "\(node) is no longer enrolled")
+                var keys: [NodeID: String] = [:]
+                for peer in peers where peer.status == .active { keys[peer.node] = peer.publicKey }
+                for node in Array(sessions.keys) where keys[node] == nil || keys[node] != sessionKeys[node] {
+                    await cutOff(node, reason: "\(node) is no longer enrolled with the key it connected with")
                 }
             }
         }
 
         private mutating func receive(_ message: ZMQSocket.Message) async {
             guard message.frames.count >= 2, let routingID = message.frames.first else { return }
-            guard let userID = message.userID, let node = try? NodeID(userID) else {
+            let identity = message.userID?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
+            guard identity.count == 2, let node = try? NodeID(identity[0]) else {
                 // Without CURVE and ZAP nothing reaches here; refuse rather than guess.
                 logger.warning("dropped a message without an authenticated node")
                 return
             }
+            let key = identity[1]
             let frames = Array(message.frames.dropFirst())
-            // A node's DEALER uses its node id as routing id. Another id would let an enrolled
-            // node steal a peer's replies through ROUTER_HANDOVER: refuse it.
-            guard routingID == Array(node.rawValue.utf8) else {
-                logger.warning("refused a message whose routing id is not its node", metadata: ["node": "\(node)"])
-                await send(.error(.identityMismatch, "the routing id must be this node's id"), to: routingID)
-                return
-            }
             // Enrolment is checked again for every message: a revoked node is cut off at once.
             let enrolled: EnrolledPeer?
             do {
@@ -190,7 +198,7 @@ public final class CentralSyncService: Sendable {
                 await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
                 return
             }
-            guard let peer = enrolled, peer.status == .active, peer.role != .central else {
+            guard let peer = enrolled, peer.status == .active, peer.role != .central, peer.publicKey == key else {
                 logger.warning("refused a message from a node that is not enrolled", metadata: ["node": "\(node)"])
                 await send(.error(.notEnrolled, "this node is not enrolled at central"), to: routingID)
                 forget(node)
@@ -208,6 +216,7 @@ public final class CentralSyncService: Sendable {
                 return
             }
             if case .hello(let hello) = decoded {
+                sessionKeys[node] = key
                 await receiveHello(hello, from: peer, routingID: routingID)
                 return
             }
@@ -239,11 +248,13 @@ public final class CentralSyncService: Sendable {
             do {
                 let frontier = try await store.frontier(of: origin)
                 let head = try await store.feedHead(for: peer.node)
+                if let previous = sessions[peer.node] { nextBatchIDs[peer.node] = previous.nextBatchID }
                 sessions[peer.node] = PeerSession(
                     node: peer.node,
                     role: peer.role,
                     routingID: routingID,
-                    settings: service.configuration.settings
+                    settings: service.configuration.settings,
+                    firstBatchID: nextBatchIDs[peer.node] ?? 1
                 )
                 origins[peer.node] = origin
                 service.connected.withLock { _ = $0.insert(peer.node) }
@@ -262,6 +273,7 @@ public final class CentralSyncService: Sendable {
         }
 
         private mutating func forget(_ node: NodeID) {
+            if let session = sessions[node] { nextBatchIDs[node] = session.nextBatchID }
             sessions[node] = nil
             origins[node] = nil
             service.connected.withLock { _ = $0.remove(node) }
@@ -284,9 +296,11 @@ public final class CentralSyncService: Sendable {
         private mutating func perform(_ action: PeerSession.Action, session: PeerSession) async -> PeerSession.Event? {
             switch action {
             case .send(let message):
-                if await !send(message, to: session.routingID), case .batch = message {
-                    // The peer is gone: forget the session, so nothing counts as in flight;
-                    // its next HELLO resumes the feed from its checkpoint.
+                if await !send(message, to: session.routingID) {
+                    // The peer is gone or too slow to take a message within a second: forget
+                    // the session (nothing counts as in flight); its next HELLO resumes the
+                    // feed from its checkpoint. One slow peer never holds up the others.
+                    logger.notice("dropped a peer that does not take messages", metadata: ["node": "\(session.node)"])
                     forget(session.node)
                 }
                 return nil
@@ -367,10 +381,8 @@ public final class CentralSyncService: Sendable {
                 }
                 // Let the other feeds that just grew (the mayor's above all) stream at once; the
                 // uploader's own echo follows on the next tick.
-                if let heads = try? await store.feedHeads() {
-                    for node in Array(sessions.keys) where node != session.node {
-                        await run(.feedHead(heads[node] ?? 0), for: node)
-                    }
+                for node in Array(sessions.keys) where node != session.node {
+                    if let head = try? await store.feedHead(for: node) { await run(.feedHead(head), for: node) }
                 }
                 return .uploadApplied(batchID: batch.batchID, frontier: frontier, refused: refused)
             } catch  where error.code == .invalidBatch {
@@ -384,16 +396,10 @@ public final class CentralSyncService: Sendable {
             }
         }
 
-        /// Sends to a routing id; returns whether libzmq took the message.
+        /// Sends to a routing id; returns whether libzmq took the message within a second.
         @discardableResult
         private func send(_ message: SyncMessage, to routingID: [UInt8]) async -> Bool {
-            do {
-                try await socket.send([routingID] + SyncFrames.encode(message))
-                return true
-            } catch {
-                logger.debug("could not send \(message.name)", metadata: ["error": "\(error)"])
-                return false
-            }
+            await socket.send([routingID] + SyncFrames.encode(message), within: .seconds(1))
         }
     }
 }

@@ -45,6 +45,9 @@ public final class NodeSyncService: Sendable {
         public var unsent: UInt64 = 0
         /// Feed batches applied since start.
         public var feedBatchesApplied = 0
+        /// Bytes of protocol frames sent and received since start (before CURVE framing).
+        public var bytesSent = 0
+        public var bytesReceived = 0
     }
 
     private let store: Store
@@ -72,34 +75,21 @@ public final class NodeSyncService: Sendable {
         let context = try ZMQContext()
         var options = ZMQSocket.Options()
         options.curve = .client(configuration.keyPair, serverPublicKey: configuration.centralPublicKey)
-        options.routingID = store.identity.node.rawValue
+        // Messages wait for a completed connection instead of queueing for an absent central.
+        options.immediate = true
+        options.maximumMessageBytes = SyncFrames.maximumBodyBytes + 65_536
         options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
         options.reconnectMilliseconds = (
             Int32(clamping: settings.reconnectInitial.milliseconds),
             Int32(clamping: settings.reconnectMaximum.milliseconds)
         )
-        let socket: ZMQSocket
+        let (events, input) = AsyncStream<NodeLink.Event>.makeStream(bufferingPolicy: .unbounded)
+        var connection: Connection
         do {
-            socket = try await ZMQSocket.open(
-                .dealer,
-                context: context,
-                connect: configuration.centralEndpoint,
-                options: options
-            )
+            connection = try await connect(context: context, options: options, input: input)
         } catch {
             await context.terminate()
             throw error
-        }
-        let (events, input) = AsyncStream<NodeLink.Event>.makeStream(bufferingPolicy: .unbounded)
-        let logger = self.logger
-        let reader = Task {
-            for await message in socket.messages {
-                do throws(SyncProtocolError) {
-                    input.yield(.received(try SyncFrames.decode(message.frames)))
-                } catch {
-                    logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
-                }
-            }
         }
         let store = self.store
         let ticker = Task {
@@ -108,10 +98,7 @@ public final class NodeSyncService: Sendable {
                 if let head = try? await store.localHead() { input.yield(.tick(localHead: head)) }
             }
         }
-        defer {
-            reader.cancel()
-            ticker.cancel()
-        }
+        defer { ticker.cancel() }
         var link = NodeLink(origin: origin, central: central, settings: settings)
         let checkpoint = try await store.checkpoint(for: central)
         input.yield(.connect(localHead: try await store.localHead(), checkpoint: checkpoint))
@@ -127,7 +114,18 @@ public final class NodeSyncService: Sendable {
                     event = pending.removeFirst()
                 }
                 for action in link.handle(event, at: .now) {
-                    if let followUp = await perform(action, socket: socket, origin: origin, central: central) {
+                    if case .reconnect = action {
+                        // A fresh connection: libzmq may stop retrying a refused handshake.
+                        await connection.close()
+                        do {
+                            connection = try await connect(context: context, options: options, input: input)
+                        } catch {
+                            logger.error("could not reopen the socket to central", metadata: ["error": "\(error)"])
+                        }
+                        continue
+                    }
+                    if let followUp = await perform(action, socket: connection.socket, origin: origin, central: central)
+                    {
                         pending.append(followUp)
                     }
                 }
@@ -136,8 +134,45 @@ public final class NodeSyncService: Sendable {
         } onCancel: {
             input.finish()
         }
-        await socket.close()
+        await connection.close()
         await context.terminate()
+    }
+
+    /// A socket to central and the task that reads it.
+    private struct Connection {
+        let socket: ZMQSocket
+        let reader: Task<Void, Never>
+
+        func close() async {
+            reader.cancel()
+            await socket.close()
+        }
+    }
+
+    private func connect(
+        context: ZMQContext,
+        options: ZMQSocket.Options,
+        input: AsyncStream<NodeLink.Event>.Continuation
+    ) async throws(ZMQError) -> Connection {
+        let socket = try await ZMQSocket.open(
+            .dealer,
+            context: context,
+            connect: configuration.centralEndpoint,
+            options: options
+        )
+        let logger = self.logger
+        let reader = Task {
+            for await message in socket.messages {
+                let size = message.frames.reduce(0) { $0 + $1.count }
+                self.state.withLock { $0.bytesReceived += size }
+                do throws(SyncProtocolError) {
+                    input.yield(.received(try SyncFrames.decode(message.frames)))
+                } catch {
+                    logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
+                }
+            }
+        }
+        return Connection(socket: socket, reader: reader)
     }
 
     private func publish(_ link: NodeLink) {
@@ -158,9 +193,15 @@ public final class NodeSyncService: Sendable {
         switch action {
         case .send(let message):
             do {
-                try await socket.send(SyncFrames.encode(message))
+                let frames = SyncFrames.encode(message)
+                // Not taken within a ping interval (central unreachable): withdrawn, never sent
+                // late; the link's timers say HELLO again when it is back.
+                guard await socket.send(frames, within: configuration.settings.pingInterval) else {
+                    throw ZMQError(code: .cancelled, errno: 0, operation: "send \(message.name)")
+                }
+                state.withLock { $0.bytesSent += frames.reduce(0) { $0 + $1.count } }
             } catch {
-                logger.warning("could not send \(message.name) to central", metadata: ["error": "\(error)"])
+                logger.debug("could not send \(message.name) to central", metadata: ["error": "\(error)"])
             }
             return nil
         case .readLocalOps(let after, let limit, let byteLimit, let generation):
@@ -221,6 +262,8 @@ public final class NodeSyncService: Sendable {
                 logger.error("could not reset the feed checkpoint", metadata: ["error": "\(error)"])
             }
             return nil
+        case .reconnect:
+            return nil  // handled by the run loop, which owns the connection
         case .linkChanged(let up):
             logger.notice(up ? "link to central is up" : "link to central is down")
             return nil

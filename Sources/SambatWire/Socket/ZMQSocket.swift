@@ -50,10 +50,18 @@ public final class ZMQSocket: Sendable {
         public var curve: Curve?
         /// The ZAP domain a CURVE server asks its ZAP handler about.
         public var zapDomain = "sambat"
-        /// `ZMQ_ROUTER_HANDOVER`: a reconnecting peer with the same routing id takes over.
-        public var routerHandover = true
-        /// `ZMQ_ROUTING_ID` of a DEALER (the node id), so central sees one id across reconnects.
+        /// `ZMQ_ROUTER_HANDOVER`, off by default.
+        ///
+        /// With it, a new connection with a routing id in use takes the id over, so any
+        /// admitted client could claim another peer's id and receive what is sent to it.
+        public var routerHandover = false
+        /// `ZMQ_ROUTING_ID` of a DEALER; `nil` lets the ROUTER assign one per connection.
         public var routingID: String?
+        /// `ZMQ_IMMEDIATE`: queue outbound messages only on completed connections, so nothing
+        /// piles up for a peer that is not there (a send waits instead, and can be cancelled).
+        public var immediate = false
+        /// `ZMQ_MAXMSGSIZE`: inbound messages larger than this close the connection; `nil` for none.
+        public var maximumMessageBytes: Int?
         /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, with timeout and TTL of three intervals), in
         /// milliseconds; `nil` leaves them off.
         public var heartbeatMilliseconds: Int32?
@@ -305,8 +313,17 @@ private final class SocketOwner: @unchecked Sendable {
             }
             if let heartbeat = options.heartbeatMilliseconds {
                 try setOption(socket, ZMQ_HEARTBEAT_IVL, heartbeat)
-                try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, heartbeat * 3)
-                try setOption(socket, ZMQ_HEARTBEAT_TTL, heartbeat * 3)
+                let timeout = heartbeat.multipliedReportingOverflow(by: 3)
+                let three = timeout.overflow ? Int32.max : timeout.partialValue
+                try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, three)
+                try setOption(socket, ZMQ_HEARTBEAT_TTL, min(three, 6_553_500))
+            }
+            if options.immediate { try setOption(socket, ZMQ_IMMEDIATE, 1) }
+            if let limit = options.maximumMessageBytes {
+                var value = Int64(limit)
+                guard zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) == 0 else {
+                    throw ZMQError.last("zmq_setsockopt(ZMQ_MAXMSGSIZE)")
+                }
             }
             try setOption(socket, ZMQ_RECONNECT_IVL, options.reconnectMilliseconds.first)
             try setOption(socket, ZMQ_RECONNECT_IVL_MAX, options.reconnectMilliseconds.maximum)
@@ -480,5 +497,31 @@ private final class SocketOwner: @unchecked Sendable {
         guard zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else { return nil }
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return text.isEmpty ? nil : text
+    }
+}
+
+extension ZMQSocket {
+    /// Sends, waiting at most `limit` for libzmq to take the message.
+    ///
+    /// A send that does not finish in time is withdrawn, never sent late.
+    /// - Returns: whether the message was sent.
+    public func send(_ frames: [[UInt8]], within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await self.send(frames)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
     }
 }

@@ -147,13 +147,7 @@ struct BenchWorkload {
         // Round-robin over cases: each batch touches as many cases as it has ops (the hard case).
         for step in 0..<perCase {
             for index in 0..<cases {
-                let body: OpBody =
-                    switch step {
-                    case 0: .acknowledged
-                    case 1: .started
-                    case perCase - 1: .resolved(.init(summary: "Selesai"))
-                    default: .noted(.init(text: "Cek \(step)", visibility: .internal))
-                    }
+                let body = Self.statusBody(step: step, of: perCase)
                 officeSeq += 1
                 lamport += 1
                 let caseID = setup[index * 3].op.caseID
@@ -173,6 +167,16 @@ struct BenchWorkload {
         }
         self.setup = setup
         self.statusBytes = status
+    }
+
+    /// The office's op at `step` of a case's `steps`: acknowledge, start, notes, resolve.
+    static func statusBody(step: Int, of steps: Int) -> OpBody {
+        switch step {
+        case 0: .acknowledged
+        case 1: .started
+        case steps - 1: .resolved(.init(summary: "Selesai"))
+        default: .noted(.init(text: "Cek \(step)", visibility: .internal))
+        }
     }
 }
 
