@@ -24,6 +24,8 @@ public final class Store: Sendable {
     public let path: String
     /// Who this store belongs to.
     public let identity: NodeIdentity
+    /// Evidence blobs, in `<name>.blobs/` beside the database file `<name>.sqlite`.
+    public let blobs: BlobStore
 
     let pool: DatabasePool
     let fold: CaseFold
@@ -33,6 +35,7 @@ public final class Store: Sendable {
     private init(path: String, identity: NodeIdentity, pool: DatabasePool, cacheCapacity: Int) {
         self.path = path
         self.identity = identity
+        self.blobs = BlobStore(besideStore: path)
         self.pool = pool
         self.fold = CaseFold(central: identity.central)
         self.policy = RolePolicy(central: identity.central)

@@ -19,6 +19,8 @@ public struct SyncSettings: Hashable, Sendable {
     public var pollInterval: Duration = .milliseconds(20)
     /// ZMTP heartbeat interval; the timeout is three intervals (default 2 s).
     public var heartbeatInterval: Duration = .seconds(2)
+    /// Bytes an office asks for per evidence blob request (default and most: 256 KiB).
+    public var blobChunkBytes = 256 * 1024
     /// Reconnect backoff of the node's socket: first and longest wait (1 s → 30 s).
     public var reconnectInitial: Duration = .seconds(1)
     public var reconnectMaximum: Duration = .seconds(30)

@@ -216,6 +216,28 @@ import Testing
         #expect(try await central.integrityAlarmCount() == 1)
         #expect(try await SyncWorld.hashes(central, caseID) == afterFirst)
 
+        // Evidence of a case that is not dpupr's is not given to dpupr, nor a blob nobody holds.
+        let dlhSecret = try await SyncWorld.dispatch(central, serial: 3, to: SyncWorld.dlh)
+        let secret = try await central.blobs.put(Array("foto rahasia".utf8))
+        _ = try await central.append(
+            .evidenceAdded(.init(sha256: secret, size: 12, mimeType: "image/jpeg")),
+            to: dlhSecret,
+            actor: SyncWorld.operatorActor,
+            at: .now
+        )
+        for sha256 in [secret, [UInt8](repeating: 7, count: 32)] {
+            var ask = Sambat_Sync_V1_BlobRequest()
+            ask.sha256 = Data(sha256)
+            ask.length = 1_024
+            try await raw.send(SyncFrames.encode(.blobRequest(ask)))
+            var answer: Sambat_Sync_V1_BlobChunk?
+            while answer == nil, let message = await raw.inbox.next() {
+                if case .blobChunk(let chunk) = try SyncFrames.decode(message.frames) { answer = chunk }
+            }
+            #expect(answer?.unavailable == true)
+            #expect(answer?.data.isEmpty == true)
+        }
+
         // Through all of this, another office is served as usual.
         let other = try world.open(SyncWorld.dlh, .office)
         let dlhCase = try await SyncWorld.dispatch(central, serial: 2, to: SyncWorld.dlh)

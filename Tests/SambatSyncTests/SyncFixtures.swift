@@ -112,7 +112,8 @@ final class SyncWorld: Sendable {
         _ store: Store,
         endpoint: String,
         keys: CurveKeyPair? = nil,
-        centralKey: String? = nil
+        centralKey: String? = nil,
+        settings: SyncSettings = SyncWorld.settings
     ) -> (task: Task<Void, any Error>, service: NodeSyncService) {
         let node = store.identity.node
         let service = NodeSyncService(
@@ -121,7 +122,7 @@ final class SyncWorld: Sendable {
                 centralEndpoint: endpoint,
                 centralPublicKey: centralKey ?? centralKeys.publicKey,
                 keyPair: keys ?? key(node),
-                settings: Self.settings
+                settings: settings
             ),
             logger: logger(node.rawValue)
         )

@@ -310,4 +310,50 @@ import Testing
         try await eventually("the office links up once enrolled") { link.service.status.linkUp }
         try await eventually("the office receives its case") { try await office.caseState(caseID) != nil }
     }
+
+    @Test func aFiveMegabyteEvidenceFileReachesTheOfficeAcrossAReconnect() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 9)
+        var photo = [UInt8](repeating: 0, count: 5 * 1024 * 1024)
+        var seed: UInt32 = 7
+        for index in photo.indices {
+            seed = seed &* 1_664_525 &+ 1_013_904_223
+            photo[index] = UInt8(truncatingIfNeeded: seed >> 24)
+        }
+        let sha256 = try await central.blobs.put(photo)
+        _ = try await central.append(
+            .evidenceAdded(
+                .init(sha256: sha256, size: UInt64(photo.count), mimeType: "image/jpeg", name: "lubang.jpg")
+            ),
+            to: caseID,
+            actor: SyncWorld.operatorActor,
+            at: .now
+        )
+        var hub = try await world.startCentral(central)
+        let endpoint = hub.endpoint
+        // Small chunks, so the transfer is still running when central goes away.
+        var settings = SyncWorld.settings
+        settings.blobChunkBytes = 1_024
+        let link = world.startNode(office, endpoint: endpoint, settings: settings)
+        defer { link.task.cancel() }
+        try await eventually("a megabyte has arrived") { await office.blobs.partialSize(sha256) >= 1 << 20 }
+        hub.task.cancel()
+        _ = await hub.task.result
+        let cut = await office.blobs.partialSize(sha256)
+        #expect(cut < UInt64(photo.count))
+        #expect(!(await office.blobs.contains(sha256)))
+
+        hub = try await world.startCentral(central, endpoint: endpoint)
+        defer { hub.task.cancel() }
+        try await eventually("the office holds the verified file", timeout: .seconds(60)) {
+            await office.blobs.contains(sha256)
+        }
+        let stored = try #require(try await office.blobs.read(sha256, offset: 0, count: photo.count + 1))
+        #expect(stored.data == photo)
+        #expect(try await office.missingBlobs().isEmpty)
+        // Resumed, not restarted: well under the 5 MB it would take to start again from zero.
+        #expect(link.service.status.bytesReceived < photo.count + Int(cut) / 2 + 512 * 1024)
+    }
 }

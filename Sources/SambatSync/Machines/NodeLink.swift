@@ -333,6 +333,8 @@ public struct NodeLink: Sendable {
             }
         case .hello:
             send(.error(.unexpectedMessage, "HELLO goes from a node to central"), at: now, into: &actions)
+        case .blobRequest, .blobChunk:
+            return  // evidence blobs are the service's BlobFetcher's business
         }
     }
 

@@ -211,6 +211,8 @@ public struct PeerSession: Sendable {
                 // The peer could not use a feed batch: stop streaming until its next HELLO.
                 isReady = false
             }
+        case .blobRequest, .blobChunk:
+            return  // handled by the service, beside the session
         case .hello, .welcome:
             actions.append(.send(.error(.unexpectedMessage, "\(message.name) is not expected here")))
         }

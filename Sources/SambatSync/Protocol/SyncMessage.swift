@@ -12,6 +12,8 @@ public enum SyncMessage: Sendable, Equatable {
     case error(Sambat_Sync_V1_Error)
     case ping(Sambat_Sync_V1_Ping)
     case pong(Sambat_Sync_V1_Pong)
+    case blobRequest(Sambat_Sync_V1_BlobRequest)
+    case blobChunk(Sambat_Sync_V1_BlobChunk)
 
     /// The message type byte of frame 1.
     public var type: UInt8 {
@@ -23,6 +25,8 @@ public enum SyncMessage: Sendable, Equatable {
         case .error: 5
         case .ping: 6
         case .pong: 7
+        case .blobRequest: 8
+        case .blobChunk: 9
         }
     }
 
@@ -36,6 +40,8 @@ public enum SyncMessage: Sendable, Equatable {
         case .error: "ERROR"
         case .ping: "PING"
         case .pong: "PONG"
+        case .blobRequest: "BLOB_REQUEST"
+        case .blobChunk: "BLOB_CHUNK"
         }
     }
 
@@ -92,6 +98,8 @@ public enum SyncFrames {
             case .error(let value): body = try value.serializedBytes()
             case .ping(let value): body = try value.serializedBytes()
             case .pong(let value): body = try value.serializedBytes()
+            case .blobRequest(let value): body = try value.serializedBytes()
+            case .blobChunk(let value): body = try value.serializedBytes()
             }
         } catch {
             // Serializing a proto3 message with only scalar, string and bytes fields cannot fail.
@@ -132,6 +140,8 @@ public enum SyncFrames {
             case 5: return .error(try Sambat_Sync_V1_Error(serializedBytes: body))
             case 6: return .ping(try Sambat_Sync_V1_Ping(serializedBytes: body))
             case 7: return .pong(try Sambat_Sync_V1_Pong(serializedBytes: body))
+            case 8: return .blobRequest(try Sambat_Sync_V1_BlobRequest(serializedBytes: body))
+            case 9: return .blobChunk(try Sambat_Sync_V1_BlobChunk(serializedBytes: body))
             default: throw SyncProtocolError(.unexpectedMessage, "unknown message type \(header[1])")
             }
         } catch let error as SyncProtocolError {

@@ -225,7 +225,17 @@ public final class CentralSyncService: Sendable {
                 return
             }
             sessions[node]?.routingID = routingID
-            await run(.received(decoded), for: node)
+            switch decoded {
+            case .blobRequest(let ask):
+                // Only blobs of cases this node may see.
+                let visible = (try? await store.blob(Array(ask.sha256), isVisibleTo: node, role: peer.role)) ?? false
+                let answer = await BlobService.answer(ask, from: store.blobs, visible: visible)
+                await send(.blobChunk(answer), to: routingID)
+            case .blobChunk:
+                break  // central does not fetch blobs from nodes yet
+            default:
+                await run(.received(decoded), for: node)
+            }
         }
 
         private mutating func receiveHello(

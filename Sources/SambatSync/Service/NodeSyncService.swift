@@ -104,6 +104,8 @@ public final class NodeSyncService: Sendable {
         input.yield(.connect(localHead: try await store.localHead(), checkpoint: checkpoint))
         await withTaskCancellationHandler {
             var pending: [NodeLink.Event] = []
+            var fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
+            var nextBlobPoll = ContinuousClock.now
             var iterator = events.makeAsyncIterator()
             while !Task.isCancelled {
                 let event: NodeLink.Event
@@ -112,6 +114,21 @@ public final class NodeSyncService: Sendable {
                     event = next
                 } else {
                     event = pending.removeFirst()
+                }
+                let wasReady = link.phase == .ready
+                // Evidence blobs travel beside the link: chunks go to the fetcher, requests
+                // from central are served from this node's blobs.
+                if case .received(let message) = event {
+                    switch message {
+                    case .blobChunk(let chunk):
+                        await fetch(.chunk(chunk), fetcher: &fetcher, socket: connection.socket)
+                        continue
+                    case .blobRequest(let ask):
+                        await serve(ask, socket: connection.socket)
+                        continue
+                    default:
+                        break
+                    }
                 }
                 for action in link.handle(event, at: .now) {
                     if case .reconnect = action {
@@ -130,12 +147,80 @@ public final class NodeSyncService: Sendable {
                     }
                 }
                 publish(link)
+                if store.identity.role == .office {
+                    if wasReady, link.phase != .ready {
+                        await fetch(.reset, fetcher: &fetcher, socket: connection.socket)
+                    }
+                    if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
+                        nextBlobPoll = ContinuousClock.now + .seconds(1)
+                        await fetch(.wanted(await missingBlobs()), fetcher: &fetcher, socket: connection.socket)
+                    }
+                }
             }
         } onCancel: {
             input.finish()
         }
         await connection.close()
         await context.terminate()
+    }
+
+    /// Blobs the store references and does not hold; ones found complete on disk are marked.
+    private func missingBlobs() async -> [MissingBlob] {
+        guard let missing = try? await store.missingBlobs() else { return [] }
+        var wanted: [MissingBlob] = []
+        for blob in missing {
+            if await store.blobs.contains(blob.sha256) {
+                try? await store.markBlobStored(blob.sha256)
+            } else {
+                wanted.append(blob)
+            }
+        }
+        return wanted
+    }
+
+    /// Feeds the blob fetcher an event and carries out its actions (and theirs).
+    private func fetch(_ first: BlobFetcher.Event, fetcher: inout BlobFetcher, socket: ZMQSocket) async {
+        var events = [first]
+        while !events.isEmpty {
+            for action in fetcher.handle(events.removeFirst()) {
+                switch action {
+                case .resume(let sha256):
+                    events.append(.resumed(sha256: sha256, at: await store.blobs.partialSize(sha256)))
+                case .send(let message):
+                    _ = await socket.send(SyncFrames.encode(message), within: configuration.settings.pingInterval)
+                case .store(let chunk):
+                    let sha256 = Array(chunk.sha256)
+                    do {
+                        let size = try await store.blobs.append(sha256, offset: chunk.offset, data: Array(chunk.data))
+                        events.append(.stored(sha256: sha256, size: size))
+                    } catch {
+                        logger.error("could not store an evidence chunk", metadata: ["error": "\(error)"])
+                        events.append(.reset)
+                    }
+                case .finish(let sha256, let size):
+                    do {
+                        try await store.blobs.complete(sha256, size: size)
+                        try await store.markBlobStored(sha256)
+                        logger.info(
+                            "evidence blob received",
+                            metadata: ["sha256": "\(Hex.encode(sha256))", "bytes": "\(size)"]
+                        )
+                        events.append(.finished(sha256: sha256, verified: true))
+                    } catch {
+                        logger.error("evidence blob not stored", metadata: ["error": "\(error)"])
+                        events.append(.finished(sha256: sha256, verified: false))
+                    }
+                case .log(let level, let text):
+                    logger.log(level: level.logLevel, "\(text)")
+                }
+            }
+        }
+    }
+
+    /// Answers central's request for part of a blob this node holds.
+    private func serve(_ ask: Sambat_Sync_V1_BlobRequest, socket: ZMQSocket) async {
+        let answer = await BlobService.answer(ask, from: store.blobs, visible: true)
+        _ = await socket.send(SyncFrames.encode(.blobChunk(answer)), within: configuration.settings.pingInterval)
     }
 
     /// A socket to central and the task that reads it.
