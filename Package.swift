@@ -113,7 +113,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SambatSyncTests",
-            dependencies: ["SambatSync", "SambatFuzzKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatFuzzKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

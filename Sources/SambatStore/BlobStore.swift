@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import Glibc
 public import SambatCore
 
 /// Evidence blobs (photos, documents), content-addressed by SHA-256, beside a node's store.
@@ -70,6 +71,11 @@ public final class BlobStore: Sendable {
     public func complete(_ sha256: [UInt8], size: UInt64) async throws(Failure) {
         try await attempt {
             let partial = self.path(sha256) + ".part"
+            if size == 0, !FileManager.default.fileExists(atPath: partial) {
+                // An empty blob has no parts to append.
+                try self.ensureDirectory()
+                _ = FileManager.default.createFile(atPath: partial, contents: nil)
+            }
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: partial))
             var hasher = SHA256()
             var total: UInt64 = 0
@@ -87,6 +93,7 @@ public final class BlobStore: Sendable {
                 )
             }
             try FileManager.default.moveItem(atPath: partial, toPath: self.path(sha256))
+            self.syncDirectory()
         }
     }
 
@@ -123,11 +130,20 @@ public final class BlobStore: Sendable {
             try handle.synchronize()
             try handle.close()
             try FileManager.default.moveItem(atPath: partial, toPath: file)
+            self.syncDirectory()
         }
         return sha256
     }
 
     private func path(_ sha256: [UInt8]) -> String { directory + "/" + Hex.encode(sha256) }
+
+    /// Makes a rename durable: the directory entry is synced too.
+    private func syncDirectory() {
+        let descriptor = open(directory, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
 
     private func ensureDirectory() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -157,10 +173,16 @@ public struct MissingBlob: Hashable, Sendable {
     public let sha256: [UInt8]
     /// Its size in bytes.
     public let size: UInt64
+
+    /// A blob by hash and size.
+    public init(sha256: [UInt8], size: UInt64) {
+        self.sha256 = sha256
+        self.size = size
+    }
 }
 
 extension Store {
-    /// Evidence blobs referenced by this store's cases and not yet held, oldest first.
+    /// Evidence blobs referenced by this store's cases and not yet held (at most `limit`).
     public func missingBlobs(limit: Int = 100) async throws(StoreError) -> [MissingBlob] {
         try await read { db in
             try Row.fetchAll(

@@ -26,6 +26,29 @@ import Testing
         #expect(accepted > 0)
     }
 
+    @Test(arguments: FuzzTargets.Target.allCases)
+    func tenThousandFreshMutationsKeepTheProperties(target: FuzzTargets.Target) throws {
+        let folder = Self.corpus + "/" + target.rawValue
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: folder).sorted().map {
+            Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)))
+        }
+        try #require(!inputs.isEmpty)
+        // A different seed every run widens the search; a failure prints the input, which then
+        // belongs in the corpus.
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var mutator = Mutator(seed: seed)
+        for iteration in 0..<10_000 {
+            let input = mutator.mutate(inputs[mutator.below(inputs.count)], other: inputs[mutator.below(inputs.count)])
+            do {
+                try FuzzTargets.run(target, input)
+            } catch {
+                let hex = input.map { String($0, radix: 16) }.joined(separator: " ")
+                Issue.record("\(error) (seed \(seed), iteration \(iteration)); input: \(hex)")
+                return
+            }
+        }
+    }
+
     @Test func theMutatorIsDeterministicAndExploresAroundItsInput() {
         var first = Mutator(seed: 42)
         var second = Mutator(seed: 42)

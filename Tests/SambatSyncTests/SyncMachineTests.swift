@@ -1,5 +1,6 @@
 import Foundation
 import SambatCore
+import SambatStore
 import SambatSync
 import Testing
 
@@ -133,6 +134,46 @@ import Testing
         #expect(again == 0)
     }
 
+    @Test func aStalledBlobTransferAsksAgainFromWhatIsHeld() {
+        let sha256 = [UInt8](repeating: 3, count: 32)
+        var fetcher = BlobFetcher(chunkBytes: 4, window: 2, stallTimeout: .seconds(5))
+        #expect(fetcher.handle(.wanted([MissingBlob(sha256: sha256, size: 10)])) == [.resume(sha256: sha256)])
+        let first = fetcher.handle(.resumed(sha256: sha256, at: 0))
+        #expect(first.compactMap(\.requestedOffset) == [0, 4])
+        // The chunk at 0 is lost; the one at 4 is not the next expected and is ignored.
+        var late = Sambat_Sync_V1_BlobChunk()
+        late.sha256 = Data(sha256)
+        late.offset = 4
+        late.totalSize = 10
+        late.data = Data([1, 2, 3, 4])
+        #expect(fetcher.handle(.chunk(late)).isEmpty)
+        let start = ContinuousClock.now
+        #expect(fetcher.handle(.tick(start)).isEmpty)
+        #expect(fetcher.handle(.tick(start + .seconds(1))).isEmpty)
+        let again = fetcher.handle(.tick(start + .seconds(6)))
+        #expect(again.compactMap(\.requestedOffset) == [0, 4])
+    }
+
+    @Test func anEmptyBlobCompletesWithoutParts() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sambat-blob-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let blobs = BlobStore(besideStore: folder + "/node.sqlite")
+        let empty =
+            [
+                0xE3, 0xB0, 0xC4, 0x42, 0x98, 0xFC, 0x1C, 0x14, 0x9A, 0xFB, 0xF4, 0xC8, 0x99, 0x6F, 0xB9, 0x24,
+                0x27, 0xAE, 0x41, 0xE4, 0x64, 0x9B, 0x93, 0x4C, 0xA4, 0x95, 0x99, 0x1B, 0x78, 0x52, 0xB8, 0x55,
+            ] as [UInt8]
+        try await blobs.complete(empty, size: 0)
+        #expect(await blobs.contains(empty))
+        // A part that does not match its hash is discarded, never given the final name.
+        let wrong = [UInt8](repeating: 9, count: 32)
+        _ = try await blobs.append(wrong, offset: 0, data: [1, 2, 3])
+        await #expect(throws: BlobStore.Failure.self) { try await blobs.complete(wrong, size: 3) }
+        #expect(!(await blobs.contains(wrong)))
+        #expect(await blobs.partialSize(wrong) == 0)
+    }
+
     @Test func batchIDsContinueAcrossSessionsOfTheSameNode() throws {
         let session = PeerSession(node: try NodeID("dpupr"), role: .office, routingID: [1], firstBatchID: 42)
         #expect(session.nextBatchID == 42)
@@ -148,6 +189,13 @@ extension NodeLink.Action {
     var isRead: Bool {
         if case .readLocalOps = self { return true }
         return false
+    }
+}
+
+extension BlobFetcher.Action {
+    var requestedOffset: UInt64? {
+        if case .send(.blobRequest(let ask)) = self { return ask.offset }
+        return nil
     }
 }
 

@@ -19,6 +19,8 @@ public struct BlobFetcher: Sendable {
         case stored(sha256: [UInt8], size: UInt64)
         /// The blob was verified and stored (or failed verification and was discarded).
         case finished(sha256: [UInt8], verified: Bool)
+        /// Time passed: a transfer that made no progress for `stallTimeout` asks again.
+        case tick(ContinuousClock.Instant)
         /// The session ended: forget what is in flight (the part on disk stays).
         case reset
     }
@@ -41,6 +43,10 @@ public struct BlobFetcher: Sendable {
     public let chunkBytes: Int
     /// Requests outstanding at once.
     public let window: Int
+    /// How long a transfer may go without a stored chunk before the window is asked again
+    /// (a request or chunk was lost, or a peer sent a short chunk).
+    public let stallTimeout: Duration
+    private var lastProgress: ContinuousClock.Instant?
 
     private var queue: [MissingBlob] = []
     private var current: MissingBlob?
@@ -52,9 +58,10 @@ public struct BlobFetcher: Sendable {
     private var unavailable: Set<[UInt8]> = []
 
     /// A fetcher asking for `chunkBytes` at a time with `window` requests outstanding.
-    public init(chunkBytes: Int = 256 * 1024, window: Int = 4) {
+    public init(chunkBytes: Int = 256 * 1024, window: Int = 4, stallTimeout: Duration = .seconds(5)) {
         self.chunkBytes = max(1, min(chunkBytes, 256 * 1024))
         self.window = max(1, window)
+        self.stallTimeout = stallTimeout
     }
 
     /// Whether nothing is being fetched or waiting.
@@ -97,6 +104,7 @@ public struct BlobFetcher: Sendable {
         case .stored(let sha256, let size):
             guard let blob = current, blob.sha256 == sha256 else { break }
             received = size
+            lastProgress = nil
             outstanding -= 1
             if received >= blob.size {
                 actions.append(.finish(sha256: sha256, size: blob.size))
@@ -108,7 +116,24 @@ public struct BlobFetcher: Sendable {
             if !verified { actions.append(.log(.error, "evidence blob \(Hex.encode(sha256)) failed verification")) }
             current = nil
             startNext(into: &actions)
+        case .tick(let now):
+            guard let blob = current, resumed, received < blob.size else { break }
+            guard let since = lastProgress else {
+                lastProgress = now
+                break
+            }
+            if now - since >= stallTimeout {
+                // Ask again from what is held; late answers to the old requests are ignored.
+                actions.append(
+                    .log(.notice, "evidence blob \(Hex.encode(blob.sha256)) stalled at \(received) bytes; asking again")
+                )
+                lastProgress = now
+                outstanding = 0
+                requestedUpTo = received
+                request(into: &actions)
+            }
         case .reset:
+            lastProgress = nil
             queue.removeAll()
             current = nil
             outstanding = 0
@@ -123,6 +148,7 @@ public struct BlobFetcher: Sendable {
         current = blob
         resumed = false
         outstanding = 0
+        lastProgress = nil
         actions.append(.resume(sha256: blob.sha256))
     }
 

@@ -151,6 +151,9 @@ public final class NodeSyncService: Sendable {
                     if wasReady, link.phase != .ready {
                         await fetch(.reset, fetcher: &fetcher, socket: connection.socket)
                     }
+                    if case .tick = event, !fetcher.isIdle {
+                        await fetch(.tick(.now), fetcher: &fetcher, socket: connection.socket)
+                    }
                     if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
                         nextBlobPoll = ContinuousClock.now + .seconds(1)
                         await fetch(.wanted(await missingBlobs()), fetcher: &fetcher, socket: connection.socket)
