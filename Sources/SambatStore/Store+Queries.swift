@@ -248,4 +248,54 @@ extension Store {
             )
         }
     }
+
+    /// Like ``feed(for:after:limit:)`` but without decoding: what a sender needs, since the
+    /// receiver decodes and verifies every op anyway.
+    /// - Returns: per entry its feed position, canonical bytes and central's receive time.
+    public func feedBytes(
+        for peer: NodeID,
+        after: UInt64,
+        limit: Int
+    ) async throws(StoreError) -> [(feedSeq: UInt64, bytes: [UInt8], receivedAt: Timestamp)] {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT feed.feedSeq, op.bytes, op.receivedAt
+                    FROM feed JOIN op ON op.origin = feed.origin AND op.seq = feed.seq
+                    WHERE feed.peer = ? AND feed.feedSeq > ?
+                    ORDER BY feed.feedSeq LIMIT ?
+                    """,
+                arguments: [peer.rawValue, Int64(clamping: after), limit]
+            )
+            var entries: [(feedSeq: UInt64, bytes: [UInt8], receivedAt: Timestamp)] = []
+            while let row = try rows.next() {
+                entries.append(
+                    (
+                        UInt64(row[0] as Int64), Array(row[1] as Data),
+                        Timestamp(millisecondsSinceEpoch: row[2] as Int64)
+                    )
+                )
+            }
+            return entries
+        }
+    }
+
+    /// Like ``ops(of:after:limit:)`` but without decoding: seqs and canonical bytes.
+    public func opBytes(
+        of origin: Origin,
+        after seq: UInt64,
+        limit: Int
+    ) async throws(StoreError) -> [(seq: UInt64, bytes: [UInt8])] {
+        try await read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT seq, bytes FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [origin.description, Int64(clamping: seq), limit]
+            )
+            var ops: [(seq: UInt64, bytes: [UInt8])] = []
+            while let row = try rows.next() { ops.append((UInt64(row[0] as Int64), Array(row[1] as Data))) }
+            return ops
+        }
+    }
 }

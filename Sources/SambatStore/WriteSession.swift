@@ -13,6 +13,9 @@ struct WriteSession {
     let db: Database
     /// Receive times of the ops written in this transaction, for projection stamps.
     private var receivedAt: [OpID: Timestamp] = [:]
+    /// Ops already held whose stored receive time this transaction changed (central's echo):
+    /// projection stamps that name them are rewritten even though the stamp is unchanged.
+    private var retimed: Set<OpID> = []
     /// Cases touched, by id, and in the order they were first touched.
     private var slots: [CaseID: CaseSlot] = [:]
     private var order: [CaseID] = []
@@ -118,7 +121,7 @@ struct WriteSession {
         guard db.changesCount > 0 else { return }
         let slot = try slot(caseID)
         slot.changed = true
-        slot.reprojectAll = true
+        retimed.insert(id)
         noteReceived(id, at: time)
     }
 
@@ -279,7 +282,7 @@ struct WriteSession {
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
-        let projection = CaseProjection(db: db, receivedAt: receivedAt)
+        let projection = CaseProjection(db: db, receivedAt: receivedAt, retimed: retimed)
         for caseID in order {
             guard let slot = slots[caseID] else { continue }
             if slot.needsRefold {
@@ -288,7 +291,7 @@ struct WriteSession {
             }
             guard slot.changed, slot.box.state.opCount > 0 else { continue }
             // A changed receive time invalidates stored stamps: rewrite every row then.
-            let baseline = slot.reprojectAll ? nil : slot.baseline
+            let baseline = slot.baseline
             // Lend the state out of its box, so the projection reads it without a copy.
             var state = CaseState(caseID: caseID)
             swap(&state, &slot.box.state)
@@ -394,8 +397,6 @@ final class CaseSlot {
     let baseline: CaseBaseline?
     var changed = false
     var needsRefold = false
-    /// Set when a stored receive time changed: every projection row is rewritten.
-    var reprojectAll = false
 
     init(_ box: CaseStateBox) {
         self.box = box

@@ -10,12 +10,15 @@ struct CaseProjection {
     let db: Database
     /// Receive times of ops written in this transaction; older stamps are looked up.
     let receivedAt: [OpID: Timestamp]
+    /// Ops whose stored receive time changed in this transaction: stamps naming them are
+    /// rewritten even when the stamp itself did not change.
+    var retimed: Set<OpID> = []
 
     func write(before: CaseBaseline?, after state: CaseState) throws {
         let caseID = state.caseID.rawValue
         // Receive times that did not change are kept from the row (NULL means "keep").
         let openedAt =
-            before?.received == state.milestones.received
+            before?.received == state.milestones.received && !isRetimed(state.milestones.received)
             ? nil : try state.milestones.received.map { try time(of: $0.op) }
         var latest = state.history.last.flatMap { receivedAt[$0.op]?.millisecondsSinceEpoch }
         if latest == nil, before == nil, let last = state.history.last {
@@ -48,7 +51,11 @@ struct CaseProjection {
 
         for assignment in state.assignments {
             let previous = before?.assignments.first { $0.office == assignment.office }
-            if previous != assignment { try write(assignment, previous: previous, caseID: caseID) }
+            let retimedStamp = [
+                assignment.dispatched, assignment.acknowledged, assignment.started, assignment.resolved,
+                assignment.ended,
+            ].contains { isRetimed($0) }
+            if previous != assignment || retimedStamp { try write(assignment, previous: previous, caseID: caseID) }
         }
 
         if before?.conflicts != state.conflicts {
@@ -118,7 +125,7 @@ struct CaseProjection {
     private func write(_ assignment: Assignment, previous: Assignment?, caseID: String) throws {
         // A stamp that did not change keeps the stored time; a new one is looked up once.
         func column(_ now: Stamp?, _ old: Stamp?) throws -> (keep: Bool, value: Int64?) {
-            if previous != nil, now == old { return (true, nil) }
+            if previous != nil, now == old, !isRetimed(now) { return (true, nil) }
             return (false, try now.map { try time(of: $0.op) })
         }
         let dispatched = try column(assignment.dispatched, previous?.dispatched)
@@ -151,6 +158,11 @@ struct CaseProjection {
             upsert.bind(Int32(7 + 2 * offset), column.keep)
         }
         try upsert.execute()
+    }
+
+    private func isRetimed(_ stamp: Stamp?) -> Bool {
+        guard let stamp, !retimed.isEmpty else { return false }
+        return retimed.contains(stamp.op)
     }
 
     private func activeOffices(_ state: CaseState) -> String {

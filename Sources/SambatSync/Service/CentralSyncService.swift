@@ -316,17 +316,16 @@ public final class CentralSyncService: Sendable {
                 return nil
             case .readFeed(let after, let limit, let generation):
                 do {
-                    let entries = try await store.feed(for: session.node, after: after, limit: limit)
+                    let entries = try await store.feedBytes(for: session.node, after: after, limit: limit)
                     var ops: [[UInt8]] = []
                     var times: [Int64] = []
                     var total = 0
                     var last = after
                     for entry in entries {
-                        let bytes = entry.op.sealed.bytes
-                        if !ops.isEmpty, total + bytes.count > session.settings.maximumBatchBytes { break }
-                        total += bytes.count
-                        ops.append(bytes)
-                        times.append(entry.op.receivedAt.millisecondsSinceEpoch)
+                        if !ops.isEmpty, total + entry.bytes.count > session.settings.maximumBatchBytes { break }
+                        total += entry.bytes.count
+                        ops.append(entry.bytes)
+                        times.append(entry.receivedAt.millisecondsSinceEpoch)
                         last = entry.feedSeq
                     }
                     return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)

@@ -294,15 +294,15 @@ public final class NodeSyncService: Sendable {
             return nil
         case .readLocalOps(let after, let limit, let byteLimit, let generation):
             do {
-                let ops = try await store.ops(of: origin, after: after, limit: limit)
+                let ops = try await store.opBytes(of: origin, after: after, limit: limit)
                 var bytes: [[UInt8]] = []
                 var total = 0
                 var lastSeq = after
                 for op in ops {
-                    if !bytes.isEmpty, total + op.sealed.bytes.count > byteLimit { break }
-                    total += op.sealed.bytes.count
-                    bytes.append(op.sealed.bytes)
-                    lastSeq = op.sealed.op.id.seq
+                    if !bytes.isEmpty, total + op.bytes.count > byteLimit { break }
+                    total += op.bytes.count
+                    bytes.append(op.bytes)
+                    lastSeq = op.seq
                 }
                 return .localOpsRead(bytes, lastSeq: lastSeq, generation: generation)
             } catch {
