@@ -92,7 +92,12 @@ public final class BlobStore: Sendable {
                         "blob \(Hex.encode(sha256)) failed verification (\(total) of \(size) bytes); fetching it again"
                 )
             }
-            try FileManager.default.moveItem(atPath: partial, toPath: self.path(sha256))
+            if FileManager.default.fileExists(atPath: self.path(sha256)) {
+                // Already complete (stored by another path): the part is not needed.
+                try FileManager.default.removeItem(atPath: partial)
+            } else {
+                try FileManager.default.moveItem(atPath: partial, toPath: self.path(sha256))
+            }
             self.syncDirectory()
         }
     }
@@ -119,11 +124,12 @@ public final class BlobStore: Sendable {
 
     /// Stores a whole blob held in memory (a file a user attached) and returns its SHA-256.
     public func put(_ data: [UInt8]) async throws(Failure) -> [UInt8] {
-        let sha256 = Array(SHA256.hash(data: data))
         try await attempt {
+            // Hashed here, on the blob queue: a large file must not hold a cooperative thread.
+            let sha256 = Array(SHA256.hash(data: data))
             try self.ensureDirectory()
             let file = self.path(sha256)
-            guard !FileManager.default.fileExists(atPath: file) else { return }
+            guard !FileManager.default.fileExists(atPath: file) else { return sha256 }
             let partial = file + ".put"
             try Data(data).write(to: URL(fileURLWithPath: partial))
             let handle = try FileHandle(forUpdating: URL(fileURLWithPath: partial))
@@ -131,8 +137,8 @@ public final class BlobStore: Sendable {
             try handle.close()
             try FileManager.default.moveItem(atPath: partial, toPath: file)
             self.syncDirectory()
+            return sha256
         }
-        return sha256
     }
 
     private func path(_ sha256: [UInt8]) -> String { directory + "/" + Hex.encode(sha256) }
@@ -182,13 +188,17 @@ public struct MissingBlob: Hashable, Sendable {
 }
 
 extension Store {
-    /// Evidence blobs referenced by this store's cases and not yet held (at most `limit`).
-    public func missingBlobs(limit: Int = 100) async throws(StoreError) -> [MissingBlob] {
+    /// Evidence blobs referenced by this store's cases and not yet held, in hash order after
+    /// `after` (at most `limit`), so a caller can page through all of them.
+    public func missingBlobs(after: [UInt8]? = nil, limit: Int = 100) async throws(StoreError) -> [MissingBlob] {
         try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT sha256, MAX(size) AS size FROM evidence WHERE stored = 0 GROUP BY sha256 LIMIT ?",
-                arguments: [limit]
+                sql: """
+                    SELECT sha256, MAX(size) AS size FROM evidence
+                    WHERE stored = 0 AND sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT ?
+                    """,
+                arguments: [Data(after ?? []), limit]
             ).map { MissingBlob(sha256: Array($0["sha256"] as Data), size: UInt64($0["size"] as Int64)) }
         }
     }

@@ -154,6 +154,26 @@ import Testing
         #expect(again.compactMap(\.requestedOffset) == [0, 4])
     }
 
+    @Test func aBlobCentralCannotGiveIsLeftAloneForAWhileThenAskedAgain() {
+        let sha256 = [UInt8](repeating: 4, count: 32)
+        let blob = MissingBlob(sha256: sha256, size: 8)
+        var fetcher = BlobFetcher(chunkBytes: 8, window: 1, retryAfter: .seconds(60))
+        let start = ContinuousClock.now
+        _ = fetcher.handle(.tick(start))
+        _ = fetcher.handle(.wanted([blob]))
+        _ = fetcher.handle(.resumed(sha256: sha256, at: 0))
+        var refusal = Sambat_Sync_V1_BlobChunk()
+        refusal.sha256 = Data(sha256)
+        refusal.unavailable = true
+        _ = fetcher.handle(.chunk(refusal))
+        #expect(fetcher.isIdle)
+        #expect(fetcher.isDeferred(sha256))
+        #expect(fetcher.handle(.wanted([blob])).isEmpty)
+        _ = fetcher.handle(.tick(start + .seconds(61)))
+        #expect(!fetcher.isDeferred(sha256))
+        #expect(fetcher.handle(.wanted([blob])) == [.resume(sha256: sha256)])
+    }
+
     @Test func anEmptyBlobCompletesWithoutParts() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sambat-blob-\(UUID().uuidString)")
             .path

@@ -54,15 +54,28 @@ public struct BlobFetcher: Sendable {
     private var requestedUpTo: UInt64 = 0
     private var received: UInt64 = 0
     private var outstanding = 0
-    /// Blobs central said it does not have; asked again after the next reset.
-    private var unavailable: Set<[UInt8]> = []
+    /// Blobs central could not give (or that failed verification), with when to ask again.
+    private var unavailable: [[UInt8]: ContinuousClock.Instant] = [:]
+    /// The latest tick, for retry times.
+    private var now = ContinuousClock.now
+    /// How long a blob central could not give is left alone before it is asked for again.
+    public let retryAfter: Duration
 
     /// A fetcher asking for `chunkBytes` at a time with `window` requests outstanding.
-    public init(chunkBytes: Int = 256 * 1024, window: Int = 4, stallTimeout: Duration = .seconds(5)) {
+    public init(
+        chunkBytes: Int = 256 * 1024,
+        window: Int = 4,
+        stallTimeout: Duration = .seconds(5),
+        retryAfter: Duration = .seconds(120)
+    ) {
         self.chunkBytes = max(1, min(chunkBytes, 256 * 1024))
         self.window = max(1, window)
         self.stallTimeout = stallTimeout
+        self.retryAfter = retryAfter
     }
+
+    /// Whether a blob is being left alone for now (central could not give it).
+    public func isDeferred(_ sha256: [UInt8]) -> Bool { unavailable[sha256] != nil }
 
     /// Whether nothing is being fetched or waiting.
     public var isIdle: Bool { current == nil && queue.isEmpty }
@@ -73,7 +86,7 @@ public struct BlobFetcher: Sendable {
         switch event {
         case .wanted(let blobs):
             for blob in blobs
-            where blob.sha256 != current?.sha256 && !unavailable.contains(blob.sha256)
+            where blob.sha256 != current?.sha256 && unavailable[blob.sha256] == nil
                 && !queue.contains(where: { $0.sha256 == blob.sha256 })
             {
                 queue.append(blob)
@@ -95,7 +108,7 @@ public struct BlobFetcher: Sendable {
             else { break }
             if chunk.unavailable || chunk.totalSize != blob.size || chunk.data.isEmpty {
                 actions.append(.log(.warning, "central cannot give evidence blob \(Hex.encode(blob.sha256)) now"))
-                unavailable.insert(blob.sha256)
+                unavailable[blob.sha256] = now + retryAfter
                 current = nil
                 startNext(into: &actions)
                 break
@@ -113,10 +126,15 @@ public struct BlobFetcher: Sendable {
             }
         case .finished(let sha256, let verified):
             guard current?.sha256 == sha256 else { break }
-            if !verified { actions.append(.log(.error, "evidence blob \(Hex.encode(sha256)) failed verification")) }
+            if !verified {
+                actions.append(.log(.error, "evidence blob \(Hex.encode(sha256)) failed verification; retrying later"))
+                unavailable[sha256] = now + retryAfter
+            }
             current = nil
             startNext(into: &actions)
         case .tick(let now):
+            self.now = now
+            unavailable = unavailable.filter { $0.value > now }
             guard let blob = current, resumed, received < blob.size else { break }
             guard let since = lastProgress else {
                 lastProgress = now
@@ -137,7 +155,6 @@ public struct BlobFetcher: Sendable {
             queue.removeAll()
             current = nil
             outstanding = 0
-            unavailable.removeAll()
         }
         return actions
     }

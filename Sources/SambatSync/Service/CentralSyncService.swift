@@ -152,6 +152,10 @@ public final class CentralSyncService: Sendable {
         var sessionKeys: [NodeID: String] = [:]
         /// Feed batch ids continue across a node's sessions.
         var nextBatchIDs: [NodeID: UInt64] = [:]
+        /// Blob bytes served per node in the current second.
+        var blobBudget: [NodeID: (second: ContinuousClock.Instant, used: Int)] = [:]
+        /// The most blob bytes served to one node per second.
+        static let blobBytesPerSecond = 16 << 20
 
         init(service: CentralSyncService, socket: ZMQSocket) {
             self.service = service
@@ -227,10 +231,16 @@ public final class CentralSyncService: Sendable {
             sessions[node]?.routingID = routingID
             switch decoded {
             case .blobRequest(let ask):
+                // At most `blobBytesPerSecond` per node, so one office cannot take central's
+                // loop from the others; a request over the budget is dropped (the office asks
+                // again when its transfer stalls).
+                guard spendBlobBudget(of: node, bytes: Int(min(ask.length, UInt32(BlobService.maximumChunkBytes))))
+                else { break }
                 // Only blobs of cases this node may see.
                 let visible = (try? await store.blob(Array(ask.sha256), isVisibleTo: node, role: peer.role)) ?? false
                 let answer = await BlobService.answer(ask, from: store.blobs, visible: visible)
-                await send(.blobChunk(answer), to: routingID)
+                // Briefly: a chunk the node does not take now is dropped, not waited on.
+                _ = await socket.send([routingID] + SyncFrames.encode(.blobChunk(answer)), within: .milliseconds(50))
             case .blobChunk:
                 break  // central does not fetch blobs from nodes yet
             default:
@@ -273,6 +283,16 @@ public final class CentralSyncService: Sendable {
                 logger.error("could not answer HELLO", metadata: ["node": "\(peer.node)", "error": "\(error)"])
                 await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
             }
+        }
+
+        private mutating func spendBlobBudget(of node: NodeID, bytes: Int) -> Bool {
+            let now = ContinuousClock.now
+            var budget = blobBudget[node] ?? (now, 0)
+            if now - budget.second >= .seconds(1) { budget = (now, 0) }
+            guard budget.used + bytes <= Self.blobBytesPerSecond else { return false }
+            budget.used += bytes
+            blobBudget[node] = budget
+            return true
         }
 
         private mutating func cutOff(_ node: NodeID, reason: String) async {

@@ -106,6 +106,7 @@ public final class NodeSyncService: Sendable {
             var pending: [NodeLink.Event] = []
             var fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
             var nextBlobPoll = ContinuousClock.now
+            var blobCursor: [UInt8]?
             var iterator = events.makeAsyncIterator()
             while !Task.isCancelled {
                 let event: NodeLink.Event
@@ -156,7 +157,10 @@ public final class NodeSyncService: Sendable {
                     }
                     if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
                         nextBlobPoll = ContinuousClock.now + .seconds(1)
-                        await fetch(.wanted(await missingBlobs()), fetcher: &fetcher, socket: connection.socket)
+                        let page = await missingBlobs(after: blobCursor, skipping: fetcher)
+                        // Page through every missing blob, then start over.
+                        blobCursor = page.lastSeen
+                        await fetch(.wanted(page.wanted), fetcher: &fetcher, socket: connection.socket)
                     }
                 }
             }
@@ -168,17 +172,20 @@ public final class NodeSyncService: Sendable {
     }
 
     /// Blobs the store references and does not hold; ones found complete on disk are marked.
-    private func missingBlobs() async -> [MissingBlob] {
-        guard let missing = try? await store.missingBlobs() else { return [] }
+    private func missingBlobs(
+        after cursor: [UInt8]?,
+        skipping fetcher: BlobFetcher
+    ) async -> (wanted: [MissingBlob], lastSeen: [UInt8]?) {
+        guard let missing = try? await store.missingBlobs(after: cursor, limit: 20) else { return ([], nil) }
         var wanted: [MissingBlob] = []
-        for blob in missing {
+        for blob in missing where !fetcher.isDeferred(blob.sha256) {
             if await store.blobs.contains(blob.sha256) {
                 try? await store.markBlobStored(blob.sha256)
             } else {
                 wanted.append(blob)
             }
         }
-        return wanted
+        return (wanted, missing.last?.sha256)
     }
 
     /// Feeds the blob fetcher an event and carries out its actions (and theirs).
@@ -190,7 +197,9 @@ public final class NodeSyncService: Sendable {
                 case .resume(let sha256):
                     events.append(.resumed(sha256: sha256, at: await store.blobs.partialSize(sha256)))
                 case .send(let message):
-                    _ = await socket.send(SyncFrames.encode(message), within: configuration.settings.pingInterval)
+                    // Briefly: a request that cannot go now is asked again by the stall timer,
+                    // and must not hold up the link's own messages.
+                    _ = await socket.send(SyncFrames.encode(message), within: .milliseconds(100))
                 case .store(let chunk):
                     let sha256 = Array(chunk.sha256)
                     do {
