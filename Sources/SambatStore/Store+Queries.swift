@@ -235,16 +235,27 @@ extension Store {
         try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM integrityAlarm") ?? 0 }
     }
 
-    /// Overwrites the saved position for `peer`, also backwards: for a node whose checkpoint
-    /// central no longer recognises (central was restored), before it replays the feed.
-    public func resetCheckpoint(_ position: UInt64, for peer: NodeID) async throws(StoreError) {
+    /// Overwrites the saved position for `peer`, also backwards, and the feed epoch it belongs
+    /// to: for a node whose checkpoint central no longer recognises (central was restored),
+    /// before it replays the feed.
+    public func resetCheckpoint(_ position: UInt64, epoch: UInt64 = 0, for peer: NodeID) async throws(StoreError) {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO checkpoint (peer, position) VALUES (?, ?)
-                    ON CONFLICT (peer) DO UPDATE SET position = excluded.position
+                    INSERT INTO checkpoint (peer, position, epoch) VALUES (?, ?, ?)
+                    ON CONFLICT (peer) DO UPDATE SET position = excluded.position, epoch = excluded.epoch
                     """,
-                arguments: [peer.rawValue, Int64(clamping: position)]
+                arguments: [peer.rawValue, Int64(clamping: position), Int64(clamping: epoch)]
+            )
+        }
+    }
+
+    /// The feed epoch the saved position for `peer` belongs to (0 when never set).
+    public func checkpointEpoch(for peer: NodeID) async throws(StoreError) -> UInt64 {
+        try await read { db in
+            UInt64(
+                try Int64.fetchOne(db, sql: "SELECT epoch FROM checkpoint WHERE peer = ?", arguments: [peer.rawValue])
+                    ?? 0
             )
         }
     }

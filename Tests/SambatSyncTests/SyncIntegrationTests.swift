@@ -356,4 +356,49 @@ import Testing
         // Resumed, not restarted: well under the 5 MB it would take to start again from zero.
         #expect(link.service.status.bytesReceived < photo.count + Int(cut) / 2 + 512 * 1024)
     }
+
+    @Test func aNodeReplaysTheFeedAfterCentralIsRestoredFromABackup() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        _ = try await SyncWorld.dispatch(central, serial: 1)
+        let backup = world.directory + "/central-backup.sqlite"
+        try await central.backup(to: backup)
+        // After the backup: two more cases reach the office and move its checkpoint on.
+        _ = try await SyncWorld.dispatch(central, serial: 2)
+        _ = try await SyncWorld.dispatch(central, serial: 3)
+        var hub = try await world.startCentral(central)
+        let endpoint = hub.endpoint
+        let link = world.startNode(office, endpoint: endpoint)
+        defer { link.task.cancel() }
+        try await eventually("the office holds all three cases") { try await office.caseIDs().count == 3 }
+        try await eventually("the office saved its checkpoint") {
+            try await office.checkpoint(for: SyncWorld.central) == central.feedHead(for: SyncWorld.dpupr)
+        }
+        let checkpoint = try await office.checkpoint(for: SyncWorld.central)
+        hub.task.cancel()
+        _ = await hub.task.result
+
+        // Central is restored from the backup (losing cases 2 and 3) and takes new complaints,
+        // so its feed positions grow again past the office's checkpoint, numbering other ops.
+        let restoredPath = world.directory + "/central-restored.sqlite"
+        try Store.restore(backup: backup, to: restoredPath)
+        let restored = try Store.open(
+            StoreConfiguration(path: restoredPath),
+            identity: NodeIdentity(node: SyncWorld.central, role: .central, central: SyncWorld.central)
+        )
+        var fresh: [CaseID] = []
+        for serial in 4...6 { fresh.append(try await SyncWorld.dispatch(restored, serial: serial)) }
+        #expect(try await restored.feedHead(for: SyncWorld.dpupr) > checkpoint)
+
+        hub = try await world.startCentral(restored, endpoint: endpoint)
+        defer { hub.task.cancel() }
+        try await eventually("the office receives every case taken after the restore") {
+            for caseID in fresh where try await office.caseState(caseID) == nil { return false }
+            return true
+        }
+        for caseID in fresh {
+            #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(restored, caseID))
+        }
+    }
 }

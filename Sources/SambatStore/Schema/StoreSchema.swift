@@ -7,7 +7,7 @@ import GRDB
 /// Table and column names are camelCase (house style N6).
 enum StoreSchema {
     /// Identifiers of every migration, oldest first.
-    static let versions = ["v1-oplog", "v2-projections", "v3-central"]
+    static let versions = ["v1-oplog", "v2-projections", "v3-central", "v4-feed-epoch"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -179,6 +179,11 @@ enum StoreSchema {
                     );
                     """
             )
+        }
+        migrator.registerMigration("v4-feed-epoch") { db in
+            // At an office or the mayor: which numbering of central's feed the position is in
+            // (central's incarnation); 0 for positions saved before this column existed.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
         }
         return migrator
     }

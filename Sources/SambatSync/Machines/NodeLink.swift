@@ -30,7 +30,7 @@ public struct NodeLink: Sendable {
     /// What happened.
     public enum Event: Sendable {
         /// Start (or restart) the session: say HELLO.
-        case connect(localHead: UInt64, checkpoint: UInt64)
+        case connect(localHead: UInt64, checkpoint: UInt64, feedEpoch: UInt64 = 0)
         /// Time passed; `localHead` is this node's highest authored seq now.
         case tick(localHead: UInt64)
         /// A message from central.
@@ -56,7 +56,7 @@ public struct NodeLink: Sendable {
         /// Drop the connection to central and open a new one (nothing came back on it).
         case reconnect
         /// Overwrite the stored feed checkpoint: central did not recognise ours.
-        case resetCheckpoint(UInt64)
+        case resetCheckpoint(UInt64, epoch: UInt64)
         /// The link came up or went down.
         case linkChanged(up: Bool)
         /// Write a log line (English, no personal data).
@@ -87,6 +87,8 @@ public struct NodeLink: Sendable {
     private var batchOps = 1
     private var batchBytes = 1
     private var checkpoint: UInt64 = 0
+    /// Which numbering of central's feed `checkpoint` is in (central's incarnation).
+    private var feedEpoch: UInt64 = 0
     /// The last feed position received in this session (applied or being applied).
     private var feedReceived: UInt64 = 0
     /// When to say HELLO again after central asked us to wait.
@@ -112,9 +114,10 @@ public struct NodeLink: Sendable {
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
         switch event {
-        case .connect(let head, let checkpoint):
+        case .connect(let head, let checkpoint, let epoch):
             localHead = max(localHead, head)
             self.checkpoint = checkpoint
+            feedEpoch = epoch
             sayHello(at: now, into: &actions)
         case .tick(let head):
             localHead = max(localHead, head)
@@ -168,6 +171,7 @@ public struct NodeLink: Sendable {
         hello.feedCheckpoint = checkpoint
         hello.software = String(software.utf8.prefix(64)) ?? "sambat"
         hello.session = generation
+        hello.feedEpoch = feedEpoch
         send(.hello(hello), at: now, into: &actions)
     }
 
@@ -242,15 +246,18 @@ public struct NodeLink: Sendable {
             centralFrontier = welcome.frontier
             uploadedUpTo = welcome.frontier
             inflight.removeAll()
-            if welcome.feedFrom < checkpoint {
-                actions.append(
-                    .log(
-                        .warning,
-                        "central \(central) does not recognise feed checkpoint \(checkpoint); replaying its feed from \(welcome.feedFrom)"
+            if welcome.feedFrom < checkpoint || welcome.feedEpoch != feedEpoch {
+                if welcome.feedFrom < checkpoint {
+                    actions.append(
+                        .log(
+                            .warning,
+                            "central \(central) does not recognise feed checkpoint \(checkpoint); replaying its feed from \(welcome.feedFrom)"
+                        )
                     )
-                )
+                }
                 checkpoint = welcome.feedFrom
-                actions.append(.resetCheckpoint(welcome.feedFrom))
+                feedEpoch = welcome.feedEpoch
+                actions.append(.resetCheckpoint(welcome.feedFrom, epoch: welcome.feedEpoch))
             }
             feedReceived = checkpoint
             actions.append(.linkChanged(up: true))

@@ -13,7 +13,7 @@ public struct PeerSession: Sendable {
     public enum Event: Sendable {
         /// A valid HELLO, with what the service looked up: central's frontier for the peer's
         /// origin and the head of the peer's feed.
-        case hello(Sambat_Sync_V1_Hello, frontier: UInt64, feedHead: UInt64)
+        case hello(Sambat_Sync_V1_Hello, frontier: UInt64, feedHead: UInt64, feedEpoch: UInt64 = 0)
         /// A message other than HELLO.
         case received(SyncMessage)
         /// The head of the peer's feed moved (new ops for it).
@@ -82,16 +82,19 @@ public struct PeerSession: Sendable {
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []
         switch event {
-        case .hello(let hello, let frontier, let head):
+        case .hello(let hello, let frontier, let head, let epoch):
             lastHeard = now
             isReady = true
             generation += 1
             reading = false
             inflight.removeAll()
             feedHead = head
-            // A checkpoint beyond the feed is one central does not recognise (central was
-            // restored from a backup): replay the whole feed, which is idempotent to apply.
-            let from = hello.feedCheckpoint <= head ? hello.feedCheckpoint : 0
+            // A checkpoint of another feed epoch (central was restored from a backup since) or
+            // beyond the feed is one central does not recognise: replay the whole feed, which
+            // is idempotent to apply.
+            let recognised =
+                hello.feedCheckpoint <= head && (hello.feedCheckpoint == 0 || hello.feedEpoch == epoch)
+            let from = recognised ? hello.feedCheckpoint : 0
             sentUpTo = from
             acknowledged = from
             var welcome = Sambat_Sync_V1_Welcome()
@@ -102,6 +105,7 @@ public struct PeerSession: Sendable {
             welcome.maxBatchOps = UInt32(clamping: settings.maximumBatchOps)
             welcome.maxBatchBytes = UInt32(clamping: settings.maximumBatchBytes)
             welcome.session = hello.session
+            welcome.feedEpoch = epoch
             actions.append(.send(.welcome(welcome)))
             actions.append(
                 .log(

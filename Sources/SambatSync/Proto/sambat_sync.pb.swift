@@ -61,6 +61,9 @@ public nonisolated struct Sambat_Sync_V1_Hello: Sendable {
   /// can ignore a WELCOME that answers an older HELLO. 0 if the node does not care.
   public var session: UInt64 = 0
 
+  /// The feed epoch the checkpoint belongs to, as the last WELCOME gave it (0 if never).
+  public var feedEpoch: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -94,6 +97,10 @@ public nonisolated struct Sambat_Sync_V1_Welcome: Sendable {
 
   /// The HELLO's session, echoed.
   public var session: UInt64 = 0
+
+  /// Identifies central's feed numbering: it changes when central's store is restored from a
+  /// backup (central's incarnation). A checkpoint of another epoch is not recognised.
+  public var feedEpoch: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -338,7 +345,7 @@ fileprivate nonisolated let _protobuf_package = "sambat.sync.v1"
 
 nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0\u{3}feed_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -352,6 +359,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.feedCheckpoint) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.software) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.feedEpoch) }()
       default: break
       }
     }
@@ -376,6 +384,9 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if self.session != 0 {
       try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 6)
     }
+    if self.feedEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.feedEpoch, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -386,6 +397,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.feedCheckpoint != rhs.feedCheckpoint {return false}
     if lhs.software != rhs.software {return false}
     if lhs.session != rhs.session {return false}
+    if lhs.feedEpoch != rhs.feedEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -393,7 +405,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0\u{1}session\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0\u{1}session\0\u{3}feed_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -408,6 +420,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatchOps) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatchBytes) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.feedEpoch) }()
       default: break
       }
     }
@@ -435,6 +448,9 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if self.session != 0 {
       try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 7)
     }
+    if self.feedEpoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.feedEpoch, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -446,6 +462,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if lhs.maxBatchOps != rhs.maxBatchOps {return false}
     if lhs.maxBatchBytes != rhs.maxBatchBytes {return false}
     if lhs.session != rhs.session {return false}
+    if lhs.feedEpoch != rhs.feedEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

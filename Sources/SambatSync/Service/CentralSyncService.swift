@@ -268,6 +268,8 @@ public final class CentralSyncService: Sendable {
             do {
                 let frontier = try await store.frontier(of: origin)
                 let head = try await store.feedHead(for: peer.node)
+                // The feed's numbering changes exactly when central's incarnation does (a restore).
+                let epoch = UInt64(try await store.currentOrigin().incarnation)
                 if let previous = sessions[peer.node] { nextBatchIDs[peer.node] = previous.nextBatchID }
                 sessions[peer.node] = PeerSession(
                     node: peer.node,
@@ -278,7 +280,7 @@ public final class CentralSyncService: Sendable {
                 )
                 origins[peer.node] = origin
                 service.connected.withLock { _ = $0.insert(peer.node) }
-                await run(.hello(hello, frontier: frontier, feedHead: head), for: peer.node)
+                await run(.hello(hello, frontier: frontier, feedHead: head, feedEpoch: epoch), for: peer.node)
             } catch {
                 logger.error("could not answer HELLO", metadata: ["node": "\(peer.node)", "error": "\(error)"])
                 await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)

@@ -101,7 +101,13 @@ public final class NodeSyncService: Sendable {
         defer { ticker.cancel() }
         var link = NodeLink(origin: origin, central: central, settings: settings)
         let checkpoint = try await store.checkpoint(for: central)
-        input.yield(.connect(localHead: try await store.localHead(), checkpoint: checkpoint))
+        input.yield(
+            .connect(
+                localHead: try await store.localHead(),
+                checkpoint: checkpoint,
+                feedEpoch: try await store.checkpointEpoch(for: central)
+            )
+        )
         await withTaskCancellationHandler {
             var pending: [NodeLink.Event] = []
             var fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
@@ -350,11 +356,15 @@ public final class NodeSyncService: Sendable {
                 logger.error("could not apply a feed batch; saying HELLO again", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 let checkpoint = (try? await store.checkpoint(for: central)) ?? 0
-                return .connect(localHead: (try? await store.localHead()) ?? 0, checkpoint: checkpoint)
+                return .connect(
+                    localHead: (try? await store.localHead()) ?? 0,
+                    checkpoint: checkpoint,
+                    feedEpoch: (try? await store.checkpointEpoch(for: central)) ?? 0
+                )
             }
-        case .resetCheckpoint(let position):
+        case .resetCheckpoint(let position, let epoch):
             do {
-                try await store.resetCheckpoint(position, for: central)
+                try await store.resetCheckpoint(position, epoch: epoch, for: central)
             } catch {
                 logger.error("could not reset the feed checkpoint", metadata: ["error": "\(error)"])
             }
