@@ -158,7 +158,8 @@ public final class NodeSyncService: Sendable {
                     if wasReady, link.phase != .ready {
                         await fetch(.reset, fetcher: &fetcher, socket: connection.socket)
                     }
-                    if case .tick = event, !fetcher.isIdle {
+                    if case .tick = event {
+                        // Also while idle: blobs central could not give become due again.
                         await fetch(.tick(.now), fetcher: &fetcher, socket: connection.socket)
                     }
                     if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
