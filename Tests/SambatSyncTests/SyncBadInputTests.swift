@@ -247,4 +247,43 @@ import Testing
         await raw.socket.close()
         await context.terminate()
     }
+
+    @Test func aConnectionWithAReplacedKeyCannotEndTheSessionOfTheNewKey() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        let context = try ZMQContext()
+        // The old laptop, connected with dpupr's first key.
+        var stolen = try await RawNode(world, SyncWorld.dpupr, endpoint: hub.endpoint, context: context)
+        try await stolen.send(SyncFrames.encode(Self.hello(SyncWorld.dpupr, lastSeq: 0)))
+        guard case .welcome = try await stolen.nextReply() else {
+            Issue.record("expected WELCOME")
+            return
+        }
+        // IT enrols dpupr's new key; the new node links up with it.
+        let newKeys = try CurveKeyPair.generate()
+        try await central.enrolPeer(SyncWorld.dpupr, role: .office, publicKey: newKeys.publicKey, at: .now)
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let link = world.startNode(office, endpoint: hub.endpoint, keys: newKeys)
+        defer { link.task.cancel() }
+        try await eventually("the new key links up") { link.service.status.linkUp }
+        // The old connection keeps talking: it is refused, and the new session stays.
+        var sessionLost = 0
+        for _ in 0..<20 {
+            try await stolen.send(SyncFrames.encode(.ping(.init())))
+            try await Task.sleep(for: .milliseconds(20))
+            if !hub.service.connectedPeers.contains(SyncWorld.dpupr) { sessionLost += 1 }
+        }
+        #expect(sessionLost == 0)
+        guard case .error(let refused) = try await stolen.nextReply() else {
+            Issue.record("expected an ERROR")
+            return
+        }
+        #expect(refused.code == .notEnrolled)
+        #expect(hub.service.connectedPeers.contains(SyncWorld.dpupr))
+        #expect(link.service.status.linkUp)
+        await stolen.socket.close()
+        await context.terminate()
+    }
 }

@@ -205,7 +205,9 @@ public final class CentralSyncService: Sendable {
             guard let peer = enrolled, peer.status == .active, peer.role != .central, peer.publicKey == key else {
                 logger.warning("refused a message from a node that is not enrolled", metadata: ["node": "\(node)"])
                 await send(.error(.notEnrolled, "this node is not enrolled at central"), to: routingID)
-                forget(node)
+                // A connection still using a replaced key must not end the session the node
+                // opened with its current key.
+                if enrolled?.status != .active || sessionKeys[node] == key { forget(node) }
                 return
             }
             let decoded: SyncMessage
