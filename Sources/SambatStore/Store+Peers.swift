@@ -88,16 +88,6 @@ extension Store {
         }
     }
 
-    /// Registers (or updates) a peer without a key; tests and single-process set-ups.
-    public func registerPeer(
-        _ node: NodeID,
-        role: NodeRole,
-        publicKey: String = "",
-        at time: Timestamp
-    ) async throws(StoreError) {
-        try await enrolPeer(node, role: role, publicKey: publicKey, at: time)
-    }
-
     /// Revokes a peer: its key is refused from now on and its feed stops growing.
     /// - Returns: `false` when no such peer is enrolled.
     @discardableResult
@@ -127,17 +117,6 @@ extension Store {
                 sql: "SELECT node, role, publicKey, status, changedAt FROM peer WHERE node = ?",
                 arguments: [node.rawValue]
             ).flatMap(Self.peer(from:))
-        }
-    }
-
-    /// The last position of every peer's feed (peers with an empty feed are absent).
-    public func feedHeads() async throws(StoreError) -> [NodeID: UInt64] {
-        try await read { db in
-            var heads: [NodeID: UInt64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT peer, MAX(feedSeq) AS head FROM feed GROUP BY peer") {
-                if let node = try? NodeID(row["peer"] as String) { heads[node] = UInt64(row["head"] as Int64) }
-            }
-            return heads
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
     @Test func centralWritesFoldAndFeedTheRightPeers() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
-        try await central.registerPeer(StoreFixtures.mayor, role: .mayor, at: StoreFixtures.now)
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
         let caseID = try await StoreFixtures.dispatchedCase(central)
 
         let meta = try await central.meta()

@@ -51,8 +51,6 @@ public struct PeerSession: Sendable {
     public private(set) var isReady = false
     /// The feed position the peer has acknowledged.
     public private(set) var acknowledged: UInt64 = 0
-    /// When the peer was last heard from.
-    public private(set) var lastHeard: ContinuousClock.Instant?
 
     private var sentUpTo: UInt64 = 0
     private var feedHead: UInt64 = 0
@@ -83,7 +81,6 @@ public struct PeerSession: Sendable {
         var actions: [Action] = []
         switch event {
         case .hello(let hello, let frontier, let head, let epoch):
-            lastHeard = now
             isReady = true
             generation += 1
             reading = false
@@ -115,7 +112,6 @@ public struct PeerSession: Sendable {
             )
             readMoreIfPossible(into: &actions)
         case .received(let message):
-            lastHeard = now
             receive(message, into: &actions)
         case .feedHead(let head):
             feedHead = max(feedHead, head)

@@ -43,8 +43,6 @@ public final class NodeSyncService: Sendable {
         public var centralFrontier: UInt64 = 0
         /// This node's ops central has not acknowledged yet.
         public var unsent: UInt64 = 0
-        /// Feed batches applied since start.
-        public var feedBatchesApplied = 0
         /// Bytes of protocol frames sent and received since start (before CURVE framing).
         public var bytesSent = 0
         public var bytesReceived = 0
@@ -351,7 +349,6 @@ public final class NodeSyncService: Sendable {
                     receivedAt: .now,
                     feedPosition: batch.feedPosition
                 )
-                state.withLock { $0.feedBatchesApplied += 1 }
                 return .feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition)
             } catch {
                 logger.error("could not apply a feed batch; saying HELLO again", metadata: ["error": "\(error)"])
