@@ -31,11 +31,12 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Package.swift Benchmarks/Benchmarks
 
-## make demo: run central, offices and the mayor on loopback with sample complaints.
+## make demo: central, four offices and the mayor as separate processes on loopback, with
+## fresh keys and temporary data, fed the demo complaints; Ctrl-C stops them all.
+## make demo ARGS=--exit runs the same story non-interactively and exits 0 only if every
+## node converged.
 demo: build
-	@echo "The multi-node demo is not built yet: it arrives with the nodes milestone (issue 5)."
-	@echo "For now: '.build/debug/sambat info' shows this build, and 'make test' runs the tests."
-	@.build/debug/sambat info
+	@scripts/demo.sh $(ARGS)
 
 ## make bench: the package-benchmark suite (release build in Benchmarks/, never part of make test).
 bench: deps

@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SambatStore", targets: ["SambatStore"]),
         .library(name: "SambatWire", targets: ["SambatWire"]),
         .library(name: "SambatSync", targets: ["SambatSync"]),
+        .library(name: "SambatNode", targets: ["SambatNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -28,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         .target(
@@ -67,6 +72,24 @@ let package = Package(
             exclude: ["Proto/sambat_sync.proto"],
             swiftSettings: strictSettings
         ),
+        // The three roles as Services, configuration loading and reference data.
+        .target(
+            name: "SambatNode",
+            dependencies: [
+                "SambatCore",
+                "SambatStore",
+                "SambatWire",
+                "SambatSync",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "sambat",
             dependencies: [
@@ -74,6 +97,7 @@ let package = Package(
                 "SambatStore",
                 "SambatWire",
                 "SambatSync",
+                "SambatNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,6 +141,17 @@ let package = Package(
                 "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatFuzzKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SambatNodeTests",
+            dependencies: ["SambatNode", "SambatStore", "SambatCore", "SambatWire"],
+            swiftSettings: strictSettings
+        ),
+        // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
+        .testTarget(
+            name: "SambatIntegrationTests",
+            dependencies: ["SambatStore", "SambatCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,11 +1,12 @@
 import ArgumentParser
+import SambatNode
 import SambatWire
 
 /// `sambat keys`: a node's CURVE keypair.
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Kelola kunci CURVE node (manage this node's CURVE keys).",
-        subcommands: [Generate.self, Public.self]
+        subcommands: [Generate.self, Public.self, Identity.self]
     )
 
     /// `sambat keys generate`: a new keypair in a 0600 file; prints the public key to enrol.
@@ -52,6 +53,29 @@ struct Keys: ParsableCommand {
             } catch {
                 throw ValidationError("Kunci tidak dapat dibaca: \(error)")
             }
+        }
+    }
+
+    /// `sambat keys identity`: central's identity key, sealing reporter identities.
+    struct Identity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Buat kunci identitas central (generate central's identity key).",
+            discussion: """
+                32 random bytes in a 0600 file, named by identity.key_file in central's
+                configuration. Back it up apart from the database: without it, stored reporter
+                identities cannot be read. An existing file is never overwritten.
+                """
+        )
+
+        @Option(help: "Where to write the key file.") var out: String
+
+        func run() throws {
+            do {
+                try IdentityKeyFile.generate(at: out)
+            } catch {
+                throw ValidationError("Gagal membuat kunci identitas: \(error)")
+            }
+            print("Kunci identitas ditulis ke \(out).")
         }
     }
 }

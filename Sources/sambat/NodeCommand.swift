@@ -16,10 +16,17 @@ struct Node: AsyncParsableCommand {
 
     /// Where central's store is.
     struct StoreOptions: ParsableArguments {
+        @Option(help: "Central's configuration file (default: $SAMBAT_CONFIG); overrides --store and --central.")
+        var config: String?
         @Option(help: "Central's SQLite store.") var store: String = "data/central/sambat.sqlite"
         @Option(help: "Central's node id.") var central: String = "central"
 
-        func open() throws -> Store {
+        func open() async throws -> Store {
+            if config != nil || ProcessInfo.processInfo.environment["SAMBAT_CONFIG"] != nil {
+                var option = ConfigOption()
+                option.config = config
+                return try await option.open(requiring: [.central]).store
+            }
             let node: NodeID
             do {
                 node = try NodeID(central)
@@ -62,7 +69,7 @@ struct Node: AsyncParsableCommand {
             } catch {
                 throw ValidationError("Id node tidak sah: \(error)")
             }
-            let store = try options.open()
+            let store = try await options.open()
             do {
                 try await store.enrolPeer(node, role: role, publicKey: publicKey, at: .now)
             } catch {
@@ -88,7 +95,7 @@ struct Node: AsyncParsableCommand {
             } catch {
                 throw ValidationError("Id node tidak sah: \(error)")
             }
-            let store = try options.open()
+            let store = try await options.open()
             guard try await store.revokePeer(node, at: .now) else {
                 throw CommandFailure("Node \(node) tidak terdaftar atau sudah dicabut.")
             }

@@ -9,12 +9,19 @@ struct Sambat: AsyncParsableCommand {
         commandName: "sambat",
         abstract: "Sambat: sistem pengaduan warga (central, office, mayor).",
         discussion: """
-            One program in three roles. `sambat info` shows what this build links against.
-            `sambat keys` manages the node's CURVE keys; node commands (run, case, queue,
-            report) arrive with later milestones.
+            One program in three roles. `sambat run --config Config/<node>.yaml` runs a node;
+            the other commands work on that node's own store with the same --config (or
+            $SAMBAT_CONFIG), whether the node runs or not.
+            Office: case list|show|ack|start|note|resolve|return, status.
+            Central: intake, queue, case verify|pend|archive|dispatch|reassign|close|reopen,
+            conflicts, conflict resolve, node enrol|revoke|list.
+            Mayor: report, recap.
             """,
         version: SambatVersion.current,
-        subcommands: [Info.self, Keys.self, Node.self, Bench.self]
+        subcommands: [
+            Info.self, Run.self, Status.self, Case.self, Intake.self, Queue.self, Conflicts.self,
+            ConflictCommand.self, Report.self, Recap.self, Keys.self, Node.self, Inspect.self, Bench.self,
+        ]
     )
 }
 

@@ -1,0 +1,138 @@
+/// Office days and hours in one time zone, with the holidays that close offices: the
+/// arithmetic behind every deadline and every "time to acknowledge".
+///
+/// Built from configuration (``WorkingCalendar/init(holidays:)`` and friends) by the node at
+/// start; a value type, so every reader shares it freely. Indonesia has no daylight saving
+/// time, so a fixed UTC offset is exact (WIB is UTC+7).
+public struct WorkingCalendar: Hashable, Sendable {
+    /// Minutes east of UTC: 420 for WIB (Asia/Jakarta).
+    public var utcOffsetMinutes: Int
+    /// ISO weekdays offices open (1 = Monday … 7 = Sunday).
+    public var workingWeekdays: Set<Int>
+    /// Minute of the day offices open (07:30 = 450).
+    public var opensAtMinute: Int
+    /// Minute of the day offices close (16:00 = 960); after ``opensAtMinute``.
+    public var closesAtMinute: Int
+    /// Dates offices are closed on a working weekday: national holidays and cuti bersama.
+    public var holidays: Set<CivilDate>
+
+    /// Asia/Jakarta, Monday to Friday 07:30–16:00, with the given holidays.
+    public init(
+        holidays: Set<CivilDate> = [],
+        utcOffsetMinutes: Int = 7 * 60,
+        workingWeekdays: Set<Int> = [1, 2, 3, 4, 5],
+        opensAtMinute: Int = 7 * 60 + 30,
+        closesAtMinute: Int = 16 * 60
+    ) {
+        self.holidays = holidays
+        self.utcOffsetMinutes = utcOffsetMinutes
+        self.workingWeekdays = workingWeekdays
+        self.opensAtMinute = opensAtMinute
+        self.closesAtMinute = max(closesAtMinute, opensAtMinute + 1)
+    }
+
+    private static let millisecondsPerMinute: Int64 = 60_000
+    private static let millisecondsPerDay: Int64 = 86_400_000
+    /// Loops walk day by day; no real deadline is further than this many days away.
+    private static let horizonDays = 3_660
+
+    /// Office minutes in one working day.
+    public var minutesPerWorkingDay: Int { closesAtMinute - opensAtMinute }
+
+    /// The local date of an instant.
+    public func localDate(of time: Timestamp) -> CivilDate {
+        CivilDate(daysSinceEpoch: floorDivide(localMilliseconds(time), Self.millisecondsPerDay))
+    }
+
+    /// The local minute of the day of an instant (0…1439).
+    public func localMinute(of time: Timestamp) -> Int {
+        let intoDay =
+            localMilliseconds(time) - floorDivide(localMilliseconds(time), Self.millisecondsPerDay)
+            * Self.millisecondsPerDay
+        return Int(intoDay / Self.millisecondsPerMinute)
+    }
+
+    /// The instant at `minute` of the local `date`.
+    public func instant(_ date: CivilDate, minute: Int) -> Timestamp {
+        let local = date.daysSinceEpoch * Self.millisecondsPerDay + Int64(minute) * Self.millisecondsPerMinute
+        return Timestamp(millisecondsSinceEpoch: local - Int64(utcOffsetMinutes) * Self.millisecondsPerMinute)
+    }
+
+    /// Whether offices open on `date`: a working weekday that is not a holiday.
+    public func isWorkingDay(_ date: CivilDate) -> Bool {
+        workingWeekdays.contains(date.isoWeekday) && !holidays.contains(date)
+    }
+
+    /// The first working day strictly after `date`.
+    public func nextWorkingDay(after date: CivilDate) -> CivilDate {
+        var day = date.adding(days: 1)
+        for _ in 0..<Self.horizonDays where !isWorkingDay(day) { day = day.adding(days: 1) }
+        return day
+    }
+
+    /// Closing time of the `count`-th working day after the day of `start`.
+    ///
+    /// The day a case arrives never counts, whatever the hour (the service-standard reading
+    /// of "N hari kerja"); a case that arrives on a Saturday is due at the same moment as
+    /// one that arrived on the Friday before.
+    public func closeOfWorkingDays(_ count: Int, after start: Timestamp) -> Timestamp {
+        var day = localDate(of: start)
+        for _ in 0..<max(1, count) { day = nextWorkingDay(after: day) }
+        return instant(day, minute: closesAtMinute)
+    }
+
+    /// The instant `minutes` office minutes after `start`; time outside office hours does
+    /// not count.
+    public func addingWorkingMinutes(_ minutes: Int, to start: Timestamp) -> Timestamp {
+        var remaining = Int64(max(0, minutes)) * Self.millisecondsPerMinute
+        var day = localDate(of: start)
+        var cursor = start
+        for _ in 0..<Self.horizonDays {
+            if isWorkingDay(day) {
+                let opens = instant(day, minute: opensAtMinute)
+                let closes = instant(day, minute: closesAtMinute)
+                if cursor < opens { cursor = opens }
+                if cursor < closes {
+                    let available = closes.millisecondsSinceEpoch - cursor.millisecondsSinceEpoch
+                    if remaining <= available {
+                        return Timestamp(millisecondsSinceEpoch: cursor.millisecondsSinceEpoch + remaining)
+                    }
+                    remaining -= available
+                }
+            }
+            day = day.adding(days: 1)
+            cursor = instant(day, minute: 0)
+        }
+        return cursor
+    }
+
+    /// Office time between two instants, in milliseconds (0 when `end` is not after `start`).
+    ///
+    /// This is how "time to acknowledge" is measured: a case dispatched on Friday afternoon
+    /// and acknowledged on Monday morning took an hour or two of office time, not three days.
+    public func workingMilliseconds(from start: Timestamp, to end: Timestamp) -> Int64 {
+        guard start < end else { return 0 }
+        var total: Int64 = 0
+        var day = localDate(of: start)
+        let lastDay = localDate(of: end)
+        for _ in 0..<Self.horizonDays {
+            if isWorkingDay(day) {
+                let opens = max(instant(day, minute: opensAtMinute), start)
+                let closes = min(instant(day, minute: closesAtMinute), end)
+                if opens < closes { total += closes.millisecondsSinceEpoch - opens.millisecondsSinceEpoch }
+            }
+            if day >= lastDay { break }
+            day = day.adding(days: 1)
+        }
+        return total
+    }
+
+    private func localMilliseconds(_ time: Timestamp) -> Int64 {
+        time.millisecondsSinceEpoch + Int64(utcOffsetMinutes) * Self.millisecondsPerMinute
+    }
+
+    private func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+        let quotient = value / divisor
+        return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

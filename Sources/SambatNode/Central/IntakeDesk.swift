@@ -1,0 +1,167 @@
+import Crypto
+import Foundation
+public import SambatCore
+public import SambatStore
+
+/// A complaint as the hotline operator types it: the reporter's identity and their words.
+public struct IntakeComplaint: Hashable, Sendable {
+    /// How it came in.
+    public var channel: IntakeChannel
+    /// The reporter's full name.
+    public var name: String
+    /// The reporter's 16-digit NIK.
+    public var nik: String
+    /// The reporter's phone or WhatsApp number.
+    public var phone: String
+    /// The complaint, as the reporter said it (masked before it enters an op).
+    public var text: String
+    /// Where; may be empty.
+    public var location: String
+
+    /// Creates a complaint.
+    public init(channel: IntakeChannel, name: String, nik: String, phone: String, text: String, location: String = "") {
+        self.channel = channel
+        self.name = name
+        self.nik = nik
+        self.phone = phone
+        self.text = text
+        self.location = location
+    }
+}
+
+/// Why a complaint was refused at intake; nothing was written.
+public struct IntakeError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Each problem, in Bahasa Indonesia; never echoes the identity.
+    public let problems: [String]
+    /// All problems on one line.
+    public var description: String { problems.joined(separator: "; ") }
+}
+
+/// Central's intake: registers a complaint as a new case, keeping the identity at central.
+///
+/// The identity is sealed into central's reporter table; the `opened` op carries only the
+/// pseudonymous reference and the masked text, so nothing personal reaches an office or the
+/// mayor. Owned by central's CLI and (later) its intake adapters.
+public struct IntakeDesk: Sendable {
+    /// Central's store.
+    public let store: Store
+    /// Seals identities and raw texts.
+    let cipher: IdentityCipher
+    /// Keys the reporter reference; derived from the identity key, never stored.
+    let referenceSecret: [UInt8]
+    /// The city prefix of ticket numbers.
+    public let casePrefix: String
+    /// Used to date ticket numbers in WIB.
+    public let calendar: WorkingCalendar
+
+    /// A desk over central's store, with the identity key from `identity.key_file`.
+    public init(store: Store, identityKey: [UInt8], calendar: WorkingCalendar, casePrefix: String = "MJK") throws {
+        self.store = store
+        self.cipher = try IdentityCipher(keyBytes: identityKey)
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array("sambat reporter reference v1".utf8),
+            using: SymmetricKey(data: identityKey)
+        )
+        self.referenceSecret = Array(mac)
+        self.casePrefix = casePrefix
+        self.calendar = calendar
+    }
+
+    /// The result of an intake.
+    public struct Registered: Hashable, Sendable {
+        /// The new ticket number, told to the reporter.
+        public let caseID: CaseID
+        /// The reporter's pseudonymous reference.
+        public let reporterRef: String
+        /// The complaint as it is stored in the op: masked.
+        public let maskedText: String
+    }
+
+    /// Checks a complaint; the problems never repeat the identity itself.
+    public static func problems(in complaint: IntakeComplaint) -> [String] {
+        var problems: [String] = []
+        let name = complaint.name.trimmingCharacters(in: .whitespaces)
+        if name.count < 2 || name.count > 100 { problems.append("nama pelapor wajib diisi (2–100 karakter)") }
+        if complaint.nik.count != 16 || !complaint.nik.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            problems.append("NIK harus 16 angka")
+        }
+        let digits = ReporterReference.normalizedPhone(complaint.phone)
+        if !(10...15).contains(digits.count) || !digits.hasPrefix("62") {
+            problems.append("nomor telepon tidak sah (contoh: 0812xxxxxxxx atau +62812xxxxxxxx)")
+        }
+        let text = complaint.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count < 10 { problems.append("isi pengaduan terlalu pendek (minimal 10 karakter)") }
+        if text.utf8.count > OpLimits.maximumLongText {
+            problems.append("isi pengaduan terlalu panjang (maksimal \(OpLimits.maximumLongText) bita)")
+        }
+        if complaint.location.utf8.count > OpLimits.maximumShortText { problems.append("lokasi terlalu panjang") }
+        return problems
+    }
+
+    /// Registers a complaint: seals the identity and raw text at central, then opens the case.
+    ///
+    /// - Throws: ``IntakeError`` for a bad complaint (nothing written), ``StoreError`` on a
+    ///   storage failure.
+    public func register(_ complaint: IntakeComplaint, actor: ActorID, at now: Timestamp) async throws -> Registered {
+        let problems = Self.problems(in: complaint)
+        guard problems.isEmpty else { throw IntakeError(problems: problems) }
+        let name = complaint.name.trimmingCharacters(in: .whitespaces)
+        let reference = ReporterReference.make(phone: complaint.phone, secret: referenceSecret)
+        let masked = PIIMasker.mask(complaint.text.trimmingCharacters(in: .whitespacesAndNewlines), names: [name])
+        let location = PIIMasker.mask(complaint.location, names: [name])
+        // Masks are longer than what they hide.
+        guard masked.utf8.count <= OpLimits.maximumLongText, location.utf8.count <= OpLimits.maximumShortText else {
+            throw IntakeError(problems: ["isi pengaduan terlalu panjang setelah data pribadi disamarkan"])
+        }
+        try await store.saveReporter(
+            ReporterIdentity(name: name, nik: complaint.nik, phone: complaint.phone),
+            ref: reference,
+            cipher: cipher,
+            at: now
+        )
+        let opened = OpBody.opened(
+            .init(channel: complaint.channel, reporterRef: reference, text: masked, location: location)
+        )
+        // Serials are per WIB day; a concurrent intake taking the same number makes the
+        // `opened` op illegal on the now-existing case, so try the next one.
+        let day = calendar.localDate(of: now)
+        var serial = try await nextSerial(on: day)
+        for _ in 0..<20 {
+            let caseID = try CaseID(prefix: casePrefix, year: day.year, month: day.month, day: day.day, serial: serial)
+            // The error is carried out of the catch rather than `catch where … { continue }`:
+            // Swift 6.3.1's SIL optimizer hangs on that shape inside a loop of an async function.
+            let failure: StoreError?
+            do {
+                _ = try await store.append(opened, to: caseID, actor: actor, at: now)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            if let failure {
+                guard failure.code == .policyRefused else { throw failure }
+                serial += 1
+                continue
+            }
+            _ = try await store.recordIntake(
+                channel: complaint.channel,
+                externalID: caseID.rawValue,
+                body: Array(complaint.text.utf8),
+                cipher: cipher,
+                at: now
+            )
+            return Registered(caseID: caseID, reporterRef: reference, maskedText: masked)
+        }
+        throw IntakeError(problems: ["nomor tiket tidak dapat dialokasikan; coba lagi"])
+    }
+
+    private func nextSerial(on day: CivilDate) async throws(StoreError) -> Int {
+        let prefix = try? CaseID(prefix: casePrefix, year: day.year, month: day.month, day: day.day, serial: 1)
+        guard let stem = prefix?.rawValue.split(separator: "-").dropLast().joined(separator: "-") else { return 1 }
+        let serials = try await store.caseIDs().compactMap { id -> Int? in
+            let parts = id.rawValue.split(separator: "-")
+            guard parts.count == 3, parts.dropLast().joined(separator: "-") == stem else { return nil }
+            return Int(parts[2])
+        }
+        return (serials.max() ?? 0) + 1
+    }
+}

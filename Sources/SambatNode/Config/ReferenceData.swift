@@ -1,0 +1,261 @@
+import Foundation
+public import SambatCore
+import Yams
+
+/// Why a reference file was refused.
+public enum ReferenceDataError: Error, CustomStringConvertible {
+    /// The top level is not a mapping.
+    case notAMapping
+    /// A file could not be read or parsed.
+    case invalid(path: String, problems: [String])
+
+    /// What is wrong, in Bahasa Indonesia.
+    public var description: String {
+        switch self {
+        case .notAMapping: "tingkat teratas harus berupa pemetaan (key: value)"
+        case .invalid(let path, let problems):
+            "\(path):\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
+        }
+    }
+}
+
+/// One city office from the OPD directory.
+public struct Office: Hashable, Sendable {
+    /// Its node id.
+    public let code: NodeID
+    /// Its full name.
+    public let name: String
+}
+
+/// The reference data a node works with: the OPD directory, the calendar and service
+/// targets for deadlines, and (at central) the routing rules.
+///
+/// Read from the files a ``NodeConfig`` names; owned by the node and its CLI commands.
+public struct ReferenceData: Sendable {
+    /// Offices by id, in directory order.
+    public let offices: [Office]
+    /// Office days, hours and holidays.
+    public let calendar: WorkingCalendar
+    /// Stage targets and tier deadlines.
+    public let targets: ServiceTargets
+    /// Routing suggestions (empty away from central).
+    public let routing: RoutingRules
+
+    /// The office with this id.
+    public func office(_ id: NodeID) -> Office? { offices.first { $0.code == id } }
+
+    /// Reads every reference file of `config`.
+    public static func load(for config: NodeConfig) throws(ReferenceDataError) -> ReferenceData {
+        let offices = try loadDirectory(config.reference.directory)
+        let holidays = try loadHolidays(config.reference.holidays)
+        let (calendar, targets) = try loadDeadlines(config.reference.deadlines, holidays: holidays)
+        var routing = RoutingRules(rules: [])
+        if let path = config.reference.routing {
+            routing = try loadRouting(path, offices: Set(offices.map(\.code)))
+        }
+        return ReferenceData(offices: offices, calendar: calendar, targets: targets, routing: routing)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ReferenceDataError) -> T {
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            return try YAMLDecoder().decode(T.self, from: text)
+        } catch {
+            throw .invalid(path: path, problems: ["tidak dapat dibaca: \(error)"])
+        }
+    }
+
+    private struct DirectoryFile: Decodable {
+        struct Entry: Decodable {
+            var code: String
+            var name: String
+        }
+        var offices: [Entry]
+    }
+
+    static func loadDirectory(_ path: String) throws(ReferenceDataError) -> [Office] {
+        let file = try decode(DirectoryFile.self, from: path)
+        var problems: [String] = []
+        var offices: [Office] = []
+        for entry in file.offices {
+            guard let code = try? NodeID(entry.code) else {
+                problems.append("kode OPD tidak sah: '\(entry.code)'")
+                continue
+            }
+            if offices.contains(where: { $0.code == code }) { problems.append("kode OPD ganda: \(code)") }
+            offices.append(Office(code: code, name: entry.name))
+        }
+        if offices.isEmpty { problems.append("tidak ada OPD") }
+        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        return offices
+    }
+
+    private struct HolidayFile: Decodable {
+        struct Entry: Decodable {
+            var date: String
+            var name: String
+            var kind: String
+            var estimated: Bool?
+        }
+        var holidays: [Entry]
+    }
+
+    static func loadHolidays(_ path: String) throws(ReferenceDataError) -> Set<CivilDate> {
+        let file = try decode(HolidayFile.self, from: path)
+        var problems: [String] = []
+        var dates: Set<CivilDate> = []
+        for entry in file.holidays {
+            guard let date = CivilDate(iso: entry.date) else {
+                problems.append("tanggal tidak sah: '\(entry.date)' (\(entry.name))")
+                continue
+            }
+            guard entry.kind == "libur_nasional" || entry.kind == "cuti_bersama" else {
+                problems.append("\(entry.date): kind harus libur_nasional atau cuti_bersama")
+                continue
+            }
+            dates.insert(date)
+        }
+        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        return dates
+    }
+
+    private struct DeadlineFile: Decodable {
+        struct Hours: Decodable {
+            var opens: String
+            var closes: String
+        }
+        struct Target: Decodable {
+            var workingMinutes: Int?
+            var hours: Int?
+            var workingDays: Int?
+            enum CodingKeys: String, CodingKey {
+                case workingMinutes = "working_minutes"
+                case hours
+                case workingDays = "working_days"
+            }
+        }
+        var utcOffsetMinutes: Int?
+        var officeHours: Hours?
+        var workingWeekdays: [Int]?
+        var targets: [String: Target]
+        var tiers: [String: Int]
+        var defaultTier: String?
+        enum CodingKeys: String, CodingKey {
+            case utcOffsetMinutes = "utc_offset_minutes"
+            case officeHours = "office_hours"
+            case workingWeekdays = "working_weekdays"
+            case targets, tiers
+            case defaultTier = "default_tier"
+        }
+    }
+
+    /// The names tiers have in configuration files.
+    public static let tierNames: [String: DeadlineTier] = [
+        "ringan": .ringan, "normatif": .normatif, "tanpa_pengawasan": .withoutOversight,
+        "pemeriksaan": .needsExamination,
+    ]
+
+    /// The configuration name of a tier.
+    public static func name(of tier: DeadlineTier) -> String {
+        tierNames.first { $0.value == tier }?.key ?? "normatif"
+    }
+
+    static func loadDeadlines(
+        _ path: String,
+        holidays: Set<CivilDate>
+    ) throws(ReferenceDataError) -> (WorkingCalendar, ServiceTargets) {
+        let file = try decode(DeadlineFile.self, from: path)
+        var problems: [String] = []
+        func minute(_ text: String, _ key: String) -> Int? {
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour),
+                (0..<60).contains(minute)
+            else {
+                problems.append("\(key) harus JJ:MM, bukan '\(text)'")
+                return nil
+            }
+            return hour * 60 + minute
+        }
+        var calendar = WorkingCalendar(holidays: holidays)
+        if let offset = file.utcOffsetMinutes { calendar.utcOffsetMinutes = offset }
+        if let hours = file.officeHours, let opens = minute(hours.opens, "office_hours.opens"),
+            let closes = minute(hours.closes, "office_hours.closes")
+        {
+            if closes <= opens { problems.append("office_hours.closes harus setelah opens") }
+            calendar.opensAtMinute = opens
+            calendar.closesAtMinute = closes
+        }
+        if let weekdays = file.workingWeekdays {
+            if weekdays.isEmpty || !weekdays.allSatisfy((1...7).contains) {
+                problems.append("working_weekdays: angka 1 (Senin) sampai 7 (Minggu)")
+            }
+            calendar.workingWeekdays = Set(weekdays)
+        }
+        var targets = ServiceTargets()
+        func target(_ key: String) -> ServiceTarget? {
+            guard let entry = file.targets[key] else {
+                problems.append("targets.\(key) tidak ada")
+                return nil
+            }
+            let given = [
+                entry.workingMinutes.map(ServiceTarget.workingMinutes), entry.hours.map(ServiceTarget.hours),
+                entry.workingDays.map(ServiceTarget.workingDays),
+            ].compactMap { $0 }
+            guard given.count == 1 else {
+                problems.append("targets.\(key): tulis tepat satu dari working_minutes, hours, working_days")
+                return nil
+            }
+            return given[0]
+        }
+        for key in file.targets.keys where !["verify", "dispatch", "acknowledge"].contains(key) {
+            problems.append("targets.\(key) tidak dikenal (verify, dispatch, acknowledge)")
+        }
+        if let verify = target("verify") { targets.verify = verify }
+        if let dispatch = target("dispatch") { targets.dispatch = dispatch }
+        if let acknowledge = target("acknowledge") { targets.acknowledge = acknowledge }
+        var tiers: [DeadlineTier: Int] = [:]
+        for (name, days) in file.tiers {
+            guard let tier = tierNames[name] else {
+                problems.append("tiers.\(name) tidak dikenal (\(tierNames.keys.sorted().joined(separator: ", ")))")
+                continue
+            }
+            if days < 1 { problems.append("tiers.\(name) harus ≥ 1 hari kerja") }
+            tiers[tier] = days
+        }
+        for (name, tier) in tierNames where tiers[tier] == nil { problems.append("tiers.\(name) tidak ada") }
+        targets.followUpWorkingDays = tiers
+        if let name = file.defaultTier {
+            if let tier = tierNames[name] {
+                targets.defaultTier = tier
+            } else {
+                problems.append("default_tier '\(name)' tidak dikenal")
+            }
+        }
+        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        return (calendar, targets)
+    }
+
+    private struct RoutingFile: Decodable {
+        struct Entry: Decodable {
+            var office: String
+            var keywords: [String]
+            var weight: Int?
+        }
+        var rules: [Entry]
+    }
+
+    static func loadRouting(_ path: String, offices: Set<NodeID>) throws(ReferenceDataError) -> RoutingRules {
+        let file = try decode(RoutingFile.self, from: path)
+        var problems: [String] = []
+        var rules: [RoutingRules.Rule] = []
+        for entry in file.rules {
+            guard let office = try? NodeID(entry.office), offices.contains(office) else {
+                problems.append("OPD '\(entry.office)' tidak ada di direktori OPD")
+                continue
+            }
+            rules.append(.init(office: office, keywords: entry.keywords, weight: entry.weight ?? 1))
+        }
+        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        return RoutingRules(rules: rules)
+    }
+}

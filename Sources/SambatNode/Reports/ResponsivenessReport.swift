@@ -1,0 +1,157 @@
+public import SambatCore
+
+/// Who is slow: per office, the open and overdue cases, the time it takes to acknowledge and
+/// to follow up (median and 90th percentile, in office hours), and returns.
+///
+/// Computed from case records on the mayor's node (or central's); times are central's receive
+/// times, so an office's own clock cannot flatter it.
+public struct ResponsivenessReport: Hashable, Sendable {
+    /// One office's line.
+    public struct Line: Hashable, Sendable {
+        /// The office.
+        public let office: NodeID
+        /// Assignments received in all.
+        public var assigned = 0
+        /// Active assignments without a follow-up yet.
+        public var open = 0
+        /// Of those, how many are past a deadline now.
+        public var overdue = 0
+        /// Assignments handed back (bukan wewenang).
+        public var returned = 0
+        /// Assignments with a follow-up reported.
+        public var resolved = 0
+        /// Follow-ups reported after their deadline.
+        public var resolvedLate = 0
+        /// Office milliseconds from dispatch to acknowledgement, one per acknowledged assignment.
+        public var acknowledgeTimes: [Int64] = []
+        /// Office milliseconds from dispatch to follow-up, one per resolved assignment.
+        public var followUpTimes: [Int64] = []
+
+        /// Median time to acknowledge, in office milliseconds.
+        public var acknowledgeMedian: Int64? { Self.percentile(acknowledgeTimes, 0.5) }
+        /// 90th-percentile time to acknowledge.
+        public var acknowledgeP90: Int64? { Self.percentile(acknowledgeTimes, 0.9) }
+        /// Median time to follow-up.
+        public var followUpMedian: Int64? { Self.percentile(followUpTimes, 0.5) }
+        /// 90th-percentile time to follow-up.
+        public var followUpP90: Int64? { Self.percentile(followUpTimes, 0.9) }
+
+        /// Nearest-rank percentile; `nil` for no samples.
+        static func percentile(_ values: [Int64], _ fraction: Double) -> Int64? {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+            return sorted[min(sorted.count - 1, max(0, rank - 1))]
+        }
+    }
+
+    /// One line per office that ever had an assignment, slowest (most overdue) first.
+    public let lines: [Line]
+    /// Cases not yet verified or dispatched that are past a deadline: central's own backlog.
+    public let centralOverdue: Int
+
+    /// Builds the report at `now`.
+    public init(records: [CaseRecord], calendar: WorkingCalendar, now: Timestamp) {
+        var lines: [NodeID: Line] = [:]
+        var centralOverdue = 0
+        for record in records {
+            if record.clocks.contains(where: { $0.office == nil && $0.isOverdue(at: now) }) { centralOverdue += 1 }
+            for assignment in record.state.assignments {
+                var line = lines[assignment.office] ?? Line(office: assignment.office)
+                line.assigned += 1
+                let clocks = record.clocks.filter { $0.office == assignment.office }
+                if let acknowledge = clocks.first(where: { $0.stage == .acknowledge }),
+                    let done = acknowledge.doneAt, assignment.acknowledged != nil || assignment.started != nil
+                {
+                    line.acknowledgeTimes.append(calendar.workingMilliseconds(from: acknowledge.startedAt, to: done))
+                }
+                switch assignment.status {
+                case .returned: line.returned += 1
+                case .revoked: break
+                case .resolved:
+                    line.resolved += 1
+                    if let followUp = clocks.first(where: { $0.stage == .followUp }), let done = followUp.doneAt {
+                        line.followUpTimes.append(calendar.workingMilliseconds(from: followUp.startedAt, to: done))
+                        if followUp.wasLate { line.resolvedLate += 1 }
+                    }
+                case .dispatched, .acknowledged, .inProgress, .reopened:
+                    if record.state.status.isOpen {
+                        line.open += 1
+                        if clocks.contains(where: { $0.isOverdue(at: now) }) { line.overdue += 1 }
+                    }
+                }
+                lines[assignment.office] = line
+            }
+        }
+        self.lines = lines.values.sorted {
+            ($0.overdue, $0.acknowledgeMedian ?? 0, $1.office.rawValue) > (
+                $1.overdue, $1.acknowledgeMedian ?? 0, $0.office.rawValue
+            )
+        }
+        self.centralOverdue = centralOverdue
+    }
+}
+
+/// The day's recap the vice-mayor's aide used to compile by hand.
+public struct DailyRecap: Sendable {
+    /// The day (WIB).
+    public let date: CivilDate
+    /// Cases that arrived that day.
+    public var newCases: [CaseID] = []
+    /// Dispatches that day: case and office.
+    public var dispatched: [(CaseID, NodeID)] { dispatchedPairs.map { ($0.caseID, $0.office) } }
+    /// Follow-ups reported that day: case and office.
+    public var resolved: [(CaseID, NodeID)] { resolvedPairs.map { ($0.caseID, $0.office) } }
+    /// Cases closed that day.
+    public var closed: [CaseID] = []
+    /// Cases with a stage past its deadline at the end of the day.
+    public var overdue: [CaseID] = []
+    /// Conflicts recorded on ops central received that day: case and conflict id.
+    public var conflicts: [(CaseID, String)] { conflictPairs.map { ($0.caseID, $0.conflict) } }
+
+    struct Pair: Hashable, Sendable {
+        let caseID: CaseID
+        let office: NodeID
+    }
+    struct ConflictPair: Hashable, Sendable {
+        let caseID: CaseID
+        let conflict: String
+    }
+    var dispatchedPairs: [Pair] = []
+    var resolvedPairs: [Pair] = []
+    var conflictPairs: [ConflictPair] = []
+
+    /// Builds the recap of `date` from case records.
+    public init(date: CivilDate, records: [CaseRecord], calendar: WorkingCalendar) {
+        self.date = date
+        let endOfDay = calendar.instant(date.adding(days: 1), minute: 0)
+        func on(_ stamp: Stamp?, _ record: CaseRecord) -> Bool {
+            guard let stamp, let time = record.receivedAt[stamp.op] else { return false }
+            return calendar.localDate(of: time) == date
+        }
+        for record in records.sorted(by: { $0.caseID < $1.caseID }) {
+            let state = record.state
+            if on(state.milestones.received, record) { newCases.append(state.caseID) }
+            for assignment in state.assignments {
+                if on(assignment.dispatched, record) {
+                    dispatchedPairs.append(Pair(caseID: state.caseID, office: assignment.office))
+                }
+                if on(assignment.resolved, record) {
+                    resolvedPairs.append(Pair(caseID: state.caseID, office: assignment.office))
+                }
+            }
+            if on(state.milestones.closed, record) { closed.append(state.caseID) }
+            // Overdue at the end of the day: open past the deadline then.
+            let lateAtEnd = record.clocks.contains { clock in
+                clock.startedAt < endOfDay && clock.dueAt < endOfDay && (clock.doneAt.map { $0 >= endOfDay } ?? true)
+            }
+            if lateAtEnd { overdue.append(state.caseID) }
+            for conflict in state.conflicts
+            where conflict.ops.contains(where: { id in
+                record.receivedAt[id].map { calendar.localDate(of: $0) == date } ?? false
+            }) {
+                conflictPairs.append(ConflictPair(caseID: state.caseID, conflict: conflict.id))
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+public import Logging
+import SambatCore
+public import SambatStore
+import SambatSync
+import SambatWire
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Why a node could not start.
+public struct NodeStartError: Error, CustomStringConvertible {
+    /// What happened and what to do, in Bahasa Indonesia.
+    public let description: String
+}
+
+/// Runs one node in the role its configuration names: the sync service of that role and the
+/// status writer, as Services in one ServiceGroup that stops gracefully on SIGTERM or SIGINT.
+///
+/// Owned by `sambat run`. Every change the node has committed is in SQLite (WAL, synchronous
+/// FULL) before it is acknowledged, so a shutdown, graceful or not, loses nothing committed.
+public struct NodeRuntime: Sendable {
+    /// The configuration it runs.
+    public let config: NodeConfig
+    private let logger: Logger
+
+    /// Prepares a node; nothing is opened yet.
+    public init(config: NodeConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Opens the store for this configuration, creating the data directory on first start.
+    ///
+    /// - Throws: ``NodeStartError`` naming the problem: the directory belongs to another node,
+    ///   the file is not a Sambat store, the disk is read-only…
+    public static func openStore(_ config: NodeConfig, create: Bool) throws(NodeStartError) -> Store {
+        if !FileManager.default.fileExists(atPath: config.storePath) {
+            guard create else {
+                throw NodeStartError(
+                    description:
+                        "penyimpanan \(config.storePath) belum ada; jalankan node sekali dengan `sambat run --config \(config.sourcePath)`"
+                )
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw NodeStartError(description: "direktori data \(config.dataDirectory) tidak dapat dibuat: \(error)")
+            }
+        }
+        do {
+            return try Store.open(
+                StoreConfiguration(path: config.storePath),
+                identity: NodeIdentity(node: config.node, role: config.role, central: config.central)
+            )
+        } catch {
+            throw NodeStartError(description: "penyimpanan tidak dapat dibuka: \(error)")
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until a service fails).
+    public func run() async throws {
+        try? FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        let lock: DataDirectoryLock
+        do {
+            lock = try DataDirectoryLock(path: config.lockPath)
+        } catch {
+            throw NodeStartError(description: "node \(config.node) tidak dijalankan: \(error.description)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let store = try Self.openStore(config, create: true)
+        let keyPair: CurveKeyPair
+        do {
+            keyPair = try CurveKeyFile.read(from: config.keyFile)
+        } catch {
+            throw NodeStartError(description: "node.key_file: \(error)")
+        }
+        let status = StatusWriter(config: config, store: store)
+        let services: [any Service]
+        switch config.role {
+        case .central:
+            let sync = CentralSyncService(
+                store: store,
+                configuration: .init(bindEndpoint: config.bindEndpoint ?? "", keyPair: keyPair),
+                logger: logger
+            )
+            status.central = sync
+            let logger = self.logger
+            services = [
+                CancellingService(name: "central-sync") {
+                    try await sync.run { endpoint in
+                        logger.info("central listening", metadata: ["endpoint": "\(endpoint)"])
+                    }
+                },
+                status,
+            ]
+        case .office, .mayor:
+            let sync = NodeSyncService(
+                store: store,
+                configuration: .init(
+                    centralEndpoint: config.centralEndpoint ?? "",
+                    centralPublicKey: config.centralPublicKey ?? "",
+                    keyPair: keyPair
+                ),
+                logger: logger
+            )
+            status.node = sync
+            services = [CancellingService(name: "node-sync") { try await sync.run() }, status]
+        }
+        logger.info(
+            "node starting",
+            metadata: ["node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)"]
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            await status.writeFinal()
+            throw error
+        }
+        await status.writeFinal()
+        logger.info("node stopped", metadata: ["node": "\(config.node)"])
+    }
+}
+
+/// Runs a body until graceful shutdown cancels it; cancellation is how the sync services
+/// stop, closing their sockets on the way out.
+struct CancellingService: Service {
+    let name: String
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await body() }
+        } catch is CancellationError {
+            return
+        }
+    }
+}
+
+/// Writes `status.json` every second until graceful shutdown.
+final class StatusWriter: Service, @unchecked Sendable {
+    // Set once before the group runs, read only afterwards.
+    nonisolated(unsafe) var central: CentralSyncService?
+    nonisolated(unsafe) var node: NodeSyncService?
+    private let config: NodeConfig
+    private let store: Store
+    private let lastContact = Mutex<Int64?>(nil)
+
+    init(config: NodeConfig, store: Store) {
+        self.config = config
+        self.store = store
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await write(running: true)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    func writeFinal() async { await write(running: false) }
+
+    private func write(running: Bool) async {
+        let now = Timestamp.now.millisecondsSinceEpoch
+        var status = NodeStatus(
+            node: config.node.rawValue,
+            role: config.role.rawValue,
+            pid: getpid(),
+            updatedAt: now,
+            running: running,
+            linkUp: false,
+            lastContactAt: nil,
+            origin: nil,
+            centralFrontier: 0,
+            unsent: 0,
+            connectedPeers: []
+        )
+        if let central {
+            status.connectedPeers = central.connectedPeers.map(\.rawValue).sorted()
+            status.linkUp = true
+        }
+        if let node {
+            let link = node.status
+            status.linkUp = running && link.linkUp
+            if link.linkUp { lastContact.withLock { $0 = now } }
+            status.lastContactAt = lastContact.withLock { $0 }
+            status.origin = (try? await store.currentOrigin())?.description
+            status.centralFrontier = link.centralFrontier
+            status.unsent = link.unsent
+        }
+        try? status.write(to: config.statusPath)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// What a running node reports about itself, rewritten to `status.json` in its data
+/// directory every second so that CLI commands (`sambat status`, `sambat case show`) can tell
+/// staff whether the node runs, whether central is reachable and what is not yet sent.
+public struct NodeStatus: Codable, Hashable, Sendable {
+    /// The node id.
+    public var node: String
+    /// Its role.
+    public var role: String
+    /// The process id of the running node.
+    public var pid: Int32
+    /// When the file was written (ms since the epoch).
+    public var updatedAt: Int64
+    /// Whether the node is running; `false` in the last file a stopping node writes.
+    public var running: Bool
+    /// Office and mayor: whether the link to central is up.
+    public var linkUp: Bool
+    /// Office and mayor: when the link was last seen up (ms since the epoch).
+    public var lastContactAt: Int64?
+    /// Office and mayor: the store origin the frontier below refers to (`dpupr#1`).
+    public var origin: String?
+    /// Office and mayor: the highest own seq central has durably applied.
+    public var centralFrontier: UInt64
+    /// Office and mayor: own ops not yet acknowledged by central.
+    public var unsent: UInt64
+    /// Central: peers connected now.
+    public var connectedPeers: [String]
+
+    /// How old a file may be before its node is considered stopped (it rewrites every second).
+    public static let staleAfterMilliseconds: Int64 = 5_000
+
+    /// Reads a status file; `nil` when absent or unreadable.
+    public static func read(from path: String) -> NodeStatus? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(NodeStatus.self, from: data)
+    }
+
+    /// Writes the file atomically (temporary file and rename), so a reader never sees half.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Whether the node that wrote this is running at `now`.
+    public func isLive(now: Int64) -> Bool { running && now - updatedAt <= Self.staleAfterMilliseconds }
+}

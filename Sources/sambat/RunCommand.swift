@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SambatCore
+import SambatNode
+import SambatStore
+
+/// `sambat run --config Config/<node>.yaml`: runs a node in the role its configuration names.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Jalankan node (run a node: central, office or mayor).",
+        discussion: """
+            The configuration is checked completely before anything starts; every problem is
+            listed. SAMBAT_… environment variables override keys (SAMBAT_NODE_DATA_DIR for
+            node.data_dir). Stops gracefully on SIGTERM or Ctrl-C.
+            """
+    )
+    @OptionGroup var node: ConfigOption
+
+    func run() async throws {
+        let config: NodeConfig
+        do {
+            config = try await NodeConfigLoader.load(path: try node.path())
+        } catch let error as NodeConfigError {
+            throw CommandFailure(error.description)
+        }
+        do {
+            _ = try ReferenceData.load(for: config)
+        } catch {
+            throw CommandFailure("Data acuan ditolak: \(error)")
+        }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        let label = "sambat.\(config.node)"
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        logger[metadataKey: "node"] = "\(config.node)"
+        do {
+            try await NodeRuntime(config: config, logger: logger).run()
+        } catch let error as NodeStartError {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// `sambat status`: is the node running, is central reachable, what is not yet sent.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Status node: sambungan, sinkron terakhir, perubahan belum terkirim (node status)."
+    )
+    @OptionGroup var node: ConfigOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let context = try await node.open()
+        let now = Timestamp.now.millisecondsSinceEpoch
+        let file = NodeStatus.read(from: context.config.statusPath)
+        let live = file?.isLive(now: now) ?? false
+        let origin = try await context.store.currentOrigin()
+        let head = try await context.store.localHead()
+        let acknowledged = await context.acknowledgedSeq()
+        let unsent = context.config.role == .central ? 0 : head > acknowledged ? head - acknowledged : 0
+        let cases = try await context.store.caseIDs().count
+        if json {
+            let object: [String: Any] = [
+                "node": context.config.node.rawValue, "role": context.config.role.rawValue, "running": live,
+                "link_up": live && (file?.linkUp ?? false), "last_contact_ms": file?.lastContactAt ?? NSNull(),
+                "unsent": unsent, "cases": cases, "origin": origin.description,
+                "connected_peers": file?.connectedPeers ?? [],
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("Node      : \(context.config.node) (\(context.config.role))")
+        print("Berjalan  : \(live ? "ya (pid \(file?.pid ?? 0))" : "tidak")")
+        if context.config.role == .central {
+            let peers = live ? (file?.connectedPeers ?? []) : []
+            print("Tersambung: \(peers.isEmpty ? "tidak ada node" : peers.joined(separator: ", "))")
+        } else {
+            print("Sambungan : \(live && (file?.linkUp ?? false) ? "TERSAMBUNG ke central" : "TERPUTUS")")
+            if let contact = file?.lastContactAt {
+                print(
+                    "Sinkron terakhir: \(Display.time(Timestamp(millisecondsSinceEpoch: contact), context.calendar)) WIB"
+                )
+            } else {
+                print("Sinkron terakhir: belum pernah")
+            }
+            print("Belum terkirim: \(unsent) perubahan")
+        }
+        print("Kasus     : \(cases)")
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import SambatCore
+import SambatStore
+import Testing
+
+/// The demo's story with real processes.
+///
+/// Central, four offices and the mayor, each a `sambat run` with its own keys and store, driven by the CLI (`scripts/demo.sh --exit`).
+/// Afterwards every store is opened and checked independently of the script.
+@Suite(.serialized) struct DemoStoryTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let offices = ["dpupr", "dlh", "perkim", "dishub"]
+
+    /// The built `sambat` next to the test bundle.
+    static func binary() throws -> String {
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(root.appendingPathComponent(".build/debug"))
+        for directory in candidates {
+            let url = directory.appendingPathComponent("sambat")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
+        }
+        throw Failure(description: "sambat not found next to the test bundle; run 'swift build --build-tests' first")
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func open(_ directory: String, _ node: String) throws -> Store {
+        let role: NodeRole = node == "central" ? .central : node == "mayor" ? .mayor : .office
+        return try Store.open(
+            StoreConfiguration(path: "\(directory)/data/\(node)/sambat.sqlite"),
+            identity: NodeIdentity(node: try NodeID(node), role: role, central: try NodeID("central"))
+        )
+    }
+
+    static func hashes(_ store: Store, _ caseID: CaseID) async throws -> [String] {
+        try await store.ops(ofCase: caseID).map { $0.sealed.hash.description }.sorted()
+    }
+
+    @Test(.timeLimit(.minutes(6)))
+    func theDemoStoryConvergesLosesNothingAndLeaksNothing() async throws {
+        let directory = NSTemporaryDirectory() + "sambat-demo-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.root.appendingPathComponent("scripts/demo.sh").path, "--exit", "--dir=\(directory)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SAMBAT_BIN"] = try Self.binary()
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "demo failed:\n\(text.suffix(4000))")
+        #expect(text.contains("semua node konvergen (converged)"), "\(text.suffix(2000))")
+        guard process.terminationStatus == 0 else { return }
+
+        let central = try Self.open(directory, "central")
+        let mayor = try Self.open(directory, "mayor")
+        let caseIDs = try await central.caseIDs()
+        #expect(caseIDs.count == 36)
+
+        // Convergence: the mayor holds every case exactly as central does; each office every
+        // case currently assigned to it.
+        var conflictCases: Set<CaseID> = []
+        for caseID in caseIDs {
+            let reference = try await Self.hashes(central, caseID)
+            #expect(try await Self.hashes(mayor, caseID) == reference, "mayor differs on \(caseID)")
+            let state = try #require(try await central.caseState(caseID))
+            for assignment in state.activeAssignments {
+                let office = try Self.open(directory, assignment.office.rawValue)
+                #expect(try await Self.hashes(office, caseID) == reference, "\(assignment.office) differs on \(caseID)")
+            }
+            if !state.conflicts.isEmpty { conflictCases.insert(caseID) }
+        }
+
+        // The conflict is visible on central, on the office that caused it and on the mayor.
+        #expect(conflictCases.count == 1)
+        let conflictCase = try #require(conflictCases.first)
+        let conflictID = try #require(try await central.caseState(conflictCase)?.conflicts.first?.id)
+        for store in [mayor, try Self.open(directory, "dlh")] {
+            #expect(try await store.caseState(conflictCase)?.conflicts.map(\.id) == [conflictID])
+        }
+        #expect(try await mayor.caseState(conflictCase)?.openConflicts.isEmpty == true)  // resolved at central
+
+        // No lost op: every op an office wrote (online and offline) is at central, and the
+        // mayor holds every op central holds.
+        var officeOps = 0
+        for office in Self.offices {
+            let store = try Self.open(directory, office)
+            let origin = try await store.currentOrigin()
+            let own = try await store.ops(of: origin, after: 0, limit: 100_000)
+            officeOps += own.count
+            let atCentral = try await central.ops(of: origin, after: 0, limit: 100_000)
+            #expect(
+                Set(own.map(\.sealed.hash)) == Set(atCentral.map(\.sealed.hash)),
+                "\(office)'s ops missing at central"
+            )
+        }
+        #expect(officeOps > 30)
+        let centralOrigin = try await central.currentOrigin()
+        let centralOps = try await central.ops(of: centralOrigin, after: 0, limit: 100_000).count
+        #expect(try await mayor.ops(of: centralOrigin, after: 0, limit: 100_000).count == centralOps)
+
+        // No reporter's phone number, NIK or name in any office or mayor file, in central's
+        // database files, or in any node's log.
+        let secrets = try Self.reporterSecrets()
+        #expect(secrets.count > 100)
+        var scanned = 0
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = directory + "/" + relative
+            let inScope =
+                relative.hasPrefix("logs/") || (relative.hasPrefix("data/") && !relative.hasSuffix(".key"))
+            guard inScope, let data = FileManager.default.contents(atPath: path), !data.isEmpty else { continue }
+            scanned += 1
+            for secret in secrets where data.range(of: Data(secret.utf8)) != nil {
+                Issue.record("\(relative) holds a reporter's personal data")
+            }
+        }
+        #expect(scanned >= 12)
+    }
+
+    /// Every name, NIK and phone number (in its usual spellings) of the demo complaints.
+    static func reporterSecrets() throws -> Set<String> {
+        let file = root.appendingPathComponent("Config/demo/complaints.jsonl")
+        var secrets: Set<String> = []
+        for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let name = object["name"] as? String, let nik = object["nik"] as? String,
+                let phone = object["phone"] as? String
+            else { continue }
+            secrets.insert(name)
+            secrets.insert(nik)
+            let digits = phone.filter(\.isNumber)
+            let national =
+                digits.hasPrefix("62")
+                ? String(digits.dropFirst(2)) : digits.hasPrefix("0") ? String(digits.dropFirst()) : digits
+            secrets.formUnion([phone, "62" + national, "0" + national, national])
+        }
+        return secrets
+    }
+}

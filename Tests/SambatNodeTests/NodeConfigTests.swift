@@ -1,0 +1,166 @@
+import Foundation
+import SambatCore
+import SambatNode
+import SambatWire
+import Testing
+
+/// Loading and checking node configurations and the shipped example deployment.
+@Suite struct NodeConfigTests {
+    @Test(arguments: [
+        "central.yaml", "office-dpupr.yaml", "office-dlh.yaml", "office-perkim.yaml", "office-dishub.yaml",
+        "mayor.yaml",
+    ])
+    func theShippedExampleConfigsLoadOnceTheirKeysExist(name: String) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let key = try scratch.keyFile("node.key")
+        let central = try scratch.keyFile("central.key")
+        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = key.path
+        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        environment["SAMBAT_CENTRAL_PUBLIC_KEY"] = central.pair.publicKey
+        if name != "central.yaml" { environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING") }
+        let config = try await NodeConfigLoader.load(path: Repository.config(name), environment: environment)
+        // The environment wins over the file.
+        #expect(config.dataDirectory == scratch.file("data"))
+        #expect(config.keyFile == key.path)
+        switch config.role {
+        case .central:
+            #expect(config.bindEndpoint == "tcp://127.0.0.1:7301")
+            #expect(config.reference.routing != nil)
+        case .office, .mayor:
+            #expect(config.centralPublicKey == central.pair.publicKey)
+            #expect(config.centralEndpoint == "tcp://127.0.0.1:7301")
+        }
+        let reference = try ReferenceData.load(for: config)
+        #expect(reference.offices.count >= 3)
+        #expect(reference.office(try NodeID("dpupr"))?.name == "Dinas Pekerjaan Umum dan Penataan Ruang")
+        #expect(reference.calendar.holidays.contains(CivilDate(iso: "2026-12-25")!))
+        #expect(reference.calendar.holidays.contains(CivilDate(iso: "2026-12-24")!))  // cuti bersama
+        #expect(reference.calendar.holidays.contains(CivilDate(iso: "2027-08-17")!))
+        #expect(reference.targets == ServiceTargets())  // the file states Mojokerto's defaults
+        if config.role == .central {
+            #expect(
+                reference.routing.suggest(for: "sampah di TPS menumpuk sudah seminggu").first?.office
+                    == (try NodeID("dlh"))
+            )
+        }
+    }
+
+    @Test func theShippedPlaceholderKeyIsRefusedWithAHint() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("node.key").path
+        environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
+        let error = await #expect(throws: NodeConfigError.self) {
+            try await NodeConfigLoader.load(path: Repository.config("office-dpupr.yaml"), environment: environment)
+        }
+        #expect(error?.problems == ["central.public_key bukan kunci publik Z85 (40 karakter)"])
+    }
+
+    @Test func anInvalidConfigIsRefusedWithEveryProblemListed() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try scratch.write(
+            "bad.yaml",
+            """
+            node:
+              role: office
+              dta_dir: /tmp/typo
+              key_file: \(scratch.file("missing.key"))
+              log_level: loud
+            central:
+              endpoint: tcp://central.example
+              public_key: "short"
+            sync:
+              bind: tcp://*:7301
+            reference:
+              directory: \(scratch.file("nope.yaml"))
+              deadlines: \(Repository.config("deadlines.yaml"))
+              holidays: \(Repository.config("holidays.yaml"))
+            """
+        )
+        let error = await #expect(throws: NodeConfigError.self) {
+            try await NodeConfigLoader.load(path: path, environment: [:])
+        }
+        let problems = error?.problems ?? []
+        for expected in [
+            "kunci tidak dikenal: node.dta_dir",
+            "kunci sync.bind tidak berlaku untuk peran office",
+            "kunci wajib tidak ada: node.id",
+            "kunci wajib tidak ada: node.data_dir",
+            "central.public_key bukan kunci publik Z85 (40 karakter)",
+            "reference.directory: berkas tidak ada: \(scratch.file("nope.yaml"))",
+        ] {
+            #expect(problems.contains(expected), "missing: \(expected) in \(problems)")
+        }
+        #expect(problems.contains { $0.hasPrefix("node.key_file:") })
+        #expect(problems.contains { $0.hasPrefix("node.log_level") })
+        #expect(problems.contains { $0.hasPrefix("central.endpoint: port tidak ada") })
+        #expect(problems.count == 9)
+        #expect(error?.description.contains("9 masalah") == true)
+    }
+
+    @Test func aFileThatIsNotYAMLOrNotThereIsRefused() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let broken = try scratch.write("broken.yaml", "node: [unclosed\n  id: x")
+        await #expect(throws: NodeConfigError.self) { try await NodeConfigLoader.load(path: broken, environment: [:]) }
+        let list = try scratch.write("list.yaml", "- a\n- b\n")
+        await #expect(throws: NodeConfigError.self) { try await NodeConfigLoader.load(path: list, environment: [:]) }
+        let missing = await #expect(throws: NodeConfigError.self) {
+            try await NodeConfigLoader.load(path: scratch.file("absent.yaml"), environment: [:])
+        }
+        #expect(missing?.problems.first?.contains("tidak ada") == true)
+    }
+
+    @Test(arguments: [
+        ("tcp://127.0.0.1:7301", false, true), ("tcp://*:7301", true, true), ("tcp://*:7301", false, false),
+        ("tcp://host:0", false, false), ("tcp://host:70000", false, false), ("udp://host:1", false, false),
+        ("ipc:///run/sambat.sock", false, true), ("tcp://:7301", true, false),
+    ])
+    func endpoints(endpoint: String, binding: Bool, valid: Bool) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let key = try scratch.keyFile("c.key")
+        try IdentityKeyFile.generate(at: scratch.file("id.key"))
+        let path = try scratch.write(
+            "central.yaml",
+            """
+            node: {id: central, role: central, data_dir: \(scratch.file("data")), key_file: \(key.path)}
+            sync: {bind: "\(endpoint)"}
+            identity: {key_file: \(scratch.file("id.key"))}
+            reference:
+              directory: \(Repository.config("opd-directory.yaml"))
+              routing: \(Repository.config("routing.yaml"))
+              deadlines: \(Repository.config("deadlines.yaml"))
+              holidays: \(Repository.config("holidays.yaml"))
+            """
+        )
+        guard binding else {
+            #expect((NodeConfigLoader.endpointProblem(endpoint, binding: false) == nil) == valid)
+            return
+        }
+        if valid {
+            _ = try await NodeConfigLoader.load(path: path, environment: [:])
+        } else {
+            await #expect(throws: NodeConfigError.self) {
+                try await NodeConfigLoader.load(path: path, environment: [:])
+            }
+        }
+    }
+
+    @Test func anIdentityKeyFileOthersCanReadIsRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = scratch.file("identity.key")
+        try IdentityKeyFile.generate(at: path)
+        #expect(try IdentityKeyFile.read(from: path).count == 32)
+        #expect(throws: IdentityKeyFile.Failure.self) { try IdentityKeyFile.generate(at: path) }  // never overwritten
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(throws: IdentityKeyFile.Failure.self) { try IdentityKeyFile.read(from: path) }
+    }
+}

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# make demo: the whole Sambat system on this machine, telling its story as it happens.
+#
+# Central, four offices (dpupr, dlh, perkim, dishub) and the mayor run as separate processes
+# on loopback, each with its own temporary data directory and freshly generated CURVE keys.
+# The story: complaints arrive and are verified and dispatched; offices work them; the DLH
+# office goes offline, keeps working, and comes back; a conflict arises, is shown on every
+# node and resolved at central; the mayor's node prints the report and the day's recap.
+#
+#   scripts/demo.sh            run the story, then keep every node running until Ctrl-C
+#   scripts/demo.sh --exit     run the story non-interactively; exit 0 only if every node converged
+#   scripts/demo.sh --dir=DIR  keep data, keys, configs and logs in DIR (default: a new temp dir)
+#
+# SAMBAT_BIN selects the binary (default .build/debug/sambat).
+set -euo pipefail
+
+EXIT_AT_END=0
+DEMO_DIR=""
+for argument in "$@"; do
+    case "$argument" in
+        --exit) EXIT_AT_END=1 ;;
+        --dir=*) DEMO_DIR="${argument#--dir=}" ;;
+        *) echo "demo: unknown argument '$argument' (use --exit or --dir=DIR)" >&2; exit 2 ;;
+    esac
+done
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SAMBAT="${SAMBAT_BIN:-$ROOT/.build/debug/sambat}"
+[ -x "$SAMBAT" ] || { echo "demo: $SAMBAT not found; run 'make build' first" >&2; exit 2; }
+DEMO_DIR="${DEMO_DIR:-$(mktemp -d /tmp/sambat-demo.XXXXXX)}"
+mkdir -p "$DEMO_DIR"/{config,data,logs,work}
+DEMO_DIR="$(cd "$DEMO_DIR" && pwd)"
+COMPLAINTS="$ROOT/Config/demo/complaints.jsonl"
+OFFICES=(dpupr dlh perkim dishub)
+NODES=(central "${OFFICES[@]}" mayor)
+declare -A PIDS=()
+
+if [ -t 1 ]; then BOLD=$'\033[1m'; DIM=$'\033[2m'; RESET=$'\033[0m'; else BOLD=""; DIM=""; RESET=""; fi
+say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"; }
+note() { printf '   %s\n' "$*"; }
+show() { sed 's/^/   | /'; }
+fail() { printf '\nDEMO GAGAL: %s\n' "$*" >&2; exit 1; }
+
+config_of() { echo "$DEMO_DIR/config/$1.yaml"; }
+# sam NODE ARGS...: a sambat command on NODE's own store, as that node's demo account.
+sam() {
+    local node=$1
+    shift
+    SAMBAT_ACTOR="demo.$node" "$SAMBAT" "$@" --config "$(config_of "$node")"
+}
+
+start_node() {
+    local node=$1
+    "$SAMBAT" run --config "$(config_of "$node")" >>"$DEMO_DIR/logs/$node.log" 2>&1 &
+    PIDS[$node]=$!
+}
+
+stop_node() {
+    local node=$1 pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "PIDS[$node]"
+}
+
+stop_all() {
+    for node in "${!PIDS[@]}"; do kill -TERM "${PIDS[$node]}" 2>/dev/null || true; done
+    for node in "${!PIDS[@]}"; do wait "${PIDS[$node]}" 2>/dev/null || true; done
+    PIDS=()
+}
+trap stop_all EXIT
+trap 'echo; echo "Menghentikan semua node..."; stop_all; exit 130' INT TERM
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+    local seconds=$1 what=$2
+    shift 2
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || fail "menunggu $what lebih dari $seconds detik (log: $DEMO_DIR/logs)"
+        sleep 0.3
+    done
+}
+is_running() { sam "$1" status --json | grep -q '"running":true'; }
+is_linked() { sam "$1" status --json | grep -q '"link_up":true'; }
+all_sent() { sam "$1" status --json | grep -q '"unsent":0'; }
+holds_cases() { [ "$(sam "$1" inspect digests | wc -l)" -ge "$2" ]; }
+has_conflict() { sam "$1" conflicts --all | grep -q "$2"; }
+
+# --- set-up -------------------------------------------------------------------------------
+say "Menyiapkan kunci dan konfigurasi di $DEMO_DIR"
+PORT="${SAMBAT_DEMO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+for node in "${NODES[@]}"; do
+    mkdir -p "$DEMO_DIR/data/$node"
+    [ -f "$DEMO_DIR/data/$node/curve.key" ] ||
+        "$SAMBAT" keys generate --out "$DEMO_DIR/data/$node/curve.key" --node "$node" >/dev/null
+done
+[ -f "$DEMO_DIR/data/central/identity.key" ] ||
+    "$SAMBAT" keys identity --out "$DEMO_DIR/data/central/identity.key" >/dev/null
+CENTRAL_KEY="$("$SAMBAT" keys public --key "$DEMO_DIR/data/central/curve.key")"
+# Each node's config is the shipped one with this run's directories, port and central key.
+python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" <<'PYTHON'
+import sys
+root, demo, port, key = sys.argv[1:]
+files = {"central": "central.yaml", "mayor": "mayor.yaml"}
+for office in ("dpupr", "dlh", "perkim", "dishub"):
+    files[office] = f"office-{office}.yaml"
+for node, name in files.items():
+    text = open(f"{root}/Config/{name}", encoding="utf-8").read()
+    text = text.replace("data_dir: data/", f"data_dir: {demo}/data/")
+    text = text.replace("key_file: data/", f"key_file: {demo}/data/")
+    text = text.replace(": Config/", f": {root}/Config/")
+    text = text.replace("tcp://127.0.0.1:7301", f"tcp://127.0.0.1:{port}")
+    text = text.replace("SET-ME-central-public-key-40-characters", key)
+    open(f"{demo}/config/{node}.yaml", "w", encoding="utf-8").write(text)
+PYTHON
+note "central mendengarkan di tcp://127.0.0.1:$PORT (CURVE; hanya kunci terdaftar)"
+
+say "Menjalankan central"
+start_node central
+wait_for 30 "central berjalan" is_running central
+for node in "${OFFICES[@]}" mayor; do
+    role=office
+    [ "$node" = mayor ] && role=mayor
+    key="$("$SAMBAT" keys public --key "$DEMO_DIR/data/$node/curve.key")"
+    sam central node enrol "$node" --role "$role" "--public-key=$key" | show
+done
+
+say "Menjalankan kantor OPD (${OFFICES[*]}) dan node mayor"
+for node in "${OFFICES[@]}" mayor; do start_node "$node"; done
+for node in "${OFFICES[@]}" mayor; do wait_for 60 "$node tersambung" is_linked "$node"; done
+sam central status | show
+
+# --- intake, verification and dispatch ----------------------------------------------------
+say "Pengaduan masuk lewat hotline (identitas pelapor tetap di central)"
+sam central intake --batch "$COMPLAINTS" >"$DEMO_DIR/work/intake.txt"
+head -5 "$DEMO_DIR/work/intake.txt" | show
+note "... $(wc -l <"$DEMO_DIR/work/intake.txt") pengaduan tercatat."
+mapfile -t CASES < <(cut -d' ' -f1 "$DEMO_DIR/work/intake.txt")
+mapfile -t PLAN < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.strip():
+        c = json.loads(line)
+        print(c["office"], c["tier"], c["topic"].replace(" ", "_"))
+' "$COMPLAINTS")
+[ "${#CASES[@]}" -eq "${#PLAN[@]}" ] || fail "jumlah kasus (${#CASES[@]}) tidak sama dengan data (${#PLAN[@]})"
+note "Contoh yang dilihat OPD (teks tersamarkan):"
+sam central case show "${CASES[0]}" | sed -n '1,5p' | show
+
+say "Operator memverifikasi dan mendisposisikan ke OPD"
+declare -A EXPECT=()
+declare -A FIRST_CASE=()
+declare -A OFFICE_CASES=()
+HELD_BACK=3 # the last complaints stay in the queue, to show it
+last=$((${#CASES[@]} - HELD_BACK))
+for i in "${!CASES[@]}"; do
+    read -r office tier topic <<<"${PLAN[$i]}"
+    topic="${topic//_/ }"
+    sam central case verify "${CASES[$i]}" --tier "$tier" --topic "$topic" >/dev/null
+    [ "$i" -lt "$last" ] || continue
+    sam central case dispatch "${CASES[$i]}" --office "$office" --instructions "Mohon ditindaklanjuti sesuai SOP." >/dev/null
+    EXPECT[$office]=$((${EXPECT[$office]:-0} + 1))
+    FIRST_CASE[$office]="${FIRST_CASE[$office]:-${CASES[$i]}}"
+    OFFICE_CASES[$office]="${OFFICE_CASES[$office]:-} ${CASES[$i]}"
+done
+for office in "${OFFICES[@]}"; do note "$office: ${EXPECT[$office]:-0} kasus didisposisikan"; done
+note "Antrean central (belum didisposisikan):"
+sam central queue | show
+
+for office in "${OFFICES[@]}"; do wait_for 60 "kasus sampai di $office" holds_cases "$office" "${EXPECT[$office]:-0}"; done
+wait_for 60 "semua kasus sampai di mayor" holds_cases mayor "${#CASES[@]}"
+say "Kasus sampai di kantor OPD. Daftar kasus DPUPR:"
+sam dpupr case list | head -6 | show
+
+# --- offices at work ----------------------------------------------------------------------
+say "OPD bekerja: menerima, memproses, melaporkan tindak lanjut"
+work() { # work OFFICE ACK START RESOLVE: acts on the first N of its cases
+    local office=$1 ack=$2 start=$3 resolve=$4 n=0
+    for id in ${OFFICE_CASES[$office]}; do
+        n=$((n + 1))
+        [ $n -le "$ack" ] && sam "$office" case ack "$id" >/dev/null
+        [ $n -le "$start" ] && sam "$office" case start "$id" >/dev/null
+        [ $n -le "$resolve" ] && sam "$office" case resolve "$id" --summary "Sudah ditangani petugas di lapangan." >/dev/null
+    done
+    return 0
+}
+work dpupr 8 5 3
+work perkim 8 4 2
+work dlh 6 4 0
+work dishub 1 0 0 # a slow office: the report shows it
+note "dpupr: 8 diterima, 3 selesai; perkim: 8 diterima, 2 selesai; dlh: 6 diterima; dishub: 1 diterima"
+
+# --- an office offline --------------------------------------------------------------------
+read -r -a DLH_CASES <<<"${OFFICE_CASES[dlh]}"
+CONFLICT_CASE="${DLH_CASES[1]}"
+wait_for 30 "dlh terkirim" all_sent dlh
+say "Jaringan kantor DLH putus: node DLH berhenti, petugas tetap bekerja dari CLI"
+stop_node dlh
+sam dlh status | show
+sam dlh case resolve "${DLH_CASES[0]}" --summary "Sampah sudah diangkut, TPS dibersihkan." | show
+sam dlh case resolve "$CONFLICT_CASE" --summary "Pohon tumbang sudah dipotong dan diangkut." | show
+sam dlh case note "${DLH_CASES[2]}" --text "Menunggu armada pengangkut dari UPT." | show
+sam dlh status | show
+note "Riwayat di DLH menandai perubahan yang belum terkirim:"
+sam dlh case show "$CONFLICT_CASE" | grep -A20 '^Riwayat' | show
+
+say "Sementara itu central mengalihkan $CONFLICT_CASE dari DLH ke DPUPR"
+sam central case reassign "$CONFLICT_CASE" --from dlh --to dpupr --note "Lokasi di saluran milik DPUPR." | show
+
+say "Jaringan DLH pulih: node DLH tersambung lagi dan menyinkronkan"
+start_node dlh
+wait_for 60 "dlh tersambung" is_linked dlh
+wait_for 60 "dlh terkirim" all_sent dlh
+sam dlh status | show
+
+# --- the conflict, everywhere -------------------------------------------------------------
+say "Konflik: DLH menyelesaikan kasus yang bersamaan dialihkan central (central menang)"
+wait_for 60 "konflik tercatat di central" has_conflict central "$CONFLICT_CASE"
+wait_for 60 "konflik terlihat di DLH" has_conflict dlh "$CONFLICT_CASE"
+wait_for 60 "konflik terlihat di mayor" has_conflict mayor "$CONFLICT_CASE"
+for node in central dlh mayor; do
+    note "di $node:"
+    sam "$node" conflicts | show
+done
+CONFLICT_ID="$(sam central conflicts | awk -v c="$CONFLICT_CASE" '$1 == c { print $2; exit }')"
+[ -n "$CONFLICT_ID" ] || fail "konflik $CONFLICT_CASE tidak ditemukan di central"
+say "Operator menyelesaikan konflik: tetap DPUPR"
+sam central conflict resolve "$CONFLICT_CASE" "$CONFLICT_ID" --outcome kept --note "Tetap ditangani DPUPR." | show
+wait_for 60 "penyelesaian konflik sampai di mayor" bash -c "! '$SAMBAT' conflicts --config '$(config_of mayor)' | grep -q TERBUKA"
+
+# --- convergence --------------------------------------------------------------------------
+# Every node must hold exactly central's ops for every case it shares with central: the
+# mayor shares all, an office the cases currently assigned to it (an office that lost a case
+# keeps the history up to the reassignment).
+EXPECT[dpupr]=$((${EXPECT[dpupr]:-0} + 1))
+check_converged() {
+    local problems=0
+    sam central inspect digests >"$DEMO_DIR/work/central.digests"
+    for node in "${OFFICES[@]}" mayor; do
+        sam "$node" inspect digests >"$DEMO_DIR/work/$node.digests" || return 1
+        local expected=${#CASES[@]} skip=""
+        if [ "$node" != mayor ]; then
+            expected=${EXPECT[$node]:-0}
+            [ "$node" = dlh ] && skip="$CONFLICT_CASE" && expected=$((expected - 1))
+        fi
+        local matched
+        matched=$(awk -v skip="$skip" 'NR == FNR { digest[$1] = $2; next }
+            $1 != skip && ($1 in digest) && digest[$1] == $2 { n++ } END { print n + 0 }' \
+            "$DEMO_DIR/work/central.digests" "$DEMO_DIR/work/$node.digests")
+        [ "$matched" -eq "$expected" ] || problems=$((problems + 1))
+    done
+    [ $problems -eq 0 ]
+}
+say "Menunggu semua node konvergen"
+converged=1
+wait_for_converged() {
+    local deadline=$((SECONDS + 90))
+    until check_converged; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.5
+    done
+}
+wait_for_converged || converged=0
+
+# --- the mayor's view ---------------------------------------------------------------------
+say "Node mayor: laporan kinerja OPD"
+sam mayor report | show
+say "Node mayor: rekap hari ini"
+sam mayor recap --date "$(TZ=Asia/Jakarta date +%F)" | show
+
+total=${#CASES[@]}
+if [ $converged -eq 1 ]; then
+    RESULT="HASIL: semua node konvergen (converged): $total kasus, ${#NODES[@]} node, digest kanonik sama di setiap node."
+else
+    RESULT="HASIL: TIDAK konvergen (not converged); bandingkan $DEMO_DIR/work/*.digests dan log di $DEMO_DIR/logs."
+fi
+
+if [ $EXIT_AT_END -eq 1 ]; then
+    stop_all
+    echo
+    echo "$RESULT"
+    [ $converged -eq 1 ]
+    exit $?
+fi
+
+say "Lihat lebih lanjut (semua node masih berjalan)"
+cat <<EOF
+   Konfigurasi : $DEMO_DIR/config/<node>.yaml
+   Log         : $DEMO_DIR/logs/<node>.log
+   Contoh      : $SAMBAT case list --config $DEMO_DIR/config/dpupr.yaml
+                 $SAMBAT case show $CONFLICT_CASE --config $DEMO_DIR/config/dpupr.yaml
+                 $SAMBAT queue --config $DEMO_DIR/config/central.yaml
+                 $SAMBAT report --config $DEMO_DIR/config/mayor.yaml
+   Tekan Ctrl-C untuk menghentikan semua node.
+EOF
+echo
+echo "$RESULT"
+while true; do sleep 3600 & wait $!; done
