@@ -1,0 +1,230 @@
+import Foundation
+import SambatCore
+import SambatStore
+import Testing
+
+/// The staff commands against real stores: what they refuse, they refuse in Bahasa Indonesia,
+/// with a non-zero exit code, and without writing anything.
+@Suite struct CommandLineTests {
+    /// A small deployment on disk: keys, configs and stores, no running node.
+    struct Deployment {
+        let directory: String
+        let binary: String
+
+        init() throws {
+            directory = NSTemporaryDirectory() + "sambat-cli-" + UUID().uuidString
+            binary = try DemoStoryTests.binary()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for node in ["central", "dpupr", "dlh", "mayor"] {
+                try FileManager.default.createDirectory(
+                    atPath: "\(directory)/\(node)",
+                    withIntermediateDirectories: true
+                )
+                _ = try run(nil, ["keys", "generate", "--out", "\(directory)/\(node)/curve.key", "--node", node])
+            }
+            _ = try run(nil, ["keys", "identity", "--out", "\(directory)/central/identity.key"])
+            let centralKey = try run(nil, ["keys", "public", "--key", "\(directory)/central/curve.key"]).output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let config = DemoStoryTests.root.appendingPathComponent("Config").path
+            for node in ["central", "dpupr", "dlh", "mayor"] {
+                let role = node == "central" ? "central" : node == "mayor" ? "mayor" : "office"
+                var text = """
+                    node: {id: \(node), role: \(role), data_dir: \(directory)/\(node), key_file: \(directory)/\(node)/curve.key}
+                    reference:
+                      directory: \(config)/opd-directory.yaml
+                      deadlines: \(config)/deadlines.yaml
+                      holidays: \(config)/holidays.yaml
+
+                    """
+                if role == "central" {
+                    text += """
+                        sync: {bind: "tcp://127.0.0.1:1"}
+                        identity: {key_file: \(directory)/central/identity.key}
+
+                        """
+                    text = text.replacingOccurrences(
+                        of: "reference:\n",
+                        with: "reference:\n  routing: \(config)/routing.yaml\n"
+                    )
+                } else {
+                    text += "central: {endpoint: \"tcp://127.0.0.1:1\", public_key: \"\(centralKey)\"}\n"
+                }
+                try text.write(toFile: "\(directory)/\(node).yaml", atomically: true, encoding: .utf8)
+                _ = try store(node)
+            }
+        }
+
+        func store(_ node: String) throws -> Store {
+            let role: NodeRole = node == "central" ? .central : node == "mayor" ? .mayor : .office
+            return try Store.open(
+                StoreConfiguration(path: "\(directory)/\(node)/sambat.sqlite"),
+                identity: NodeIdentity(node: try NodeID(node), role: role, central: try NodeID("central"))
+            )
+        }
+
+        /// Runs `sambat ARGS --config NODE.yaml` as `petugas.NODE`.
+        @discardableResult
+        func run(_ node: String?, _ arguments: [String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments + (node.map { ["--config", "\(directory)/\($0).yaml"] } ?? [])
+            var environment = ProcessInfo.processInfo.environment
+            environment["SAMBAT_ACTOR"] = "petugas.\(node ?? "it")"
+            environment.removeValue(forKey: "SAMBAT_CONFIG")
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+
+        /// Delivers central's ops to a node's store, as its feed would.
+        func feed(_ node: String) async throws {
+            let central = try store("central")
+            let target = try store(node)
+            var batch: [RemoteOp] = []
+            for caseID in try await central.caseIDs() {
+                for op in try await central.ops(ofCase: caseID) {
+                    batch.append(RemoteOp(op.sealed, centralReceivedAt: op.receivedAt))
+                }
+            }
+            _ = try await target.applyRemote(batch, from: .feed(from: try NodeID("central")), receivedAt: Timestamp.now)
+        }
+
+        func opCount(_ node: String) async throws -> Int {
+            let store = try store(node)
+            return try await store.ops(of: try await store.currentOrigin(), after: 0, limit: 10_000).count
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Expects a refusal: non-zero exit, the message, and no new op on `node`.
+    func expectRefused(
+        _ deployment: Deployment,
+        _ node: String,
+        _ arguments: [String],
+        saying message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let before = try await deployment.opCount(node)
+        let result = try deployment.run(node, arguments)
+        #expect(result.status != 0, "\(arguments) succeeded: \(result.output)", sourceLocation: sourceLocation)
+        #expect(result.output.contains(message), "\(arguments): \(result.output)", sourceLocation: sourceLocation)
+        #expect(
+            try await deployment.opCount(node) == before,
+            "\(arguments) wrote an op",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    @Test func refusedCommandsExplainAndWriteNothing() async throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        for (node, role) in [("dpupr", "office"), ("mayor", "mayor")] {
+            let key = try deployment.run(nil, ["keys", "public", "--key", "\(deployment.directory)/\(node)/curve.key"])
+                .output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let enrolled = try deployment.run(
+                "central",
+                ["node", "enrol", node, "--role", role, "--public-key=\(key)"]
+            )
+            #expect(enrolled.status == 0, "\(enrolled.output)")
+        }
+        let intake = try deployment.run(
+            "central",
+            [
+                "intake", "--name", "Rina Kartika", "--nik", "3576015203900003", "--phone", "081311112222", "--text",
+                "Saluran di Jl. Majapahit mampet, air meluber ke jalan tiap hujan.",
+            ]
+        )
+        #expect(intake.status == 0, "\(intake.output)")
+        let caseID = String(intake.output.prefix { $0 != " " })
+        #expect(intake.output.contains("saran OPD: dpupr"))
+
+        // Bad intake: nothing written, and the identity is not echoed.
+        try await expectRefused(
+            deployment,
+            "central",
+            ["intake", "--name", "X", "--nik", "3576015203900099", "--phone", "12", "--text", "pendek"],
+            saying: "ditolak"
+        )
+        // Central: unknown and unenrolled offices, a transition the state forbids.
+        #expect(try deployment.run("central", ["case", "verify", caseID, "--tier", "ringan"]).status == 0)
+        try await expectRefused(
+            deployment,
+            "central",
+            ["case", "dispatch", caseID, "--office", "nosuch"],
+            saying: "tidak ada di direktori OPD"
+        )
+        try await expectRefused(
+            deployment,
+            "central",
+            ["case", "dispatch", caseID, "--office", "dlh"],
+            saying: "belum terdaftar"
+        )
+        try await expectRefused(deployment, "central", ["case", "close", caseID], saying: "tidak diizinkan")
+        try await expectRefused(
+            deployment,
+            "central",
+            ["case", "verify", "MJK-200101-0001"],
+            saying: "tidak ada di node"
+        )
+        try await expectRefused(deployment, "central", ["case", "verify", "bukan-tiket"], saying: "tidak sah")
+        #expect(try deployment.run("central", ["case", "dispatch", caseID, "--office", "dpupr"]).status == 0)
+
+        // The office, with central's ops delivered.
+        try await deployment.feed("dpupr")
+        try await deployment.feed("mayor")
+        #expect(try deployment.run("dpupr", ["case", "ack", caseID]).status == 0)
+        try await expectRefused(deployment, "dpupr", ["case", "ack", caseID], saying: "tidak diizinkan")
+        try await expectRefused(deployment, "dpupr", ["case", "verify", caseID], saying: "hanya untuk node central")
+        try await expectRefused(
+            deployment,
+            "dpupr",
+            ["case", "return", caseID, "--reason", "entah"],
+            saying: "tidak dikenal"
+        )
+        let list = try deployment.run("dpupr", ["case", "list"])
+        #expect(list.output.contains(caseID) && list.output.contains("DITERIMA_OPD"), "\(list.output)")
+        let show = try deployment.run("dpupr", ["case", "show", caseID])
+        #expect(show.output.contains("[belum terkirim]"), "\(show.output)")  // no node has synced it
+        #expect(!show.output.contains("Rina") && !show.output.contains("081311112222"))
+
+        // The mayor writes nothing.
+        try await expectRefused(
+            deployment,
+            "mayor",
+            ["case", "note", caseID, "--text", "Tolong cepat"],
+            saying: "hanya-baca"
+        )
+
+        // A case the office no longer owns: central moved it to another office meanwhile.
+        let dlhKey = try deployment.run(nil, ["keys", "public", "--key", "\(deployment.directory)/dlh/curve.key"])
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            try deployment.run("central", ["node", "enrol", "dlh", "--role", "office", "--public-key=\(dlhKey)"]).status
+                == 0
+        )
+        #expect(
+            try deployment.run("central", ["case", "reassign", caseID, "--from", "dpupr", "--to", "dlh"]).status == 0
+        )
+        try await deployment.feed("dpupr")
+        try await expectRefused(
+            deployment,
+            "dpupr",
+            ["case", "start", caseID],
+            saying: "tidak sedang ditugaskan ke dpupr"
+        )
+
+        // A configuration with problems is refused before anything starts.
+        let bad = "\(deployment.directory)/bad.yaml"
+        try "node: {id: Bad Id, role: boss}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try deployment.run(nil, ["run", "--config", bad])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("node.role harus central, office atau mayor"), "\(refused.output)")
+        #expect(refused.output.contains("kunci wajib tidak ada: node.data_dir"), "\(refused.output)")
+    }
+}
