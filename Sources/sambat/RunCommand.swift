@@ -66,6 +66,7 @@ struct Status: AsyncParsableCommand {
                 "link_up": live && (file?.linkUp ?? false), "last_contact_ms": file?.lastContactAt ?? NSNull(),
                 "unsent": unsent, "cases": cases, "origin": origin.description,
                 "connected_peers": file?.connectedPeers ?? [],
+                "central_silent": live && (file?.centralSilent ?? false),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -78,6 +79,15 @@ struct Status: AsyncParsableCommand {
             print("Tersambung: \(peers.isEmpty ? "tidak ada node" : peers.joined(separator: ", "))")
         } else {
             print("Sambungan : \(live && (file?.linkUp ?? false) ? "TERSAMBUNG ke central" : "TERPUTUS")")
+            if live, file?.centralSilent == true {
+                print(
+                    """
+                    Peringatan: central tidak menjawab. Periksa alamat central (central.endpoint), kunci publik
+                                central di konfigurasi (central.public_key), dan apakah node ini sudah didaftarkan
+                                di central (`sambat node enrol \(context.config.node) ...`).
+                    """
+                )
+            }
             if let contact = file?.lastContactAt {
                 print(
                     "Sinkron terakhir: \(Display.time(Timestamp(millisecondsSinceEpoch: contact), context.calendar)) WIB"

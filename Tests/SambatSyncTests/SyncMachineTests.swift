@@ -60,6 +60,23 @@ import Testing
         #expect(Self.sentHello(after) != nil)
     }
 
+    @Test func aSilentCentralIsReportedUntilItWelcomesTheNode() {
+        let start = ContinuousClock.now
+        var link = NodeLink(origin: Self.origin, central: Self.central)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: start)
+        #expect(!link.centralIsSilent)
+        // No WELCOME: a wrong central key or a node not enrolled fails CURVE silently.
+        for second in 1...40 where !link.centralIsSilent {
+            _ = link.handle(.tick(localHead: 0), at: start + .seconds(second))
+        }
+        #expect(link.centralIsSilent)
+        let session = Self.sentHello(link.handle(.connect(localHead: 0, checkpoint: 0), at: start + .seconds(41)))?
+            .session
+        _ = link.handle(.received(Self.welcome(session: session ?? 0)), at: start + .seconds(41))
+        #expect(link.phase == .ready)
+        #expect(!link.centralIsSilent)
+    }
+
     @Test func aFeedGapMakesTheNodeSayHelloInsteadOfApplying() {
         let now = ContinuousClock.now
         var link = Self.readyLink(at: now)

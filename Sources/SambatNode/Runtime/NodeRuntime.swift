@@ -151,11 +151,17 @@ final class StatusWriter: Service, @unchecked Sendable {
     nonisolated(unsafe) var node: NodeSyncService?
     private let config: NodeConfig
     private let store: Store
-    private let lastContact = Mutex<Int64?>(nil)
+    private let lastContact: Mutex<Int64?>
+    /// What the previous run last knew, kept until this run hears from central: a restart
+    /// while central is unreachable must not make acknowledged changes look unsent.
+    private let previous: NodeStatus?
+    private let heardFromCentral = Mutex(false)
 
     init(config: NodeConfig, store: Store) {
         self.config = config
         self.store = store
+        previous = NodeStatus.read(from: config.statusPath)
+        lastContact = Mutex(previous?.lastContactAt)
     }
 
     func run() async throws {
@@ -180,6 +186,7 @@ final class StatusWriter: Service, @unchecked Sendable {
             origin: nil,
             centralFrontier: 0,
             unsent: 0,
+            centralSilent: nil,
             connectedPeers: []
         )
         if let central {
@@ -194,6 +201,15 @@ final class StatusWriter: Service, @unchecked Sendable {
             status.origin = (try? await store.currentOrigin())?.description
             status.centralFrontier = link.centralFrontier
             status.unsent = link.unsent
+            if link.linkUp { heardFromCentral.withLock { $0 = true } }
+            if !heardFromCentral.withLock({ $0 }), let previous, previous.origin == status.origin,
+                previous.centralFrontier > status.centralFrontier
+            {
+                let head = (try? await store.localHead()) ?? 0
+                status.centralFrontier = previous.centralFrontier
+                status.unsent = head > previous.centralFrontier ? head - previous.centralFrontier : 0
+            }
+            status.centralSilent = link.centralSilent
         }
         try? status.write(to: config.statusPath)
     }

@@ -24,6 +24,9 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     public var centralFrontier: UInt64
     /// Office and mayor: own ops not yet acknowledged by central.
     public var unsent: UInt64
+    /// Office and mayor: central has not answered in time (a wrong key, no enrolment, a
+    /// wrong address); absent in files written by older versions.
+    public var centralSilent: Bool?
     /// Central: peers connected now.
     public var connectedPeers: [String]
 

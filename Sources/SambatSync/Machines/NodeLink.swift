@@ -95,6 +95,9 @@ public struct NodeLink: Sendable {
     private var retryHelloAt: ContinuousClock.Instant?
     private var helloSentAt: ContinuousClock.Instant?
     private var hinted = false
+    /// Whether central has not answered a HELLO within the hello timeout: a wrong central
+    /// key, an unenrolled node or a wrong address (CURVE refusals are silent).
+    public private(set) var centralIsSilent = false
     private var lastHeard: ContinuousClock.Instant?
     private var lastSent: ContinuousClock.Instant?
     private var pingNonce: UInt64 = 0
@@ -190,6 +193,7 @@ public struct NodeLink: Sendable {
             guard let sent = helloSentAt else { return }
             if !hinted, now - sent >= settings.helloTimeout {
                 hinted = true
+                centralIsSilent = true
                 actions.append(
                     .log(
                         .warning,
@@ -240,6 +244,7 @@ public struct NodeLink: Sendable {
             // Only the answer to our latest HELLO counts (central echoes its session).
             guard phase == .awaitingWelcome, welcome.session == 0 || welcome.session == generation else { return }
             phase = .ready
+            centralIsSilent = false
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
             batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))
@@ -354,6 +359,7 @@ public struct NodeLink: Sendable {
         if phase == .ready { actions.append(.linkChanged(up: false)) }
         phase = .awaitingWelcome
         hinted = true
+        centralIsSilent = false
         generation += 1
         reading = false
         inflight.removeAll()

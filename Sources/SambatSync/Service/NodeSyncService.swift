@@ -43,6 +43,8 @@ public final class NodeSyncService: Sendable {
         public var centralFrontier: UInt64 = 0
         /// This node's ops central has not acknowledged yet.
         public var unsent: UInt64 = 0
+        /// Central has not answered a HELLO in time: likely a wrong key or no enrolment.
+        public var centralSilent = false
         /// Bytes of protocol frames sent and received since start (before CURVE framing).
         public var bytesSent = 0
         public var bytesReceived = 0
@@ -282,6 +284,7 @@ public final class NodeSyncService: Sendable {
             status.linkUp = link.phase == .ready
             status.centralFrontier = link.centralFrontier
             status.unsent = link.unsentCount
+            status.centralSilent = link.centralIsSilent
         }
     }
 
