@@ -6,7 +6,7 @@ SWIFT ?= swift
 # protobuf-compiler, python3-zmq and python3-protobuf run the foreign-client test (/usr/bin/python3).
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf
 
-.PHONY: all deps build test test-only lint format demo bench bench-store fuzz tsan clean
+.PHONY: all deps build test test-long test-only lint format demo bench bench-store fuzz tsan clean
 
 all: build
 
@@ -16,10 +16,18 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## make test: install what is missing, build once (debug), lint, run every test.
+## make test: install what is missing, build once (debug), lint, run every test. The
+## deterministic simulation (SIM_SEEDS worlds) runs after the rest, so it never competes for
+## the two cores with the multi-process tests.
+SIM_SEEDS ?= 1000
 test: deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	$(SWIFT) test --skip-build --disable-xctest --skip SimulationTests
+	SAMBAT_SIM_SEEDS=$(SIM_SEEDS) $(SWIFT) test --skip-build --disable-xctest --filter SimulationTests
+
+## make test-long: everything in make test, with 10,000 simulated worlds.
+test-long:
+	$(MAKE) test SIM_SEEDS=10000
 
 ## make test-only: run the tests without reinstalling or linting (for quick iterations).
 test-only:

@@ -148,6 +148,12 @@ let package = Package(
             dependencies: ["SambatNode", "SambatStore", "SambatCore", "SambatWire"],
             swiftSettings: strictSettings
         ),
+        // Deterministic simulation: the sync machines and real stores over a simulated network.
+        .testTarget(
+            name: "SambatSimulationTests",
+            dependencies: ["SambatSync", "SambatStore", "SambatCore"],
+            swiftSettings: strictSettings
+        ),
         // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
         .testTarget(
             name: "SambatIntegrationTests",

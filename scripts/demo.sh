@@ -39,7 +39,15 @@ if [ -t 1 ]; then BOLD=$'\033[1m'; DIM=$'\033[2m'; RESET=$'\033[0m'; else BOLD="
 say() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"; }
 note() { printf '   %s\n' "$*"; }
 show() { sed 's/^/   | /'; }
-fail() { printf '\nDEMO GAGAL: %s\n' "$*" >&2; exit 1; }
+fail() {
+    printf '\nDEMO GAGAL: %s\n' "$*" >&2
+    for log in "$DEMO_DIR"/logs/*.log; do
+        [ -f "$log" ] || continue
+        printf -- '--- %s (akhir)\n' "$(basename "$log")" >&2
+        tail -n 8 "$log" >&2
+    done
+    exit 1
+}
 
 config_of() { echo "$DEMO_DIR/config/$1.yaml"; }
 # sam NODE ARGS...: a sambat command on NODE's own store, as that node's demo account.
@@ -125,10 +133,13 @@ for node in "${OFFICES[@]}" mayor; do
     key="$("$SAMBAT" keys public --key "$DEMO_DIR/data/$node/curve.key")"
     sam central node enrol "$node" --role "$role" "--public-key=$key" | show
 done
+# Central re-reads enrolments every second; a node that knocks before that is refused by
+# CURVE silently and only tries again after its link timeout.
+sleep 1.5
 
 say "Menjalankan kantor OPD (${OFFICES[*]}) dan node mayor"
 for node in "${OFFICES[@]}" mayor; do start_node "$node"; done
-for node in "${OFFICES[@]}" mayor; do wait_for 60 "$node tersambung" is_linked "$node"; done
+for node in "${OFFICES[@]}" mayor; do wait_for 90 "$node tersambung" is_linked "$node"; done
 sam central status | show
 
 # --- intake, verification and dispatch ----------------------------------------------------

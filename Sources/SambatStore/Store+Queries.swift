@@ -47,6 +47,31 @@ extension Store {
         }
     }
 
+    /// This node's earlier incarnations that left ops in this store, oldest first, each with
+    /// its highest seq held here.
+    ///
+    /// A store restored from a backup holds its previous incarnation's ops, some of which may
+    /// never have reached central; the node offers them before its current ones.
+    public func earlierOwnOrigins() async throws(StoreError) -> [(origin: Origin, head: UInt64)] {
+        let current = try await currentOrigin()
+        let rows: [(String, Int64)] = try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT origin, MAX(seq) AS head FROM op WHERE origin LIKE ? ESCAPE '\\' GROUP BY origin",
+                arguments: [current.node.rawValue.replacingOccurrences(of: "_", with: "\\_") + "#%"]
+            ).map { ($0["origin"], $0["head"]) }
+        }
+        return
+            rows
+            .compactMap { text, head -> (origin: Origin, head: UInt64)? in
+                guard let origin = try? Origin(parsing: text), origin.node == current.node,
+                    origin.incarnation < current.incarnation
+                else { return nil }
+                return (origin, UInt64(max(0, head)))
+            }
+            .sorted { $0.origin.incarnation < $1.origin.incarnation }
+    }
+
     /// Entries of `peer`'s feed after position `after`, in feed order, at most `limit`.
     public func feed(for peer: NodeID, after: UInt64, limit: Int) async throws(StoreError) -> [FeedEntry] {
         try await read { db in

@@ -70,6 +70,9 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA max_page_count = \(pageLimit)")
             }
         }
+        // Another process of this node may be opening the same file right now.
+        let openingLock = OpeningLock(database: path)
+        defer { withExtendedLifetime(openingLock) {} }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: config)

@@ -67,6 +67,7 @@ struct Status: AsyncParsableCommand {
                 "unsent": unsent, "cases": cases, "origin": origin.description,
                 "connected_peers": file?.connectedPeers ?? [],
                 "central_silent": live && (file?.centralSilent ?? false),
+                "central_refusal": (live ? file?.centralRefusal : nil) ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -79,7 +80,9 @@ struct Status: AsyncParsableCommand {
             print("Tersambung: \(peers.isEmpty ? "tidak ada node" : peers.joined(separator: ", "))")
         } else {
             print("Sambungan : \(live && (file?.linkUp ?? false) ? "TERSAMBUNG ke central" : "TERPUTUS")")
-            if live, file?.centralSilent == true {
+            if live, let refusal = file?.centralRefusal {
+                print("Peringatan: \(Self.explain(refusal: refusal, node: context.config.node.rawValue))")
+            } else if live, file?.centralSilent == true {
                 print(
                     """
                     Peringatan: central tidak menjawab. Periksa alamat central (central.endpoint), kunci publik
@@ -98,5 +101,25 @@ struct Status: AsyncParsableCommand {
             print("Belum terkirim: \(unsent) perubahan")
         }
         print("Kasus     : \(cases)")
+        // Exit non-zero while central refuses or ignores the node (not enrolled, a wrong key, a
+        // second process with this id), so scripts and monitors notice.
+        if live, file?.centralRefusal != nil || file?.centralSilent == true { throw ExitCode(3) }
+    }
+
+    /// Why central refuses this node, for staff.
+    static func explain(refusal: String, node: String) -> String {
+        switch refusal {
+        case "duplicate_node":
+            "central menolak: node lain dengan id \(node) sedang tersambung. Jalankan hanya satu proses per id node."
+        case "store_behind":
+            "central menolak: penyimpanan ini tidak memuat perubahan yang sudah diterima central dari id \(node) "
+                + "(id ini dipakai penyimpanan lain, atau penyimpanan disalin ulang). Hubungi TI kota sebelum bekerja."
+        case "not_enrolled":
+            "central menolak: node ini belum atau tidak lagi terdaftar (`sambat node enrol \(node) ...` di central)."
+        case "identity_mismatch":
+            "central menolak: id node di konfigurasi tidak cocok dengan kunci yang terdaftar di central."
+        default:
+            "central menolak sesi node ini; lihat log node."
+        }
     }
 }

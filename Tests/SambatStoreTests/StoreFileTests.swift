@@ -1,12 +1,30 @@
 import Foundation
 import GRDB
 import SambatCore
+import Synchronization
 import Testing
 
 @testable import SambatStore
 
 /// Opening, migrating, restoring, and refusing bad files.
 @Suite struct StoreFileTests {
+    /// Found by the demo test: `sambat status` opened an office's store while `sambat run`
+    /// was creating it, and one of the two failed inside the migrations ("SQLite error 1").
+    @Test func storesOpenedAtOnceOnANewFileAllSucceed() throws {
+        for round in 0..<5 {
+            let directory = try StoreFixtures.temporaryDirectory()
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                do {
+                    _ = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office)
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+        }
+    }
+
     @Test func aDataDirectoryOfAnotherNodeIsRefused() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         _ = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office)

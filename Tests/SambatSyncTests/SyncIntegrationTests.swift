@@ -215,6 +215,85 @@ import Testing
         #expect(world.log.all.contains { $0.contains("not enrolled") || $0.contains("no longer enrolled") })
     }
 
+    @Test func aSecondProcessWithTheSameNodeIDIsRefusedAndGetsNothing() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        let hub = try await world.startCentral(central)
+        let first = world.startNode(office, endpoint: hub.endpoint)
+        defer { hub.task.cancel() }
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+        _ = try await office.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        try await eventually("central holds the office's op") {
+            try await central.caseState(caseID)?.status == .acknowledged
+        }
+        // A copy of the node started elsewhere: the same id and key, its own store.
+        let twin = try Store.open(
+            StoreConfiguration(path: world.directory + "/dpupr-twin.sqlite"),
+            identity: office.identity
+        )
+        let second = world.startNode(twin, endpoint: hub.endpoint)
+        defer { second.task.cancel() }
+        try await eventually("central refuses the second process") {
+            second.service.status.centralRefusal == .duplicateNode
+        }
+        #expect(first.service.status.linkUp)
+        #expect(!second.service.status.linkUp)
+        // With the first process gone the twin is still refused: its store never wrote what
+        // central holds of dpupr#1, and would reuse those seqs.
+        first.task.cancel()
+        try await eventually("central refuses a store behind its own origin") {
+            second.service.status.centralRefusal == .storeBehind
+        }
+        #expect(!second.service.status.linkUp)
+        #expect(try await twin.caseIDs().isEmpty)
+        #expect(try await central.integrityAlarmCount() == 0)
+        // The real node comes back and is served again.
+        let again = world.startNode(office, endpoint: hub.endpoint)
+        defer { again.task.cancel() }
+        second.task.cancel()
+        try await eventually("the real office is served again") { again.service.status.linkUp }
+        #expect(again.service.status.centralRefusal == nil)
+    }
+
+    /// Found by the simulation (seed 49): a backup held an op central never got; after the
+    /// restore the node uploaded only its new incarnation, so that op was stranded and every
+    /// later op whose context named it was quarantined at central.
+    @Test func opsInARestoredBackupThatCentralNeverGotStillArrive() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        let first = world.startNode(office, endpoint: hub.endpoint)
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+        first.task.cancel()
+        _ = await first.task.result
+        // Offline: the ack goes into a backup and never reaches central; then the disk fails
+        // and the backup is restored.
+        let officer = SyncWorld.actor("dpupr.budi")
+        let ack = try await office.append(.acknowledged, to: caseID, actor: officer, at: .now)
+        let backup = world.directory + "/dpupr.backup"
+        try await office.backup(to: backup)
+        try Store.restore(backup: backup, to: world.directory + "/dpupr.sqlite")
+        let restored = try world.open(SyncWorld.dpupr, .office)
+        #expect(try await restored.currentOrigin().incarnation == 2)
+        let start = try await restored.append(.started, to: caseID, actor: officer, at: .now)
+        let again = world.startNode(restored, endpoint: hub.endpoint)
+        defer { again.task.cancel() }
+        try await eventually("central holds the ack from the backup and the op after it") {
+            try await central.caseState(caseID)?.status == .inProgress
+        }
+        let held = Set(try await central.ops(ofCase: caseID).map(\.sealed.op.id))
+        #expect(held.contains(ack.sealed.op.id) && held.contains(start.sealed.op.id))
+        #expect(try await central.quarantine().isEmpty)
+        try await eventually("the office knows central holds everything") {
+            again.service.status.linkUp && again.service.status.unsent == 0
+        }
+    }
+
     @Test func aNodeWithTheWrongCentralKeyLogsAHint() async throws {
         let world = try SyncWorld()
         let central = try await world.openCentral()

@@ -119,6 +119,22 @@ import Testing
         #expect(link.phase == .ready)
     }
 
+    /// Found by the simulation (seed 15): the ACK of the last feed batch was lost, the node
+    /// said HELLO with its checkpoint, and with nothing left to send nothing was ever ACKed
+    /// again, so central's stored checkpoint stayed behind for good.
+    @Test func centralRecordsTheCheckpointAPeerReportsInHello() throws {
+        var session = PeerSession(node: try NodeID("dpupr"), role: .office, routingID: [1])
+        var hello = Sambat_Sync_V1_Hello()
+        hello.node = "dpupr"
+        hello.origin = "dpupr#1"
+        hello.feedCheckpoint = 28
+        let actions = session.handle(.hello(hello, frontier: 0, feedHead: 28), at: .now)
+        #expect(actions.contains(.saveAcknowledged(28)))
+        // A checkpoint central does not recognise (beyond its feed) is not recorded.
+        hello.feedCheckpoint = 40
+        #expect(!session.handle(.hello(hello, frontier: 0, feedHead: 28), at: .now).contains(.saveAcknowledged(40)))
+    }
+
     @Test func centralResendsAFeedBatchThePeerNeverAcknowledged() throws {
         let start = ContinuousClock.now
         var session = PeerSession(node: try NodeID("dpupr"), role: .office, routingID: [1])

@@ -173,6 +173,16 @@ final class StatusWriter: Service, @unchecked Sendable {
 
     func writeFinal() async { await write(running: false) }
 
+    static func name(of code: Sambat_Sync_V1_Error.Code) -> String {
+        switch code {
+        case .notEnrolled: "not_enrolled"
+        case .identityMismatch: "identity_mismatch"
+        case .duplicateNode: "duplicate_node"
+        case .storeBehind: "store_behind"
+        default: "other"
+        }
+    }
+
     private func write(running: Bool) async {
         let now = Timestamp.now.millisecondsSinceEpoch
         var status = NodeStatus(
@@ -187,6 +197,7 @@ final class StatusWriter: Service, @unchecked Sendable {
             centralFrontier: 0,
             unsent: 0,
             centralSilent: nil,
+            centralRefusal: nil,
             connectedPeers: []
         )
         if let central {
@@ -210,6 +221,7 @@ final class StatusWriter: Service, @unchecked Sendable {
                 status.unsent = head > previous.centralFrontier ? head - previous.centralFrontier : 0
             }
             status.centralSilent = link.centralSilent
+            status.centralRefusal = link.centralRefusal.map(Self.name(of:))
         }
         try? status.write(to: config.statusPath)
     }

@@ -27,6 +27,9 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     /// Office and mayor: central has not answered in time (a wrong key, no enrolment, a
     /// wrong address); absent in files written by older versions.
     public var centralSilent: Bool?
+    /// Office and mayor: why central refuses this node (`not_enrolled`, `duplicate_node`,
+    /// `store_behind`, `identity_mismatch`), if it does.
+    public var centralRefusal: String?
     /// Central: peers connected now.
     public var connectedPeers: [String]
 

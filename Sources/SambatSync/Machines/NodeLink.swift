@@ -98,6 +98,9 @@ public struct NodeLink: Sendable {
     /// Whether central has not answered a HELLO within the hello timeout: a wrong central
     /// key, an unenrolled node or a wrong address (CURVE refusals are silent).
     public private(set) var centralIsSilent = false
+    /// Why central last refused this node's session (not enrolled, a duplicate process, a
+    /// store behind central…); cleared by the next WELCOME.
+    public private(set) var centralRefusal: Sambat_Sync_V1_Error.Code?
     private var lastHeard: ContinuousClock.Instant?
     private var lastSent: ContinuousClock.Instant?
     private var pingNonce: UInt64 = 0
@@ -245,6 +248,7 @@ public struct NodeLink: Sendable {
             guard phase == .awaitingWelcome, welcome.session == 0 || welcome.session == generation else { return }
             phase = .ready
             centralIsSilent = false
+            centralRefusal = nil
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
             batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))
@@ -333,7 +337,8 @@ public struct NodeLink: Sendable {
                 // Central refused one of our uploads whole; resending it at once would fail
                 // the same way. Try again after a while (the log says why).
                 waitBeforeHello(settings.linkTimeout, at: now, into: &actions)
-            case .unavailable, .notEnrolled, .identityMismatch:
+            case .unavailable, .notEnrolled, .identityMismatch, .duplicateNode, .storeBehind:
+                if error.code != .unavailable { centralRefusal = error.code }
                 // Central answered, so the keys are right; try again later, not in a tight loop.
                 waitBeforeHello(
                     error.code == .unavailable ? settings.reconnectInitial : settings.linkTimeout,

@@ -110,6 +110,9 @@ public struct PeerSession: Sendable {
                     "\(node) (\(role)) said HELLO: origin \(hello.origin), frontier \(frontier), feed \(from)/\(head)"
                 )
             )
+            // The peer's HELLO says how far it holds the feed: record it, since an ACK that
+            // said so may have been lost (and nothing may be left to send that would be ACKed).
+            if from > 0 { actions.append(.saveAcknowledged(from)) }
             readMoreIfPossible(into: &actions)
         case .received(let message):
             receive(message, into: &actions)

@@ -214,6 +214,16 @@ public nonisolated struct Sambat_Sync_V1_Error: Sendable {
 
     /// Central could not apply a batch (storage); the sender retries later.
     case unavailable // = 8
+
+    /// Another connection of this node is active (heard from within two ping intervals):
+    /// two processes run with one node id. The newcomer retries after the link timeout and
+    /// is admitted once the other connection has gone quiet.
+    case duplicateNode // = 9
+
+    /// HELLO's last_seq is below what central already holds of HELLO's origin: this store
+    /// did not write those ops (another store uses this node id, or it was copied back by
+    /// hand). Central serves it nothing until that is fixed.
+    case storeBehind // = 10
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -231,6 +241,8 @@ public nonisolated struct Sambat_Sync_V1_Error: Sendable {
       case 6: self = .identityMismatch
       case 7: self = .helloRequired
       case 8: self = .unavailable
+      case 9: self = .duplicateNode
+      case 10: self = .storeBehind
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -246,6 +258,8 @@ public nonisolated struct Sambat_Sync_V1_Error: Sendable {
       case .identityMismatch: return 6
       case .helloRequired: return 7
       case .unavailable: return 8
+      case .duplicateNode: return 9
+      case .storeBehind: return 10
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -261,6 +275,8 @@ public nonisolated struct Sambat_Sync_V1_Error: Sendable {
       .identityMismatch,
       .helloRequired,
       .unavailable,
+      .duplicateNode,
+      .storeBehind,
     ]
 
   }
@@ -634,7 +650,7 @@ nonisolated extension Sambat_Sync_V1_Error: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Sambat_Sync_V1_Error.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}MALFORMED\0\u{1}UNSUPPORTED_VERSION\0\u{1}UNEXPECTED_MESSAGE\0\u{1}INVALID_BATCH\0\u{1}NOT_ENROLLED\0\u{1}IDENTITY_MISMATCH\0\u{1}HELLO_REQUIRED\0\u{1}UNAVAILABLE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}MALFORMED\0\u{1}UNSUPPORTED_VERSION\0\u{1}UNEXPECTED_MESSAGE\0\u{1}INVALID_BATCH\0\u{1}NOT_ENROLLED\0\u{1}IDENTITY_MISMATCH\0\u{1}HELLO_REQUIRED\0\u{1}UNAVAILABLE\0\u{1}DUPLICATE_NODE\0\u{1}STORE_BEHIND\0")
 }
 
 nonisolated extension Sambat_Sync_V1_Ping: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

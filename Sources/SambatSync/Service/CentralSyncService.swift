@@ -150,6 +150,9 @@ public final class CentralSyncService: Sendable {
         var origins: [NodeID: Origin] = [:]
         /// The key each session authenticated with.
         var sessionKeys: [NodeID: String] = [:]
+        /// When each session's node was last heard from, to tell a second process running
+        /// with the same node id from a reconnect.
+        var lastHeard: [NodeID: ContinuousClock.Instant] = [:]
         /// Feed batch ids continue across a node's sessions.
         var nextBatchIDs: [NodeID: UInt64] = [:]
         /// Blob bytes served per node in the current second.
@@ -222,6 +225,20 @@ public final class CentralSyncService: Sendable {
                 return
             }
             if case .hello(let hello) = decoded {
+                if isDuplicate(node, key: key, routingID: routingID) {
+                    logger.error(
+                        "refused HELLO: another connection of this node is active; two processes may run with one node id",
+                        metadata: ["node": "\(node)"]
+                    )
+                    await send(
+                        .error(
+                            .duplicateNode,
+                            "another connection of node \(node) is active; run one process per node id"
+                        ),
+                        to: routingID
+                    )
+                    return
+                }
                 sessionKeys[node] = key
                 await receiveHello(hello, from: peer, routingID: routingID)
                 return
@@ -231,6 +248,7 @@ public final class CentralSyncService: Sendable {
                 return
             }
             sessions[node]?.routingID = routingID
+            lastHeard[node] = .now
             switch decoded {
             case .blobRequest(let ask):
                 // At most `blobBytesPerSecond` per node, so one office cannot take central's
@@ -269,6 +287,26 @@ public final class CentralSyncService: Sendable {
             }
             do {
                 let frontier = try await store.frontier(of: origin)
+                // Only the store that wrote an origin's ops can hold them all: one that
+                // reports less never wrote them, and would reuse their seqs.
+                guard hello.lastSeq >= frontier else {
+                    logger.error(
+                        "refused HELLO: the store is behind central for its own origin",
+                        metadata: [
+                            "node": "\(peer.node)", "origin": "\(origin)", "last_seq": "\(hello.lastSeq)",
+                            "frontier": "\(frontier)",
+                        ]
+                    )
+                    await send(
+                        .error(
+                            .storeBehind,
+                            "central holds \(origin) up to seq \(frontier) but this store reports \(hello.lastSeq): "
+                                + "it did not write them (another store uses this node id, or it was copied back)"
+                        ),
+                        to: routingID
+                    )
+                    return
+                }
                 let head = try await store.feedHead(for: peer.node)
                 // The feed's numbering changes exactly when central's incarnation does (a restore).
                 let epoch = UInt64(try await store.currentOrigin().incarnation)
@@ -281,12 +319,25 @@ public final class CentralSyncService: Sendable {
                     firstBatchID: nextBatchIDs[peer.node] ?? 1
                 )
                 origins[peer.node] = origin
+                lastHeard[peer.node] = .now
                 service.connected.withLock { _ = $0.insert(peer.node) }
                 await run(.hello(hello, frontier: frontier, feedHead: head, feedEpoch: epoch), for: peer.node)
             } catch {
                 logger.error("could not answer HELLO", metadata: ["node": "\(peer.node)", "error": "\(error)"])
                 await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
             }
+        }
+
+        /// Whether a HELLO on `routingID` comes from a second process of `node`: its session
+        /// lives on another connection, with the same key, heard from within two ping intervals.
+        ///
+        /// A reconnecting node was silent for at least that long (it reconnects after its link
+        /// timeout), and a re-keyed node's old session is being cut off.
+        private func isDuplicate(_ node: NodeID, key: String, routingID: [UInt8]) -> Bool {
+            guard let existing = sessions[node], existing.routingID != routingID, sessionKeys[node] == key,
+                let heard = lastHeard[node]
+            else { return false }
+            return ContinuousClock.now - heard < service.configuration.settings.pingInterval * 2
         }
 
         private mutating func spendBlobBudget(of node: NodeID, bytes: Int) -> Bool {
@@ -310,6 +361,7 @@ public final class CentralSyncService: Sendable {
             if let session = sessions[node] { nextBatchIDs[node] = session.nextBatchID }
             sessions[node] = nil
             origins[node] = nil
+            lastHeard[node] = nil
             service.connected.withLock { _ = $0.remove(node) }
         }
 

@@ -45,6 +45,8 @@ public final class NodeSyncService: Sendable {
         public var unsent: UInt64 = 0
         /// Central has not answered a HELLO in time: likely a wrong key or no enrolment.
         public var centralSilent = false
+        /// Why central refuses this node's session, if it does.
+        public var centralRefusal: Sambat_Sync_V1_Error.Code?
         /// Bytes of protocol frames sent and received since start (before CURVE framing).
         public var bytesSent = 0
         public var bytesReceived = 0
@@ -99,11 +101,17 @@ public final class NodeSyncService: Sendable {
             }
         }
         defer { ticker.cancel() }
-        var link = NodeLink(origin: origin, central: central, settings: settings)
+        // A store restored from a backup may hold ops of its earlier incarnation that never
+        // reached central: offer those first, one earlier origin per session, then the
+        // current origin's.
+        var earlier = try await store.earlierOwnOrigins()
+        var draining = earlier.isEmpty ? nil : earlier.removeFirst()
+        var link = NodeLink(origin: draining?.origin ?? origin, central: central, settings: settings)
         let checkpoint = try await store.checkpoint(for: central)
+        let firstHead = try await store.localHead()
         input.yield(
             .connect(
-                localHead: try await store.localHead(),
+                localHead: draining?.head ?? firstHead,
                 checkpoint: checkpoint,
                 feedEpoch: try await store.checkpointEpoch(for: central)
             )
@@ -115,13 +123,15 @@ public final class NodeSyncService: Sendable {
             var blobCursor: [UInt8]?
             var iterator = events.makeAsyncIterator()
             while !Task.isCancelled {
-                let event: NodeLink.Event
+                var event: NodeLink.Event
                 if pending.isEmpty {
                     guard let next = await iterator.next() else { break }
                     event = next
                 } else {
                     event = pending.removeFirst()
                 }
+                // An earlier incarnation writes nothing more: its head is fixed.
+                if let draining, case .tick = event { event = .tick(localHead: draining.head) }
                 let wasReady = link.phase == .ready
                 // Evidence blobs travel beside the link: chunks go to the fetcher, requests
                 // from central are served from this node's blobs.
@@ -148,12 +158,36 @@ public final class NodeSyncService: Sendable {
                         }
                         continue
                     }
-                    if let followUp = await perform(action, socket: connection.socket, origin: origin, central: central)
-                    {
+                    if let followUp = await perform(
+                        action,
+                        socket: connection.socket,
+                        origin: link.origin,
+                        central: central
+                    ) {
                         pending.append(followUp)
                     }
                 }
-                publish(link)
+                publish(link, draining: draining != nil)
+                // Done with an earlier incarnation once central holds all of it, or when central
+                // already holds more of it than this store (STORE_BEHIND: nothing to offer).
+                if let done = draining,
+                    (link.phase == .ready && link.centralFrontier >= done.head) || link.centralRefusal == .storeBehind
+                {
+                    logger.info(
+                        "offered an earlier incarnation's ops to central",
+                        metadata: ["origin": "\(done.origin)", "head": "\(done.head)"]
+                    )
+                    draining = earlier.isEmpty ? nil : earlier.removeFirst()
+                    link = NodeLink(origin: draining?.origin ?? origin, central: central, settings: settings)
+                    let currentHead = (try? await store.localHead()) ?? 0
+                    pending.append(
+                        .connect(
+                            localHead: draining?.head ?? currentHead,
+                            checkpoint: (try? await store.checkpoint(for: central)) ?? 0,
+                            feedEpoch: (try? await store.checkpointEpoch(for: central)) ?? 0
+                        )
+                    )
+                }
                 if store.identity.role == .office {
                     if wasReady, link.phase != .ready {
                         await fetch(.reset, fetcher: &fetcher, socket: connection.socket)
@@ -279,12 +313,16 @@ public final class NodeSyncService: Sendable {
         return Connection(socket: socket, reader: reader)
     }
 
-    private func publish(_ link: NodeLink) {
+    /// Publishes the link's status; while an earlier incarnation is offered, only whether the
+    /// link is up (frontier and refusals then concern that incarnation, not this store's).
+    private func publish(_ link: NodeLink, draining: Bool) {
         state.withLock { status in
             status.linkUp = link.phase == .ready
+            guard !draining else { return }
             status.centralFrontier = link.centralFrontier
             status.unsent = link.unsentCount
             status.centralSilent = link.centralIsSilent
+            status.centralRefusal = link.centralRefusal
         }
     }
 
