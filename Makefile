@@ -50,8 +50,9 @@ demo: build
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
 
-## make fuzz: a million mutated inputs (or FUZZ_ITERATIONS) through the op, vector and envelope
-## decoders (release build); make test replays Tests/FuzzCorpus.
+## make fuzz: a million mutated inputs (or FUZZ_ITERATIONS) for each target: the op, vector
+## and envelope decoders and the config/reference YAML checks (release build); make test
+## replays Tests/FuzzCorpus.
 FUZZ_ITERATIONS ?= 1000000
 fuzz: deps
 	$(SWIFT) build -c release --product sambat-fuzz

@@ -124,7 +124,7 @@ let package = Package(
         // corpus replay in the tests.
         .target(
             name: "SambatFuzzKit",
-            dependencies: ["SambatCore", "SambatSync"],
+            dependencies: ["SambatCore", "SambatSync", "SambatNode"],
             path: "Tests/FuzzKit",
             swiftSettings: strictSettings
         ),

@@ -1,7 +1,8 @@
 // sambat-fuzz: mutation fuzzing of the decoders that read network bytes (`make fuzz`).
 //
-//   sambat-fuzz run  <corpus> [iterations] [seed]   mutate corpus inputs; stop at the first violation
+//   sambat-fuzz run  <corpus> [iterations per target] [seed]   mutate corpus inputs; stop at the first violation
 //   sambat-fuzz seed <corpus>                       (re)write the seed inputs of the corpus
+//                                                   (config/ holds hand-kept YAML seeds)
 //
 // A trap ends the process: the seed and iteration printed before each progress line
 // reproduce it. A violated property is printed with the input in hex, and exits 1.
@@ -48,8 +49,10 @@ enum SambatFuzz {
         var mutator = Mutator(seed: seed)
         var accepted = 0
         let targets = FuzzTargets.Target.allCases
-        print("fuzzing \(iterations) inputs, seed \(seed)")
-        for iteration in 0..<iterations {
+        // `iterations` inputs for each target, interleaved.
+        let total = iterations * targets.count
+        print("fuzzing \(iterations) inputs per target (\(targets.count) targets), seed \(seed)")
+        for iteration in 0..<total {
             let target = targets[iteration % targets.count]
             let pool = inputs[target] ?? []
             let input = mutator.mutate(pool[mutator.below(pool.count)], other: pool[mutator.below(pool.count)])
@@ -67,7 +70,7 @@ enum SambatFuzz {
                 )
             }
         }
-        print("done: \(iterations) inputs, \(accepted) accepted, no crash, no violation")
+        print("done: \(total) inputs (\(iterations) per target), \(accepted) accepted, no crash, no violation")
     }
 }
 

@@ -1,4 +1,5 @@
 import SambatCore
+import SambatNode
 import SambatSync
 
 /// The decoders that take bytes from the network, with the properties each must keep for
@@ -14,6 +15,9 @@ public enum FuzzTargets {
         case vector
         /// A sync message: frame 1 is the first two bytes, frame 2 the rest.
         case envelope
+        /// A configuration or reference YAML text: the node config's key walk and the four
+        /// reference-file checks.
+        case config
     }
 
     /// A property that failed for an input (a trap would end the process instead).
@@ -50,6 +54,19 @@ public enum FuzzTargets {
                 throw Violation(description: "an accepted message does not survive re-encoding")
             }
             return true
+        case .config:
+            let text = String(decoding: input, as: UTF8.self)
+            var accepted = false
+            if let keys = try? NodeConfigLoader.leafKeys(yaml: text) {
+                accepted = true
+                guard (try? NodeConfigLoader.leafKeys(yaml: text)) == keys else {
+                    throw Violation(description: "the config key walk is not deterministic")
+                }
+            }
+            for kind in ReferenceData.Kind.allCases where (try? ReferenceData.check(kind, yaml: text)) != nil {
+                accepted = true
+            }
+            return accepted
         }
     }
 }

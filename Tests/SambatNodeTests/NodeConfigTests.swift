@@ -153,6 +153,27 @@ import Testing
         }
     }
 
+    /// Found while writing the config fuzz target: a tier of 10^11 working days was accepted,
+    /// and computing its deadline would loop for ever.
+    @Test func deadlineValuesOutOfBoundsAreRefused() throws {
+        let text = """
+            targets:
+              verify: {working_minutes: 30}
+              dispatch: {hours: 0}
+              acknowledge: {working_days: 1}
+            tiers: {ringan: 99999999999, normatif: 5, tanpa_pengawasan: 14, pemeriksaan: 60}
+            utc_offset_minutes: 100000
+            """
+        let error = #expect(throws: ReferenceDataError.self) { try ReferenceData.check(.deadlines, yaml: text) }
+        let description = error.map { "\($0)" } ?? ""
+        #expect(description.contains("tiers.ringan harus 1–365 hari kerja"))
+        #expect(description.contains("targets.dispatch di luar batas"))
+        #expect(description.contains("utc_offset_minutes harus -720 sampai 840"))
+        // The shipped file passes the same check.
+        let shipped = try String(contentsOfFile: Repository.config("deadlines.yaml"), encoding: .utf8)
+        try ReferenceData.check(.deadlines, yaml: shipped)
+    }
+
     @Test func anIdentityKeyFileOthersCanReadIsRefused() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

@@ -194,21 +194,29 @@ public enum NodeConfigLoader {
 
     /// Dotted paths of every scalar or sequence in the file (`node.id`, `sync.bind`, …).
     static func yamlLeafKeys(path: String) throws -> [String] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try leafKeys(yaml: try String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    /// Dotted paths of every scalar or sequence in a YAML text; how unknown keys are found.
+    ///
+    /// - Throws: when the text is not YAML or its top level is not a mapping.
+    /// - Returns: the paths, sorted.
+    public static func leafKeys(yaml text: String) throws -> [String] {
         guard let root = try Yams.compose(yaml: text) else { return [] }
         guard case .mapping = root else { throw ReferenceDataError.notAMapping }
         var keys: [String] = []
-        func walk(_ node: Yams.Node, prefix: String) {
-            if case .mapping(let mapping) = node {
+        // A configuration is a few levels deep; deeper nesting is cut off rather than walked.
+        func walk(_ node: Yams.Node, prefix: String, depth: Int) {
+            if case .mapping(let mapping) = node, depth < 16 {
                 for (key, child) in mapping {
                     let name = key.string ?? "?"
-                    walk(child, prefix: prefix.isEmpty ? name : prefix + "." + name)
+                    walk(child, prefix: prefix.isEmpty ? name : prefix + "." + name, depth: depth + 1)
                 }
             } else {
                 keys.append(prefix)
             }
         }
-        walk(root, prefix: "")
+        walk(root, prefix: "", depth: 0)
         return keys.sorted()
     }
 

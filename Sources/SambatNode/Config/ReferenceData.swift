@@ -57,11 +57,48 @@ public struct ReferenceData: Sendable {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ReferenceDataError) -> T {
+        let text: String
         do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw .invalid(path: path, problems: ["tidak dapat dibaca: \(error)"])
+        }
+        return try decode(T.self, yaml: text, path: path)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, yaml text: String, path: String) throws(ReferenceDataError) -> T {
+        do {
             return try YAMLDecoder().decode(T.self, from: text)
         } catch {
             throw .invalid(path: path, problems: ["tidak dapat dibaca: \(error)"])
+        }
+    }
+
+    /// The reference files, for checking a text without a file (the config fuzz target).
+    public enum Kind: CaseIterable, Sendable {
+        /// `opd-directory.yaml`.
+        case directory
+        /// `holidays.yaml`.
+        case holidays
+        /// `deadlines.yaml`.
+        case deadlines
+        /// `routing.yaml` (checked against the offices `dpupr`, `dlh` and `perkim`).
+        case routing
+    }
+
+    /// Checks a reference text of `kind` as the loader would.
+    ///
+    /// - Throws: ``ReferenceDataError`` listing what is wrong.
+    public static func check(_ kind: Kind, yaml text: String) throws(ReferenceDataError) {
+        let path = "<\(kind)>"
+        switch kind {
+        case .directory: _ = try directory(try decode(DirectoryFile.self, yaml: text, path: path), path: path)
+        case .holidays: _ = try holidays(try decode(HolidayFile.self, yaml: text, path: path), path: path)
+        case .deadlines:
+            _ = try deadlines(try decode(DeadlineFile.self, yaml: text, path: path), holidays: [], path: path)
+        case .routing:
+            let offices = Set(["dpupr", "dlh", "perkim"].compactMap { try? NodeID($0) })
+            _ = try routing(try decode(RoutingFile.self, yaml: text, path: path), offices: offices, path: path)
         }
     }
 
@@ -74,7 +111,10 @@ public struct ReferenceData: Sendable {
     }
 
     static func loadDirectory(_ path: String) throws(ReferenceDataError) -> [Office] {
-        let file = try decode(DirectoryFile.self, from: path)
+        try directory(try decode(DirectoryFile.self, from: path), path: path)
+    }
+
+    private static func directory(_ file: DirectoryFile, path: String) throws(ReferenceDataError) -> [Office] {
         var problems: [String] = []
         var offices: [Office] = []
         for entry in file.offices {
@@ -101,7 +141,10 @@ public struct ReferenceData: Sendable {
     }
 
     static func loadHolidays(_ path: String) throws(ReferenceDataError) -> Set<CivilDate> {
-        let file = try decode(HolidayFile.self, from: path)
+        try holidays(try decode(HolidayFile.self, from: path), path: path)
+    }
+
+    private static func holidays(_ file: HolidayFile, path: String) throws(ReferenceDataError) -> Set<CivilDate> {
         var problems: [String] = []
         var dates: Set<CivilDate> = []
         for entry in file.holidays {
@@ -164,7 +207,14 @@ public struct ReferenceData: Sendable {
         _ path: String,
         holidays: Set<CivilDate>
     ) throws(ReferenceDataError) -> (WorkingCalendar, ServiceTargets) {
-        let file = try decode(DeadlineFile.self, from: path)
+        try deadlines(try decode(DeadlineFile.self, from: path), holidays: holidays, path: path)
+    }
+
+    private static func deadlines(
+        _ file: DeadlineFile,
+        holidays: Set<CivilDate>,
+        path: String
+    ) throws(ReferenceDataError) -> (WorkingCalendar, ServiceTargets) {
         var problems: [String] = []
         func minute(_ text: String, _ key: String) -> Int? {
             let parts = text.split(separator: ":")
@@ -177,7 +227,13 @@ public struct ReferenceData: Sendable {
             return hour * 60 + minute
         }
         var calendar = WorkingCalendar(holidays: holidays)
-        if let offset = file.utcOffsetMinutes { calendar.utcOffsetMinutes = offset }
+        if let offset = file.utcOffsetMinutes {
+            if (-720...840).contains(offset) {
+                calendar.utcOffsetMinutes = offset
+            } else {
+                problems.append("utc_offset_minutes harus -720 sampai 840")
+            }
+        }
         if let hours = file.officeHours, let opens = minute(hours.opens, "office_hours.opens"),
             let closes = minute(hours.closes, "office_hours.closes")
         {
@@ -205,6 +261,17 @@ public struct ReferenceData: Sendable {
                 problems.append("targets.\(key): tulis tepat satu dari working_minutes, hours, working_days")
                 return nil
             }
+            // Bounded, so that no deadline computation can run away.
+            let inRange =
+                switch given[0] {
+                case .workingMinutes(let minutes): (1...100_000).contains(minutes)
+                case .hours(let hours): (1...10_000).contains(hours)
+                case .workingDays(let days): (1...365).contains(days)
+                }
+            guard inRange else {
+                problems.append("targets.\(key) di luar batas (menit 1–100000, jam 1–10000, hari kerja 1–365)")
+                return nil
+            }
             return given[0]
         }
         for key in file.targets.keys where !["verify", "dispatch", "acknowledge"].contains(key) {
@@ -219,7 +286,7 @@ public struct ReferenceData: Sendable {
                 problems.append("tiers.\(name) tidak dikenal (\(tierNames.keys.sorted().joined(separator: ", ")))")
                 continue
             }
-            if days < 1 { problems.append("tiers.\(name) harus ≥ 1 hari kerja") }
+            if !(1...365).contains(days) { problems.append("tiers.\(name) harus 1–365 hari kerja") }
             tiers[tier] = days
         }
         for (name, tier) in tierNames where tiers[tier] == nil { problems.append("tiers.\(name) tidak ada") }
@@ -245,7 +312,14 @@ public struct ReferenceData: Sendable {
     }
 
     static func loadRouting(_ path: String, offices: Set<NodeID>) throws(ReferenceDataError) -> RoutingRules {
-        let file = try decode(RoutingFile.self, from: path)
+        try routing(try decode(RoutingFile.self, from: path), offices: offices, path: path)
+    }
+
+    private static func routing(
+        _ file: RoutingFile,
+        offices: Set<NodeID>,
+        path: String
+    ) throws(ReferenceDataError) -> RoutingRules {
         var problems: [String] = []
         var rules: [RoutingRules.Rule] = []
         for entry in file.rules {
