@@ -21,7 +21,7 @@ public struct CaseRecord: Sendable {
     /// The earliest deadline among stages still open (for `office`'s stages only, if given).
     public func nextDue(for office: NodeID? = nil) -> Timestamp? {
         clocks.filter {
-            $0.doneAt == nil && (office == nil || $0.office == office || $0.office == nil && office == nil)
+            $0.doneAt == nil && (office == nil || $0.office == office)
         }
         .map(\.dueAt).min()
     }

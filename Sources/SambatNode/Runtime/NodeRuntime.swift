@@ -75,7 +75,7 @@ public struct NodeRuntime: Sendable {
         } catch {
             throw NodeStartError(description: "node.key_file: \(error)")
         }
-        let status = StatusWriter(config: config, store: store)
+        let status: StatusWriter
         let services: [any Service]
         switch config.role {
         case .central:
@@ -84,7 +84,7 @@ public struct NodeRuntime: Sendable {
                 configuration: .init(bindEndpoint: config.bindEndpoint ?? "", keyPair: keyPair),
                 logger: logger
             )
-            status.central = sync
+            status = StatusWriter(config: config, store: store, central: sync)
             let logger = self.logger
             services = [
                 CancellingService(name: "central-sync") {
@@ -104,7 +104,7 @@ public struct NodeRuntime: Sendable {
                 ),
                 logger: logger
             )
-            status.node = sync
+            status = StatusWriter(config: config, store: store, node: sync)
             services = [CancellingService(name: "node-sync") { try await sync.run() }, status]
         }
         logger.info(
@@ -145,10 +145,10 @@ struct CancellingService: Service {
 }
 
 /// Writes `status.json` every second until graceful shutdown.
-final class StatusWriter: Service, @unchecked Sendable {
-    // Set once before the group runs, read only afterwards.
-    nonisolated(unsafe) var central: CentralSyncService?
-    nonisolated(unsafe) var node: NodeSyncService?
+final class StatusWriter: Service, Sendable {
+    /// The sync service of the node's role: central's or an office's (or the mayor's).
+    private let central: CentralSyncService?
+    private let node: NodeSyncService?
     private let config: NodeConfig
     private let store: Store
     private let lastContact: Mutex<Int64?>
@@ -157,9 +157,11 @@ final class StatusWriter: Service, @unchecked Sendable {
     private let previous: NodeStatus?
     private let heardFromCentral = Mutex(false)
 
-    init(config: NodeConfig, store: Store) {
+    init(config: NodeConfig, store: Store, central: CentralSyncService? = nil, node: NodeSyncService? = nil) {
         self.config = config
         self.store = store
+        self.central = central
+        self.node = node
         previous = NodeStatus.read(from: config.statusPath)
         lastContact = Mutex(previous?.lastContactAt)
     }
