@@ -17,17 +17,20 @@ build: deps
 	$(SWIFT) build
 
 ## make test: install what is missing, build once (debug), lint, run every test. The
-## deterministic simulation (SIM_SEEDS worlds) runs after the rest, so it never competes for
-## the two cores with the multi-process tests.
+## real-process chaos test (CHAOS_SECONDS of faults, about 3 minutes in all) and then the
+## deterministic simulation (SIM_SEEDS worlds) run after the rest, one at a time, so neither
+## competes for the two cores with the other multi-process tests.
 SIM_SEEDS ?= 1000
+CHAOS_SECONDS ?= 70
 test: deps lint
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest --skip SimulationTests
+	$(SWIFT) test --skip-build --disable-xctest --skip SimulationTests --skip ChaosTests
+	SAMBAT_CHAOS_SECONDS=$(CHAOS_SECONDS) $(SWIFT) test --skip-build --disable-xctest --filter ChaosTests
 	SAMBAT_SIM_SEEDS=$(SIM_SEEDS) $(SWIFT) test --skip-build --disable-xctest --filter SimulationTests
 
-## make test-long: everything in make test, with 10,000 simulated worlds.
+## make test-long: everything in make test, with 10 minutes of chaos and 10,000 simulated worlds.
 test-long:
-	$(MAKE) test SIM_SEEDS=10000
+	$(MAKE) test SIM_SEEDS=10000 CHAOS_SECONDS=600
 
 ## make test-only: run the tests without reinstalling or linting (for quick iterations).
 test-only:

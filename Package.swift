@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "SambatSyncTests",
             dependencies: [
-                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatFuzzKit",
+                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatFuzzKit", "SambatProcessTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -154,10 +154,23 @@ let package = Package(
             dependencies: ["SambatSync", "SambatStore", "SambatCore"],
             swiftSettings: strictSettings
         ),
+        // Helpers for tests that run the built `sambat` as processes.
+        .target(
+            name: "SambatProcessTestKit",
+            path: "Tests/ProcessTestKit",
+            swiftSettings: strictSettings
+        ),
         // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
         .testTarget(
             name: "SambatIntegrationTests",
-            dependencies: ["SambatStore", "SambatCore"],
+            dependencies: ["SambatStore", "SambatCore", "SambatProcessTestKit"],
+            swiftSettings: strictSettings
+        ),
+        // Central, three offices and the mayor as processes under SIGKILLs and a faulty proxy.
+        .testTarget(
+            name: "SambatChaosTests",
+            dependencies: ["SambatStore", "SambatCore", "SambatProcessTestKit"],
+            exclude: ["chaos_proxy.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import SambatCore
+import SambatProcessTestKit
 import SambatStore
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
 
         init() throws {
             directory = NSTemporaryDirectory() + "sambat-cli-" + UUID().uuidString
-            binary = try DemoStoryTests.binary()
+            binary = try ProcessTestKit.sambatBinary()
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             for node in ["central", "dpupr", "dlh", "mayor"] {
                 try FileManager.default.createDirectory(
@@ -25,7 +26,7 @@ import Testing
             _ = try run(nil, ["keys", "identity", "--out", "\(directory)/central/identity.key"])
             let centralKey = try run(nil, ["keys", "public", "--key", "\(directory)/central/curve.key"]).output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let config = DemoStoryTests.root.appendingPathComponent("Config").path
+            let config = ProcessTestKit.repositoryRoot.appendingPathComponent("Config").path
             for node in ["central", "dpupr", "dlh", "mayor"] {
                 let role = node == "central" ? "central" : node == "mayor" ? "mayor" : "office"
                 var text = """

@@ -1,5 +1,6 @@
 import Foundation
 import SambatCore
+import SambatProcessTestKit
 import SambatStore
 import Testing
 
@@ -8,27 +9,8 @@ import Testing
 /// Central, four offices and the mayor, each a `sambat run` with its own keys and store, driven by the CLI (`scripts/demo.sh --exit`).
 /// Afterwards every store is opened and checked independently of the script.
 @Suite(.serialized) struct DemoStoryTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = ProcessTestKit.repositoryRoot
     static let offices = ["dpupr", "dlh", "perkim", "dishub"]
-
-    /// The built `sambat` next to the test bundle.
-    static func binary() throws -> String {
-        var candidates: [URL] = []
-        if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(root.appendingPathComponent(".build/debug"))
-        for directory in candidates {
-            let url = directory.appendingPathComponent("sambat")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
-        }
-        throw Failure(description: "sambat not found next to the test bundle; run 'swift build --build-tests' first")
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
 
     static func open(_ directory: String, _ node: String) throws -> Store {
         let role: NodeRole = node == "central" ? .central : node == "mayor" ? .mayor : .office
@@ -50,7 +32,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [Self.root.appendingPathComponent("scripts/demo.sh").path, "--exit", "--dir=\(directory)"]
         var environment = ProcessInfo.processInfo.environment
-        environment["SAMBAT_BIN"] = try Self.binary()
+        environment["SAMBAT_BIN"] = try ProcessTestKit.sambatBinary()
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -111,40 +93,12 @@ import Testing
 
         // No reporter's phone number, NIK or name in any office or mayor file, in central's
         // database files, or in any node's log.
-        let secrets = try Self.reporterSecrets()
+        let secrets = try ProcessTestKit.demoReporterSecrets()
         #expect(secrets.count > 100)
-        var scanned = 0
-        let enumerator = FileManager.default.enumerator(atPath: directory)
-        while let relative = enumerator?.nextObject() as? String {
-            let path = directory + "/" + relative
-            let inScope =
-                relative.hasPrefix("logs/") || (relative.hasPrefix("data/") && !relative.hasSuffix(".key"))
-            guard inScope, let data = FileManager.default.contents(atPath: path), !data.isEmpty else { continue }
-            scanned += 1
-            for secret in secrets where data.range(of: Data(secret.utf8)) != nil {
-                Issue.record("\(relative) holds a reporter's personal data")
-            }
+        let scan = ProcessTestKit.scan(directory, for: secrets) { relative in
+            relative.hasPrefix("logs/") || (relative.hasPrefix("data/") && !relative.hasSuffix(".key"))
         }
-        #expect(scanned >= 12)
-    }
-
-    /// Every name, NIK and phone number (in its usual spellings) of the demo complaints.
-    static func reporterSecrets() throws -> Set<String> {
-        let file = root.appendingPathComponent("Config/demo/complaints.jsonl")
-        var secrets: Set<String> = []
-        for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let name = object["name"] as? String, let nik = object["nik"] as? String,
-                let phone = object["phone"] as? String
-            else { continue }
-            secrets.insert(name)
-            secrets.insert(nik)
-            let digits = phone.filter(\.isNumber)
-            let national =
-                digits.hasPrefix("62")
-                ? String(digits.dropFirst(2)) : digits.hasPrefix("0") ? String(digits.dropFirst()) : digits
-            secrets.formUnion([phone, "62" + national, "0" + national, national])
-        }
-        return secrets
+        #expect(scan.scanned >= 12)
+        #expect(scan.leaks.isEmpty, "files holding a reporter's personal data: \(scan.leaks)")
     }
 }

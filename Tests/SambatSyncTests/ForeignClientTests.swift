@@ -1,5 +1,6 @@
 import Foundation
 import SambatCore
+import SambatProcessTestKit
 import SambatStore
 import SambatSync
 import SambatWire
@@ -10,29 +11,9 @@ import Testing
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// Runs a program to completion off the cooperative pool; returns status and stdout, stderr.
     static func run(_ program: String, _ arguments: [String]) async throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        return await withCheckedContinuation { done in
-            Thread {
-                let out = output.fileHandleForReading.readDataToEndOfFile()
-                let err = errors.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                done.resume(
-                    returning: (
-                        process.terminationStatus, String(decoding: out, as: UTF8.self),
-                        String(decoding: err, as: UTF8.self)
-                    )
-                )
-            }.start()
-        }
+        let outcome = try await ProcessTestKit.run(program, arguments)
+        return (outcome.status, outcome.output, outcome.errors)
     }
 
     @Test func aPythonOfficeSaysHelloUploadsAnOpAndGetsItsAck() async throws {

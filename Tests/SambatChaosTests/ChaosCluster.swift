@@ -1,0 +1,329 @@
+import Foundation
+import SambatProcessTestKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Central, three offices and the mayor as `sambat run` processes on loopback, each with its
+/// own keys, config, store and log; offices and the mayor reach central through the chaos
+/// proxy.
+///
+/// Owned by one chaos test; the layout under `directory` is the demo's (`config/`, `data/`,
+/// `logs/`), so the same byte scan applies.
+actor ChaosCluster {
+    static let offices = ["dpupr", "dlh", "perkim"]
+    static let nodes = ["central"] + offices + ["mayor"]
+    /// The nodes that reach central through the proxy, one proxy link each.
+    static let linkedNodes = offices + ["mayor"]
+
+    let directory: String
+    let binary: String
+    let proxy: ChaosProxy
+    private var running: [String: Process] = [:]
+
+    /// Creates keys and configs and starts the proxy; no node runs yet (``launch()``).
+    ///
+    /// - Throws: ``ProcessTestKit/Failure`` when a key cannot be made or the proxy does not start.
+    init(directory: String, proxySeed: UInt64) async throws {
+        self.directory = directory
+        binary = try ProcessTestKit.sambatBinary()
+        for sub in ["config", "logs"] + Self.nodes.map({ "data/" + $0 }) {
+            try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
+        }
+        for node in Self.nodes {
+            try await Self.check(
+                binary,
+                ["keys", "generate", "--out", "\(directory)/data/\(node)/curve.key", "--node", node]
+            )
+        }
+        try await Self.check(binary, ["keys", "identity", "--out", "\(directory)/data/central/identity.key"])
+        let centralKey = try await Self.check(
+            binary,
+            ["keys", "public", "--key", "\(directory)/data/central/curve.key"]
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+        let centralPort = try Self.freePort()
+        proxy = try await ChaosProxy(
+            target: centralPort,
+            links: Self.linkedNodes,
+            seed: proxySeed,
+            directory: directory
+        )
+        do {
+            try writeConfigs(centralPort: centralPort, centralKey: centralKey)
+        } catch {
+            await proxy.quit()
+            throw error
+        }
+    }
+
+    /// Starts central, enrols every other node, starts them, and returns once each has a
+    /// live link.
+    ///
+    /// - Throws: ``ProcessTestKit/Failure`` when a step fails or a node does not link in time
+    ///   (call ``shutdown()`` afterwards either way).
+    func launch() async throws {
+        try start("central")
+        try await waitUntil(30, "central running") { try await self.status("central").contains("\"running\":true") }
+        for node in Self.linkedNodes {
+            let key = try await Self.check(binary, ["keys", "public", "--key", "\(directory)/data/\(node)/curve.key"])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let role = node == "mayor" ? "mayor" : "office"
+            try await checked("central", ["node", "enrol", node, "--role", role, "--public-key=\(key)"])
+        }
+        // Central re-reads enrolments every second; a node knocking earlier is refused silently.
+        try await Task.sleep(for: .milliseconds(1500))
+        for node in Self.linkedNodes { try start(node) }
+        for node in Self.linkedNodes {
+            try await waitUntil(90, "\(node) linked") { try await self.status(node).contains("\"link_up\":true") }
+        }
+    }
+
+    /// Stops every node and the proxy; safe to call in any state.
+    func shutdown() async {
+        await stopAll()
+        await proxy.quit()
+    }
+
+    // MARK: Processes
+
+    /// Starts `sambat run` for `node`, appending its output to `logs/<node>.log`.
+    func start(_ node: String) throws {
+        let log = "\(directory)/logs/\(node).log"
+        if !FileManager.default.fileExists(atPath: log) {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: log) else { throw ProcessTestKit.Failure("cannot open \(log)") }
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["run", "--config", config(node)]
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        try handle.close()
+        running[node] = process
+    }
+
+    /// Kills `node` with SIGKILL (no chance to flush or say goodbye) and waits until it is gone.
+    func kill(_ node: String) async {
+        guard let process = running.removeValue(forKey: node) else { return }
+        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        await Self.waitForExit(process)
+    }
+
+    /// Stops every node with SIGTERM, as an operator would, and waits for each to exit.
+    func stopAll() async {
+        for process in running.values { _ = Glibc.kill(process.processIdentifier, SIGTERM) }
+        for process in running.values { await Self.waitForExit(process) }
+        running.removeAll()
+    }
+
+    /// Nodes that are not running now.
+    func stopped() -> [String] { Self.nodes.filter { running[$0] == nil } }
+
+    private static func waitForExit(_ process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    // MARK: Commands
+
+    nonisolated func config(_ node: String) -> String { "\(directory)/config/\(node).yaml" }
+
+    /// Runs a `sambat` command on `node`'s store, as that node's staff account.
+    ///
+    /// - Returns: the exit status, stdout and stderr.
+    /// - Throws: when the binary cannot be started.
+    nonisolated func sambat(_ node: String, _ arguments: [String]) async throws -> ProcessTestKit.Outcome {
+        try await ProcessTestKit.run(
+            binary,
+            arguments + ["--config", config(node)],
+            environment: ["SAMBAT_ACTOR": "chaos.\(node)"]
+        )
+    }
+
+    /// Runs a command that must succeed.
+    ///
+    /// - Returns: its stdout.
+    /// - Throws: ``ProcessTestKit/Failure`` with its output when it exits non-zero.
+    @discardableResult
+    nonisolated func checked(_ node: String, _ arguments: [String]) async throws -> String {
+        let outcome = try await sambat(node, arguments)
+        guard outcome.status == 0 else {
+            throw ProcessTestKit.Failure(
+                "\(node): sambat \(arguments.joined(separator: " ")) exited \(outcome.status): \(outcome.output)\(outcome.errors)"
+            )
+        }
+        return outcome.output
+    }
+
+    nonisolated func status(_ node: String) async throws -> String {
+        try await sambat(node, ["status", "--json"]).output
+    }
+
+    /// Each case `node` holds and its canonical digest (`sambat inspect digests`).
+    nonisolated func digests(_ node: String) async throws -> [String: String] {
+        var digests: [String: String] = [:]
+        for line in try await checked(node, ["inspect", "digests"]).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2 { digests[String(fields[0])] = String(fields[1]) }
+        }
+        return digests
+    }
+
+    /// Polls `condition` every 300 ms for up to `seconds`.
+    ///
+    /// - Throws: ``ProcessTestKit/Failure`` naming `what` on timeout, with the logs' tails.
+    nonisolated func waitUntil(
+        _ seconds: Double,
+        _ what: String,
+        _ condition: @Sendable () async throws -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        throw ProcessTestKit.Failure("waited more than \(seconds) s for \(what)\n\(logTails())")
+    }
+
+    /// The last lines of every node's log, for a failure message.
+    nonisolated func logTails() -> String {
+        Self.nodes.map { node in
+            let text = (try? String(contentsOfFile: "\(directory)/logs/\(node).log", encoding: .utf8)) ?? ""
+            return "--- \(node).log\n" + text.split(separator: "\n").suffix(8).joined(separator: "\n")
+        }
+        .joined(separator: "\n")
+    }
+
+    @discardableResult
+    private static func check(_ binary: String, _ arguments: [String]) async throws -> String {
+        let outcome = try await ProcessTestKit.run(binary, arguments)
+        guard outcome.status == 0 else {
+            throw ProcessTestKit.Failure("sambat \(arguments.first ?? "") failed: \(outcome.output)\(outcome.errors)")
+        }
+        return outcome.output
+    }
+
+    // MARK: Set-up
+
+    /// The shipped configs with this run's directories, ports and central key; every node
+    /// but central connects to its own proxy port.
+    private func writeConfigs(centralPort: Int, centralKey: String) throws {
+        let root = ProcessTestKit.repositoryRoot.path
+        for node in Self.nodes {
+            let name = node == "central" || node == "mayor" ? "\(node).yaml" : "office-\(node).yaml"
+            var text = try String(contentsOfFile: "\(root)/Config/\(name)", encoding: .utf8)
+            let port = node == "central" ? centralPort : proxy.ports[node] ?? 0
+            text = text.replacingOccurrences(of: "data_dir: data/", with: "data_dir: \(directory)/data/")
+                .replacingOccurrences(of: "key_file: data/", with: "key_file: \(directory)/data/")
+                .replacingOccurrences(of: ": Config/", with: ": \(root)/Config/")
+                .replacingOccurrences(of: "tcp://127.0.0.1:7301", with: "tcp://127.0.0.1:\(port)")
+                .replacingOccurrences(of: "SET-ME-central-public-key-40-characters", with: centralKey)
+            try text.write(toFile: config(node), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw ProcessTestKit.Failure("socket() failed: errno \(errno)") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(socket, address, length) == 0 && getsockname(socket, address, &length) == 0
+            }
+        }
+        guard bound else { throw ProcessTestKit.Failure("bind() failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// The fault-injecting loopback proxy (`chaos_proxy.py`) as a child process, driven by
+/// commands on its stdin.
+///
+/// Owned by ``ChaosCluster``; it forwards each office's and the mayor's connection to
+/// central and, in chaos mode, cuts, blackholes, delays, drops and duplicates their traffic.
+final class ChaosProxy: Sendable {
+    let ports: [String: Int]
+    private let process: Process
+    private let commands: FileHandle
+    private let directory: String
+
+    init(target: Int, links: [String], seed: UInt64, directory: String) async throws {
+        self.directory = directory
+        let script = ProcessTestKit.repositoryRoot.appendingPathComponent("Tests/SambatChaosTests/chaos_proxy.py")
+        let portsFile = "\(directory)/proxy-ports.json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            script.path, "--target", "\(target)", "--links", links.joined(separator: ","), "--seed", "\(seed)",
+            "--ports-file", portsFile,
+        ]
+        let input = Pipe()
+        process.standardInput = input
+        let log = "\(directory)/logs/proxy.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        self.process = process
+        commands = input.fileHandleForWriting
+        let deadline = ContinuousClock.now + .seconds(10)
+        var ports: [String: Int]?
+        while ports == nil, ContinuousClock.now < deadline, process.isRunning {
+            if let data = FileManager.default.contents(atPath: portsFile) {
+                ports = try JSONSerialization.jsonObject(with: data) as? [String: Int]
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        guard let ports, ports.count == links.count else {
+            throw ProcessTestKit.Failure("the chaos proxy did not start; see \(log)")
+        }
+        self.ports = ports
+    }
+
+    /// Starts injecting faults.
+    func chaos() { send("chaos") }
+
+    /// Stops injecting faults; links heal.
+    func calm() { send("calm") }
+
+    /// The proxy's counters: connections, cuts, blackholes, delay windows, chunks dropped,
+    /// duplicated and delayed, bytes forwarded.
+    ///
+    /// - Returns: the counters by name, empty if the proxy does not answer within 5 s.
+    func counters() async -> [String: Int] {
+        let file = "\(directory)/proxy-stats-\(UUID().uuidString).json"
+        send("stats \(file)")
+        for _ in 0..<100 {
+            if let data = FileManager.default.contents(atPath: file),
+                let counters = try? JSONSerialization.jsonObject(with: data) as? [String: Int]
+            {
+                try? FileManager.default.removeItem(atPath: file)
+                return counters
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return [:]
+    }
+
+    /// Ends the proxy and waits for it.
+    func quit() async {
+        send("quit")
+        try? commands.close()
+        for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { process.terminate() }
+    }
+
+    private func send(_ command: String) {
+        try? commands.write(contentsOf: Data((command + "\n").utf8))
+    }
+}
