@@ -138,9 +138,15 @@ let package = Package(
         .testTarget(
             name: "SambatSyncTests",
             dependencies: [
-                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatFuzzKit", "SambatProcessTestKit",
+                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatProcessTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // make test's share of fuzzing: the corpus replayed and fresh mutations per target.
+        .testTarget(
+            name: "SambatFuzzTests",
+            dependencies: ["SambatFuzzKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -133,9 +133,6 @@ for node in "${OFFICES[@]}" mayor; do
     key="$("$SAMBAT" keys public --key "$DEMO_DIR/data/$node/curve.key")"
     sam central node enrol "$node" --role "$role" "--public-key=$key" | show
 done
-# Central re-reads enrolments every second; a node that knocks before that is refused by
-# CURVE silently and only tries again after its link timeout.
-sleep 1.5
 
 say "Menjalankan kantor OPD (${OFFICES[*]}) dan node mayor"
 for node in "${OFFICES[@]}" mayor; do start_node "$node"; done

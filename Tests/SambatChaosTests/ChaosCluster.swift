@@ -72,8 +72,6 @@ actor ChaosCluster {
             let role = node == "mayor" ? "mayor" : "office"
             try await checked("central", ["node", "enrol", node, "--role", role, "--public-key=\(key)"])
         }
-        // Central re-reads enrolments every second; a node knocking earlier is refused silently.
-        try await Task.sleep(for: .milliseconds(1500))
         for node in Self.linkedNodes { try start(node) }
         for node in Self.linkedNodes {
             try await waitUntil(90, "\(node) linked") { try await self.status(node).contains("\"link_up\":true") }

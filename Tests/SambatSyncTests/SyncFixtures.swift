@@ -33,6 +33,15 @@ final class SyncWorld: Sendable {
         return id
     }
 
+    /// The test settings with the default link and HELLO timeouts (15 s and 10 s), for tests
+    /// that must show a node does not wait for them.
+    static var productionTimeouts: SyncSettings {
+        var settings = Self.settings
+        settings.linkTimeout = SyncSettings().linkTimeout
+        settings.helloTimeout = SyncSettings().helloTimeout
+        return settings
+    }
+
     /// Quick timings, so link loss and hints show within a test's patience.
     static var settings: SyncSettings {
         var settings = SyncSettings()

@@ -257,6 +257,58 @@ import Testing
         #expect(again.service.status.centralRefusal == nil)
     }
 
+    /// A node process that dies and is started again at once (a crash, `kill -9`, a
+    /// restart by systemd) is served at once: its old connection is gone, so it is no second
+    /// process, although its old session was heard from moments ago.
+    @Test func aNodeRestartedAtOnceIsServedWithoutWaitingForItsLinkTimeout() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        let first = world.startNode(office, endpoint: hub.endpoint)
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+        first.task.cancel()
+        _ = await first.task.result
+        let again = world.startNode(office, endpoint: hub.endpoint, settings: SyncWorld.productionTimeouts)
+        defer { again.task.cancel() }
+        // Well under the link timeout (15 s) a refused node would wait before its next HELLO.
+        try await eventually("the restarted office is linked", timeout: .seconds(6)) { again.service.status.linkUp }
+        #expect(again.service.status.centralRefusal == nil)
+    }
+
+    /// A node started right after its enrolment is admitted at once, although central's key
+    /// snapshot is refreshed only every second (libzmq never retries a refused handshake).
+    @Test func aNodeEnrolledAMomentAgoIsAdmittedAtOnce() async throws {
+        let world = try SyncWorld()
+        let central = try world.open(SyncWorld.central, .central)
+        try await central.enrolPeer(
+            SyncWorld.dpupr,
+            role: .office,
+            publicKey: world.key(SyncWorld.dpupr).publicKey,
+            at: .now
+        )
+        let hub = try await world.startCentral(central)
+        defer { hub.task.cancel() }
+        // Let central take its key snapshot without dlh, then enrol dlh and start it at once.
+        try await Task.sleep(for: .milliseconds(1_500))
+        try await central.enrolPeer(
+            SyncWorld.dlh,
+            role: .office,
+            publicKey: world.key(SyncWorld.dlh).publicKey,
+            at: .now
+        )
+        let dlh = world.startNode(
+            try world.open(SyncWorld.dlh, .office),
+            endpoint: hub.endpoint,
+            settings: SyncWorld.productionTimeouts
+        )
+        defer { dlh.task.cancel() }
+        // A refused node would say HELLO again only after its link timeout (15 s).
+        try await eventually("dlh is linked", timeout: .seconds(6)) { dlh.service.status.linkUp }
+    }
+
     /// Found by the simulation (seed 49): a backup held an op central never got; after the
     /// restore the node uploaded only its new incarnation, so that op was stranded and every
     /// later op whose context named it was quarantined at central.

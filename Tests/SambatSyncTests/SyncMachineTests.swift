@@ -77,6 +77,34 @@ import Testing
         #expect(!link.centralIsSilent)
     }
 
+    /// The warning a silent central raises: before any WELCOME it points at the keys and the
+    /// enrolment; once central has answered in this run, at an outage instead.
+    @Test func theSilenceWarningBlamesTheKeysOnlyBeforeCentralEverAnswered() {
+        func silenceWarning(_ link: inout NodeLink, from start: ContinuousClock.Instant) -> String? {
+            for second in 1...12 {
+                for case .log(.warning, let text) in link.handle(.tick(localHead: 0), at: start + .seconds(second))
+                where text.hasPrefix("no answer from central") {
+                    return text
+                }
+            }
+            return nil
+        }
+        let start = ContinuousClock.now
+        var fresh = NodeLink(origin: Self.origin, central: Self.central)
+        _ = fresh.handle(.connect(localHead: 0, checkpoint: 0), at: start)
+        let first = silenceWarning(&fresh, from: start)
+        #expect(first?.contains("public key") == true)
+
+        var link = Self.readyLink(at: start)
+        // The link goes quiet; after the link timeout the node says HELLO again and waits.
+        let later = start + .seconds(20)
+        _ = link.handle(.tick(localHead: 0), at: later)
+        #expect(link.phase == .awaitingWelcome)
+        let second = silenceWarning(&link, from: later)
+        #expect(second?.contains("answered earlier in this run") == true)
+        #expect(second?.contains("public key") == false)
+    }
+
     @Test func aFeedGapMakesTheNodeSayHelloInsteadOfApplying() {
         let now = ContinuousClock.now
         var link = Self.readyLink(at: now)

@@ -103,7 +103,7 @@ import Testing
         await context.terminate()
     }
 
-    @Test func theZAPReplyRefusesAnythingButAnEnrolledCurveKey() throws {
+    @Test func theZAPReplyRefusesAnythingButAnEnrolledCurveKey() async throws {
         let key = Array(repeating: UInt8(7), count: 32)
         let request: (String, [UInt8]) -> [[UInt8]] = { mechanism, credential in
             [
@@ -113,16 +113,16 @@ import Testing
         }
         let enrolledKey = try #require(ZAPHandler.z85(key))
         let allow: ZAPHandler.Authorize = { $0 == enrolledKey ? "dlh" : nil }
-        let ok = try #require(ZAPHandler.reply(to: request("CURVE", key), authorize: allow))
+        let ok = try #require(await ZAPHandler.reply(to: request("CURVE", key), authorize: allow))
         #expect(ok[4] == Array("200".utf8))
         #expect(ok[6] == Array("dlh".utf8))
         #expect(ok[3] == Array("42".utf8))
         let other = try #require(
-            ZAPHandler.reply(to: request("CURVE", Array(repeating: 9, count: 32)), authorize: allow)
+            await ZAPHandler.reply(to: request("CURVE", Array(repeating: 9, count: 32)), authorize: allow)
         )
         #expect(other[4] == Array("400".utf8))
-        let plain = try #require(ZAPHandler.reply(to: request("PLAIN", key), authorize: allow))
+        let plain = try #require(await ZAPHandler.reply(to: request("PLAIN", key), authorize: allow))
         #expect(plain[4] == Array("400".utf8))
-        #expect(ZAPHandler.reply(to: [[1], [], Array("2.0".utf8)], authorize: allow) == nil)
+        #expect(await ZAPHandler.reply(to: [[1], [], Array("2.0".utf8)], authorize: allow) == nil)
     }
 }

@@ -95,6 +95,9 @@ public struct NodeLink: Sendable {
     private var retryHelloAt: ContinuousClock.Instant?
     private var helloSentAt: ContinuousClock.Instant?
     private var hinted = false
+    /// Whether central has welcomed this link at least once: then the keys and the enrolment
+    /// were right, and a later silence is an outage, not a configuration mistake.
+    private var everWelcomed = false
     /// Whether central has not answered a HELLO within the hello timeout: a wrong central
     /// key, an unenrolled node or a wrong address (CURVE refusals are silent).
     public private(set) var centralIsSilent = false
@@ -197,13 +200,14 @@ public struct NodeLink: Sendable {
             if !hinted, now - sent >= settings.helloTimeout {
                 hinted = true
                 centralIsSilent = true
+                let advice =
+                    everWelcomed
+                    ? "it answered earlier in this run, so central or the network is probably down "
+                        + "(or since then central's key changed or this node was revoked); working offline and retrying"
+                    : "check central's address and that this node's config holds central's current public key "
+                        + "(a wrong key fails the CURVE handshake silently), and that this node is enrolled"
                 actions.append(
-                    .log(
-                        .warning,
-                        "no answer from central \(central) within \(settings.helloTimeout): "
-                            + "check central's address and that this node's config holds central's current public key "
-                            + "(a wrong key fails the CURVE handshake silently), and that this node is enrolled"
-                    )
+                    .log(.warning, "no answer from central \(central) within \(settings.helloTimeout): " + advice)
                 )
             }
             if now - sent >= settings.linkTimeout {
@@ -247,6 +251,7 @@ public struct NodeLink: Sendable {
             // Only the answer to our latest HELLO counts (central echoes its session).
             guard phase == .awaitingWelcome, welcome.session == 0 || welcome.session == generation else { return }
             phase = .ready
+            everWelcomed = true
             centralIsSilent = false
             centralRefusal = nil
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))

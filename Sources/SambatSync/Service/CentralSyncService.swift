@@ -40,6 +40,8 @@ public final class CentralSyncService: Sendable {
     private let logger: Logger
     /// Enrolled active keys → node id, read by the ZAP thread.
     private let admitted = Mutex<[String: String]>([:])
+    /// When the ZAP handler last re-read the peers for a key it did not know.
+    private let lastKeyLookup = Mutex<ContinuousClock.Instant?>(nil)
     private let connected = Mutex<Set<NodeID>>([])
 
     /// A service for central's `store`; nothing happens until ``run(onBound:)``.
@@ -62,7 +64,7 @@ public final class CentralSyncService: Sendable {
         let context = try ZMQContext()
         let zap: ZAPHandler
         do {
-            zap = try await ZAPHandler.open(context: context) { [self] key in self.admitted.withLock { $0[key] } }
+            zap = try await ZAPHandler.open(context: context) { [self] key in await self.admit(key) }
         } catch {
             await context.terminate()
             throw error
@@ -130,6 +132,25 @@ public final class CentralSyncService: Sendable {
         await zap.close()
         zapTask.cancel()
         await context.terminate()
+    }
+
+    /// The ZAP answer for `key`: the user id of its enrolled node, or `nil` to refuse.
+    ///
+    /// The keys are re-read every second; a key enrolled a moment ago is looked up in the
+    /// store before it is refused, because libzmq never retries a refused handshake (the node
+    /// would wait a whole link timeout). At most ten lookups a second, so a stream of unknown
+    /// keys cannot keep the store busy.
+    private func admit(_ key: String) async -> String? {
+        if let node = admitted.withLock({ $0[key] }) { return node }
+        let now = ContinuousClock.now
+        let mayLook = lastKeyLookup.withLock { last in
+            guard last.map({ now - $0 >= .milliseconds(100) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard mayLook, let peers = try? await store.peers() else { return nil }
+        refreshKeys(peers)
+        return admitted.withLock { $0[key] }
     }
 
     fileprivate func refreshKeys(_ peers: [EnrolledPeer]) {
@@ -225,7 +246,7 @@ public final class CentralSyncService: Sendable {
                 return
             }
             if case .hello(let hello) = decoded {
-                if isDuplicate(node, key: key, routingID: routingID) {
+                if isDuplicate(node, key: key, routingID: routingID), await isStillConnected(node) {
                     logger.error(
                         "refused HELLO: another connection of this node is active; two processes may run with one node id",
                         metadata: ["node": "\(node)"]
@@ -338,6 +359,22 @@ public final class CentralSyncService: Sendable {
                 let heard = lastHeard[node]
             else { return false }
             return ContinuousClock.now - heard < service.configuration.settings.pingInterval * 2
+        }
+
+        /// Whether the connection of `node`'s current session still takes messages.
+        ///
+        /// A node killed and restarted says HELLO on a new connection within seconds, while
+        /// its old session still looks live. With `ROUTER_MANDATORY` a send to a connection
+        /// libzmq has closed fails at once, so a PING tells a restart (old connection gone:
+        /// the old session is forgotten) from a second process (old connection alive).
+        private mutating func isStillConnected(_ node: NodeID) async -> Bool {
+            guard let old = sessions[node]?.routingID else { return false }
+            var ping = Sambat_Sync_V1_Ping()
+            ping.nonce = 0
+            if await socket.send([old] + SyncFrames.encode(.ping(ping)), within: .milliseconds(200)) { return true }
+            logger.info("a node reconnected after its old connection closed", metadata: ["node": "\(node)"])
+            forget(node)
+            return false
         }
 
         private mutating func spendBlobBudget(of node: NodeID, bytes: Int) -> Bool {

@@ -18,7 +18,10 @@ internal import CZeroMQ
 /// Safe from any task; ``run()`` is meant for one task (a task group child of a Service).
 public final class ZAPHandler: Sendable {
     /// Maps a client's Z85 public key to its user id (the node id), or `nil` to refuse.
-    public typealias Authorize = @Sendable (String) -> String?
+    ///
+    /// Asynchronous so it may look a key up in a store; libzmq waits for the answer, and
+    /// requests are answered one at a time, so it should answer within milliseconds.
+    public typealias Authorize = @Sendable (String) async -> String?
 
     /// The endpoint libzmq sends ZAP requests to.
     public static let endpoint = "inproc://zeromq.zap.01"
@@ -44,7 +47,7 @@ public final class ZAPHandler: Sendable {
     /// Answers ZAP requests until ``close()``.
     public func run() async {
         for await request in socket.messages {
-            guard let reply = Self.reply(to: request.frames, authorize: authorize) else { continue }
+            guard let reply = await Self.reply(to: request.frames, authorize: authorize) else { continue }
             try? await socket.send(reply)
         }
     }
@@ -55,7 +58,7 @@ public final class ZAPHandler: Sendable {
     }
 
     /// The reply to one request: `[routing id, "", "1.0", request id, status, text, user id, ""]`.
-    static func reply(to frames: [[UInt8]], authorize: Authorize) -> [[UInt8]]? {
+    static func reply(to frames: [[UInt8]], authorize: Authorize) async -> [[UInt8]]? {
         // routing id, empty delimiter, version, request id, domain, address, identity, mechanism, credentials…
         guard frames.count >= 8, frames[1].isEmpty, frames[2] == Array("1.0".utf8) else { return nil }
         let mechanism = String(decoding: frames[7], as: UTF8.self)
@@ -63,7 +66,7 @@ public final class ZAPHandler: Sendable {
         var text = "only enrolled CURVE keys are admitted"
         var userID = ""
         if mechanism == "CURVE", frames.count >= 9, frames[8].count == 32, let key = z85(frames[8]) {
-            if let node = authorize(key) {
+            if let node = await authorize(key) {
                 status = "200"
                 text = "OK"
                 userID = node
