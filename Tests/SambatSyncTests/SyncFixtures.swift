@@ -116,6 +116,23 @@ final class SyncWorld: Sendable {
         return (task, service, address)
     }
 
+    /// Central running with one case dispatched to dpupr, which synced it once and stopped
+    /// (its task ended, its socket closed); the caller cancels `hub.task`.
+    func centralWithAnOfficeThatSyncedOnce() async throws -> (
+        central: Store, office: Store, caseID: CaseID,
+        hub: (task: Task<Void, any Error>, service: CentralSyncService, endpoint: String)
+    ) {
+        let central = try await openCentral()
+        let office = try open(Self.dpupr, .office)
+        let caseID = try await Self.dispatch(central, serial: 1)
+        let hub = try await startCentral(central)
+        let first = startNode(office, endpoint: hub.endpoint)
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+        first.task.cancel()
+        _ = await first.task.result
+        return (central, office, caseID, hub)
+    }
+
     /// Starts a node's sync service against central at `endpoint`.
     func startNode(
         _ store: Store,

@@ -262,15 +262,8 @@ import Testing
     /// process, although its old session was heard from moments ago.
     @Test func aNodeRestartedAtOnceIsServedWithoutWaitingForItsLinkTimeout() async throws {
         let world = try SyncWorld()
-        let central = try await world.openCentral()
-        let office = try world.open(SyncWorld.dpupr, .office)
-        let caseID = try await SyncWorld.dispatch(central, serial: 1)
-        let hub = try await world.startCentral(central)
+        let (_, office, _, hub) = try await world.centralWithAnOfficeThatSyncedOnce()
         defer { hub.task.cancel() }
-        let first = world.startNode(office, endpoint: hub.endpoint)
-        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
-        first.task.cancel()
-        _ = await first.task.result
         let again = world.startNode(office, endpoint: hub.endpoint, settings: SyncWorld.productionTimeouts)
         defer { again.task.cancel() }
         // Well under the link timeout (15 s) a refused node would wait before its next HELLO.
@@ -314,15 +307,8 @@ import Testing
     /// later op whose context named it was quarantined at central.
     @Test func opsInARestoredBackupThatCentralNeverGotStillArrive() async throws {
         let world = try SyncWorld()
-        let central = try await world.openCentral()
-        let office = try world.open(SyncWorld.dpupr, .office)
-        let caseID = try await SyncWorld.dispatch(central, serial: 1)
-        let hub = try await world.startCentral(central)
+        let (central, office, caseID, hub) = try await world.centralWithAnOfficeThatSyncedOnce()
         defer { hub.task.cancel() }
-        let first = world.startNode(office, endpoint: hub.endpoint)
-        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
-        first.task.cancel()
-        _ = await first.task.result
         // Offline: the ack goes into a backup and never reaches central; then the disk fails
         // and the backup is restored.
         let officer = SyncWorld.actor("dpupr.budi")
