@@ -1,6 +1,7 @@
 import Foundation
 import SambatCore
 import SambatNode
+import SambatSync
 import SambatWire
 import Testing
 
@@ -102,6 +103,83 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("central.endpoint: port tidak ada") })
         #expect(problems.count == 9)
         #expect(error?.description.contains("9 masalah") == true)
+    }
+
+    /// The path of a complete office config with `body` as its `sync:` section.
+    static func officeWithSync(_ body: String, in scratch: Scratch) throws -> String {
+        let path = try scratch.write(
+            "office.yaml",
+            """
+            node: {id: dpupr, role: office, data_dir: \(scratch.file("data")), key_file: \(try scratch.keyFile("node.key").path)}
+            central: {endpoint: "tcp://127.0.0.1:7301", public_key: "\(try scratch.keyFile("central.key").pair.publicKey)"}
+            sync:
+            \(body)
+            reference:
+              directory: \(Repository.config("opd-directory.yaml"))
+              deadlines: \(Repository.config("deadlines.yaml"))
+              holidays: \(Repository.config("holidays.yaml"))
+            """
+        )
+        return path
+    }
+
+    @Test func syncTunablesAreReadWithUnitsAndTheEnvironmentWins() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try Self.officeWithSync(
+            """
+              ping_interval: 2s
+              link_timeout: 1m
+              hello_timeout: 20s
+              reconnect_initial: 250ms
+              reconnect_max: 10s
+              batch_ops: 200
+              credit: 8
+            """,
+            in: scratch
+        )
+        let config = try await NodeConfigLoader.load(path: path, environment: ["SAMBAT_SYNC_CREDIT": "2"])
+        #expect(config.sync.pingInterval == .seconds(2))
+        #expect(config.sync.linkTimeout == .seconds(60))
+        #expect(config.sync.helloTimeout == .seconds(20))
+        #expect(config.sync.reconnectInitial == .milliseconds(250))
+        #expect(config.sync.reconnectMaximum == .seconds(10))
+        #expect(config.sync.maximumBatchOps == 200)
+        #expect(config.sync.credit == 2)
+        // What is not set keeps design.md's default.
+        #expect(config.sync.maximumBatchBytes == SyncSettings().maximumBatchBytes)
+        #expect(config.sync.heartbeatInterval == SyncSettings().heartbeatInterval)
+    }
+
+    @Test func syncTunablesOutOfBoundsOrInconsistentAreRefused() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try Self.officeWithSync(
+            """
+              ping_interval: 10s
+              link_timeout: 15s
+              hello_timeout: 5
+              batch_ops: 0
+              credit: many
+              reconnect_initial: 1m
+              reconnect_max: 30s
+            """,
+            in: scratch
+        )
+        let error = await #expect(throws: NodeConfigError.self) {
+            try await NodeConfigLoader.load(path: path, environment: [:])
+        }
+        let problems = error?.problems ?? []
+        for expected in [
+            "sync.hello_timeout harus durasi 1s–30m dengan satuan ms, s atau m (mis. 5s), bukan '5'",
+            "sync.batch_ops harus bilangan bulat 1–5000, bukan '0'",
+            "sync.credit harus bilangan bulat 1–64, bukan 'many'",
+            "sync.link_timeout (15s) harus paling sedikit dua kali sync.ping_interval (10s)",
+            "sync.reconnect_initial (1m) tidak boleh lebih dari sync.reconnect_max (30s)",
+        ] {
+            #expect(problems.contains(expected), "missing: \(expected) in \(problems)")
+        }
+        #expect(problems.count == 5)
     }
 
     @Test func aFileThatIsNotYAMLOrNotThereIsRefused() async throws {

@@ -1,4 +1,5 @@
 public import SambatCore
+public import SambatSync
 
 /// A node's configuration: who it is, where its data and keys live, how it reaches its
 /// peers, and which reference files it uses.
@@ -29,6 +30,8 @@ public struct NodeConfig: Hashable, Sendable {
     public var centralPublicKey: String?
     /// The reference files.
     public var reference: ReferenceFiles
+    /// The sync protocol's tunables (`sync.*`); design.md §4's defaults where not set.
+    public var sync = SyncSettings()
     /// The file the configuration came from.
     public var sourcePath: String
 

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SambatCore
+import SambatSync
 import SambatWire
 import SystemPackage
 import Yams
@@ -34,6 +35,17 @@ public enum NodeConfigLoader {
         "central.endpoint": [.office, .mayor],
         "central.public_key": [.office, .mayor],
         "sync.bind": [.central],
+        "sync.batch_ops": [.central, .office, .mayor],
+        "sync.batch_bytes": [.central, .office, .mayor],
+        "sync.credit": [.central, .office, .mayor],
+        "sync.ping_interval": [.central, .office, .mayor],
+        "sync.link_timeout": [.office, .mayor],
+        "sync.hello_timeout": [.office, .mayor],
+        "sync.heartbeat_interval": [.central, .office, .mayor],
+        "sync.poll_interval": [.central, .office, .mayor],
+        "sync.reconnect_initial": [.office, .mayor],
+        "sync.reconnect_max": [.office, .mayor],
+        "sync.blob_chunk_bytes": [.office, .mayor],
         "identity.key_file": [.central],
         "reference.directory": [.central, .office, .mayor],
         "reference.deadlines": [.central, .office, .mayor],
@@ -160,6 +172,7 @@ public enum NodeConfigLoader {
         case nil:
             break
         }
+        let sync = syncSettings(value, problems: &problems)
         let directory = required("reference.directory")
         let deadlines = required("reference.deadlines")
         let holidays = required("reference.holidays")
@@ -176,7 +189,7 @@ public enum NodeConfigLoader {
         else {
             throw NodeConfigError(path: path, problems: problems)
         }
-        return NodeConfig(
+        var config = NodeConfig(
             node: node,
             role: role,
             central: central,
@@ -190,6 +203,100 @@ public enum NodeConfigLoader {
             reference: .init(directory: directory, deadlines: deadlines, holidays: holidays, routing: routing),
             sourcePath: path
         )
+        config.sync = sync
+        return config
+    }
+
+    /// The sync tunables (`sync.*`, all optional), checked against sane bounds and each other.
+    ///
+    /// Durations are written with a unit (`250ms`, `5s`, `2m`); sizes in bytes.
+    static func syncSettings(_ value: (String) -> String?, problems: inout [String]) -> SyncSettings {
+        var settings = SyncSettings()
+        func count(_ key: String, _ bounds: ClosedRange<Int>) -> Int? {
+            guard let text = value(key) else { return nil }
+            guard let number = Int(text), bounds.contains(number) else {
+                problems.append(
+                    "\(key) harus bilangan bulat \(bounds.lowerBound)–\(bounds.upperBound), bukan '\(text)'"
+                )
+                return nil
+            }
+            return number
+        }
+        func duration(_ key: String, _ bounds: ClosedRange<Duration>) -> Duration? {
+            guard let text = value(key) else { return nil }
+            guard let parsed = parseDuration(text), bounds.contains(parsed) else {
+                problems.append(
+                    "\(key) harus durasi \(format(bounds.lowerBound))–\(format(bounds.upperBound)) "
+                        + "dengan satuan ms, s atau m (mis. 5s), bukan '\(text)'"
+                )
+                return nil
+            }
+            return parsed
+        }
+        if let ops = count("sync.batch_ops", 1...5_000) { settings.maximumBatchOps = ops }
+        if let bytes = count("sync.batch_bytes", 4_096...(1 << 20)) { settings.maximumBatchBytes = bytes }
+        if let credit = count("sync.credit", 1...64) { settings.credit = credit }
+        if let chunk = count("sync.blob_chunk_bytes", 4_096...(256 * 1_024)) { settings.blobChunkBytes = chunk }
+        if let ping = duration("sync.ping_interval", .milliseconds(100)...(.seconds(300))) {
+            settings.pingInterval = ping
+        }
+        if let timeout = duration("sync.link_timeout", .seconds(1)...(.seconds(1_800))) {
+            settings.linkTimeout = timeout
+        }
+        if let timeout = duration("sync.hello_timeout", .seconds(1)...(.seconds(1_800))) {
+            settings.helloTimeout = timeout
+        }
+        if let heartbeat = duration("sync.heartbeat_interval", .milliseconds(100)...(.seconds(300))) {
+            settings.heartbeatInterval = heartbeat
+        }
+        if let poll = duration("sync.poll_interval", .milliseconds(5)...(.seconds(5))) { settings.pollInterval = poll }
+        if let initial = duration("sync.reconnect_initial", .milliseconds(10)...(.seconds(300))) {
+            settings.reconnectInitial = initial
+        }
+        if let maximum = duration("sync.reconnect_max", .milliseconds(10)...(.seconds(1_800))) {
+            settings.reconnectMaximum = maximum
+        }
+        // A link must survive a lost ping, and the hint about a silent central must come
+        // before the node gives up on its HELLO.
+        if settings.linkTimeout < settings.pingInterval * 2 {
+            problems.append(
+                "sync.link_timeout (\(format(settings.linkTimeout))) harus paling sedikit dua kali "
+                    + "sync.ping_interval (\(format(settings.pingInterval)))"
+            )
+        }
+        if settings.helloTimeout > settings.linkTimeout {
+            problems.append(
+                "sync.hello_timeout (\(format(settings.helloTimeout))) tidak boleh lebih dari "
+                    + "sync.link_timeout (\(format(settings.linkTimeout)))"
+            )
+        }
+        if settings.reconnectInitial > settings.reconnectMaximum {
+            problems.append(
+                "sync.reconnect_initial (\(format(settings.reconnectInitial))) tidak boleh lebih dari "
+                    + "sync.reconnect_max (\(format(settings.reconnectMaximum)))"
+            )
+        }
+        return settings
+    }
+
+    /// `250ms`, `5s` or `2m` as a duration; `nil` for anything else.
+    static func parseDuration(_ text: String) -> Duration? {
+        for (unit, milliseconds) in [("ms", 1), ("s", 1_000), ("m", 60_000)] where text.hasSuffix(unit) {
+            let digits = text.dropLast(unit.count)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+                let number = Int(digits), number <= 1_000_000_000
+            else { continue }
+            return .milliseconds(number * milliseconds)
+        }
+        return nil
+    }
+
+    /// A duration as an operator would write it (`500ms`, `5s`, `2m`).
+    static func format(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1_000 == 0 { return "\(milliseconds / 1_000)s" }
+        return "\(milliseconds)ms"
     }
 
     /// Dotted paths of every scalar or sequence in the file (`node.id`, `sync.bind`, …).

@@ -81,7 +81,7 @@ public struct NodeRuntime: Sendable {
         case .central:
             let sync = CentralSyncService(
                 store: store,
-                configuration: .init(bindEndpoint: config.bindEndpoint ?? "", keyPair: keyPair),
+                configuration: .init(bindEndpoint: config.bindEndpoint ?? "", keyPair: keyPair, settings: config.sync),
                 logger: logger
             )
             status = StatusWriter(config: config, store: store, central: sync)
@@ -100,7 +100,8 @@ public struct NodeRuntime: Sendable {
                 configuration: .init(
                     centralEndpoint: config.centralEndpoint ?? "",
                     centralPublicKey: config.centralPublicKey ?? "",
-                    keyPair: keyPair
+                    keyPair: keyPair,
+                    settings: config.sync
                 ),
                 logger: logger
             )
