@@ -21,6 +21,9 @@ actor ChaosCluster {
     let binary: String
     let proxy: ChaosProxy
     private var running: [String: Process] = [:]
+    /// What the processes did that they never should: exit on their own, ignore SIGTERM,
+    /// exit non-zero after it.
+    private(set) var problems: [String] = []
 
     /// Creates keys and configs and starts the proxy; no node runs yet (``launch()``).
     ///
@@ -105,24 +108,57 @@ actor ChaosCluster {
     }
 
     /// Kills `node` with SIGKILL (no chance to flush or say goodbye) and waits until it is gone.
-    func kill(_ node: String) async {
-        guard let process = running.removeValue(forKey: node) else { return }
+    ///
+    /// - Returns: whether it was killed; `false` when it was not running, and a problem is
+    ///   recorded if it had exited on its own.
+    func kill(_ node: String) async -> Bool {
+        guard let process = running.removeValue(forKey: node) else { return false }
+        guard process.isRunning else {
+            noteUnexpectedExit(node, process)
+            return false
+        }
         _ = Glibc.kill(process.processIdentifier, SIGKILL)
-        await Self.waitForExit(process)
+        _ = await Self.waitForExit(process, within: .seconds(10))
+        return true
     }
 
-    /// Stops every node with SIGTERM, as an operator would, and waits for each to exit.
+    /// Stops every node with SIGTERM, as an operator would; a node that does not exit 0
+    /// within 15 s is a problem (and is killed).
     func stopAll() async {
-        for process in running.values { _ = Glibc.kill(process.processIdentifier, SIGTERM) }
-        for process in running.values { await Self.waitForExit(process) }
+        for process in running.values where process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGTERM) }
+        for (node, process) in running {
+            if await !Self.waitForExit(process, within: .seconds(15)) {
+                problems.append("\(node) did not stop within 15 s of SIGTERM")
+                _ = Glibc.kill(process.processIdentifier, SIGKILL)
+                _ = await Self.waitForExit(process, within: .seconds(5))
+            } else if process.terminationReason != .exit || process.terminationStatus != 0 {
+                problems.append("\(node) exited with status \(process.terminationStatus) after SIGTERM")
+            }
+        }
         running.removeAll()
     }
 
-    /// Nodes that are not running now.
-    func stopped() -> [String] { Self.nodes.filter { running[$0] == nil } }
+    /// Nodes that are not running now; one that exited on its own is recorded as a problem.
+    func stopped() -> [String] {
+        for (node, process) in running where !process.isRunning {
+            noteUnexpectedExit(node, process)
+            running[node] = nil
+        }
+        return Self.nodes.filter { running[$0] == nil }
+    }
 
-    private static func waitForExit(_ process: Process) async {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    private func noteUnexpectedExit(_ node: String, _ process: Process) {
+        problems.append("\(node) exited on its own with status \(process.terminationStatus); see logs/\(node).log")
+    }
+
+    /// Waits until `process` has exited, at most `limit`; returns whether it did.
+    private static func waitForExit(_ process: Process, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning, ContinuousClock.now < deadline {
+            // Not `try?`: a cancelled test must not spin here.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
+        }
+        return !process.isRunning
     }
 
     // MARK: Commands
@@ -268,21 +304,24 @@ final class ChaosProxy: Sendable {
         process.standardInput = input
         let log = "\(directory)/logs/proxy.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        process.standardError = FileHandle(forWritingAtPath: log)
+        let output = FileHandle(forWritingAtPath: log)
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
+        try? output?.close()
         self.process = process
         commands = input.fileHandleForWriting
         let deadline = ContinuousClock.now + .seconds(10)
         var ports: [String: Int]?
         while ports == nil, ContinuousClock.now < deadline, process.isRunning {
             if let data = FileManager.default.contents(atPath: portsFile) {
-                ports = try JSONSerialization.jsonObject(with: data) as? [String: Int]
+                ports = try? JSONSerialization.jsonObject(with: data) as? [String: Int]
             } else {
-                try await Task.sleep(for: .milliseconds(50))
+                try? await Task.sleep(for: .milliseconds(50))
             }
         }
         guard let ports, ports.count == links.count else {
+            process.terminate()
             throw ProcessTestKit.Failure("the chaos proxy did not start; see \(log)")
         }
         self.ports = ports

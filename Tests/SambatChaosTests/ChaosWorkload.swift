@@ -128,8 +128,9 @@ enum ChaosWorkload {
 
     /// Runs one write; a change counts as written only when the command exits 0.
     ///
-    /// A refusal
-    /// (the case has not reached the office yet, or is already acknowledged) is counted.
+    /// The refusals this workload provokes (the case has not reached the office yet, or is
+    /// already acknowledged or started) are counted; any other failure — a crash, a storage
+    /// error — is recorded as a problem.
     private static func write(
         _ node: String,
         _ caseID: String,
@@ -138,12 +139,21 @@ enum ChaosWorkload {
         cluster: ChaosCluster,
         ledger: ChaosLedger
     ) async throws {
-        if try await cluster.sambat(node, arguments).status == 0 {
+        let outcome = try await cluster.sambat(node, arguments)
+        if outcome.status == 0 {
             await ledger.record(.init(node: node, caseID: caseID, token: token))
-        } else {
+        } else if expectedRefusals.contains(where: outcome.errors.contains) {
             await ledger.recordRefusal()
+        } else {
+            let said = (outcome.errors + outcome.output).split(separator: "\n").first.map(String.init) ?? ""
+            let command = arguments.prefix(2).joined(separator: " ")
+            await ledger.recordFailure("\(node): sambat \(command) exited \(outcome.status): \(said)")
         }
     }
+
+    /// What the CLI says when it refuses a write this workload may ask for: a case not yet
+    /// at the office, and a transition already made.
+    static let expectedRefusals = ["tidak ada di node", "tidak diizinkan saat kasus"]
 
     /// The monkey: every 1.5-4.5 s one random node (central included) is killed with SIGKILL
     /// and restarted 0.2-3 s later.
@@ -157,8 +167,7 @@ enum ChaosWorkload {
         while ContinuousClock.now < end {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1500...4500)))
             guard ContinuousClock.now < end, let node = ChaosCluster.nodes.randomElement() else { break }
-            await cluster.kill(node)
-            await ledger.recordKill(node)
+            if await cluster.kill(node) { await ledger.recordKill(node) }
             try await Task.sleep(for: .milliseconds(Int.random(in: 200...3000)))
             try await cluster.start(node)
         }
@@ -232,9 +241,11 @@ struct ChaosVerdict {
 
         // Every change a command reported as written is at central (and so, by the hashes
         // above, at the mayor and at its office).
+        for failure in await ledger.failures { verdict.problems.append("unexpected failure: \(failure)") }
         for write in await ledger.writes {
             guard let token = write.token else { continue }
-            let needle = Array(token.utf8)
+            // In brackets, as the note writes it: chaos-dlh-4 must not be found in chaos-dlh-41.
+            let needle = Array("(\(token))".utf8)
             let present = opsByCase[write.caseID]?.contains { $0.sealed.bytes.contains(needle) } ?? false
             if !present { verdict.problems.append("\(write.node)'s change \(token) on \(write.caseID) is missing") }
         }

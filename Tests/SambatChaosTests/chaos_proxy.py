@@ -12,14 +12,16 @@ scheduler per link injects faults into the byte stream:
 - delay:      for 3-10 s every chunk waits 20-400 ms, in order (a slow link);
 - drop:       one chunk is discarded (the ZMTP/CURVE stream desynchronises: libzmq must
               notice and reconnect, nothing committed may be lost);
-- duplicate:  one chunk is sent twice (a replayed CURVE frame: libzmq must refuse it by its
-              nonce and reconnect, nothing may be applied twice);
+- duplicate:  one chunk (up to 64 KiB, not aligned to frames) is sent twice: the stream is
+              garbled or a CURVE frame repeats, which libzmq must refuse (by its nonce)
+              and reconnect; nothing may be applied twice;
 - replay:     the first 64 KiB a node sent on an earlier connection (CURVE handshake,
               HELLO, uploads) are sent to central again on a new connection of the proxy's
               own, as an eavesdropper would (central must refuse the handshake: nothing
               the recording held may be applied or answered).
 
 Usage: chaos_proxy.py --target PORT --links dpupr,dlh,... --seed N --ports-file PATH
+       chaos_proxy.py --self-test   (needs python3-zmq: proves the replay detector can fire)
 Commands on stdin, one per line: "chaos" (start injecting), "calm" (stop; connections
 heal), "stats PATH" (write the counters as JSON to PATH), "quit".
 Exit codes: 0 after quit or end of stdin; 64 bad arguments.
@@ -49,6 +51,7 @@ class Link:
         self.drop_next = False
         self.duplicate_next = False
         self.recording = b""
+        self.blackhole_end = None
 
     def reset_connections(self):
         for connection in list(self.connections):
@@ -79,7 +82,10 @@ class Proxy:
     def __init__(self, target, names, seed):
         self.target = target
         self.links = {name: Link(name) for name in names}
-        self.random = random.Random(seed)
+        # Each link's fault schedule has its own generator, so the seed fixes which faults
+        # each link gets and when, whatever the traffic; per-chunk delays draw from another.
+        self.schedules = {name: random.Random(seed * 1000 + index) for index, name in enumerate(names)}
+        self.delays = random.Random(seed ^ 0x5EED)
         self.chaos = False
         self.counters = {
             "connections": 0,
@@ -91,6 +97,7 @@ class Proxy:
             "chunks_delayed": 0,
             "connections_refused": 0,
             "replays": 0,
+            "replays_answered": 0,
             "replays_accepted": 0,
             "bytes_forwarded": 0,
         }
@@ -154,7 +161,7 @@ class Proxy:
                     continue
                 release = now
                 if self.chaos and now < link.delay_until:
-                    release += self.random.uniform(*link.delay_range)
+                    release += self.delays.uniform(*link.delay_range)
                     self.counters["chunks_delayed"] += 1
                 queue.put_nowait((release, data))
                 if self.chaos and link.duplicate_next:
@@ -190,26 +197,29 @@ class Proxy:
     async def schedule(self, link):
         """Injects one fault into `link` every 1-6 s while in chaos mode."""
         faults = ["cut"] * 3 + ["blackhole"] * 2 + ["delay"] * 3 + ["drop", "duplicate", "replay"]
+        draw = self.schedules[link.name]
         while True:
-            await asyncio.sleep(self.random.uniform(1.0, 6.0))
+            await asyncio.sleep(draw.uniform(1.0, 6.0))
             if not self.chaos:
                 continue
-            fault = self.random.choice(faults)
+            fault = draw.choice(faults)
             now = time.monotonic()
             if fault == "cut":
                 self.counters["cuts"] += 1
-                link.cut_until = now + self.random.uniform(1.0, 6.0)
+                link.cut_until = now + draw.uniform(1.0, 6.0)
                 link.reset_connections()
             elif fault == "blackhole":
                 self.counters["blackholes"] += 1
-                length = self.random.uniform(2.0, 8.0)
+                length = draw.uniform(2.0, 8.0)
                 link.blackhole_until = now + length
-                asyncio.get_running_loop().call_later(length, link.reset_connections)
+                if link.blackhole_end:
+                    link.blackhole_end.cancel()
+                link.blackhole_end = asyncio.get_running_loop().call_later(length, link.reset_connections)
             elif fault == "delay":
                 self.counters["delay_windows"] += 1
-                link.delay_until = now + self.random.uniform(3.0, 10.0)
-                low = self.random.uniform(0.02, 0.2)
-                link.delay_range = (low, low + self.random.uniform(0.0, 0.2))
+                link.delay_until = now + draw.uniform(3.0, 10.0)
+                low = draw.uniform(0.02, 0.2)
+                link.delay_range = (low, low + draw.uniform(0.0, 0.2))
             elif fault == "drop":
                 link.drop_next = True
             elif fault == "replay":
@@ -229,7 +239,17 @@ class Proxy:
             return
         answer = bytearray()
         try:
-            writer.write(recording)
+            # Paced like a real client: the greeting, then the rest once central's greeting
+            # is in (libzmq drops a connection that sends past its greeting unasked).
+            writer.write(recording[:64])
+            await writer.drain()
+            deadline = time.monotonic() + 1.0
+            while len(answer) < 64 and time.monotonic() < deadline:
+                data = await asyncio.wait_for(reader.read(CHUNK), deadline - time.monotonic())
+                if not data:
+                    break
+                answer += data
+            writer.write(recording[64:])
             await writer.drain()
             deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline and len(answer) < CHUNK:
@@ -242,6 +262,8 @@ class Proxy:
         finally:
             writer.transport.abort()
         names = zmtp_command_names(bytes(answer))
+        if names:
+            self.counters["replays_answered"] += 1
         if "READY" in names or "MESSAGE" in names:
             self.counters["replays_accepted"] += 1
 
@@ -249,6 +271,9 @@ class Proxy:
         """Ends every fault window; connections stuck in a blackhole are reset to heal."""
         self.chaos = False
         for link in self.links.values():
+            if link.blackhole_end:
+                link.blackhole_end.cancel()
+                link.blackhole_end = None
             if link.blackhole_until > time.monotonic():
                 link.reset_connections()
             link.cut_until = link.blackhole_until = link.delay_until = 0.0
@@ -288,7 +313,52 @@ def write_atomically(path, payload):
     os.replace(temporary, path)
 
 
+async def self_test():
+    """Replays a recorded connection to a pyzmq ROUTER, once with CURVE and once without
+    security. The detector must count the plain replay as accepted (so it can fire) and the
+    CURVE replay as answered but refused. Prints the counts as JSON; exit 0 when both hold."""
+    import zmq
+
+    context = zmq.Context()
+    results = {}
+    for mechanism in ("curve", "null"):
+        router = context.socket(zmq.ROUTER)
+        dealer = context.socket(zmq.DEALER)
+        if mechanism == "curve":
+            server_public, server_secret = zmq.curve_keypair()
+            client_public, client_secret = zmq.curve_keypair()
+            router.curve_server = True
+            router.curve_secretkey, router.curve_publickey = server_secret, server_public
+            dealer.curve_serverkey = server_public
+            dealer.curve_publickey, dealer.curve_secretkey = client_public, client_secret
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        proxy = Proxy(port, ["link"], 1)
+        ports = await proxy.start()
+        loop = asyncio.get_running_loop()
+        dealer.connect(f"tcp://127.0.0.1:{ports['link']}")
+        dealer.send(b"recorded message")
+        await loop.run_in_executor(None, router.recv_multipart)
+        dealer.close(linger=0)
+        link = proxy.links["link"]
+        for _ in range(100):
+            if link.recording:
+                break
+            await asyncio.sleep(0.02)
+        await proxy.replay(link.recording)
+        results[mechanism] = {key: proxy.counters[key] for key in ("replays", "replays_answered", "replays_accepted")}
+        for server in proxy.servers.values():
+            server.close()
+        router.close(linger=0)
+    context.term()
+    print(json.dumps(results))
+    curve, null = results["curve"], results["null"]
+    ok = curve["replays_answered"] == 1 and curve["replays_accepted"] == 0 and null["replays_accepted"] == 1
+    return 0 if ok else 1
+
+
 async def main():
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(await self_test())
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--target", type=int, required=True)
     parser.add_argument("--links", required=True)

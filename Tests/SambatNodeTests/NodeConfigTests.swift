@@ -182,6 +182,28 @@ import Testing
         #expect(problems.count == 5)
     }
 
+    @Test func aRefusedTunableAddsNoSecondProblemAndCentralMayPingSlowly() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try Self.officeWithSync("  ping_interval: 10x\n  link_timeout: 5s\n  hello_timeout: 2s", in: scratch)
+        let error = await #expect(throws: NodeConfigError.self) {
+            try await NodeConfigLoader.load(path: path, environment: [:])
+        }
+        // Only the refused value, not "link_timeout shorter than two (default) pings".
+        #expect(error?.problems.count == 1)
+        #expect(error?.problems.first?.hasPrefix("sync.ping_interval harus durasi") == true)
+
+        // Central has no link timeout of its own to compare with.
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("central-node.key").path
+        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("central")
+        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        environment["SAMBAT_SYNC_PING_INTERVAL"] = "1m"
+        let central = try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        #expect(central.sync.pingInterval == .seconds(60))
+    }
+
     @Test func aFileThatIsNotYAMLOrNotThereIsRefused() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

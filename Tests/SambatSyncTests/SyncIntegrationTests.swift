@@ -269,6 +269,9 @@ import Testing
         // Well under the link timeout (15 s) a refused node would wait before its next HELLO.
         try await eventually("the restarted office is linked", timeout: .seconds(6)) { again.service.status.linkUp }
         #expect(again.service.status.centralRefusal == nil)
+        // Central took the new HELLO for a second process at first, and its probe of the old
+        // connection found it closed.
+        #expect(world.log.all.contains { $0.contains("a node reconnected after its old connection closed") })
     }
 
     /// A node started right after its enrolment is admitted at once, although central's key

@@ -172,7 +172,7 @@ public enum NodeConfigLoader {
         case nil:
             break
         }
-        let sync = syncSettings(value, problems: &problems)
+        let sync = syncSettings(value, role: role, problems: &problems)
         let directory = required("reference.directory")
         let deadlines = required("reference.deadlines")
         let holidays = required("reference.holidays")
@@ -210,14 +210,18 @@ public enum NodeConfigLoader {
     /// The sync tunables (`sync.*`, all optional), checked against sane bounds and each other.
     ///
     /// Durations are written with a unit (`250ms`, `5s`, `2m`); sizes in bytes.
-    static func syncSettings(_ value: (String) -> String?, problems: inout [String]) -> SyncSettings {
+    static func syncSettings(_ value: (String) -> String?, role: NodeRole?, problems: inout [String]) -> SyncSettings {
         var settings = SyncSettings()
+        // Keys refused on their own are left out of the checks between keys, which would
+        // otherwise compare against a default the operator never wrote.
+        var refused: Set<String> = []
         func count(_ key: String, _ bounds: ClosedRange<Int>) -> Int? {
             guard let text = value(key) else { return nil }
             guard let number = Int(text), bounds.contains(number) else {
                 problems.append(
                     "\(key) harus bilangan bulat \(bounds.lowerBound)–\(bounds.upperBound), bukan '\(text)'"
                 )
+                refused.insert(key)
                 return nil
             }
             return number
@@ -229,10 +233,12 @@ public enum NodeConfigLoader {
                     "\(key) harus durasi \(format(bounds.lowerBound))–\(format(bounds.upperBound)) "
                         + "dengan satuan ms, s atau m (mis. 5s), bukan '\(text)'"
                 )
+                refused.insert(key)
                 return nil
             }
             return parsed
         }
+        func consistent(_ keys: String...) -> Bool { role != .central && refused.isDisjoint(with: keys) }
         if let ops = count("sync.batch_ops", 1...5_000) { settings.maximumBatchOps = ops }
         if let bytes = count("sync.batch_bytes", 4_096...(1 << 20)) { settings.maximumBatchBytes = bytes }
         if let credit = count("sync.credit", 1...64) { settings.credit = credit }
@@ -256,21 +262,24 @@ public enum NodeConfigLoader {
         if let maximum = duration("sync.reconnect_max", .milliseconds(10)...(.seconds(1_800))) {
             settings.reconnectMaximum = maximum
         }
-        // A link must survive a lost ping, and the hint about a silent central must come
-        // before the node gives up on its HELLO.
-        if settings.linkTimeout < settings.pingInterval * 2 {
+        // At a node: a link must survive a lost ping, and the hint about a silent central must
+        // come before the node gives up on its HELLO. (Central has no link or HELLO timeout;
+        // its ping interval only sets how long a node's session counts as live.)
+        if consistent("sync.link_timeout", "sync.ping_interval"), settings.linkTimeout < settings.pingInterval * 2 {
             problems.append(
                 "sync.link_timeout (\(format(settings.linkTimeout))) harus paling sedikit dua kali "
                     + "sync.ping_interval (\(format(settings.pingInterval)))"
             )
         }
-        if settings.helloTimeout > settings.linkTimeout {
+        if consistent("sync.hello_timeout", "sync.link_timeout"), settings.helloTimeout > settings.linkTimeout {
             problems.append(
                 "sync.hello_timeout (\(format(settings.helloTimeout))) tidak boleh lebih dari "
                     + "sync.link_timeout (\(format(settings.linkTimeout)))"
             )
         }
-        if settings.reconnectInitial > settings.reconnectMaximum {
+        if consistent("sync.reconnect_initial", "sync.reconnect_max"),
+            settings.reconnectInitial > settings.reconnectMaximum
+        {
             problems.append(
                 "sync.reconnect_initial (\(format(settings.reconnectInitial))) tidak boleh lebih dari "
                     + "sync.reconnect_max (\(format(settings.reconnectMaximum)))"

@@ -4,6 +4,10 @@ public import SambatStore
 public import SambatWire
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Central's end of the sync protocol: one CURVE ROUTER that every enrolled office and the
 /// mayor connect to, with a ZAP handler that admits only enrolled keys.
 ///
@@ -32,14 +36,15 @@ public final class CentralSyncService: Sendable {
     private enum Event: Sendable {
         case message(ZMQSocket.Message)
         case feedHeads([NodeID: UInt64])
-        case peersChanged([EnrolledPeer])
+        case peersChanged([EnrolledPeer], readAt: ContinuousClock.Instant)
     }
 
     private let store: Store
     private let configuration: Configuration
     private let logger: Logger
-    /// Enrolled active keys → node id, read by the ZAP thread.
-    private let admitted = Mutex<[String: String]>([:])
+    /// Enrolled active keys → node id, read by the ZAP thread, and when the peer table they
+    /// came from was read (an older read never replaces a newer one).
+    private let admitted = Mutex<(keys: [String: String], readAt: ContinuousClock.Instant?)>(([:], nil))
     /// When the ZAP handler last re-read the peers for a key it did not know.
     private let lastKeyLookup = Mutex<ContinuousClock.Instant?>(nil)
     private let connected = Mutex<Set<NodeID>>([])
@@ -60,7 +65,7 @@ public final class CentralSyncService: Sendable {
     ///   table cannot be read at start.
     public func run(onBound: @Sendable (String) -> Void = { _ in }) async throws {
         let settings = configuration.settings
-        refreshKeys(try await store.peers())
+        refreshKeys(try await store.peers(), readAt: .now)
         let context = try ZMQContext()
         let zap: ZAPHandler
         do {
@@ -108,10 +113,11 @@ public final class CentralSyncService: Sendable {
                 }
                 input.yield(.feedHeads(heads))
                 // Enrolment changes (from `sambat node enrol|revoke`) are picked up within a second.
+                let readAt = ContinuousClock.now
                 if ticks % max(1, Int(1_000 / max(1, settings.pollInterval.milliseconds))) == 0,
                     let peers = try? await store.peers()
                 {
-                    input.yield(.peersChanged(peers))
+                    input.yield(.peersChanged(peers, readAt: readAt))
                 }
             }
         }
@@ -141,7 +147,7 @@ public final class CentralSyncService: Sendable {
     /// would wait a whole link timeout). At most ten lookups a second, so a stream of unknown
     /// keys cannot keep the store busy.
     private func admit(_ key: String) async -> String? {
-        if let node = admitted.withLock({ $0[key] }) { return node }
+        if let node = admitted.withLock({ $0.keys[key] }) { return node }
         let now = ContinuousClock.now
         let mayLook = lastKeyLookup.withLock { last in
             guard last.map({ now - $0 >= .milliseconds(100) }) ?? true else { return false }
@@ -149,18 +155,21 @@ public final class CentralSyncService: Sendable {
             return true
         }
         guard mayLook, let peers = try? await store.peers() else { return nil }
-        refreshKeys(peers)
-        return admitted.withLock { $0[key] }
+        refreshKeys(peers, readAt: now)
+        return admitted.withLock { $0.keys[key] }
     }
 
-    fileprivate func refreshKeys(_ peers: [EnrolledPeer]) {
+    fileprivate func refreshKeys(_ peers: [EnrolledPeer], readAt: ContinuousClock.Instant) {
         var keys: [String: String] = [:]
         for peer in peers where peer.status == .active && !peer.publicKey.isEmpty {
             // The User-Id names the node and the key it authenticated with, so a connection
             // made with a key that has since been replaced can be told apart and cut off.
             keys[peer.publicKey] = "\(peer.node.rawValue) \(peer.publicKey)"
         }
-        admitted.withLock { $0 = keys }
+        admitted.withLock { admitted in
+            guard admitted.readAt.map({ $0 <= readAt }) ?? true else { return }
+            admitted = (keys, readAt)
+        }
     }
 
     /// The state of one `run`: sessions by node, owned by the loop's task.
@@ -197,8 +206,8 @@ public final class CentralSyncService: Sendable {
                 for node in Array(sessions.keys) {
                     await run(.feedHead(heads[node] ?? 0), for: node)
                 }
-            case .peersChanged(let peers):
-                service.refreshKeys(peers)
+            case .peersChanged(let peers, let readAt):
+                service.refreshKeys(peers, readAt: readAt)
                 var keys: [NodeID: String] = [:]
                 for peer in peers where peer.status == .active { keys[peer.node] = peer.publicKey }
                 for node in Array(sessions.keys) where keys[node] == nil || keys[node] != sessionKeys[node] {
@@ -371,7 +380,28 @@ public final class CentralSyncService: Sendable {
             guard let old = sessions[node]?.routingID else { return false }
             var ping = Sambat_Sync_V1_Ping()
             ping.nonce = 0
-            if await socket.send([old] + SyncFrames.encode(.ping(ping)), within: .milliseconds(200)) { return true }
+            let frames = [old] + SyncFrames.encode(.ping(ping))
+            let socket = self.socket
+            // Only "no such connection" means gone. A connection too busy to take the PING
+            // within 200 ms is alive: the HELLO is refused as a second process's.
+            let gone = await withTaskGroup(of: Bool?.self) { group in
+                group.addTask {
+                    do {
+                        try await socket.send(frames)
+                        return false
+                    } catch {
+                        return (error as? ZMQError)?.errno == EHOSTUNREACH
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first ?? false
+            }
+            guard gone else { return true }
             logger.info("a node reconnected after its old connection closed", metadata: ["node": "\(node)"])
             forget(node)
             return false
