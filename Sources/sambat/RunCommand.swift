@@ -67,6 +67,7 @@ struct Status: AsyncParsableCommand {
                 "unsent": unsent, "cases": cases, "origin": origin.description,
                 "connected_peers": file?.connectedPeers ?? [],
                 "central_silent": live && (file?.centralSilent ?? false),
+                "central_answered_before": live && (file?.centralAnsweredBefore ?? false),
                 "central_refusal": (live ? file?.centralRefusal : nil) ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -82,6 +83,14 @@ struct Status: AsyncParsableCommand {
             print("Sambungan : \(live && (file?.linkUp ?? false) ? "TERSAMBUNG ke central" : "TERPUTUS")")
             if live, let refusal = file?.centralRefusal {
                 print("Peringatan: \(Self.explain(refusal: refusal, node: context.config.node.rawValue))")
+            } else if live, file?.centralSilent == true, file?.centralAnsweredBefore == true {
+                print(
+                    """
+                    Peringatan: central tidak menjawab. Node ini sudah tersambung sebelumnya, jadi kemungkinan
+                                jaringan atau central sedang terputus; perubahan tetap tersimpan di sini dan
+                                terkirim otomatis begitu tersambung lagi.
+                    """
+                )
             } else if live, file?.centralSilent == true {
                 print(
                     """

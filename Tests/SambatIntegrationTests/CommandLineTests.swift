@@ -103,6 +103,31 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// `sambat status` at an office whose node has not heard from central for a while: after
+    /// the link worked in this run it speaks of an outage; before, of keys and enrolment.
+    @Test func statusTellsAnOutageFromAWrongKeyOrAddress() throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        func writeStatus(answeredBefore: Bool) throws {
+            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let json = """
+                {"node": "dpupr", "role": "office", "pid": \(getpid()), "updatedAt": \(now), "running": true,
+                 "linkUp": false, "centralFrontier": 0, "unsent": 0, "centralSilent": true,
+                 "centralAnsweredBefore": \(answeredBefore), "connectedPeers": []}
+                """
+            try json.write(toFile: "\(deployment.directory)/dpupr/status.json", atomically: true, encoding: .utf8)
+        }
+        try writeStatus(answeredBefore: true)
+        let outage = try deployment.run("dpupr", ["status"])
+        #expect(outage.status == 3)
+        #expect(outage.output.contains("sudah tersambung sebelumnya"), "\(outage.output)")
+        #expect(!outage.output.contains("central.public_key"))
+        try writeStatus(answeredBefore: false)
+        let silent = try deployment.run("dpupr", ["status"])
+        #expect(silent.status == 3)
+        #expect(silent.output.contains("central.public_key"), "\(silent.output)")
+    }
+
     /// Expects a refusal: non-zero exit, the message, and no new op on `node`.
     func expectRefused(
         _ deployment: Deployment,

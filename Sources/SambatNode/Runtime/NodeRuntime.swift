@@ -224,6 +224,7 @@ final class StatusWriter: Service, Sendable {
                 status.unsent = head > previous.centralFrontier ? head - previous.centralFrontier : 0
             }
             status.centralSilent = link.centralSilent
+            status.centralAnsweredBefore = heardFromCentral.withLock { $0 }
             status.centralRefusal = link.centralRefusal.map(Self.name(of:))
         }
         try? status.write(to: config.statusPath)

@@ -30,6 +30,9 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     /// Office and mayor: why central refuses this node (`not_enrolled`, `duplicate_node`,
     /// `store_behind`, `identity_mismatch`), if it does.
     public var centralRefusal: String?
+    /// Office and mayor: central has answered this node process before, so a silence now is
+    /// an outage rather than a wrong key or address; absent in files of older versions.
+    public var centralAnsweredBefore: Bool? = nil
     /// Central: peers connected now.
     public var connectedPeers: [String]
 
