@@ -105,12 +105,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SambatCoreTests",
-            dependencies: ["SambatCore"],
+            dependencies: ["SambatCore", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SambatStoreTests",
-            dependencies: ["SambatStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SambatStore", "SambatTestKit", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // A child process for the store's crash-safety test: it writes in a loop until killed.
@@ -124,7 +124,7 @@ let package = Package(
         // corpus replay in the tests.
         .target(
             name: "SambatFuzzKit",
-            dependencies: ["SambatCore", "SambatSync", "SambatNode"],
+            dependencies: ["SambatCore", "SambatSync", "SambatNode", "SambatTestKit"],
             path: "Tests/FuzzKit",
             swiftSettings: strictSettings
         ),
@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "SambatSyncTests",
             dependencies: [
-                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatProcessTestKit",
+                "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -157,25 +157,25 @@ let package = Package(
         // Deterministic simulation: the sync machines and real stores over a simulated network.
         .testTarget(
             name: "SambatSimulationTests",
-            dependencies: ["SambatSync", "SambatStore", "SambatCore"],
+            dependencies: ["SambatSync", "SambatStore", "SambatCore", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
-        // Helpers for tests that run the built `sambat` as processes.
+        // Helpers shared by test targets: running built binaries as processes, a seeded generator.
         .target(
-            name: "SambatProcessTestKit",
-            path: "Tests/ProcessTestKit",
+            name: "SambatTestKit",
+            path: "Tests/TestKit",
             swiftSettings: strictSettings
         ),
         // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
         .testTarget(
             name: "SambatIntegrationTests",
-            dependencies: ["SambatStore", "SambatCore", "SambatProcessTestKit"],
+            dependencies: ["SambatStore", "SambatCore", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
         // Central, three offices and the mayor as processes under SIGKILLs and a faulty proxy.
         .testTarget(
             name: "SambatChaosTests",
-            dependencies: ["SambatStore", "SambatCore", "SambatProcessTestKit"],
+            dependencies: ["SambatStore", "SambatCore", "SambatTestKit"],
             exclude: ["chaos_proxy.py"],
             swiftSettings: strictSettings
         ),

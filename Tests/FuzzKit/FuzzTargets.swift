@@ -1,6 +1,7 @@
 import SambatCore
 import SambatNode
 import SambatSync
+import SambatTestKit
 
 /// The decoders that take bytes from the network, with the properties each must keep for
 /// every input: never trap, and (for ops) accept only bytes that re-encode identically.
@@ -74,19 +75,13 @@ public enum FuzzTargets {
 /// A small deterministic mutator: bit flips, byte changes, inserts, deletes, duplication,
 /// truncation, large varints and splices with other corpus inputs.
 public struct Mutator {
-    private var state: UInt64
+    private var random: SplitMix64
 
     /// A mutator whose choices follow from `seed`.
-    public init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+    public init(seed: UInt64) { random = SplitMix64(seed: seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed) }
 
-    /// The next pseudo-random number (SplitMix64).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The next pseudo-random number.
+    public mutating func next() -> UInt64 { random.next() }
 
     public mutating func below(_ bound: Int) -> Int { bound <= 1 ? 0 : Int(next() % UInt64(bound)) }
 

@@ -1,5 +1,5 @@
 import Foundation
-import SambatProcessTestKit
+import SambatTestKit
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import Foundation
 import SambatCore
-import SambatProcessTestKit
 import SambatStore
+import SambatTestKit
 import Testing
 
 /// The real-process chaos test: nothing written is lost and every node converges.
@@ -14,9 +14,10 @@ import Testing
 ///
 /// `SAMBAT_CHAOS_SECONDS` sets how long the faults last (default 70 s, so the whole test
 /// stays within its 3 minutes under `make test`; `make test-long` runs 600 s).
-/// `SAMBAT_CHAOS_SEED` fixes the proxy's fault schedule: which faults each link gets and when
-/// (printed with the figures). The kills and writes are not seeded and the processes' timing
-/// is real, so a run never repeats exactly.
+/// `SAMBAT_CHAOS_SEED` fixes the proxy's fault schedule (which faults each link gets, and
+/// when) and the sequence of kills (which node, how long it stays down); it is printed with
+/// the figures. The writes are not seeded and the processes' timing is real, so a run never
+/// repeats exactly.
 @Suite(.serialized) struct ChaosTests {
     static var chaosSeconds: Double {
         ProcessInfo.processInfo.environment["SAMBAT_CHAOS_SECONDS"].flatMap(Double.init) ?? 70
@@ -37,7 +38,7 @@ import Testing
         let ledger = ChaosLedger()
         let run: ChaosRun
         do {
-            run = try await Self.exercise(cluster, ledger)
+            run = try await Self.exercise(cluster, ledger, seed: seed)
         } catch {
             await cluster.shutdown()
             throw error
@@ -96,7 +97,7 @@ import Testing
     ///
     /// - Returns: the proxy's counters and how long convergence took after healing.
     /// - Throws: when a step fails or the nodes do not converge within 90 s of healing.
-    static func exercise(_ cluster: ChaosCluster, _ ledger: ChaosLedger) async throws -> ChaosRun {
+    static func exercise(_ cluster: ChaosCluster, _ ledger: ChaosLedger, seed: UInt64) async throws -> ChaosRun {
         try await cluster.launch()
         let complaints = try ChaosWorkload.complaints()
 
@@ -110,7 +111,7 @@ import Testing
         cluster.proxy.chaos()
         let started = ContinuousClock.now
         let end = started + .seconds(Self.chaosSeconds)
-        async let monkey = ChaosWorkload.killAndRestart(until: end, cluster: cluster, ledger: ledger)
+        async let monkey = ChaosWorkload.killAndRestart(until: end, seed: seed, cluster: cluster, ledger: ledger)
         async let central = ChaosWorkload.centralWrites(
             until: end,
             complaints: Array(complaints.dropFirst(opening)),

@@ -1,7 +1,7 @@
 import Foundation
 import SambatCore
-import SambatProcessTestKit
 import SambatStore
+import SambatTestKit
 
 /// The steady stream of changes and faults of a chaos run, all through the real CLI and
 /// real signals, and the convergence probe.
@@ -159,16 +159,19 @@ enum ChaosWorkload {
     /// and restarted 0.2-3 s later.
     static func killAndRestart(
         until end: ContinuousClock.Instant,
+        seed: UInt64,
         cluster: ChaosCluster,
         ledger: ChaosLedger
     )
         async throws
     {
+        // Which node dies and for how long follows from the seed; when is real time.
+        var random = SplitMix64(seed: seed)
         while ContinuousClock.now < end {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 1500...4500)))
-            guard ContinuousClock.now < end, let node = ChaosCluster.nodes.randomElement() else { break }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1500...4500, using: &random)))
+            guard ContinuousClock.now < end, let node = ChaosCluster.nodes.randomElement(using: &random) else { break }
             if await cluster.kill(node) { await ledger.recordKill(node) }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...3000)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...3000, using: &random)))
             try await cluster.start(node)
         }
     }

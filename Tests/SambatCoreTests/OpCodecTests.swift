@@ -1,3 +1,4 @@
+import SambatTestKit
 import Testing
 
 @testable import SambatCore

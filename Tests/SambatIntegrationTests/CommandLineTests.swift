@@ -1,7 +1,7 @@
 import Foundation
 import SambatCore
-import SambatProcessTestKit
 import SambatStore
+import SambatTestKit
 import Testing
 
 /// The staff commands against real stores: what they refuse, they refuse in Bahasa Indonesia,
@@ -66,20 +66,12 @@ import Testing
         /// Runs `sambat ARGS --config NODE.yaml` as `petugas.NODE`.
         @discardableResult
         func run(_ node: String?, _ arguments: [String]) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments + (node.map { ["--config", "\(directory)/\($0).yaml"] } ?? [])
-            var environment = ProcessInfo.processInfo.environment
-            environment["SAMBAT_ACTOR"] = "petugas.\(node ?? "it")"
-            environment.removeValue(forKey: "SAMBAT_CONFIG")
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            try ProcessTestKit.runBlocking(
+                binary,
+                arguments + (node.map { ["--config", "\(directory)/\($0).yaml"] } ?? []),
+                environment: ["SAMBAT_ACTOR": "petugas.\(node ?? "it")"],
+                removing: ["SAMBAT_CONFIG"]
+            )
         }
 
         /// Delivers central's ops to a node's store, as its feed would.

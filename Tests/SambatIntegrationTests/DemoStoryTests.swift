@@ -1,7 +1,7 @@
 import Foundation
 import SambatCore
-import SambatProcessTestKit
 import SambatStore
+import SambatTestKit
 import Testing
 
 /// The demo's story with real processes.

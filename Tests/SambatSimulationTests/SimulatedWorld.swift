@@ -2,6 +2,7 @@ import Foundation
 import SambatCore
 import SambatStore
 import SambatSync
+import SambatTestKit
 import Synchronization
 
 /// One seeded world: central, offices and the mayor, each a real store driven by the real
@@ -370,54 +371,26 @@ final class SimulatedWorld {
             sendFromCentral(message, to: node, connection: sessionConnections[node] ?? 0)
             return nil
         case .readFeed(let after, let limit, let generation):
-            let entries = (try? await centralStore.feedBytes(for: node, after: after, limit: limit)) ?? []
-            var ops: [[UInt8]] = []
-            var times: [Int64] = []
-            var last = after
-            for entry in entries {
-                ops.append(entry.bytes)
-                times.append(entry.receivedAt.millisecondsSinceEpoch)
-                last = entry.feedSeq
-            }
-            return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
+            let work = CentralStoreWork(store: centralStore)
+            let byteLimit = session.settings.maximumBatchBytes
+            return
+                (try? await work.readFeed(
+                    for: node,
+                    after: after,
+                    limit: limit,
+                    byteLimit: byteLimit,
+                    generation: generation
+                ))
+                ?? .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation)
         case .applyUpload(let batch):
-            var ops: [RemoteOp] = []
-            for bytes in batch.ops {
-                guard let sealed = try? SealedOp(decoding: Array(bytes)) else {
-                    return .uploadRefused(
-                        batchID: batch.batchID,
-                        SyncProtocolError(.invalidBatch, "op does not decode")
-                    )
-                }
-                ops.append(RemoteOp(sealed))
-            }
-            do {
-                let result = try await centralStore.applyRemote(
-                    ops,
-                    from: .peer(node, session.role),
-                    receivedAt: wallTime
-                )
-                guard let origin = sessionOrigins[node] else {
-                    return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.helloRequired, "HELLO"))
-                }
-                let frontier: UInt64
-                if let known = result.frontiers[origin] {
-                    frontier = known
-                } else {
-                    frontier = try await centralStore.frontier(of: origin)
-                }
-                let refused = result.quarantined.map { entry in
-                    var refusal = Sambat_Sync_V1_Refusal()
-                    refusal.seq = entry.id.seq
-                    refusal.reason = entry.reason
-                    return refusal
-                }
-                return .uploadApplied(batchID: batch.batchID, frontier: frontier, refused: refused)
-            } catch  where error.code == .invalidBatch {
-                return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.invalidBatch, error.message))
-            } catch {
-                return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.unavailable, "store"))
-            }
+            return await CentralStoreWork(store: centralStore).applyUpload(
+                batch,
+                from: node,
+                role: session.role,
+                origin: sessionOrigins[node],
+                receivedAt: wallTime
+            )
+            .event
         case .saveAcknowledged(let position):
             try? await centralStore.saveCheckpoint(position, for: node)
             return nil

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SambatCore
 import SambatStore
+import SambatTestKit
 import Testing
 
 /// Kills a writing process at random moments and checks that nothing committed is lost,
@@ -13,7 +14,7 @@ import Testing
     func sigkillAtRandomMomentsLosesNothingAndReplaysAreNoOps() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/sambat.sqlite"
-        let churn = try TestBinaries.url("sambat-store-churn")
+        let churn = URL(fileURLWithPath: try ProcessTestKit.binary("sambat-store-churn"))
         let seed = "7"
         var generator = SystemRandomNumberGenerator()
         var sawProgress = 0
@@ -36,8 +37,8 @@ import Testing
             if round % 10 == 9 {
                 // Re-apply every committed batch: byte-identical afterwards.
                 let before = try StoreFixtures.dump(path)
-                let replay = try TestBinaries.run(churn.path, ["replay", path, seed])
-                #expect(replay.status == 0, "\(replay.text)")
+                let replay = try ProcessTestKit.runBlocking(churn.path, ["replay", path, seed])
+                #expect(replay.status == 0, "\(replay.output)")
                 #expect(try StoreFixtures.dump(path) == before, "round \(round): replay changed the store")
             }
         }
@@ -48,9 +49,9 @@ import Testing
     func twoProcessesWritingOneFileKeepTheLogConsistent() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/sambat.sqlite"
-        let churn = try TestBinaries.url("sambat-store-churn")
+        let churn = URL(fileURLWithPath: try ProcessTestKit.binary("sambat-store-churn"))
         // Create it first so the two writers do not race to create the schema.
-        _ = try TestBinaries.run(churn.path, ["open", path])
+        _ = try ProcessTestKit.runBlocking(churn.path, ["open", path])
         let writers = try (0..<2).map { _ in
             let process = Process()
             process.executableURL = churn

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SambatCore
+import SambatTestKit
 import Synchronization
 import Testing
 
@@ -194,15 +195,18 @@ import Testing
         // Root ignores permissions: check the refusal as an unprivileged user in a child process.
         // A copy in the test's own directory, so the unprivileged user can run it wherever the checkout is.
         let churn = URL(fileURLWithPath: directory + "/sambat-store-churn")
-        try FileManager.default.copyItem(at: try TestBinaries.url("sambat-store-churn"), to: churn)
+        try FileManager.default.copyItem(
+            at: URL(fileURLWithPath: try ProcessTestKit.binary("sambat-store-churn")),
+            to: churn
+        )
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: churn.path)
-        let output = try TestBinaries.run(
+        let output = try ProcessTestKit.runBlocking(
             "/usr/bin/setpriv",
             ["--reuid=65534", "--regid=65534", "--clear-groups", churn.path, "open", locked + "/sambat.sqlite"]
         )
         #expect(output.status == 1)
-        #expect(output.text.contains("read-only"))
-        #expect(output.text.contains("not writable"))
+        #expect(output.output.contains("read-only"))
+        #expect(output.output.contains("not writable"))
         #expect(!FileManager.default.fileExists(atPath: locked + "/sambat.sqlite"))
     }
 

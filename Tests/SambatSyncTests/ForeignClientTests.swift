@@ -1,8 +1,8 @@
 import Foundation
 import SambatCore
-import SambatProcessTestKit
 import SambatStore
 import SambatSync
+import SambatTestKit
 import SambatWire
 import Testing
 

@@ -459,19 +459,13 @@ public final class CentralSyncService: Sendable {
                 return nil
             case .readFeed(let after, let limit, let generation):
                 do {
-                    let entries = try await store.feedBytes(for: session.node, after: after, limit: limit)
-                    var ops: [[UInt8]] = []
-                    var times: [Int64] = []
-                    var total = 0
-                    var last = after
-                    for entry in entries {
-                        if !ops.isEmpty, total + entry.bytes.count > session.settings.maximumBatchBytes { break }
-                        total += entry.bytes.count
-                        ops.append(entry.bytes)
-                        times.append(entry.receivedAt.millisecondsSinceEpoch)
-                        last = entry.feedSeq
-                    }
-                    return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
+                    return try await CentralStoreWork(store: store).readFeed(
+                        for: session.node,
+                        after: after,
+                        limit: limit,
+                        byteLimit: session.settings.maximumBatchBytes,
+                        generation: generation
+                    )
                 } catch {
                     logger.error("could not read a feed", metadata: ["node": "\(session.node)", "error": "\(error)"])
                     return .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation)
@@ -496,56 +490,30 @@ public final class CentralSyncService: Sendable {
 
         private mutating func apply(_ batch: Sambat_Sync_V1_Batch, from session: PeerSession) async -> PeerSession.Event
         {
-            var ops: [RemoteOp] = []
-            ops.reserveCapacity(batch.ops.count)
-            for (index, bytes) in batch.ops.enumerated() {
-                do {
-                    ops.append(RemoteOp(try SealedOp(decoding: Array(bytes))))
-                } catch {
-                    return .uploadRefused(
-                        batchID: batch.batchID,
-                        SyncProtocolError(.invalidBatch, "op \(index) of the batch does not decode: \(error)")
-                    )
-                }
+            let outcome = await CentralStoreWork(store: store).applyUpload(
+                batch,
+                from: session.node,
+                role: session.role,
+                origin: origins[session.node],
+                receivedAt: .now
+            )
+            if let failure = outcome.storeFailure {
+                logger.error("could not apply an upload", metadata: ["node": "\(session.node)", "error": "\(failure)"])
             }
-            do {
-                let result = try await store.applyRemote(ops, from: .peer(session.node, session.role), receivedAt: .now)
-                guard let origin = origins[session.node] else {
-                    return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.helloRequired, "say HELLO first"))
-                }
-                let frontier: UInt64
-                if let known = result.frontiers[origin] {
-                    frontier = known
-                } else {
-                    frontier = try await store.frontier(of: origin)
-                }
-                let refused = result.quarantined.map { entry in
-                    var refusal = Sambat_Sync_V1_Refusal()
-                    refusal.seq = entry.id.seq
-                    refusal.reason = entry.reason
-                    return refusal
-                }
-                if result.integrityAlarms.count > 0 {
-                    logger.error(
-                        "integrity alarm: ops offered again with different bytes",
-                        metadata: ["node": "\(session.node)", "count": "\(result.integrityAlarms.count)"]
-                    )
-                }
+            if outcome.integrityAlarms > 0 {
+                logger.error(
+                    "integrity alarm: ops offered again with different bytes",
+                    metadata: ["node": "\(session.node)", "count": "\(outcome.integrityAlarms)"]
+                )
+            }
+            if outcome.applied {
                 // Let the other feeds that just grew (the mayor's above all) stream at once; the
                 // uploader's own echo follows on the next tick.
                 for node in Array(sessions.keys) where node != session.node {
                     if let head = try? await store.feedHead(for: node) { await run(.feedHead(head), for: node) }
                 }
-                return .uploadApplied(batchID: batch.batchID, frontier: frontier, refused: refused)
-            } catch  where error.code == .invalidBatch {
-                return .uploadRefused(batchID: batch.batchID, SyncProtocolError(.invalidBatch, error.message))
-            } catch {
-                logger.error("could not apply an upload", metadata: ["node": "\(session.node)", "error": "\(error)"])
-                return .uploadRefused(
-                    batchID: batch.batchID,
-                    SyncProtocolError(.unavailable, "central could not store the batch; try again")
-                )
             }
+            return outcome.event
         }
 
         /// Sends to a routing id; returns whether libzmq took the message within a second.

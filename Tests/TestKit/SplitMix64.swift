@@ -1,10 +1,14 @@
 /// A small seeded generator so randomized tests replay exactly from their seed.
-struct SplitMix64: RandomNumberGenerator {
+///
+/// Shared by the property tests of the core and the deterministic simulation.
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// A generator whose whole sequence follows from `seed`.
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -13,12 +17,13 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// A uniform integer in `0..<bound` (0 when `bound` is 0).
-    mutating func next(below bound: Int) -> Int {
+    public mutating func next(below bound: Int) -> Int {
         guard bound > 0 else { return 0 }
         return Int(next() % UInt64(bound))
     }
 
-    mutating func chance(_ probability: Double) -> Bool {
+    /// `true` with the given probability (to a millionth).
+    public mutating func chance(_ probability: Double) -> Bool {
         Double(next() % 1_000_000) / 1_000_000 < probability
     }
 }

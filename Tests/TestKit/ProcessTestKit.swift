@@ -22,17 +22,50 @@ public enum ProcessTestKit {
     ///
     /// - Returns: the binary's path.
     /// - Throws: ``Failure`` when it has not been built.
-    public static func sambatBinary() throws -> String {
+    public static func sambatBinary() throws -> String { try binary("sambat") }
+
+    /// The built product `name` (`sambat`, `sambat-store-churn`) next to the test bundle, or
+    /// in `.build/debug`.
+    ///
+    /// - Returns: the binary's path.
+    /// - Throws: ``Failure`` when it has not been built.
+    public static func binary(_ name: String) throws -> String {
         var candidates: [URL] = []
         if let executable = Bundle.main.executableURL { candidates.append(executable.deletingLastPathComponent()) }
         candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
         candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
         candidates.append(repositoryRoot.appendingPathComponent(".build/debug"))
         for directory in candidates {
-            let url = directory.appendingPathComponent("sambat")
+            let url = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
         }
-        throw Failure("sambat not found next to the test bundle; run 'swift build --build-tests' first")
+        throw Failure("\(name) not found next to the test bundle; run 'swift build --build-tests' first")
+    }
+
+    /// Runs a program to completion, blocking the calling thread: for synchronous tests.
+    ///
+    /// `environment` is added to this process's; the keys in `removing` are taken out.
+    /// - Returns: the exit status and stdout and stderr, interleaved.
+    /// - Throws: when the program cannot be started.
+    public static func runBlocking(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        removing: [String] = []
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        var combined = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for key in removing { combined.removeValue(forKey: key) }
+        process.environment = combined
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// What a finished child process left behind.
