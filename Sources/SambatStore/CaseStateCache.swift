@@ -18,13 +18,11 @@ final class CaseStateCache: Sendable {
 
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
-    subscript(caseID: CaseID) -> CaseState? {
-        storage.withLock { $0.states[caseID]?.state }
-    }
-
-    /// Removes and returns a state's box, so the caller can mutate the state in place.
-    func take(_ caseID: CaseID) -> CaseStateBox? {
-        storage.withLock { $0.states.removeValue(forKey: caseID) }
+    /// The box holding a case's state, left in the cache: a write session mutates the state
+    /// in place, which is safe because only the writer queue touches boxes and a rolled-back
+    /// transaction clears the cache.
+    func box(_ caseID: CaseID) -> CaseStateBox? {
+        storage.withLock { $0.states[caseID] }
     }
 
     /// Puts a box back (or in for the first time); moving the box moves the state uncopied.
@@ -32,6 +30,7 @@ final class CaseStateCache: Sendable {
         guard capacity > 0 else { return }
         let caseID = box.state.caseID
         storage.withLock { storage in
+            if let held = storage.states[caseID], held === box { return }
             if storage.states.count >= capacity, storage.states[caseID] == nil {
                 // Drop an arbitrary tenth: cheap, and a miss only costs one re-fold from disk.
                 for key in storage.states.keys.prefix(max(1, capacity / 10)) {
@@ -60,8 +59,8 @@ final class CaseStateCache: Sendable {
 /// A folded case state on the heap, so it moves between the cache and a write session by
 /// reference instead of being copied field by field.
 ///
-/// Only ever touched on GRDB's writer queue: the cache hands a box to exactly one write
-/// session at a time (`take` removes it), which is what makes the unchecked `Sendable` sound.
+/// Only ever touched on GRDB's writer queue, one write session at a time, which is what makes
+/// the unchecked `Sendable` sound.
 final class CaseStateBox: @unchecked Sendable {
     var state: CaseState
 

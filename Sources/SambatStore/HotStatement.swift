@@ -112,3 +112,25 @@ struct HotStatement {
 
 /// Tells SQLite to copy bound bytes: the Swift buffers only live for the bind call.
 private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// The hot statements of one write transaction, prepared once each.
+///
+/// GRDB's statement cache is keyed by the SQL text, so every lookup hashes a few hundred
+/// bytes; per op that added up. Statements here are keyed by the address of their SQL literal
+/// instead. Lives only as long as one transaction (GRDB may finalize cached statements
+/// between transactions, after a schema change); not `Sendable`.
+final class HotStatements {
+    private let db: Database
+    private var prepared: [UInt: HotStatement] = [:]
+
+    init(_ db: Database) { self.db = db }
+
+    /// The prepared statement for `sql`, a literal.
+    func callAsFunction(_ sql: StaticString) throws -> HotStatement {
+        let key = UInt(bitPattern: sql.utf8Start)
+        if let known = prepared[key] { return known }
+        let statement = try HotStatement(db, sql: sql.description)
+        prepared[key] = statement
+        return statement
+    }
+}

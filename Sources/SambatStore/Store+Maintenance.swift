@@ -76,7 +76,8 @@ extension Store {
                 for text in ids {
                     guard let caseID = try? CaseID(text) else { continue }
                     let state = try session.foldFromDisk(caseID)
-                    try CaseProjection(db: db, receivedAt: [:]).write(before: nil, after: state)
+                    try CaseProjection(db: db, statements: session.statements, receivedAt: [:])
+                        .write(before: nil, after: state)
                 }
                 return .commit
             }

@@ -144,7 +144,9 @@ extension Store {
                 SELECT ?1, ?2 + ROW_NUMBER() OVER (ORDER BY op.lamport, op.origin, op.seq), op.origin, op.seq
                 FROM op
                 WHERE NOT EXISTS (
-                    SELECT 1 FROM feed AS known WHERE known.peer = ?1 AND known.origin = op.origin AND known.seq = op.seq
+                    SELECT 1 FROM feed AS known
+                    WHERE known.peer = ?1 AND known.origin = op.origin
+                        AND op.seq BETWEEN known.seq AND known.seq + known.runLength - 1
                 )
                 ORDER BY op.lamport, op.origin, op.seq
                 """,

@@ -78,15 +78,16 @@ extension Store {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT feed.feedSeq, op.bytes, op.hash, op.receivedAt
-                    FROM feed JOIN op ON op.origin = feed.origin AND op.seq = feed.seq
-                    WHERE feed.peer = ? AND feed.feedSeq > ?
-                    ORDER BY feed.feedSeq LIMIT ?
+                    SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.hash, op.receivedAt
+                    FROM feed JOIN op ON op.origin = feed.origin
+                        AND op.seq >= feed.seq AND op.seq < feed.seq + feed.runLength
+                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2 AND position > ?2
+                    ORDER BY feed.feedSeq, op.seq LIMIT ?3
                     """,
                 arguments: [peer.rawValue, Int64(clamping: after), limit]
             )
             return try rows.map { row in
-                FeedEntry(feedSeq: UInt64(row["feedSeq"] as Int64), op: try self.decodeStored(row))
+                FeedEntry(feedSeq: UInt64(row["position"] as Int64), op: try self.decodeStored(row))
             }
         }
     }
@@ -297,10 +298,11 @@ extension Store {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT feed.feedSeq, op.bytes, op.receivedAt
-                    FROM feed JOIN op ON op.origin = feed.origin AND op.seq = feed.seq
-                    WHERE feed.peer = ? AND feed.feedSeq > ?
-                    ORDER BY feed.feedSeq LIMIT ?
+                    SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.receivedAt
+                    FROM feed JOIN op ON op.origin = feed.origin
+                        AND op.seq >= feed.seq AND op.seq < feed.seq + feed.runLength
+                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2 AND position > ?2
+                    ORDER BY feed.feedSeq, op.seq LIMIT ?3
                     """,
                 arguments: [peer.rawValue, Int64(clamping: after), limit]
             )

@@ -86,12 +86,15 @@ extension Store {
         try validate(batch, from: source)
         return try await write { db in
             var session = WriteSession(store: self, db: db)
+            session.expect(ops: batch.count)
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
             var origins: [Origin] = []
             var highestLamport: UInt64 = 0
             let lamportBase = try self.loadMeta(db).lamport
-            for remote in batch {
+            // By index: iterating by value copies each op (and retains all its fields) once more.
+            for index in batch.indices {
+                let remote = batch[index]
                 let sealed = remote.sealed
                 let op = sealed.op
                 if !origins.contains(op.id.origin) { origins.append(op.id.origin) }

@@ -11,6 +11,8 @@ import SambatCore
 struct WriteSession {
     let store: Store
     let db: Database
+    /// This transaction's prepared hot statements.
+    let statements: HotStatements
     /// Receive times of the ops written in this transaction, for projection stamps.
     private var receivedAt: [OpID: Timestamp] = [:]
     /// Ops already held whose stored receive time this transaction changed (central's echo):
@@ -34,6 +36,7 @@ struct WriteSession {
     init(store: Store, db: Database) {
         self.store = store
         self.db = db
+        self.statements = HotStatements(db)
     }
 
     var isCentral: Bool { store.identity.role == .central }
@@ -68,17 +71,21 @@ struct WriteSession {
 
     /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
     mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID) throws -> UInt32? {
-        let assignments = try slot(caseID).box.state.assignments
-        return assignments.first { $0.office == office }?.epoch
+        let box = try slot(caseID).box
+        for index in box.state.assignments.indices where box.state.assignments[index].office == office {
+            return box.state.assignments[index].epoch
+        }
+        return nil
     }
 
     /// The working slot of a case, created on first touch.
     ///
-    /// The state is taken out of the cache (not copied), so folding mutates it in place; it
-    /// goes back in ``finish()``, or the cache is cleared when the transaction rolls back.
+    /// The state stays in its cached box (not copied), so folding mutates it in place; a new
+    /// box goes into the cache in ``cacheStates()``, and the cache is cleared when the
+    /// transaction rolls back.
     private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
-        let box = try store.cache.take(caseID) ?? CaseStateBox(foldFromDisk(caseID))
+        let box = try store.cache.box(caseID) ?? CaseStateBox(foldFromDisk(caseID))
         let slot = CaseSlot(box)
         slots[caseID] = slot
         order.append(caseID)
@@ -138,12 +145,11 @@ struct WriteSession {
 
     /// Inserts an op row; returns `false` when (origin, seq) is already stored.
     mutating func insertOp(_ sealed: SealedOp, receivedAt: Timestamp) throws -> Bool {
-        let statement = try HotStatement(
-            db,
-            sql: """
-                INSERT OR IGNORE INTO op (origin, seq, caseId, lamport, kind, bytes, hash, receivedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """
+        let statement = try statements(
+            """
+            INSERT OR IGNORE INTO op (origin, seq, caseId, lamport, kind, bytes, hash, receivedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """
         )
         let op = sealed.op
         statement.bind(1, key(of: op.id.origin))
@@ -173,19 +179,25 @@ struct WriteSession {
         return key
     }
 
+    /// Makes room for a batch of `count` ops, so per-op bookkeeping does not rehash as it grows.
+    mutating func expect(ops count: Int) {
+        receivedAt.reserveCapacity(count)
+        slots.reserveCapacity(count)
+        order.reserveCapacity(count)
+    }
+
     mutating func noteReceived(_ id: OpID, at time: Timestamp) {
         receivedAt[id] = time
     }
 
     /// The stored hash of (origin, seq) in the log or in quarantine, if any.
     mutating func storedHash(of id: OpID) throws -> [UInt8]? {
-        let statement = try HotStatement(
-            db,
-            sql: """
-                SELECT hash FROM op WHERE origin = ?1 AND seq = ?2
-                UNION ALL SELECT hash FROM quarantine WHERE origin = ?1 AND seq = ?2
-                LIMIT 1
-                """
+        let statement = try statements(
+            """
+            SELECT hash FROM op WHERE origin = ?1 AND seq = ?2
+            UNION ALL SELECT hash FROM quarantine WHERE origin = ?1 AND seq = ?2
+            LIMIT 1
+            """
         )
         statement.bind(1, key(of: id.origin))
         statement.bind(2, Int64(id.seq))
@@ -198,7 +210,7 @@ struct WriteSession {
     /// a plain `INSERT OR IGNORE` into the log is enough to detect a duplicate.
     mutating func quarantineHolds(_ origin: Origin) throws -> Bool {
         if let known = quarantinedOrigins[origin] { return known }
-        let statement = try HotStatement(db, sql: "SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?)")
+        let statement = try statements("SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?)")
         statement.bind(1, key(of: origin))
         let holds = try statement.int64() == 1
         quarantinedOrigins[origin] = holds
@@ -230,16 +242,15 @@ struct WriteSession {
     /// asked about the seqs just above them (held from earlier, above a gap).
     mutating func advanceFrontier(of origin: Origin) throws -> UInt64 {
         let key = key(of: origin)
-        let stored = try HotStatement(db, sql: "SELECT contiguous FROM frontier WHERE origin = ?")
+        let stored = try statements("SELECT contiguous FROM frontier WHERE origin = ?")
         stored.bind(1, key)
         let start = UInt64(try stored.int64() ?? 0)
         var contiguous = start
-        let held = try HotStatement(
-            db,
-            sql: """
-                SELECT EXISTS (SELECT 1 FROM op WHERE origin = ?1 AND seq = ?2)
-                    OR EXISTS (SELECT 1 FROM quarantine WHERE origin = ?1 AND seq = ?2)
-                """
+        let held = try statements(
+            """
+            SELECT EXISTS (SELECT 1 FROM op WHERE origin = ?1 AND seq = ?2)
+                OR EXISTS (SELECT 1 FROM quarantine WHERE origin = ?1 AND seq = ?2)
+            """
         )
         let fresh = (heldInSession[origin] ?? []).sorted()
         var next = fresh.startIndex
@@ -255,12 +266,11 @@ struct WriteSession {
             contiguous += 1
         }
         if contiguous != start {
-            let update = try HotStatement(
-                db,
-                sql: """
-                    INSERT INTO frontier (origin, contiguous) VALUES (?, ?)
-                    ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous
-                    """
+            let update = try statements(
+                """
+                INSERT INTO frontier (origin, contiguous) VALUES (?, ?)
+                ON CONFLICT (origin) DO UPDATE SET contiguous = excluded.contiguous
+                """
             )
             update.bind(1, key)
             update.bind(2, Int64(clamping: contiguous))
@@ -282,7 +292,7 @@ struct WriteSession {
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
-        let projection = CaseProjection(db: db, receivedAt: receivedAt, retimed: retimed)
+        let projection = CaseProjection(db: db, statements: statements, receivedAt: receivedAt, retimed: retimed)
         for caseID in order {
             guard let slot = slots[caseID] else { continue }
             if slot.needsRefold {
@@ -315,56 +325,73 @@ struct WriteSession {
     /// The mayor sees every op. An office sees every op of a case while it holds (or just
     /// lost) an assignment on it; a case newly assigned to it brings its whole history, so
     /// the office can evaluate every context. Must run after ``finish()``.
+    ///
+    /// Entries are written as runs: consecutive seqs of one origin that follow each other in a
+    /// peer's feed take one row (see ``FeedRun``), which is what an upload mostly is.
     mutating func appendToFeeds(_ written: [SealedOp]) throws {
         guard isCentral, !written.isEmpty else { return }
         let mayors = try self.mayors()
-        var byCase: [CaseID: [SealedOp]] = [:]
+        var feeds = PendingFeeds()
+        // The ops of each case, in order, as a chain through `next` (no array per case).
+        var ends: [CaseID: (first: Int, last: Int)] = [:]
+        ends.reserveCapacity(slots.count)
+        var next = [Int](repeating: -1, count: written.count)
         var caseOrder: [CaseID] = []
-        for sealed in written {
-            if byCase[sealed.op.caseID] == nil { caseOrder.append(sealed.op.caseID) }
-            byCase[sealed.op.caseID, default: []].append(sealed)
+        for (index, sealed) in written.enumerated() {
+            let caseID = sealed.op.caseID
+            if let known = ends[caseID] {
+                next[known.last] = index
+                ends[caseID] = (known.first, index)
+            } else {
+                ends[caseID] = (index, index)
+                caseOrder.append(caseID)
+            }
+        }
+        func appendOps(from first: Int, to peer: String) {
+            var index = first
+            while index >= 0 {
+                feeds.append(written[index].op.id, to: peer)
+                index = next[index]
+            }
         }
         for caseID in caseOrder {
-            guard let slot = slots[caseID], let ops = byCase[caseID] else { continue }
-            let before = slot.baseline?.assignments.filter(\.status.isActive) ?? []
-            var continuing: [NodeID] = []
-            var newcomers: [NodeID] = []
-            for assignment in slot.box.state.assignments where assignment.status.isActive {
-                let wasActive = before.contains { $0.office == assignment.office && $0.epoch == assignment.epoch }
-                if wasActive { continuing.append(assignment.office) } else { newcomers.append(assignment.office) }
-            }
-            // An office that just lost the case still gets the op that revoked it.
-            for old in before where !continuing.contains(old.office) && !newcomers.contains(old.office) {
-                continuing.append(old.office)
-            }
-            for peer in mayors + continuing {
-                for sealed in ops { try appendFeed(peer: peer.rawValue, id: sealed.op.id) }
-            }
-            if !newcomers.isEmpty {
+            guard let slot = slots[caseID], let first = ends[caseID]?.first else { continue }
+            let readers = FeedReaders(before: slot.baseline?.assignments ?? [], after: slot.box.state.assignments)
+            for peer in mayors { appendOps(from: first, to: peer.rawValue) }
+            for office in readers.continuing { appendOps(from: first, to: office.rawValue) }
+            if !readers.newcomers.isEmpty {
                 let history = try historyIDs(of: caseID)
-                for office in newcomers {
-                    for id in history { try appendFeed(peer: office.rawValue, id: id) }
+                for office in readers.newcomers {
+                    for id in history { feeds.append(id, to: office.rawValue) }
                 }
             }
         }
+        for peer in feeds.peers { try appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
     }
 
-    private mutating func appendFeed(peer: String, id: OpID) throws {
+    private mutating func appendFeed(peer: String, runs: [FeedRun]) throws {
         let head: Int64
         if let known = feedHeads[peer] {
             head = known
         } else {
-            let query = try HotStatement(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?")
+            let query = try statements("SELECT MAX(feedSeq) FROM feed WHERE peer = ?")
             query.bind(1, peer)
             head = try query.int64() ?? 0
         }
-        let insert = try HotStatement(db, sql: "INSERT INTO feed (peer, feedSeq, origin, seq) VALUES (?, ?, ?, ?)")
-        insert.bind(1, peer)
-        insert.bind(2, head + 1)
-        insert.bind(3, key(of: id.origin))
-        insert.bind(4, Int64(id.seq))
-        try insert.execute()
-        feedHeads[peer] = head + 1
+        let insert = try statements(
+            "INSERT INTO feed (peer, feedSeq, origin, seq, runLength) VALUES (?, ?, ?, ?, ?)"
+        )
+        var position = head
+        for run in runs {
+            position += Int64(run.length)
+            insert.bind(1, peer)
+            insert.bind(2, position)
+            insert.bind(3, key(of: run.origin))
+            insert.bind(4, Int64(run.firstSeq))
+            insert.bind(5, Int64(run.length))
+            try insert.execute()
+        }
+        feedHeads[peer] = position
     }
 
     /// Every op id of a case in fold order (a causal order), for a newly assigned office.
@@ -405,7 +432,9 @@ final class CaseSlot {
 }
 
 /// The parts of a case state its projection rows were written from, for diffing.
-struct CaseBaseline {
+///
+/// A class so handing it around costs one retain rather than one per array it holds.
+final class CaseBaseline {
     let status: CaseStatus
     let assignments: [Assignment]
     let conflicts: [Conflict]
@@ -418,5 +447,70 @@ struct CaseBaseline {
         conflicts = state.conflicts
         evidence = state.evidence
         received = state.milestones.received
+    }
+}
+
+/// One feed row: `length` consecutive seqs of one origin, starting at `firstSeq`, that take
+/// consecutive positions in a peer's feed.
+///
+/// The row's `feedSeq` is the position of the run's last op, so the feed's head is still
+/// `MAX(feedSeq)` and every row ending after a checkpoint is found through the primary key.
+struct FeedRun: Equatable {
+    let origin: Origin
+    let firstSeq: UInt64
+    var length: Int
+
+    /// The seq of the run's last op.
+    var lastSeq: UInt64 { firstSeq + UInt64(length) - 1 }
+}
+
+/// Feed entries a write session is about to append, per peer, already folded into runs.
+struct PendingFeeds {
+    /// Peers in the order they first received an entry (so rows are written reproducibly).
+    private(set) var peers: [String] = []
+    private(set) var runs: [String: [FeedRun]] = [:]
+
+    mutating func append(_ id: OpID, to peer: String) {
+        guard var list = runs.removeValue(forKey: peer) else {
+            peers.append(peer)
+            runs[peer] = [FeedRun(origin: id.origin, firstSeq: id.seq, length: 1)]
+            return
+        }
+        if let last = list.last, last.origin == id.origin, last.lastSeq &+ 1 == id.seq {
+            list[list.count - 1].length += 1
+        } else {
+            list.append(FeedRun(origin: id.origin, firstSeq: id.seq, length: 1))
+        }
+        runs[peer] = list
+    }
+}
+
+/// Which offices' feeds receive a case's new ops, from its assignments before and after a
+/// transaction.
+///
+/// An office whose assignment stayed active gets the new ops (`continuing`), and so does one
+/// that just lost the case (it must see the op that revoked it); an office newly assigned, or
+/// assigned again under a new epoch, gets the whole history (`newcomers`).
+struct FeedReaders {
+    private(set) var continuing: [NodeID] = []
+    private(set) var newcomers: [NodeID] = []
+
+    init(before: [Assignment], after: [Assignment]) {
+        // Index loops read the fields in place: copying an assignment retains all its stamps.
+        for index in after.indices where after[index].status.isActive {
+            let office = after[index].office
+            let epoch = after[index].epoch
+            var wasActive = false
+            for old in before.indices
+            where before[old].status.isActive && before[old].office == office && before[old].epoch == epoch {
+                wasActive = true
+                break
+            }
+            if wasActive { continuing.append(office) } else { newcomers.append(office) }
+        }
+        for old in before.indices where before[old].status.isActive {
+            let office = before[old].office
+            if !continuing.contains(office) && !newcomers.contains(office) { continuing.append(office) }
+        }
     }
 }

@@ -50,6 +50,27 @@ import Testing
         #expect(try SealedOp(stored: sealed.bytes, hash: sealed.hash) == sealed)
     }
 
+    @Test func aBatchDecodesInOrderAndNamesItsFirstBadOp() async throws {
+        let sealed = try (7...306).map { seq in
+            try SealedOp(sealing: Self.sample(Self.everyBody[Int(seq) % Self.everyBody.count], seq: seq))
+        }
+        let bytes = sealed.map(\.bytes)
+        // Split in four parts: the order and every op come back as decoded one by one.
+        #expect(try await SealedOp.decodeBatch(bytes, parallelism: 4) == sealed)
+        #expect(try await SealedOp.decodeBatch(Array(bytes.prefix(10)), parallelism: 4) == Array(sealed.prefix(10)))
+        #expect(try await SealedOp.decodeBatch([], parallelism: 4).isEmpty)
+        // Bad ops in the second and fourth parts: the lowest index is named.
+        var broken = bytes
+        broken[290] = [0x02] + broken[290].dropFirst()
+        broken[120] = Array(broken[120].dropLast())
+        await #expect {
+            _ = try await SealedOp.decodeBatch(broken, parallelism: 4)
+        } throws: { error in
+            guard let failure = error as? BatchDecodingError else { return false }
+            return failure.index == 120
+        }
+    }
+
     @Test func encodingIsCompactForStatusOps() throws {
         let sealed = try SealedOp(sealing: Self.sample(.acknowledged))
         #expect(sealed.bytes.count < 80)

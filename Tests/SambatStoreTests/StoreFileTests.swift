@@ -180,6 +180,43 @@ import Testing
         #expect(try await reopened.caseState(caseID)?.opCount == committed)
     }
 
+    @Test func aWriteThatFailsAfterFoldingLeavesNoTraceInTheCaseCache() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        // A trigger (added through another connection) fails the case row's update for one
+        // receive time: the op is inserted and folded into the cached state, then the
+        // transaction rolls back.
+        let failAt = Timestamp(millisecondsSinceEpoch: StoreFixtures.now.millisecondsSinceEpoch + 777)
+        let queue = try DatabaseQueue(path: directory + "/sambat.sqlite")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER injectedFailure BEFORE UPDATE ON caseView WHEN NEW.updatedAt = \(failAt.millisecondsSinceEpoch)
+                    BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+                    """
+            )
+        }
+        try queue.close()
+        let note = OpBody.noted(.init(text: "Dicek", visibility: .internal))
+        _ = try await central.append(note, to: caseID, actor: StoreFixtures.operatorActor, at: StoreFixtures.now)
+        await #expect(throws: StoreError.self) {
+            _ = try await central.append(
+                .closed(.init(reason: .byOperator)),
+                to: caseID,
+                actor: StoreFixtures.operatorActor,
+                at: failAt
+            )
+        }
+        // The next op takes the same seq. Had the cache kept the rolled-back close, it would
+        // count as already folded and the case row would say closed.
+        _ = try await central.append(note, to: caseID, actor: StoreFixtures.operatorActor, at: StoreFixtures.now)
+        let path = directory + "/sambat.sqlite"
+        #expect(try StoreFixtures.scalar(path, "SELECT status FROM caseView") == Int64(CaseStatus.dispatched.rawValue))
+        #expect(try StoreFixtures.scalar(path, "SELECT opCount FROM caseView") == 5)
+        #expect(try await central.caseState(caseID)?.status == .dispatched)
+    }
+
     @Test func aReadOnlyDirectoryIsRefusedWithAHint() throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let locked = directory + "/locked"
@@ -208,6 +245,43 @@ import Testing
         #expect(output.output.contains("read-only"))
         #expect(output.output.contains("not writable"))
         #expect(!FileManager.default.fileExists(atPath: locked + "/sambat.sqlite"))
+    }
+
+    @Test func aFeedWrittenOneRowPerOpBeforeRunsIsServedAndContinued() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let path = directory + "/v4.sqlite"
+        let sourceDirectory = try StoreFixtures.temporaryDirectory()
+        let source = try StoreFixtures.open(sourceDirectory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(source)
+        let ops = try await source.ops(ofCase: caseID)
+        // A v4 database: its projections rebuild from the log; its feed has one row per op.
+        try Self.makeVersion1Database(at: path, caseID: caseID, ops: ops)
+        let queue = try DatabaseQueue(path: path)
+        try StoreSchema.migrator.migrate(queue, upTo: "v4-feed-epoch")
+        try await queue.write { db in
+            for (index, op) in ops.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO feed (peer, feedSeq, origin, seq) VALUES ('dpupr', ?, ?, ?)",
+                    arguments: [index + 1, op.sealed.op.id.origin.description, Int64(op.sealed.op.id.seq)]
+                )
+            }
+        }
+        try queue.close()
+
+        let upgraded = try Store.open(
+            StoreConfiguration(path: path),
+            identity: StoreFixtures.identity(StoreFixtures.central, .central)
+        )
+        #expect(try await upgraded.feed(for: StoreFixtures.dpupr, after: 1, limit: 10).map(\.feedSeq) == [2, 3])
+        _ = try await upgraded.append(
+            .noted(.init(text: "Setelah pembaruan", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        let feed = try await upgraded.feed(for: StoreFixtures.dpupr, after: 0, limit: 10)
+        #expect(feed.map(\.feedSeq) == [1, 2, 3, 4])
+        #expect(feed.last?.op.sealed.op.kind == .noted)
     }
 
     /// Writes a database at schema v1 holding `ops`, as an older build would have left it.

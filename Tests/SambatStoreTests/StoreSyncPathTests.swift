@@ -37,6 +37,53 @@ import Testing
         #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 4)
     }
 
+    @Test func consecutiveOpsShareAFeedRowAndEveryPositionIsStillServed() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        for step in 1...5 {
+            _ = try await office.append(
+                .noted(.init(text: "Catatan \(step)", visibility: .internal)),
+                to: caseID,
+                actor: StoreFixtures.officer,
+                at: StoreFixtures.now
+            )
+        }
+        #expect(try await StoreFixtures.upload(from: office, to: central).inserted == 5)
+
+        // dpupr: the history (central#1 seqs 1-3) as one run, then its five notes as another.
+        let path = directory + "/sambat.sqlite"
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM feed WHERE peer = 'dpupr'") == 2)
+        #expect(try StoreFixtures.scalar(path, "SELECT runLength FROM feed WHERE peer = 'dpupr' AND feedSeq = 8") == 5)
+        #expect(try await central.feedHead(for: StoreFixtures.dpupr) == 8)
+        let all = try await central.feed(for: StoreFixtures.dpupr, after: 0, limit: 100)
+        #expect(all.map(\.feedSeq) == Array(1...8))
+        #expect(
+            all.map(\.op.sealed.op.id.description) == [
+                "central#1/1", "central#1/2", "central#1/3",
+                "dpupr#1/1", "dpupr#1/2", "dpupr#1/3", "dpupr#1/4", "dpupr#1/5",
+            ]
+        )
+        // A checkpoint inside a run, and a limit that ends inside the next one.
+        let middle = try await central.feed(for: StoreFixtures.dpupr, after: 2, limit: 3)
+        #expect(middle.map(\.feedSeq) == [3, 4, 5])
+        #expect(middle.map(\.op.sealed.op.id.description) == ["central#1/3", "dpupr#1/1", "dpupr#1/2"])
+        let bytes = try await central.feedBytes(for: StoreFixtures.dpupr, after: 6, limit: 100)
+        #expect(bytes.map(\.feedSeq) == [7, 8])
+        #expect(bytes.map(\.bytes) == all.suffix(2).map(\.op.sealed.bytes))
+        #expect(try await central.feed(for: StoreFixtures.dpupr, after: 8, limit: 100).isEmpty)
+        // The mayor saw every op, as runs of its own (three local writes, then the upload).
+        #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).map(\.feedSeq) == Array(1...8))
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM feed WHERE peer = 'mayor'") == 4)
+
+        // The office applies the runs like any feed, and its checkpoint lands on the last position.
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        #expect(try await office.checkpoint(for: StoreFixtures.central) == 8)
+    }
+
     @Test func officeAppliesTheFeedOnceAndReplaysChangeNothing() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)

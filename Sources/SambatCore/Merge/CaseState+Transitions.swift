@@ -32,7 +32,7 @@ extension CaseState {
         let byCentral = author == central
         switch op.kind {
         case .noted, .evidenceAdded:
-            if byCentral || assignment(for: author) != nil { return .apply }
+            if byCentral || assignments.contains(where: { $0.office == author }) { return .apply }
             return .refuse(.notPermitted, [op.id])
         case .acknowledged, .started, .resolved, .returned:
             if byCentral { return .refuse(.notPermitted, [op.id]) }
@@ -78,24 +78,28 @@ extension CaseState {
     }
 
     private func decideOffice(_ op: Op, office: NodeID, centralOps: [CentralLifecycleRef]) -> FoldDecision {
-        guard let current = assignment(for: office) else { return .refuse(.notPermitted, [op.id]) }
-        let clashing = centralOps.filter { $0.touches(office) && $0.isConcurrent(with: op) }
-        if !clashing.isEmpty {
+        // Fields are read through `assignments[index]` in place: a copy of the assignment
+        // would retain every stamp and its status context, on every office op.
+        guard let index = assignments.firstIndex(where: { $0.office == office }) else {
+            return .refuse(.notPermitted, [op.id])
+        }
+        if centralOps.contains(where: { $0.touches(office) && $0.isConcurrent(with: op) }) {
+            let clashing = centralOps.filter { $0.touches(office) && $0.isConcurrent(with: op) }
             return .refuse(.concurrentWithCentral, [op.id] + clashing.map(\.id))
         }
-        if op.epoch != current.epoch || current.status == .revoked {
+        if op.epoch != assignments[index].epoch || assignments[index].status == .revoked {
             return .refuse(.staleEpoch, [op.id])
         }
         if phase != .dispatched { return .refuse(.illegalTransition, [op.id]) }
 
-        let concurrent = current.isConcurrentWithStatusOp(op)
+        let concurrent = assignments[index].isConcurrentWithStatusOp(op)
         if op.kind == .returned {
-            switch current.status {
+            switch assignments[index].status {
             case .dispatched, .acknowledged, .inProgress, .reopened:
                 return .apply
             case .resolved:
                 return concurrent
-                    ? .applyWithConflict(.resolvedVersusReturned, [current.statusOp, op.id])
+                    ? .applyWithConflict(.resolvedVersusReturned, [assignments[index].statusOp, op.id])
                     : .refuse(.illegalTransition, [op.id])
             case .returned, .revoked:
                 // Revoked was refused above as a stale epoch; two concurrent returns merge.
@@ -105,11 +109,12 @@ extension CaseState {
 
         let target: AssignmentStatus =
             op.kind == .acknowledged ? .acknowledged : op.kind == .started ? .inProgress : .resolved
-        if current.status == .returned {
+        if assignments[index].status == .returned {
             guard concurrent else { return .refuse(.illegalTransition, [op.id]) }
-            return op.kind == .resolved ? .refuse(.resolvedVersusReturned, [current.statusOp, op.id]) : .supersede
+            return op.kind == .resolved
+                ? .refuse(.resolvedVersusReturned, [assignments[index].statusOp, op.id]) : .supersede
         }
-        switch (current.status, target) {
+        switch (assignments[index].status, target) {
         case (.dispatched, .acknowledged), (.acknowledged, .inProgress), (.reopened, .inProgress),
             (.inProgress, .resolved):
             return .apply
@@ -117,7 +122,7 @@ extension CaseState {
             guard concurrent else { return .refuse(.illegalTransition, [op.id]) }
             // Further along wins; equal progress goes to the later op in fold order, which is
             // the higher (lamport, origin).
-            return target.progressRank >= current.status.progressRank ? .apply : .supersede
+            return target.progressRank >= assignments[index].status.progressRank ? .apply : .supersede
         }
     }
 
@@ -294,11 +299,13 @@ extension CaseState {
         case .archived: return .archived
         case .closed: return .closed
         case .dispatched:
-            let active = activeAssignments
-            guard let least = active.min(by: { $0.status.progressRank < $1.status.progressRank }) else {
-                return .verified
+            // The least advanced active assignment, read in place (this runs on every op).
+            var least: AssignmentStatus?
+            for index in assignments.indices where assignments[index].status.isActive {
+                let status = assignments[index].status
+                if least.map({ status.progressRank < $0.progressRank }) ?? true { least = status }
             }
-            return least.status.caseStatus
+            return least?.caseStatus ?? .verified
         }
     }
 }

@@ -8,6 +8,8 @@ import SambatCore
 /// Used inside a write transaction; not `Sendable`.
 struct CaseProjection {
     let db: Database
+    /// The transaction's prepared hot statements.
+    let statements: HotStatements
     /// Receive times of ops written in this transaction; older stamps are looked up.
     let receivedAt: [OpID: Timestamp]
     /// Ops whose stored receive time changed in this transaction: stamps naming them are
@@ -20,26 +22,27 @@ struct CaseProjection {
         let openedAt =
             before?.received == state.milestones.received && !isRetimed(state.milestones.received)
             ? nil : try state.milestones.received.map { try time(of: $0.op) }
-        var latest = state.history.last.flatMap { receivedAt[$0.op]?.millisecondsSinceEpoch }
-        if latest == nil, before == nil, let last = state.history.last {
-            latest = try time(of: last.op)  // a rebuilt projection: look the time up once
+        // The last entry's op, read in place (`last` would copy the whole entry).
+        let lastOp = state.history.isEmpty ? nil : state.history[state.history.count - 1].op
+        var latest = lastOp.flatMap { receivedAt[$0]?.millisecondsSinceEpoch }
+        if latest == nil, before == nil, let lastOp {
+            latest = try time(of: lastOp)  // a rebuilt projection: look the time up once
         }
         let statusKept = before != nil && before?.status == state.status && openedAt == nil
         // Most ops leave status and receive time alone: then the row is updated without
         // touching the status index.
         let updated = statusKept ? try updateKeepingStatus(state, caseID: caseID, latest: latest) : false
         if !updated {
-            let upsert = try HotStatement(
-                db,
-                sql: """
-                    INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
-                                          opCount, lamport, receivedAt, updatedAt)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
-                    ON CONFLICT (caseId) DO UPDATE SET
-                        status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                        openConflicts = ?8, opCount = ?9, lamport = ?10, receivedAt = COALESCE(?11, receivedAt),
-                        updatedAt = MAX(updatedAt, COALESCE(?12, updatedAt))
-                    """
+            let upsert = try statements(
+                """
+                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
+                                      opCount, lamport, receivedAt, updatedAt)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
+                ON CONFLICT (caseId) DO UPDATE SET
+                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, opCount = ?9, lamport = ?10, receivedAt = COALESCE(?11, receivedAt),
+                    updatedAt = MAX(updatedAt, COALESCE(?12, updatedAt))
+                """
             )
             upsert.bind(1, caseID)
             upsert.bind(2, Int64(state.status.rawValue))
@@ -49,13 +52,18 @@ struct CaseProjection {
             try upsert.execute()
         }
 
-        for assignment in state.assignments {
-            let previous = before?.assignments.first { $0.office == assignment.office }
-            let retimedStamp = [
-                assignment.dispatched, assignment.acknowledged, assignment.started, assignment.resolved,
-                assignment.ended,
-            ].contains { isRetimed($0) }
-            if previous != assignment || retimedStamp { try write(assignment, previous: previous, caseID: caseID) }
+        // Index loops compare in place: copying an assignment retains every stamp it holds.
+        let old = before?.assignments ?? []
+        for index in state.assignments.indices {
+            var previous: Int?
+            for candidate in old.indices where old[candidate].office == state.assignments[index].office {
+                previous = candidate
+                break
+            }
+            if let previous, old[previous] == state.assignments[index], !isRetimed(state.assignments[index]) {
+                continue
+            }
+            try write(state.assignments[index], previous: previous.map { old[$0] }, caseID: caseID)
         }
 
         if before?.conflicts != state.conflicts {
@@ -95,13 +103,12 @@ struct CaseProjection {
     /// Updates an existing row whose status and receive time stay as they are.
     /// - Returns: `false` when there is no row to update.
     private func updateKeepingStatus(_ state: CaseState, caseID: String, latest: Int64?) throws -> Bool {
-        let update = try HotStatement(
-            db,
-            sql: """
-                UPDATE caseView SET phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, opCount = ?9, lamport = ?10, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
-                WHERE caseId = ?1
-                """
+        let update = try statements(
+            """
+            UPDATE caseView SET phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                openConflicts = ?8, opCount = ?9, lamport = ?10, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
+            WHERE caseId = ?1
+            """
         )
         update.bind(1, caseID)
         update.bind(2, latest)
@@ -133,20 +140,19 @@ struct CaseProjection {
         let started = try column(assignment.started, previous?.started)
         let resolved = try column(assignment.resolved, previous?.resolved)
         let ended = try column(assignment.ended, previous?.ended)
-        let upsert = try HotStatement(
-            db,
-            sql: """
-                INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
-                                        acknowledgedAt, startedAt, resolvedAt, endedAt)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14)
-                ON CONFLICT (caseId, office) DO UPDATE SET
-                    epoch = ?3, status = ?4, dispatchedOp = ?5,
-                    dispatchedAt = IIF(?7, dispatchedAt, ?6),
-                    acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
-                    startedAt = IIF(?11, startedAt, ?10),
-                    resolvedAt = IIF(?13, resolvedAt, ?12),
-                    endedAt = IIF(?15, endedAt, ?14)
-                """
+        let upsert = try statements(
+            """
+            INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
+                                    acknowledgedAt, startedAt, resolvedAt, endedAt)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14)
+            ON CONFLICT (caseId, office) DO UPDATE SET
+                epoch = ?3, status = ?4, dispatchedOp = ?5,
+                dispatchedAt = IIF(?7, dispatchedAt, ?6),
+                acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
+                startedAt = IIF(?11, startedAt, ?10),
+                resolvedAt = IIF(?13, resolvedAt, ?12),
+                endedAt = IIF(?15, endedAt, ?14)
+            """
         )
         upsert.bind(1, caseID)
         upsert.bind(2, assignment.office.rawValue)
@@ -158,6 +164,13 @@ struct CaseProjection {
             upsert.bind(Int32(7 + 2 * offset), column.keep)
         }
         try upsert.execute()
+    }
+
+    /// Whether any stamp of the assignment names an op whose receive time changed.
+    private func isRetimed(_ assignment: Assignment) -> Bool {
+        guard !retimed.isEmpty else { return false }
+        return isRetimed(assignment.dispatched) || isRetimed(assignment.acknowledged)
+            || isRetimed(assignment.started) || isRetimed(assignment.resolved) || isRetimed(assignment.ended)
     }
 
     private func isRetimed(_ stamp: Stamp?) -> Bool {

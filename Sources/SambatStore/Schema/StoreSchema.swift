@@ -7,7 +7,7 @@ import GRDB
 /// Table and column names are camelCase (house style N6).
 enum StoreSchema {
     /// Identifiers of every migration, oldest first.
-    static let versions = ["v1-oplog", "v2-projections", "v3-central", "v4-feed-epoch"]
+    static let versions = ["v1-oplog", "v2-projections", "v3-central", "v4-feed-epoch", "v5-feed-runs"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -184,6 +184,13 @@ enum StoreSchema {
             // At an office or the mayor: which numbering of central's feed the position is in
             // (central's incarnation); 0 for positions saved before this column existed.
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v5-feed-runs") { db in
+            // At central: a feed row covers `runLength` consecutive seqs of its origin, which
+            // take the positions up to and including `feedSeq`. Older rows are runs of one.
+            try db.execute(
+                sql: "ALTER TABLE feed ADD COLUMN runLength INTEGER NOT NULL DEFAULT 1 CHECK (runLength >= 1)"
+            )
         }
         return migrator
     }

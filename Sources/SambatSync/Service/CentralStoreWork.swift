@@ -1,3 +1,4 @@
+import Foundation
 public import SambatCore
 public import SambatStore
 
@@ -43,6 +44,9 @@ public struct CentralStoreWork: Sendable {
         return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
     }
 
+    /// How many parts a received batch is decoded in: one per core.
+    public static let decodingParallelism = ProcessInfo.processInfo.activeProcessorCount
+
     /// What applying an upload led to.
     public struct UploadOutcome: Sendable {
         /// The event for the session: the batch applied (with central's frontier and any
@@ -82,14 +86,12 @@ public struct CentralStoreWork: Sendable {
             )
         }
         guard let origin else { return refused(.helloRequired, "say HELLO first") }
-        var ops: [RemoteOp] = []
-        ops.reserveCapacity(batch.ops.count)
-        for (index, bytes) in batch.ops.enumerated() {
-            do {
-                ops.append(RemoteOp(try SealedOp(decoding: Array(bytes))))
-            } catch {
-                return refused(.invalidBatch, "op \(index) of the batch does not decode: \(error)")
-            }
+        let ops: [RemoteOp]
+        do {
+            ops = try await SealedOp.decodeBatch(batch.ops.map { Array($0) }, parallelism: Self.decodingParallelism)
+                .map { RemoteOp($0) }
+        } catch {
+            return refused(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
         }
         do {
             let result = try await store.applyRemote(ops, from: .peer(node, role), receivedAt: receivedAt)

@@ -366,22 +366,25 @@ public final class NodeSyncService: Sendable {
             }
         case .applyFeed(let batch):
             var ops: [RemoteOp] = []
-            ops.reserveCapacity(batch.ops.count)
-            for (index, bytes) in batch.ops.enumerated() {
-                do {
-                    let sealed = try SealedOp(decoding: Array(bytes))
+            do {
+                let sealed = try await SealedOp.decodeBatch(
+                    batch.ops.map { Array($0) },
+                    parallelism: CentralStoreWork.decodingParallelism
+                )
+                ops.reserveCapacity(sealed.count)
+                for (index, op) in sealed.enumerated() {
                     ops.append(
-                        RemoteOp(
-                            sealed,
-                            centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index])
-                        )
-                    )
-                } catch {
-                    return .feedRefused(
-                        batchID: batch.batchID,
-                        SyncProtocolError(.invalidBatch, "op \(index) of the batch does not decode: \(error)")
+                        RemoteOp(op, centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index]))
                     )
                 }
+            } catch {
+                return .feedRefused(
+                    batchID: batch.batchID,
+                    SyncProtocolError(
+                        .invalidBatch,
+                        "op \(error.index) of the batch does not decode: \(error.error)"
+                    )
+                )
             }
             do {
                 _ = try await store.applyRemote(
