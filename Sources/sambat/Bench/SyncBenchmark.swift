@@ -84,8 +84,12 @@ struct SyncBenchmark: AsyncParsableCommand {
             _ = try await office.append(Array(chunk), actor: officer, at: .now)
         }
         // The office's feed at central already holds the setup; let it be acknowledged up front.
-        try await office.saveCheckpoint(try await central.feedHead(for: officeID), for: centralID)
-        try await central.saveCheckpoint(try await central.feedHead(for: officeID), for: officeID)
+        // The position must carry central's feed epoch (its incarnation), as one saved from a
+        // real feed batch does, or central would replay the whole setup inside the measurement.
+        let setupHead = try await central.feedHead(for: officeID)
+        let feedEpoch = UInt64(try await central.currentOrigin().incarnation)
+        try await office.resetCheckpoint(setupHead, epoch: feedEpoch, for: centralID)
+        try await central.saveCheckpoint(setupHead, for: officeID)
 
         var settings = SyncSettings()
         settings.pollInterval = .milliseconds(5)
