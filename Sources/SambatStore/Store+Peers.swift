@@ -134,24 +134,47 @@ extension Store {
         )
     }
 
-    /// Appends every held op that is not yet in `peer`'s feed, in Lamport order.
+    /// Appends every held op that is not yet in `peer`'s feed, in Lamport order, as runs.
+    ///
+    /// What the feed already covers is checked in memory against its runs, so a mayor enrolled
+    /// again over a long feed costs one pass over each table; a `NOT EXISTS` per op scanned
+    /// the peer's whole feed for every op.
     private static func backfillFeed(of peer: NodeID, db: Database) throws {
-        let head =
-            try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
-        try db.execute(
-            sql: """
-                INSERT INTO feed (peer, feedSeq, origin, seq)
-                SELECT ?1, ?2 + ROW_NUMBER() OVER (ORDER BY op.lamport, op.origin, op.seq), op.origin, op.seq
-                FROM op
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM feed AS known
-                    WHERE known.peer = ?1 AND known.origin = op.origin
-                        AND op.seq BETWEEN known.seq AND known.seq + known.runLength - 1
-                )
-                ORDER BY op.lamport, op.origin, op.seq
-                """,
-            arguments: [peer.rawValue, head]
+        var covered: [String: FeedCoverage] = [:]
+        let runs = try Row.fetchCursor(
+            db,
+            sql: "SELECT origin, seq, runLength FROM feed WHERE peer = ? ORDER BY origin, seq",
+            arguments: [peer.rawValue]
         )
+        while let row = try runs.next() {
+            let first: Int64 = row[1]
+            covered[row[0], default: FeedCoverage()].add(first: first, last: first + (row[2] as Int64) - 1)
+        }
+        var head =
+            try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
+        let insert = try db.makeStatement(
+            sql: "INSERT INTO feed (peer, feedSeq, origin, seq, runLength) VALUES (?, ?, ?, ?, ?)"
+        )
+        var run: (origin: String, first: Int64, length: Int64)?
+        func flush() throws {
+            guard let pending = run else { return }
+            head += pending.length
+            try insert.execute(arguments: [peer.rawValue, head, pending.origin, pending.first, pending.length])
+            run = nil
+        }
+        let ops = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM op ORDER BY lamport, origin, seq")
+        while let row = try ops.next() {
+            let origin: String = row[0]
+            let seq: Int64 = row[1]
+            if covered[origin]?.contains(seq) == true { continue }
+            if let pending = run, pending.origin == origin, pending.first + pending.length == seq {
+                run?.length += 1
+            } else {
+                try flush()
+                run = (origin, seq, 1)
+            }
+        }
+        try flush()
     }
 
     /// Whether `key` looks like a Z85-encoded 32-byte key.
@@ -160,5 +183,30 @@ extension Store {
             "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8
         )
         return key.utf8.count == 40 && key.utf8.allSatisfy { alphabet.contains($0) }
+    }
+}
+
+/// The seqs of one origin a peer's feed already holds, as runs added in ascending order of
+/// their first seq; answers "is this seq covered" by binary search.
+struct FeedCoverage {
+    private var firsts: [Int64] = []
+    /// The highest last seq among the runs up to each index (runs may overlap when a case
+    /// came back to an office and brought its history again).
+    private var reach: [Int64] = []
+
+    mutating func add(first: Int64, last: Int64) {
+        firsts.append(first)
+        reach.append(max(last, reach.last ?? last))
+    }
+
+    func contains(_ seq: Int64) -> Bool {
+        // The last run starting at or before `seq`.
+        var low = 0
+        var high = firsts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if firsts[middle] <= seq { low = middle + 1 } else { high = middle }
+        }
+        return low > 0 && reach[low - 1] >= seq
     }
 }

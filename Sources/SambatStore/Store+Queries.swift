@@ -73,6 +73,9 @@ extension Store {
     }
 
     /// Entries of `peer`'s feed after position `after`, in feed order, at most `limit`.
+    ///
+    /// A feed row is a run of consecutive seqs (see `FeedRun`); the first run read starts at
+    /// the seq that follows `after`, so a long run is never scanned from its beginning.
     public func feed(for peer: NodeID, after: UInt64, limit: Int) async throws(StoreError) -> [FeedEntry] {
         try await read { db in
             let rows = try Row.fetchAll(
@@ -80,8 +83,9 @@ extension Store {
                 sql: """
                     SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.hash, op.receivedAt
                     FROM feed JOIN op ON op.origin = feed.origin
-                        AND op.seq >= feed.seq AND op.seq < feed.seq + feed.runLength
-                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2 AND position > ?2
+                        AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
+                        AND op.seq < feed.seq + feed.runLength
+                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2
                     ORDER BY feed.feedSeq, op.seq LIMIT ?3
                     """,
                 arguments: [peer.rawValue, Int64(clamping: after), limit]
@@ -300,8 +304,9 @@ extension Store {
                 sql: """
                     SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.receivedAt
                     FROM feed JOIN op ON op.origin = feed.origin
-                        AND op.seq >= feed.seq AND op.seq < feed.seq + feed.runLength
-                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2 AND position > ?2
+                        AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
+                        AND op.seq < feed.seq + feed.runLength
+                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2
                     ORDER BY feed.feedSeq, op.seq LIMIT ?3
                     """,
                 arguments: [peer.rawValue, Int64(clamping: after), limit]

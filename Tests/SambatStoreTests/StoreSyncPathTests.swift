@@ -84,6 +84,40 @@ import Testing
         #expect(try await office.checkpoint(for: StoreFixtures.central) == 8)
     }
 
+    @Test func aMayorEnrolledAgainGetsEveryOpOnceWhateverItsFeedHeld() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let first = try await StoreFixtures.dispatchedCase(central, serial: 1)
+        // Enrolled late: the back-fill brings the three ops already held.
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+        #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 3)
+        // Revoked, its feed stops growing; enrolled again, it gets what it missed, once.
+        try await central.revokePeer(StoreFixtures.mayor, at: StoreFixtures.now)
+        let second = try await StoreFixtures.dispatchedCase(central, serial: 2)
+        _ = try await central.append(
+            .noted(.init(text: "Dicek", visibility: .internal)),
+            to: first,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 3)
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+        let feed = try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100)
+        #expect(feed.map(\.feedSeq) == Array(1...7))
+        let ids = feed.map(\.op.sealed.op.id)
+        #expect(Set(ids).count == 7)
+        #expect(
+            Set(ids)
+                == Set(
+                    try await central.ops(ofCase: first).map(\.sealed.op.id)
+                        + central.ops(ofCase: second).map(\.sealed.op.id)
+                )
+        )
+        // The four missed ops were consecutive central seqs: one new row.
+        let path = directory + "/sambat.sqlite"
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM feed WHERE peer = 'mayor'") == 2)
+    }
+
     @Test func officeAppliesTheFeedOnceAndReplaysChangeNothing() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
