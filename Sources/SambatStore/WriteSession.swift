@@ -85,8 +85,8 @@ struct WriteSession {
     /// transaction rolls back.
     private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
-        let box = try store.cache.box(caseID) ?? CaseStateBox(foldFromDisk(caseID))
-        let slot = CaseSlot(box)
+        let cached = store.cache.box(caseID)
+        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID)), isCached: cached != nil)
         slots[caseID] = slot
         order.append(caseID)
         return slot
@@ -310,10 +310,11 @@ struct WriteSession {
         }
     }
 
-    /// Puts every folded case back into the store's cache; the last call of a transaction.
+    /// Puts every case folded from disk into the store's cache; the last call of a transaction.
+    /// (Cases that came from the cache were folded in place, in their cached box.)
     func cacheStates() {
         for caseID in order {
-            guard let slot = slots[caseID], slot.box.state.opCount > 0 else { continue }
+            guard let slot = slots[caseID], !slot.isCached, slot.box.state.opCount > 0 else { continue }
             store.cache.store(slot.box)
         }
     }
@@ -422,11 +423,14 @@ final class CaseSlot {
     let box: CaseStateBox
     /// What the projection rows held before this transaction; `nil` for a new case.
     let baseline: CaseBaseline?
+    /// Whether the box came from the store's cache (and so is still in it).
+    let isCached: Bool
     var changed = false
     var needsRefold = false
 
-    init(_ box: CaseStateBox) {
+    init(_ box: CaseStateBox, isCached: Bool) {
         self.box = box
+        self.isCached = isCached
         self.baseline = box.state.opCount == 0 ? nil : CaseBaseline(box.state)
     }
 }
@@ -436,6 +440,10 @@ final class CaseSlot {
 /// A class so handing it around costs one retain rather than one per array it holds.
 final class CaseBaseline {
     let status: CaseStatus
+    let phase: CasePhase
+    let tier: DeadlineTier?
+    let topic: String
+    let channel: IntakeChannel?
     let assignments: [Assignment]
     let conflicts: [Conflict]
     let evidence: [EvidenceRef]
@@ -443,6 +451,10 @@ final class CaseBaseline {
 
     init(_ state: CaseState) {
         status = state.status
+        phase = state.phase
+        tier = state.tier
+        topic = state.topic
+        channel = state.complaint?.channel
         assignments = state.assignments
         conflicts = state.conflicts
         evidence = state.evidence

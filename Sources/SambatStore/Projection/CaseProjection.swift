@@ -31,7 +31,13 @@ struct CaseProjection {
         let statusKept = before != nil && before?.status == state.status && openedAt == nil
         // Most ops leave status and receive time alone: then the row is updated without
         // touching the status index.
-        let updated = statusKept ? try updateKeepingStatus(state, caseID: caseID, latest: latest) : false
+        var updated = false
+        if statusKept, let before {
+            updated =
+                onlyCountersChanged(since: before, in: state)
+                ? try updateCounters(state, caseID: caseID, latest: latest)
+                : try updateKeepingStatus(state, caseID: caseID, latest: latest)
+        }
         if !updated {
             let upsert = try statements(
                 """
@@ -98,6 +104,38 @@ struct CaseProjection {
                 )
             }
         }
+    }
+
+    /// Whether the row's listed details (phase, tier, topic, channel, active offices, open
+    /// conflicts) are as `before` left them, so only the op count, Lamport time and update
+    /// time need writing: true for a note, the most common op.
+    private func onlyCountersChanged(since before: CaseBaseline, in state: CaseState) -> Bool {
+        guard before.phase == state.phase, before.tier == state.tier, before.topic == state.topic,
+            before.channel == state.complaint?.channel,
+            before.assignments.count == state.assignments.count, before.conflicts == state.conflicts
+        else { return false }
+        for index in state.assignments.indices {
+            guard before.assignments[index].office == state.assignments[index].office,
+                before.assignments[index].status.isActive == state.assignments[index].status.isActive
+            else { return false }
+        }
+        return true
+    }
+
+    /// Updates the op count, Lamport time and update time of an existing row.
+    /// - Returns: `false` when there is no row to update.
+    private func updateCounters(_ state: CaseState, caseID: String, latest: Int64?) throws -> Bool {
+        let update = try statements(
+            """
+            UPDATE caseView SET opCount = ?3, lamport = ?4, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
+            WHERE caseId = ?1
+            """
+        )
+        update.bind(1, caseID)
+        update.bind(2, latest)
+        update.bind(3, state.opCount)
+        update.bind(4, Int64(state.lamport))
+        return try update.execute() > 0
     }
 
     /// Updates an existing row whose status and receive time stay as they are.

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import SambatCore
+import SambatStore
+import SambatTestKit
+import Testing
+
+/// The projections a store maintains op by op against the ones rebuilt from its log.
+@Suite struct StoreProjectionTests {
+    /// Every store's projection tables equal what a rebuild from its op log writes.
+    ///
+    /// Central, two offices and a few rounds of every kind of change, synced now and then, so
+    /// the incremental paths (counters only, status changes, stamps, reassignment, conflicts,
+    /// central's receive times adopted from the feed) all run.
+    @Test(arguments: [UInt64(7), 123, 2026])
+    func incrementalProjectionsEqualARebuildFromTheLog(seed: UInt64) async throws {
+        var random = SplitMix64(seed: seed)
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let dpupr = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite")
+        let dlh = try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite")
+        var cases: [CaseID] = []
+        for serial in 1...10 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
+        var clock = StoreFixtures.now.millisecondsSinceEpoch
+        func tick() -> Timestamp {
+            clock += 60_000
+            return Timestamp(millisecondsSinceEpoch: clock)
+        }
+        let offices: [(store: Store, actor: ActorID)] = [
+            (dpupr, StoreFixtures.officer), (dlh, StoreFixtures.actor("dlh.sari")),
+        ]
+        let officeBodies: [OpBody] = [
+            .acknowledged, .started, .noted(.init(text: "Tim ke lokasi", visibility: .internal)),
+            .resolved(.init(summary: "Sudah diperbaiki")),
+            .returned(.init(reason: .notOurAuthority, note: "Bukan kewenangan kami")),
+        ]
+        for _ in 0..<8 {
+            for office in offices {
+                // An office that missed the last feed works on a stale view: conflicts follow.
+                if random.next(below: 3) > 0 { try await StoreFixtures.deliverFeed(from: central, to: office.store) }
+                for _ in 0..<12 {
+                    let body = officeBodies[random.next(below: officeBodies.count)]
+                    let caseID = cases[random.next(below: cases.count)]
+                    _ = try? await office.store.append(body, to: caseID, actor: office.actor, at: tick())
+                }
+                if random.next(below: 4) > 0 {
+                    try await StoreFixtures.upload(from: office.store, to: central, at: tick())
+                }
+            }
+            for _ in 0..<4 {
+                let caseID = cases[random.next(below: cases.count)]
+                let body: OpBody =
+                    switch random.next(below: 4) {
+                    case 0: .noted(.init(text: "Operator memantau", visibility: .public))
+                    case 1: .reassigned(.init(from: StoreFixtures.dpupr, to: StoreFixtures.dlh, epoch: 1))
+                    case 2: .closed(.init(reason: .byOperator))
+                    default: .reopened(.init(reason: "Pelapor: belum selesai"))
+                    }
+                _ = try? await central.append(body, to: caseID, actor: StoreFixtures.operatorActor, at: tick())
+            }
+        }
+        for office in offices {
+            try await StoreFixtures.upload(from: office.store, to: central, at: tick())
+        }
+        for office in offices { try await StoreFixtures.deliverFeed(from: central, to: office.store) }
+
+        let conflicts = try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM caseConflict")
+        #expect((conflicts ?? 0) > 0, "the scenario should produce conflicts")
+        for (store, file) in [(central, "sambat.sqlite"), (dpupr, "dpupr.sqlite"), (dlh, "dlh.sqlite")] {
+            let kept = try Self.projectionTables(directory + "/" + file)
+            let rebuilt = try await Self.rebuilt(directory + "/" + file, identity: store.identity)
+            #expect(kept == rebuilt, "\(file): incremental projection differs from a rebuild")
+        }
+    }
+
+    /// The projection tables of a database, rows sorted.
+    static func projectionTables(_ path: String) throws -> [String: [String]] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            var tables: [String: [String]] = [:]
+            for table in ["caseView", "assignment", "caseConflict", "evidence"] {
+                tables[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map(\.description).sorted()
+            }
+            return tables
+        }
+    }
+
+    /// The projection tables of a copy of the database whose projections were deleted and
+    /// rebuilt from the op log when the store opened it.
+    static func rebuilt(_ path: String, identity: NodeIdentity) async throws -> [String: [String]] {
+        let copyDirectory = try StoreFixtures.temporaryDirectory()
+        let copy = copyDirectory + "/copy.sqlite"
+        let source = try DatabaseQueue(path: path)
+        try await source.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        try source.close()
+        let queue = try DatabaseQueue(path: copy)
+        try await queue.write { db in
+            try db.execute(
+                sql: "DELETE FROM caseView; DELETE FROM assignment; DELETE FROM caseConflict; DELETE FROM evidence"
+            )
+        }
+        try queue.close()
+        _ = try Store.open(StoreConfiguration(path: copy), identity: identity)
+        return try projectionTables(copy)
+    }
+}
