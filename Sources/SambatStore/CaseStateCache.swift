@@ -4,9 +4,10 @@ import Synchronization
 /// Folded case states kept in memory so most writes fold incrementally.
 ///
 /// Touched only on GRDB's writer queue (inside write transactions), but guarded by a `Mutex`
-/// so the type is plainly `Sendable`. Entries always reflect committed data: a rolled-back
-/// transaction clears the cache, and so does a commit by another process (detected through
-/// `PRAGMA data_version` at the start of every write).
+/// so the type is plainly `Sendable`. A write folds into a cached state in place, so during
+/// a transaction an entry may hold its uncommitted ops; outside one, entries reflect committed
+/// data: a failed transaction clears the cache (`Store.write`), and so does a commit by
+/// another process (detected through `PRAGMA data_version` at the start of every write).
 final class CaseStateCache: Sendable {
     private struct Storage {
         var states: [CaseID: CaseStateBox] = [:]

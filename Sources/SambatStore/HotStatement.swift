@@ -9,12 +9,16 @@ import GRDBSQLite
 /// from GRDB's cache (so GRDB still owns its lifetime) and binds values by position.
 /// Used only on the writer queue, inside a transaction; not `Sendable`.
 struct HotStatement {
+    /// Held so GRDB cannot finalize the statement under us (it drops a cached statement that
+    /// failed, and clears its cache after a schema change).
+    private let statement: Statement
     private let handle: OpaquePointer
     private let connection: OpaquePointer?
 
     /// Takes `sql` from the connection's statement cache.
     init(_ db: Database, sql: String) throws {
-        handle = try db.cachedStatement(sql: sql).sqliteStatement
+        statement = try db.cachedStatement(sql: sql)
+        handle = statement.sqliteStatement
         connection = db.sqliteConnection
     }
 
@@ -117,8 +121,7 @@ private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self
 ///
 /// GRDB's statement cache is keyed by the SQL text, so every lookup hashes a few hundred
 /// bytes; per op that added up. Statements here are keyed by the address of their SQL literal
-/// instead. Lives only as long as one transaction (GRDB may finalize cached statements
-/// between transactions, after a schema change); not `Sendable`.
+/// instead. Lives only as long as one transaction; not `Sendable`.
 final class HotStatements {
     private let db: Database
     private var prepared: [UInt: HotStatement] = [:]

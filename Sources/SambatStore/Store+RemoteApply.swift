@@ -92,9 +92,7 @@ extension Store {
             var origins: [Origin] = []
             var highestLamport: UInt64 = 0
             let lamportBase = try self.loadMeta(db).lamport
-            // By index: iterating by value copies each op (and retains all its fields) once more.
-            for index in batch.indices {
-                let remote = batch[index]
+            for remote in batch {
                 let sealed = remote.sealed
                 let op = sealed.op
                 if !origins.contains(op.id.origin) { origins.append(op.id.origin) }

@@ -211,17 +211,24 @@ public final class Store: Sendable {
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection.
     ///
     /// The case cache is cleared first if another process committed since our last write,
-    /// and cleared again if this transaction rolls back, so it only ever holds committed state.
+    /// and cleared again if this transaction fails, so it only ever holds committed state.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var result: T?
-                try db.inTransaction(.immediate) {
-                    let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
-                    self.cache.synchronize(dataVersion: version)
-                    db.afterNextTransaction(onCommit: { _ in }, onRollback: { [cache] _ in cache.removeAll() })
-                    result = try body(db)
-                    return .commit
+                do {
+                    try db.inTransaction(.immediate) {
+                        let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+                        self.cache.synchronize(dataVersion: version)
+                        result = try body(db)
+                        return .commit
+                    }
+                } catch {
+                    // Writes fold into cached states in place. Cleared on any failure, not
+                    // through GRDB's rollback hook: when SQLite rolls the transaction back by
+                    // itself (an I/O error, a full disk, RAISE(ROLLBACK)) that hook never runs.
+                    self.cache.removeAll()
+                    throw error
                 }
                 guard let result else { preconditionFailure("a committed transaction always produced its result") }
                 return result

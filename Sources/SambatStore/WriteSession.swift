@@ -6,8 +6,8 @@ import SambatCore
 /// frontiers, maintaining projections and (at central) feeds.
 ///
 /// Lives only inside a transaction closure on GRDB's writer queue; it is deliberately not
-/// `Sendable`. Case states it folds are written back to the store's cache as it goes; the
-/// cache is cleared if the transaction rolls back.
+/// `Sendable`. It folds cached case states in place and adds the ones it folded from disk to
+/// the cache at the end; `Store.write` clears the cache if the transaction fails.
 struct WriteSession {
     let store: Store
     let db: Database

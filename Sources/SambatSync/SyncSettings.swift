@@ -1,8 +1,16 @@
+import Foundation
+
 /// The tunables of the sync protocol, with the defaults of design.md §4.
 ///
 /// Owned by a node's configuration; the same values on both ends are not required (central
 /// tells a node its credit and batch limits in WELCOME).
 public struct SyncSettings: Hashable, Sendable {
+    /// How many parts a received batch of ops is decoded in: one per core.
+    ///
+    /// Used with ``SealedOp/decodeBatch(_:parallelism:)``. Not a tunable: decoding is pure
+    /// work, and more parts than cores only cost.
+    public static let decodingParallelism = ProcessInfo.processInfo.activeProcessorCount
+
     /// Most ops in one BATCH (default 500).
     public var maximumBatchOps = 500
     /// Most bytes of op encodings in one BATCH (default 1 MiB).

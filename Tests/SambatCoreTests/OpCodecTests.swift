@@ -59,6 +59,9 @@ import Testing
         #expect(try await SealedOp.decodeBatch(bytes, parallelism: 4) == sealed)
         #expect(try await SealedOp.decodeBatch(Array(bytes.prefix(10)), parallelism: 4) == Array(sealed.prefix(10)))
         #expect(try await SealedOp.decodeBatch([], parallelism: 4).isEmpty)
+        // More parts than fit evenly (a 64-core host): every part stays inside the batch.
+        let many = Array(repeating: bytes, count: 7).flatMap { $0 }.prefix(2_049)
+        #expect(try await SealedOp.decodeBatch(Array(many), parallelism: 64).map(\.bytes) == Array(many))
         // Bad ops in the second and fourth parts: the lowest index is named.
         var broken = bytes
         broken[290] = [0x02] + broken[290].dropFirst()

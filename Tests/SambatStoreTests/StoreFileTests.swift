@@ -180,7 +180,10 @@ import Testing
         #expect(try await reopened.caseState(caseID)?.opCount == committed)
     }
 
-    @Test func aWriteThatFailsAfterFoldingLeavesNoTraceInTheCaseCache() async throws {
+    /// `ABORT` fails the statement and GRDB rolls the transaction back; `ROLLBACK` makes
+    /// SQLite roll it back by itself, as an I/O error or a full disk can.
+    @Test(arguments: ["ABORT", "ROLLBACK"])
+    func aWriteThatFailsAfterFoldingLeavesNoTraceInTheCaseCache(resolution: String) async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
         let caseID = try await StoreFixtures.dispatchedCase(central)
@@ -193,7 +196,7 @@ import Testing
             try db.execute(
                 sql: """
                     CREATE TRIGGER injectedFailure BEFORE UPDATE ON caseView WHEN NEW.updatedAt = \(failAt.millisecondsSinceEpoch)
-                    BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+                    BEGIN SELECT RAISE(\(resolution), 'injected failure'); END
                     """
             )
         }

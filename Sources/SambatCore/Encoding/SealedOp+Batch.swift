@@ -29,10 +29,11 @@ extension SealedOp {
         guard parts > 1, encoded.count >= parallelDecodingThreshold else {
             return try decodeSerially(encoded, range: encoded.indices).get()
         }
-        let size = (encoded.count + parts - 1) / parts
+        let count = encoded.count
         let results = await withTaskGroup(of: (Int, Result<[SealedOp], BatchDecodingError>).self) { group in
             for part in 0..<parts {
-                let range = part * size..<min(encoded.count, (part + 1) * size)
+                // Near-equal parts that tile the batch exactly, whatever `parts` is.
+                let range = count * part / parts..<count * (part + 1) / parts
                 group.addTask { (part, decodeSerially(encoded, range: range)) }
             }
             var results: [(Int, Result<[SealedOp], BatchDecodingError>)] = []

@@ -1,4 +1,3 @@
-import Foundation
 public import SambatCore
 public import SambatStore
 
@@ -44,9 +43,6 @@ public struct CentralStoreWork: Sendable {
         return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
     }
 
-    /// How many parts a received batch is decoded in: one per core.
-    public static let decodingParallelism = ProcessInfo.processInfo.activeProcessorCount
-
     /// What applying an upload led to.
     public struct UploadOutcome: Sendable {
         /// The event for the session: the batch applied (with central's frontier and any
@@ -88,8 +84,11 @@ public struct CentralStoreWork: Sendable {
         guard let origin else { return refused(.helloRequired, "say HELLO first") }
         let ops: [RemoteOp]
         do {
-            ops = try await SealedOp.decodeBatch(batch.ops.map { Array($0) }, parallelism: Self.decodingParallelism)
-                .map { RemoteOp($0) }
+            ops = try await SealedOp.decodeBatch(
+                batch.ops.map { Array($0) },
+                parallelism: SyncSettings.decodingParallelism
+            )
+            .map { RemoteOp($0) }
         } catch {
             return refused(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
         }

@@ -369,7 +369,7 @@ public final class NodeSyncService: Sendable {
             do {
                 let sealed = try await SealedOp.decodeBatch(
                     batch.ops.map { Array($0) },
-                    parallelism: CentralStoreWork.decodingParallelism
+                    parallelism: SyncSettings.decodingParallelism
                 )
                 ops.reserveCapacity(sealed.count)
                 for (index, op) in sealed.enumerated() {

@@ -62,7 +62,7 @@ struct StoreBenchmark: AsyncParsableCommand {
             // Decoded as central's service decodes an upload (CentralStoreWork.applyUpload).
             let decoded = try await SealedOp.decodeBatch(
                 Array(chunk),
-                parallelism: CentralStoreWork.decodingParallelism
+                parallelism: SyncSettings.decodingParallelism
             ).map { RemoteOp($0) }
             let result = try await store.applyRemote(decoded, from: source, receivedAt: .now)
             applied += result.inserted
