@@ -83,7 +83,8 @@ extension Store {
                 arguments: [node.rawValue, role.rawValue, publicKey, at(time)]
             )
             if role == .mayor, !wasActiveMayor {
-                try Self.backfillFeed(of: node, db: db)
+                var session = WriteSession(store: self, db: db)
+                try self.backfillFeed(of: node, session: &session)
             }
         }
     }
@@ -139,10 +140,10 @@ extension Store {
     /// What the feed already covers is checked in memory against its runs, so a mayor enrolled
     /// again over a long feed costs one pass over each table; a `NOT EXISTS` per op scanned
     /// the peer's whole feed for every op.
-    private static func backfillFeed(of peer: NodeID, db: Database) throws {
+    private func backfillFeed(of peer: NodeID, session: inout WriteSession) throws {
         var covered: [String: FeedCoverage] = [:]
         let runs = try Row.fetchCursor(
-            db,
+            session.db,
             sql: "SELECT origin, seq, runLength FROM feed WHERE peer = ? ORDER BY origin, seq",
             arguments: [peer.rawValue]
         )
@@ -150,31 +151,23 @@ extension Store {
             let first: Int64 = row[1]
             covered[row[0], default: FeedCoverage()].add(first: first, last: first + (row[2] as Int64) - 1)
         }
-        var head =
-            try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue]) ?? 0
-        let insert = try db.makeStatement(
-            sql: "INSERT INTO feed (peer, feedSeq, origin, seq, runLength) VALUES (?, ?, ?, ?, ?)"
-        )
-        var run: (origin: String, first: Int64, length: Int64)?
-        func flush() throws {
-            guard let pending = run else { return }
-            head += pending.length
-            try insert.execute(arguments: [peer.rawValue, head, pending.origin, pending.first, pending.length])
-            run = nil
-        }
-        let ops = try Row.fetchCursor(db, sql: "SELECT origin, seq FROM op ORDER BY lamport, origin, seq")
+        var missing = PendingFeeds()
+        let ops = try Row.fetchCursor(session.db, sql: "SELECT origin, seq FROM op ORDER BY lamport, origin, seq")
         while let row = try ops.next() {
             let origin: String = row[0]
             let seq: Int64 = row[1]
             if covered[origin]?.contains(seq) == true { continue }
-            if let pending = run, pending.origin == origin, pending.first + pending.length == seq {
-                run?.length += 1
-            } else {
-                try flush()
-                run = (origin, seq, 1)
+            guard let number = UInt64(exactly: seq), let id = try? OpID(origin: Origin(parsing: origin), seq: number)
+            else {
+                throw StoreError(
+                    .corruptOp,
+                    path: path,
+                    message: "the op log holds an unreadable id (\(origin), \(seq)); restore from a backup"
+                )
             }
+            missing.append(id, to: peer.rawValue)
         }
-        try flush()
+        try session.appendFeed(peer: peer.rawValue, runs: missing.runs[peer.rawValue] ?? [])
     }
 
     /// Whether `key` looks like a Z85-encoded 32-byte key.

@@ -370,7 +370,8 @@ struct WriteSession {
         for peer in feeds.peers { try appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
     }
 
-    private mutating func appendFeed(peer: String, runs: [FeedRun]) throws {
+    /// Appends runs to the end of `peer`'s feed.
+    mutating func appendFeed(peer: String, runs: [FeedRun]) throws {
         let head: Int64
         if let known = feedHeads[peer] {
             head = known

@@ -29,18 +29,13 @@ public struct CentralStoreWork: Sendable {
         generation: UInt64
     ) async throws(StoreError) -> PeerSession.Event {
         let entries = try await store.feedBytes(for: peer, after: after, limit: limit)
-        var ops: [[UInt8]] = []
-        var times: [Int64] = []
-        var total = 0
-        var last = after
-        for entry in entries {
-            if !ops.isEmpty, total + entry.bytes.count > byteLimit { break }
-            total += entry.bytes.count
-            ops.append(entry.bytes)
-            times.append(entry.receivedAt.millisecondsSinceEpoch)
-            last = entry.feedSeq
-        }
-        return .feedRead(ops: ops, receivedAt: times, lastPosition: last, generation: generation)
+            .prefix(withinBytes: byteLimit) { $0.bytes.count }
+        return .feedRead(
+            ops: entries.map(\.bytes),
+            receivedAt: entries.map(\.receivedAt.millisecondsSinceEpoch),
+            lastPosition: entries.last?.feedSeq ?? after,
+            generation: generation
+        )
     }
 
     /// What applying an upload led to.

@@ -380,28 +380,10 @@ public final class CentralSyncService: Sendable {
             guard let old = sessions[node]?.routingID else { return false }
             var ping = Sambat_Sync_V1_Ping()
             ping.nonce = 0
-            let frames = [old] + SyncFrames.encode(.ping(ping))
-            let socket = self.socket
             // Only "no such connection" means gone. A connection too busy to take the PING
             // within 200 ms is alive: the HELLO is refused as a second process's.
-            let gone = await withTaskGroup(of: Bool?.self) { group in
-                group.addTask {
-                    do {
-                        try await socket.send(frames)
-                        return false
-                    } catch {
-                        return (error as? ZMQError)?.errno == EHOSTUNREACH
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(200))
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first ?? false
-            }
-            guard gone else { return true }
+            let attempt = await socket.attemptSend([old] + SyncFrames.encode(.ping(ping)), within: .milliseconds(200))
+            guard case .failed(let error) = attempt, error.errno == EHOSTUNREACH else { return true }
             logger.info("a node reconnected after its old connection closed", metadata: ["node": "\(node)"])
             forget(node)
             return false

@@ -350,16 +350,8 @@ public final class NodeSyncService: Sendable {
         case .readLocalOps(let after, let limit, let byteLimit, let generation):
             do {
                 let ops = try await store.opBytes(of: origin, after: after, limit: limit)
-                var bytes: [[UInt8]] = []
-                var total = 0
-                var lastSeq = after
-                for op in ops {
-                    if !bytes.isEmpty, total + op.bytes.count > byteLimit { break }
-                    total += op.bytes.count
-                    bytes.append(op.bytes)
-                    lastSeq = op.seq
-                }
-                return .localOpsRead(bytes, lastSeq: lastSeq, generation: generation)
+                    .prefix(withinBytes: byteLimit) { $0.bytes.count }
+                return .localOpsRead(ops.map(\.bytes), lastSeq: ops.last?.seq ?? after, generation: generation)
             } catch {
                 logger.error("could not read local ops to upload", metadata: ["error": "\(error)"])
                 return .localOpsRead([], lastSeq: after, generation: generation)

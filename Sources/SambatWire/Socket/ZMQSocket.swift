@@ -500,28 +500,47 @@ private final class SocketOwner: @unchecked Sendable {
     }
 }
 
+/// What became of a send with a time limit.
+public enum ZMQSendAttempt: Sendable {
+    /// libzmq took the message.
+    case sent
+    /// libzmq did not take it in time; it was withdrawn, never sent late.
+    case timedOut
+    /// libzmq refused it (for example `EHOSTUNREACH` for a closed ROUTER peer).
+    case failed(ZMQError)
+}
+
 extension ZMQSocket {
+    /// Sends, waiting at most `limit` for libzmq to take the message.
+    ///
+    /// A send that does not finish in time is withdrawn, never sent late.
+    /// - Returns: whether the message was sent, timed out or refused.
+    public func attemptSend(_ frames: [[UInt8]], within limit: Duration) async -> ZMQSendAttempt {
+        await withTaskGroup(of: ZMQSendAttempt.self) { group in
+            group.addTask {
+                do throws(ZMQError) {
+                    try await self.send(frames)
+                    return .sent
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return .timedOut
+            }
+            let first = await group.next() ?? .timedOut
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// Sends, waiting at most `limit` for libzmq to take the message.
     ///
     /// A send that does not finish in time is withdrawn, never sent late.
     /// - Returns: whether the message was sent.
     public func send(_ frames: [[UInt8]], within limit: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await self.send(frames)
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        if case .sent = await attemptSend(frames, within: limit) { return true }
+        return false
     }
 }
