@@ -141,13 +141,7 @@ extension Store {
             try session.appendToFeeds(written)
             session.cacheStates()
             if let feedPosition, case .feed(let central) = source {
-                try db.execute(
-                    sql: """
-                        INSERT INTO checkpoint (peer, position) VALUES (?, ?)
-                        ON CONFLICT (peer) DO UPDATE SET position = MAX(position, excluded.position)
-                        """,
-                    arguments: [central.rawValue, Int64(feedPosition)]
-                )
+                try session.saveCheckpoint(position: feedPosition, of: central)
             }
             result.changedCases = session.changedCases
             return result

@@ -280,6 +280,17 @@ struct WriteSession {
         return contiguous
     }
 
+    /// Moves this node's checkpoint in `peer`'s feed forward to `position` (never back).
+    func saveCheckpoint(position: UInt64, of peer: NodeID) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO checkpoint (peer, position) VALUES (?, ?)
+                ON CONFLICT (peer) DO UPDATE SET position = MAX(position, excluded.position)
+                """,
+            arguments: [peer.rawValue, Int64(position)]
+        )
+    }
+
     /// Raises the store's Lamport clock to at least `lamport`.
     func observeLamport(_ lamport: UInt64) throws {
         try db.cachedStatement(sql: "UPDATE nodeMeta SET lamport = MAX(lamport, ?) WHERE id = 1")
@@ -403,13 +414,15 @@ struct WriteSession {
 
     private mutating func mayors() throws -> [NodeID] {
         if let mayorsCache { return mayorsCache }
-        let names = try String.fetchAll(
-            db,
-            sql: "SELECT node FROM peer WHERE role = 'mayor' AND status = 'active' ORDER BY node"
-        )
-        let mayors = names.compactMap { try? NodeID($0) }
+        let mayors = try Self.activeMayors(db)
         mayorsCache = mayors
         return mayors
+    }
+
+    /// The enrolled, active mayor nodes, whose feeds receive every op.
+    static func activeMayors(_ db: Database) throws -> [NodeID] {
+        try String.fetchAll(db, sql: "SELECT node FROM peer WHERE role = 'mayor' AND status = 'active' ORDER BY node")
+            .compactMap { try? NodeID($0) }
     }
 }
 
@@ -439,7 +452,7 @@ final class CaseSlot {
 /// The parts of a case state its projection rows were written from, for diffing.
 ///
 /// A class so handing it around costs one retain rather than one per array it holds.
-final class CaseBaseline {
+final class CaseBaseline: Sendable {
     let status: CaseStatus
     let phase: CasePhase
     let tier: DeadlineTier?
@@ -468,7 +481,7 @@ final class CaseBaseline {
 ///
 /// The row's `feedSeq` is the position of the run's last op, so the feed's head is still
 /// `MAX(feedSeq)` and every row ending after a checkpoint is found through the primary key.
-struct FeedRun: Equatable {
+struct FeedRun: Equatable, Sendable {
     let origin: Origin
     let firstSeq: UInt64
     var length: Int
@@ -478,7 +491,7 @@ struct FeedRun: Equatable {
 }
 
 /// Feed entries a write session is about to append, per peer, already folded into runs.
-struct PendingFeeds {
+struct PendingFeeds: Sendable {
     /// Peers in the order they first received an entry (so rows are written reproducibly).
     private(set) var peers: [String] = []
     private(set) var runs: [String: [FeedRun]] = [:]

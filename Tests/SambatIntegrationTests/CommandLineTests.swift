@@ -95,6 +95,30 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
+    /// `sambat bench store --json` on a small workload, at central and at the mayor: every op
+    /// is applied (the command checks), and the object carries the figures the docs quote.
+    @Test(arguments: ["central", "mayor"])
+    func storeBenchmarkReportsItsFiguresAsJSON(at role: String) throws {
+        let binary = try ProcessTestKit.sambatBinary()
+        let result = try ProcessTestKit.runBlocking(
+            binary,
+            ["bench", "store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role],
+            environment: [:],
+            removing: ["SAMBAT_CONFIG"]
+        )
+        #expect(result.status == 0, "\(result.output)")
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        for field in [
+            "remote_apply_ops_per_s", "plain_insert_rows_per_s", "ratio_to_plain_insert", "writes_alone_ops_per_s",
+            "writes_alone_ratio_to_plain_insert",
+        ] {
+            let value = object?[field] as? Double ?? (object?[field] as? Int).map(Double.init)
+            #expect((value ?? 0) > 0, "\(field) missing or not positive in \(line)")
+        }
+        #expect(object?["ops"] as? Int == 1200)
+    }
+
     /// `sambat status` at an office whose node has not heard from central for a while: after
     /// the link worked in this run it speaks of an outage; before, of keys and enrolment.
     @Test func statusTellsAnOutageFromAWrongKeyOrAddress() throws {

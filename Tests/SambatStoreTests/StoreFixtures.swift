@@ -128,6 +128,19 @@ enum StoreFixtures {
         }
     }
 
+    /// The rows of some tables of a database file, each table's rows sorted.
+    static func rows(of tables: [String], in path: String) throws -> [String: [String]] {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            var rows: [String: [String]] = [:]
+            for table in tables {
+                rows[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map(\.description).sorted()
+            }
+            return rows
+        }
+    }
+
     /// A sealed op authored by hand (for ops a well-behaved node would never write).
     static func forged(
         origin: String,

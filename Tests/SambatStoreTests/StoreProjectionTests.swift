@@ -75,15 +75,7 @@ import Testing
 
     /// The projection tables of a database, rows sorted.
     static func projectionTables(_ path: String) throws -> [String: [String]] {
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        return try queue.read { db in
-            var tables: [String: [String]] = [:]
-            for table in ["caseView", "assignment", "caseConflict", "evidence"] {
-                tables[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map(\.description).sorted()
-            }
-            return tables
-        }
+        try StoreFixtures.rows(of: ["caseView", "assignment", "caseConflict", "evidence"], in: path)
     }
 
     /// The projection tables of a copy of the database whose projections were deleted and

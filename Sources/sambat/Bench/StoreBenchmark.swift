@@ -64,7 +64,9 @@ struct StoreBenchmark: AsyncParsableCommand {
                 Array(chunk),
                 parallelism: SyncSettings.decodingParallelism
             ).map { RemoteOp($0) }
-            let result = try await store.applyRemote(decoded, from: source, receivedAt: .now)
+            // At the mayor, each batch also saves its position in central's feed, as a node does.
+            let position = role == .central ? nil : UInt64(applied + decoded.count)
+            let result = try await store.applyRemote(decoded, from: source, receivedAt: .now, feedPosition: position)
             applied += result.inserted
         }
         let applySeconds = (clock.now - start).seconds
@@ -74,9 +76,11 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         let averageBytes = workload.statusBytes.reduce(0) { $0 + $1.count } / workload.statusBytes.count
         let plain = try await store.measurePlainInsert(rows: ops, bytesPerRow: averageBytes, batchSize: batch).seconds
+        let writes = try await measureWritesAlone(of: workload, in: folder, node: node, role: role, central: central)
 
         let applyRate = Double(ops) / applySeconds
         let plainRate = Double(ops) / plain
+        let writesRate = Double(ops) / writes
         if json {
             let fields = [
                 "\"remote_apply_ops_per_s\": \(Int(applyRate))",
@@ -85,6 +89,8 @@ struct StoreBenchmark: AsyncParsableCommand {
                 "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
                 "\"average_op_bytes\": \(averageBytes)",
                 "\"apply_cpu_us_per_op\": \((applyCPUSeconds / Double(ops) * 1e7).rounded() / 10)",
+                "\"writes_alone_ops_per_s\": \(Int(writesRate))",
+                "\"writes_alone_ratio_to_plain_insert\": \((writesRate / plainRate * 1000).rounded() / 1000)",
             ]
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
@@ -96,7 +102,33 @@ struct StoreBenchmark: AsyncParsableCommand {
             print(
                 "apply CPU:     \(String(format: "%.1f", applyCPUSeconds / Double(ops) * 1e6)) µs per op (all threads)"
             )
+            print(
+                "writes alone:  \(Int(writesRate)) ops/s, ratio \(String(format: "%.3f", writesRate / plainRate))"
+                    + " (the apply's rows and commits without its Swift work: the ceiling for this schema)"
+            )
         }
+    }
+
+    /// The apply's writes with none of its Swift work, on a second store set up like the first
+    /// (see `Store.measureApplyWrites`).
+    private func measureWritesAlone(
+        of workload: BenchWorkload,
+        in folder: String,
+        node: NodeID,
+        role: NodeRole,
+        central: NodeID
+    ) async throws -> Double {
+        let store = try Store.open(
+            StoreConfiguration(path: folder + "/\(node)-writes-alone.sqlite", caseCacheCapacity: cases + 1_000),
+            identity: NodeIdentity(node: node, role: role, central: central)
+        )
+        for chunk in workload.setup.chunked(into: batch) {
+            _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
+        }
+        let batches = try workload.statusBytes.chunked(into: batch).map { chunk in
+            try chunk.map { try SealedOp(decoding: $0) }
+        }
+        return try await store.measureApplyWrites(of: batches, receivedAt: .now).seconds
     }
 }
 
