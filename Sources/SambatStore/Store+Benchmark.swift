@@ -38,30 +38,38 @@ extension Store {
 }
 
 extension Store {
-    /// Writes what a remote apply of `batches` writes — op rows, frontiers, the Lamport clock,
-    /// projection rows, feed runs (at central) or the feed checkpoint (elsewhere) — one durable
-    /// transaction per batch, and returns the time spent in those transactions alone.
+    /// Writes the rows a remote apply of `batches` writes and times only those transactions.
     ///
-    /// The ceiling for `sambat bench store`: the rows, statements and commits of an apply,
-    /// with its Swift work (decoding, authorization, folding, choosing feed readers) done
-    /// beforehand and left out of the time. No apply of this schema can beat it, so it tells
-    /// how much of an apply's time is SQLite and the disk. Each op must fold incrementally
-    /// onto its case (as an uploaded backlog does); use a scratch store, as its cached case
-    /// states are not updated.
+    /// The rows are op rows, frontiers, the Lamport clock, projection rows, and feed runs (at
+    /// central) or the feed checkpoint (elsewhere); one durable transaction per batch, through
+    /// the apply's own statements. This is the ceiling `sambat bench store` reports for this
+    /// implementation's writes: decoding and folding are done beforehand and not timed, and
+    /// neither is choosing feed readers; authorization is not done at all, and the apply's
+    /// per-batch reads (node meta, quarantine, the frontier during authorization) are skipped,
+    /// so the figure errs on the fast side. Pass only ops the apply would accept, each
+    /// following its case causally (as an uploaded backlog does). Meant for a scratch store:
+    /// the case cache is cleared afterwards, as its states no longer match the rows.
     /// - Parameters:
     ///   - batches: the ops, as central received them (or as its feed sent them).
     ///   - receivedAt: the receive time stored beside each op.
+    ///   - feedPositionBefore: away from central, this store's position in central's feed
+    ///     before the first batch (each batch moves it on by its size).
     /// - Returns: the time spent inside the write transactions, commits included.
     /// - Throws: ``StoreError`` with ``StoreError/Code/invalidBatch`` when an op does not fold
-    ///   incrementally onto its case, or a storage error.
-    public func measureApplyWrites(of batches: [[SealedOp]], receivedAt: Timestamp) async throws(StoreError) -> Duration
-    {
+    ///   incrementally onto its case, is already held, or gives a case a new office; or a
+    ///   storage error.
+    public func measureApplyWrites(
+        of batches: [[SealedOp]],
+        receivedAt: Timestamp,
+        feedPositionBefore: UInt64 = 0
+    ) async throws(StoreError) -> Duration {
         let central = identity.central
         let mayors = identity.role == .central ? try await read { db in try WriteSession.activeMayors(db) } : []
         var states: [CaseID: CaseState] = [:]
         let clock = ContinuousClock()
         var elapsed = Duration.zero
-        var feedPosition: UInt64 = 0
+        var feedPosition = feedPositionBefore
+        defer { cache.removeAll() }
         for batch in batches {
             // Untimed: the Swift work of an apply.
             var touched: [TouchedCase] = []
@@ -107,7 +115,11 @@ extension Store {
             let start = clock.now
             try await write { [touched, received, origins, lamport, feeds] db in
                 var session = WriteSession(store: self, db: db)
-                for sealed in batch { _ = try session.insertOp(sealed, receivedAt: receivedAt) }
+                for sealed in batch {
+                    guard try session.insertOp(sealed, receivedAt: receivedAt) else {
+                        throw StoreError(.invalidBatch, path: self.path, message: "op \(sealed.op.id) is already held")
+                    }
+                }
                 for origin in origins { _ = try session.advanceFrontier(of: origin) }
                 try session.observeLamport(lamport)
                 let projection = CaseProjection(db: db, statements: session.statements, receivedAt: received)
@@ -121,8 +133,10 @@ extension Store {
     }
 }
 
-/// A case a measured batch touches: what its rows held before, its state with the batch's
-/// ops folded in, and those ops in order.
+/// A case a measured batch touches.
+///
+/// Holds what its rows held before, its state with the batch's ops folded in, and those ops
+/// in order.
 private struct TouchedCase: Sendable {
     let baseline: CaseBaseline?
     var state: CaseState

@@ -95,8 +95,9 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    /// `sambat bench store --json` on a small workload, at central and at the mayor: every op
-    /// is applied (the command checks), and the object carries the figures the docs quote.
+    /// `sambat bench store --json` on a small workload prints the figures the docs quote.
+    ///
+    /// At central and at the mayor; the command itself fails unless every op was applied.
     @Test(arguments: ["central", "mayor"])
     func storeBenchmarkReportsItsFiguresAsJSON(at role: String) throws {
         let binary = try ProcessTestKit.sambatBinary()

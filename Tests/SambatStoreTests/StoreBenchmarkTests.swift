@@ -5,10 +5,15 @@ import Testing
 
 /// The yardsticks behind `sambat bench store`.
 @Suite struct StoreBenchmarkTests {
-    /// The "writes alone" ceiling writes exactly the rows a real apply of the same upload
-    /// writes, so the figure it gives is the cost of this apply's writes and nothing less.
-    @Test func writesAloneLeaveTheSameRowsAsARemoteApply() async throws {
+    /// The "writes alone" ceiling leaves exactly the rows a real apply of the same ops leaves.
+    ///
+    /// At central (an office's upload, with a mayor enrolled, so both feeds grow) and at the
+    /// mayor (central's feed, so the feed checkpoint moves). Batches touch a case more than
+    /// once, so feed runs are split by case as the apply splits them.
+    @Test(arguments: [NodeRole.central, .mayor])
+    func writesAloneLeaveTheSameRowsAsARemoteApply(at role: NodeRole) async throws {
         let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // Central authors intake and dispatch; the office works every case, round-robin.
         let author = try StoreFixtures.open(directory, StoreFixtures.central, .central, file: "author.sqlite")
         let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite")
@@ -26,50 +31,71 @@ import Testing
         }
         let setup = try await author.ops(of: author.currentOrigin(), after: 0, limit: 10_000).map(\.sealed)
         let upload = try await office.ops(of: office.currentOrigin(), after: 0, limit: 10_000).map(\.sealed)
-        let batches = stride(from: 0, to: upload.count, by: 10).map { Array(upload[$0..<min($0 + 10, upload.count)]) }
+        let batches = stride(from: 0, to: upload.count, by: 30).map { Array(upload[$0..<min($0 + 30, upload.count)]) }
 
+        let node = role == .central ? StoreFixtures.central : StoreFixtures.mayor
         let received = Timestamp(millisecondsSinceEpoch: StoreFixtures.now.millisecondsSinceEpoch + 60_000)
         var paths: [String] = []
         for file in ["applied.sqlite", "written.sqlite"] {
-            let central = try StoreFixtures.open(directory, StoreFixtures.central, .central, file: file)
-            _ = try await central.applyRemote(
+            let store = try StoreFixtures.open(directory, node, role, file: file)
+            if role == .central {
+                try await store.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+            }
+            _ = try await store.applyRemote(
                 setup.map { RemoteOp($0) },
                 from: .feed(from: StoreFixtures.central),
-                receivedAt: StoreFixtures.now
+                receivedAt: StoreFixtures.now,
+                feedPosition: role == .central ? nil : UInt64(setup.count)
             )
             if file == "applied.sqlite" {
+                var position = UInt64(setup.count)
                 for batch in batches {
-                    let result = try await central.applyRemote(
+                    position += UInt64(batch.count)
+                    let result = try await store.applyRemote(
                         batch.map { RemoteOp($0) },
-                        from: .peer(StoreFixtures.dpupr, .office),
-                        receivedAt: received
+                        from: role == .central
+                            ? .peer(StoreFixtures.dpupr, .office) : .feed(from: StoreFixtures.central),
+                        receivedAt: received,
+                        feedPosition: role == .central ? nil : position
                     )
                     #expect(result.inserted == batch.count && result.quarantined.isEmpty)
                 }
             } else {
-                _ = try await central.measureApplyWrites(of: batches, receivedAt: received)
+                _ = try await store.measureApplyWrites(
+                    of: batches,
+                    receivedAt: received,
+                    feedPositionBefore: UInt64(setup.count)
+                )
             }
             paths.append(directory + "/" + file)
         }
-        let tables = ["op", "frontier", "feed", "caseView", "assignment", "caseConflict", "evidence"]
+        let tables = ["op", "frontier", "feed", "checkpoint", "caseView", "assignment", "caseConflict", "evidence"]
         let applied = try StoreFixtures.rows(of: tables, in: paths[0])
         let written = try StoreFixtures.rows(of: tables, in: paths[1])
         #expect(applied["op"]?.count == setup.count + upload.count)
-        #expect(applied["feed"]?.isEmpty == false)
+        if role == .central {
+            let mayorRuns = applied["feed"]?.filter { $0.contains("peer:\"mayor\"") && $0.contains("dpupr#1") }
+            #expect((mayorRuns?.count ?? 0) > batches.count, "runs should split by case within a batch")
+        } else {
+            #expect(applied["checkpoint"]?.count == 1)
+        }
         for table in tables { #expect(applied[table] == written[table], "\(table) differs") }
         let clocks = try paths.map { path in try StoreFixtures.scalar(path, "SELECT lamport FROM nodeMeta") }
         #expect(clocks[0] == clocks[1])
     }
 
-    /// An op that cannot fold onto its case incrementally is refused rather than timed.
+    /// An op that cannot fold onto its case incrementally is refused before anything is written.
     @Test func writesAloneRefuseAnOpThatDoesNotFoldIncrementally() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
         let caseID = try await StoreFixtures.dispatchedCase(central)
         // Claims nothing of the case's history, so it does not follow the case causally.
         let stray = try StoreFixtures.forged(origin: "dpupr#1", seq: 1, caseID: caseID, body: .acknowledged)
-        await #expect(throws: StoreError.self) {
+        let error = await #expect(throws: StoreError.self) {
             _ = try await central.measureApplyWrites(of: [[stray]], receivedAt: StoreFixtures.now)
         }
+        #expect(error?.code == .invalidBatch)
+        #expect(try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM op") == 3)
     }
 }
