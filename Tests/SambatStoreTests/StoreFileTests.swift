@@ -78,12 +78,8 @@ import Testing
     @Test func aDatabaseOfThePreviousSchemaVersionIsUpgradedWithItsCases() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/old.sqlite"
-        // Build a v1 database by hand: the log exists, the projection tables do not yet.
-        let sourceDirectory = try StoreFixtures.temporaryDirectory()
-        let central = try StoreFixtures.open(sourceDirectory, StoreFixtures.central, .central)
-        let caseID = try await StoreFixtures.dispatchedCase(central)
-        let ops = try await central.ops(ofCase: caseID)
-        try Self.makeVersion1Database(at: path, caseID: caseID, ops: ops)
+        // A v1 database: the log exists, the projection tables do not yet.
+        let (caseID, _) = try await Self.makeVersion1DatabaseWithADispatchedCase(at: path)
         let upgraded = try Store.open(
             StoreConfiguration(path: path),
             identity: StoreFixtures.identity(StoreFixtures.central, .central)
@@ -253,12 +249,8 @@ import Testing
     @Test func aFeedWrittenOneRowPerOpBeforeRunsIsServedAndContinued() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/v4.sqlite"
-        let sourceDirectory = try StoreFixtures.temporaryDirectory()
-        let source = try StoreFixtures.open(sourceDirectory, StoreFixtures.central, .central)
-        let caseID = try await StoreFixtures.dispatchedCase(source)
-        let ops = try await source.ops(ofCase: caseID)
         // A v4 database: its projections rebuild from the log; its feed has one row per op.
-        try Self.makeVersion1Database(at: path, caseID: caseID, ops: ops)
+        let (caseID, ops) = try await Self.makeVersion1DatabaseWithADispatchedCase(at: path)
         let queue = try DatabaseQueue(path: path)
         try StoreSchema.migrator.migrate(queue, upTo: "v4-feed-epoch")
         try await queue.write { db in
@@ -287,8 +279,19 @@ import Testing
         #expect(feed.last?.op.sealed.op.kind == .noted)
     }
 
+    /// Writes a schema-v1 database holding one dispatched case, as an older build left it.
+    ///
+    /// The case is authored by a current central in a scratch directory.
+    static func makeVersion1DatabaseWithADispatchedCase(at path: String) async throws -> (CaseID, [StoredOp]) {
+        let source = try StoreFixtures.open(try StoreFixtures.temporaryDirectory(), StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(source)
+        let ops = try await source.ops(ofCase: caseID)
+        try makeVersion1Database(at: path, caseID: caseID, ops: ops)
+        return (caseID, ops)
+    }
+
     /// Writes a database at schema v1 holding `ops`, as an older build would have left it.
-    static func makeVersion1Database(at path: String, caseID: CaseID, ops: [StoredOp]) throws {
+    private static func makeVersion1Database(at path: String, caseID: CaseID, ops: [StoredOp]) throws {
         let queue = try DatabaseQueue(path: path)
         try StoreSchema.migrator.migrate(queue, upTo: "v1-oplog")
         try queue.write { db in
