@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SambatStore", targets: ["SambatStore"]),
         .library(name: "SambatWire", targets: ["SambatWire"]),
         .library(name: "SambatSync", targets: ["SambatSync"]),
+        .library(name: "SambatDesk", targets: ["SambatDesk"]),
         .library(name: "SambatNode", targets: ["SambatNode"]),
     ],
     dependencies: [
@@ -72,12 +73,25 @@ let package = Package(
             exclude: ["Proto/sambat_sync.proto"],
             swiftSettings: strictSettings
         ),
-        // The three roles as Services, configuration loading and reference data.
+        // The use cases every front door calls: intake, the case book, staff actions, conflicts,
+        // reports, reference data, and the one presentation part that renders Bahasa for staff.
+        .target(
+            name: "SambatDesk",
+            dependencies: [
+                "SambatCore",
+                "SambatStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The three roles as Services and configuration loading.
         .target(
             name: "SambatNode",
             dependencies: [
                 "SambatCore",
                 "SambatStore",
+                "SambatDesk",
                 "SambatWire",
                 "SambatSync",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -97,6 +111,7 @@ let package = Package(
                 "SambatStore",
                 "SambatWire",
                 "SambatSync",
+                "SambatDesk",
                 "SambatNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,7 +139,7 @@ let package = Package(
         // corpus replay in the tests.
         .target(
             name: "SambatFuzzKit",
-            dependencies: ["SambatCore", "SambatSync", "SambatNode", "SambatTestKit"],
+            dependencies: ["SambatCore", "SambatSync", "SambatDesk", "SambatNode", "SambatTestKit"],
             path: "Tests/FuzzKit",
             swiftSettings: strictSettings
         ),
@@ -150,8 +165,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SambatDeskTests",
+            dependencies: ["SambatDesk", "SambatStore", "SambatCore", "SambatTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SambatNodeTests",
-            dependencies: ["SambatNode", "SambatStore", "SambatCore", "SambatWire"],
+            dependencies: ["SambatNode", "SambatDesk", "SambatStore", "SambatCore", "SambatWire", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
         // Deterministic simulation: the sync machines and real stores over a simulated network.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatStore
 
@@ -31,23 +32,10 @@ struct Case: AsyncParsableCommand {
 
         func run() async throws {
             let context = try await node.open()
-            let now = Timestamp.now
             let me = context.config.role == .office ? context.config.node : nil
-            var records = try await context.book.records().filter { record in
-                if let me { return record.state.assignment(for: me)?.status.isActive ?? false }
-                return all || record.state.status.isOpen
-            }
-            if !all { records = records.filter { $0.state.status.isOpen } }
-            if overdue { records = records.filter { $0.isOverdue(at: now, office: me) } }
-            records.sort { lhs, rhs in
-                let lhsLate = lhs.isOverdue(at: now, office: me)
-                let rhsLate = rhs.isOverdue(at: now, office: me)
-                if lhsLate != rhsLate { return lhsLate }
-                let lhsDue = lhs.nextDue(for: me) ?? Timestamp(millisecondsSinceEpoch: .max)
-                let rhsDue = rhs.nextDue(for: me) ?? Timestamp(millisecondsSinceEpoch: .max)
-                return lhsDue != rhsDue ? lhsDue < rhsDue : lhs.caseID < rhs.caseID
-            }
-            guard !records.isEmpty else {
+            let filter = CaseListFilter(office: me, includeClosed: all, overdueOnly: overdue)
+            let entries = try await context.book.list(filter, at: Timestamp.now)
+            guard !entries.isEmpty else {
                 print(
                     me == nil
                         ? "Tidak ada kasus terbuka." : "Tidak ada kasus yang ditugaskan ke \(context.config.node)."
@@ -55,23 +43,20 @@ struct Case: AsyncParsableCommand {
                 return
             }
             print(
-                Display.column("TIKET", 19) + Display.column("STATUS", 16) + Display.column("TENGGAT (WIB)", 20)
-                    + Display.column("", 11) + "PERIHAL"
+                Presentation.column("TIKET", 19) + Presentation.column("STATUS", 16)
+                    + Presentation.column("TENGGAT (WIB)", 20) + Presentation.column("", 11) + "PERIHAL"
             )
-            for record in records {
-                let state = record.state
-                let status =
-                    me.flatMap { state.assignment(for: $0).map { Display.label($0.status) } } ?? state.status.label
-                let due = record.nextDue(for: me).map { Display.time($0, context.calendar) } ?? "-"
-                let late = record.isOverdue(at: now, office: me) ? "TERLAMBAT" : ""
-                let subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
-                let conflict = state.openConflicts.isEmpty ? "" : " [konflik]"
+            for entry in entries {
+                let status = entry.officeStatus.map(Presentation.label) ?? Presentation.label(entry.status)
+                let due = entry.nextDue.map { Presentation.time($0, context.calendar) } ?? "-"
+                let late = entry.isOverdue ? "TERLAMBAT" : ""
+                let conflict = entry.openConflicts == 0 ? "" : " [konflik]"
                 print(
-                    Display.column(state.caseID.rawValue, 19) + Display.column(status, 16) + Display.column(due, 20)
-                        + Display.column(late, 11) + subject + conflict
+                    Presentation.column(entry.caseID.rawValue, 19) + Presentation.column(status, 16)
+                        + Presentation.column(due, 20) + Presentation.column(late, 11) + entry.subject + conflict
                 )
             }
-            print("\(records.count) kasus.")
+            print("\(entries.count) kasus.")
         }
     }
 
@@ -84,38 +69,43 @@ struct Case: AsyncParsableCommand {
         @Argument(help: "Ticket number, such as MJK-261129-0001.") var id: String
 
         func run() async throws {
-            let caseID = try parseCaseID(id)
+            let caseID = try StaffInput.caseID(id)
             let context = try await node.open()
-            guard let record = try await context.book.record(caseID) else {
-                throw CommandFailure("Kasus \(caseID) tidak ada di node \(context.config.node).")
-            }
+            let record = try await context.book.detail(caseID)
             let calendar = context.calendar
             let state = record.state
             let now = Timestamp.now
-            print("Kasus \(caseID)  —  \(state.status.label)")
+            print("Kasus \(caseID)  —  \(Presentation.label(state.status))")
             if let complaint = state.complaint {
-                print("Saluran   : \(complaint.channel)    Pelapor: \(complaint.reporterRef)")
+                print("Saluran   : \(complaint.channel.codeName)    Pelapor: \(complaint.reporterRef)")
                 if !complaint.location.isEmpty { print("Lokasi    : \(complaint.location)") }
                 print("Pengaduan : \(complaint.text)")
             }
             if let tier = state.tier {
-                print("Kategori  : \(ReferenceData.name(of: tier))\(state.topic.isEmpty ? "" : " — \(state.topic)")")
+                print("Kategori  : \(Presentation.label(tier))\(state.topic.isEmpty ? "" : " — \(state.topic)")")
+            }
+            if let reason = state.archiveReason {
+                print("Diarsipkan: \(Presentation.label(reason)) (\(reason.codeName))")
             }
             if !state.assignments.isEmpty {
                 print("\nPenugasan:")
                 for assignment in state.assignments {
                     print(
-                        "  \(Display.column(assignment.office.rawValue, 16))\(Display.column(Display.label(assignment.status), 16))epoch \(assignment.epoch)  \(context.officeName(assignment.office))"
+                        "  " + Presentation.column(assignment.office.rawValue, 16)
+                            + Presentation.column(Presentation.label(assignment.status), 16)
+                            + "epoch \(assignment.epoch)  \(context.officeName(assignment.office))"
                     )
                 }
             }
             if !record.clocks.isEmpty {
                 print("\nTenggat:")
                 for clock in record.clocks {
-                    let stage = clock.stage.label + (clock.office.map { " (\($0))" } ?? "")
-                    var line = "  " + Display.column(stage, 28) + "batas " + Display.time(clock.dueAt, calendar)
+                    let stage = Presentation.label(clock.stage) + (clock.office.map { " (\($0))" } ?? "")
+                    var line =
+                        "  " + Presentation.column(stage, 28) + "batas " + Presentation.time(clock.dueAt, calendar)
                     if let done = clock.doneAt {
-                        line += "  selesai " + Display.time(done, calendar) + (clock.wasLate ? "  (terlambat)" : "")
+                        line +=
+                            "  selesai " + Presentation.time(done, calendar) + (clock.wasLate ? "  (terlambat)" : "")
                     } else if clock.isOverdue(at: now) {
                         line += "  TERLAMBAT"
                     }
@@ -128,14 +118,10 @@ struct Case: AsyncParsableCommand {
             for entry in state.history {
                 let time = record.receivedAt[entry.op] ?? entry.at
                 var line =
-                    "  " + Display.time(time, calendar) + "  " + Display.column(entry.actor.rawValue, 16)
-                    + Display.label(entry.kind)
-                switch entry.effect {
-                case .applied: break
-                case .appliedWithConflict(let conflict): line += "  (konflik \(conflict))"
-                case .superseded: line += "  (tergantikan)"
-                case .conflict(let conflict): line += "  (DITOLAK: konflik \(conflict))"
-                }
+                    "  " + Presentation.time(time, calendar) + "  " + Presentation.column(entry.actor.rawValue, 16)
+                    + Presentation.label(entry.kind)
+                let effect = Presentation.label(entry.effect)
+                if !effect.isEmpty { line += "  " + effect }
                 if context.config.role != .central, entry.op.origin == origin, entry.op.seq > acknowledged {
                     line += "  [belum terkirim]"
                 }
@@ -145,7 +131,7 @@ struct Case: AsyncParsableCommand {
                 print("\nCatatan:")
                 for note in state.notes {
                     let visibility = note.visibility == .public ? "publik" : "internal"
-                    print("  \(Display.time(note.at, calendar))  \(note.actor) (\(visibility)): \(note.text)")
+                    print("  \(Presentation.time(note.at, calendar))  \(note.actor) (\(visibility)): \(note.text)")
                 }
             }
             if !state.conflicts.isEmpty {
@@ -170,7 +156,7 @@ struct Case: AsyncParsableCommand {
         )
         @OptionGroup var edit: EditOptions
 
-        func run() async throws { try await edit.author(.acknowledged, roles: [.office]) }
+        func run() async throws { try await edit.perform(.acknowledge) }
     }
 
     /// `sambat case start <id>`.
@@ -178,7 +164,7 @@ struct Case: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mulai memproses kasus (start work).")
         @OptionGroup var edit: EditOptions
 
-        func run() async throws { try await edit.author(.started, roles: [.office]) }
+        func run() async throws { try await edit.perform(.start) }
     }
 
     /// `sambat case note <id> --text …`.
@@ -189,10 +175,7 @@ struct Case: AsyncParsableCommand {
         @Flag(help: "Visible to the reporter (default: internal).") var `public` = false
 
         func run() async throws {
-            let body = OpBody.noted(
-                .init(text: try staffText(text, "catatan"), visibility: `public` ? .public : .internal)
-            )
-            try await edit.author(body, roles: [.office, .central])
+            try await edit.perform(.note(text: text, visibility: `public` ? .public : .internal))
         }
     }
 
@@ -204,9 +187,7 @@ struct Case: AsyncParsableCommand {
         @OptionGroup var edit: EditOptions
         @Option(help: "What the office did.") var summary: String
 
-        func run() async throws {
-            try await edit.author(.resolved(.init(summary: try staffText(summary, "ringkasan"))), roles: [.office])
-        }
+        func run() async throws { try await edit.perform(.resolve(summary: summary)) }
     }
 
     /// `sambat case return <id> --reason …`.
@@ -215,25 +196,11 @@ struct Case: AsyncParsableCommand {
             abstract: "Kembalikan ke central: bukan wewenang (return to central)."
         )
         @OptionGroup var edit: EditOptions
-        @Option(help: "bukan_wewenang, lokasi_salah, info_kurang or sudah_ditangani.") var reason: String
+        @Option(help: "\(ReturnReason.codeNames.joined(separator: ", ")).", transform: coded(.reason))
+        var reason: ReturnReason
         @Option(help: "Explanation.") var note: String = ""
 
-        static let reasons: [String: ReturnReason] = [
-            "bukan_wewenang": .notOurAuthority, "lokasi_salah": .wrongLocation,
-            "info_kurang": .insufficientInformation, "sudah_ditangani": .handledElsewhere,
-        ]
-
-        func run() async throws {
-            guard let code = Self.reasons[reason] else {
-                throw CommandFailure(
-                    "Alasan '\(reason)' tidak dikenal: \(Self.reasons.keys.sorted().joined(separator: ", "))."
-                )
-            }
-            try await edit.author(
-                .returned(.init(reason: code, note: try staffText(note, "catatan", allowEmpty: true))),
-                roles: [.office]
-            )
-        }
+        func run() async throws { try await edit.perform(.returnToCentral(reason: reason, note: note)) }
     }
 
     // MARK: Central actions
@@ -242,20 +209,11 @@ struct Case: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verifikasi pengaduan (verify).")
         @OptionGroup var edit: EditOptions
-        @Option(help: "ringan, normatif, tanpa_pengawasan or pemeriksaan.") var tier: String = "normatif"
+        @Option(help: "\(DeadlineTier.codeNames.joined(separator: ", ")).", transform: coded(.tier))
+        var tier: DeadlineTier = .normatif
         @Option(help: "A short topic such as \"jalan rusak\".") var topic: String = ""
 
-        func run() async throws {
-            guard let tier = ReferenceData.tierNames[tier] else {
-                throw CommandFailure(
-                    "Kategori '\(self.tier)' tidak dikenal: \(ReferenceData.tierNames.keys.sorted().joined(separator: ", "))."
-                )
-            }
-            try await edit.author(
-                .verified(.init(tier: tier, topic: try staffText(topic, "topik", allowEmpty: true))),
-                roles: [.central]
-            )
-        }
+        func run() async throws { try await edit.perform(.verify(tier: tier, topic: topic)) }
     }
 
     /// `sambat case pend <id> --request …`.
@@ -264,96 +222,52 @@ struct Case: AsyncParsableCommand {
         @OptionGroup var edit: EditOptions
         @Option(help: "What the reporter is asked to supply.") var request: String
 
-        func run() async throws {
-            try await edit.author(.pended(.init(request: try staffText(request, "permintaan"))), roles: [.central])
-        }
+        func run() async throws { try await edit.perform(.pend(request: request)) }
     }
 
     /// `sambat case archive <id> --reason …`.
     struct Archive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Arsipkan pengaduan (archive).")
         @OptionGroup var edit: EditOptions
-        @Option(help: "sara, hoax, insult, no_identity, out_of_remit, duplicate or spam.") var reason: String
+        @Option(help: "\(ArchiveReason.codeNames.joined(separator: ", ")).", transform: coded(.reason))
+        var reason: ArchiveReason
         @Option(help: "Explanation.") var note: String = ""
 
-        static let reasons: [String: ArchiveReason] = [
-            "sara": .sara, "hoax": .hoax, "insult": .insult, "no_identity": .noIdentity,
-            "out_of_remit": .outOfRemit, "duplicate": .duplicate, "spam": .spam,
-        ]
-
-        func run() async throws {
-            guard let code = Self.reasons[reason] else {
-                throw CommandFailure(
-                    "Alasan '\(reason)' tidak dikenal: \(Self.reasons.keys.sorted().joined(separator: ", "))."
-                )
-            }
-            try await edit.author(
-                .archived(.init(reason: code, note: try staffText(note, "catatan", allowEmpty: true))),
-                roles: [.central]
-            )
-        }
+        func run() async throws { try await edit.perform(.archive(reason: reason, note: note)) }
     }
 
     /// `sambat case dispatch <id> --office …`.
     struct Dispatch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disposisikan ke OPD (dispatch to an office).")
         @OptionGroup var edit: EditOptions
-        @Option(help: "The office's code, such as dpupr.") var office: String
+        @Option(help: "The office's code, such as dpupr.", transform: officeCode) var office: NodeID
         @Option(help: "Instructions to the office.") var instructions: String = ""
 
-        func run() async throws {
-            let office = try parseNodeID(office)
-            let instructions = try staffText(instructions, "instruksi", allowEmpty: true)
-            try await edit.author(roles: [.central]) { context, state in
-                try await requireEnrolledOffice(office, context)
-                let epoch = (state.assignment(for: office)?.epoch ?? 0) + 1
-                return .dispatched(.init(office: office, epoch: epoch, instructions: instructions))
-            }
-        }
+        func run() async throws { try await edit.perform(.dispatch(office: office, instructions: instructions)) }
     }
 
     /// `sambat case reassign <id> --from … --to …`.
     struct Reassign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Alihkan ke OPD lain (reassign).")
         @OptionGroup var edit: EditOptions
-        @Option(help: "The office losing the case.") var from: String
-        @Option(help: "The office getting it.") var to: String
+        @Option(help: "The office losing the case.", transform: officeCode) var from: NodeID
+        @Option(help: "The office getting it.", transform: officeCode) var to: NodeID
         @Option(help: "Why.") var note: String = ""
 
-        func run() async throws {
-            let from = try parseNodeID(from)
-            let to = try parseNodeID(to)
-            let note = try staffText(note, "catatan", allowEmpty: true)
-            try await edit.author(roles: [.central]) { context, state in
-                try await requireEnrolledOffice(to, context)
-                guard state.assignment(for: from)?.status.isActive ?? false else {
-                    throw CommandFailure("Kasus \(state.caseID) tidak sedang ditugaskan ke \(from).")
-                }
-                let epoch = (state.assignment(for: to)?.epoch ?? 0) + 1
-                return .reassigned(.init(from: from, to: to, epoch: epoch, note: note))
-            }
-        }
+        func run() async throws { try await edit.perform(.reassign(from: from, to: to, note: note)) }
     }
 
     /// `sambat case close <id>`.
     struct Close: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Tutup kasus (close).")
         @OptionGroup var edit: EditOptions
-        @Option(help: "confirmed (by the reporter), silent (no reply in time) or operator.") var reason: String =
-            "operator"
+        @Option(
+            help: "confirmed (by the reporter), silent (no reply in time) or operator.",
+            transform: coded(.reason)
+        )
+        var reason: CloseReason = .byOperator
 
-        static let reasons: [String: CloseReason] = [
-            "confirmed": .confirmedByReporter, "silent": .reporterSilent, "operator": .byOperator,
-        ]
-
-        func run() async throws {
-            guard let code = Self.reasons[reason] else {
-                throw CommandFailure(
-                    "Alasan '\(reason)' tidak dikenal: \(Self.reasons.keys.sorted().joined(separator: ", "))."
-                )
-            }
-            try await edit.author(.closed(.init(reason: code)), roles: [.central])
-        }
+        func run() async throws { try await edit.perform(.close(reason: reason)) }
     }
 
     /// `sambat case reopen <id> --reason …`.
@@ -364,9 +278,27 @@ struct Case: AsyncParsableCommand {
         @OptionGroup var edit: EditOptions
         @Option(help: "Why the reporter disputes the follow-up.") var reason: String
 
-        func run() async throws {
-            try await edit.author(.reopened(.init(reason: try staffText(reason, "alasan"))), roles: [.central])
+        func run() async throws { try await edit.perform(.reopen(reason: reason)) }
+    }
+}
+
+/// An `--option` transform for a coded value, refusing an unknown name in Bahasa.
+func coded<Value: CodeNamed>(_ field: DeskError.Field) -> @Sendable (String) throws -> Value {
+    { text in
+        do throws(DeskError) {
+            return try StaffInput.code(text, field: field)
+        } catch {
+            throw ValidationError(Presentation.render(error))
         }
+    }
+}
+
+/// An `--option` transform for an office code, refusing a malformed one in Bahasa.
+@Sendable func officeCode(_ text: String) throws -> NodeID {
+    do throws(DeskError) {
+        return try StaffInput.nodeID(text)
+    } catch {
+        throw ValidationError(Presentation.render(error))
     }
 }
 
@@ -376,37 +308,16 @@ struct EditOptions: ParsableArguments {
     @OptionGroup var actor: ActorOption
     @Argument(help: "Ticket number, such as MJK-261129-0001.") var id: String
 
-    func author(_ body: OpBody, roles: Set<NodeRole>) async throws {
-        try await author(roles: roles) { _, _ in body }
-    }
-
-    /// Checks the role and the case, builds the op from the current state and writes it.
-    func author(
-        roles: Set<NodeRole>,
-        _ makeBody: (NodeContext, CaseState) async throws -> OpBody
-    ) async throws {
-        let caseID = try parseCaseID(id)
+    /// Carries out `action` through the use-case layer and says what happened.
+    func perform(_ action: StaffAction) async throws {
+        let caseID = try StaffInput.caseID(id)
         let actor = try actor.resolve()
         let context = try await node.open()
-        guard roles.contains(context.config.role) else {
-            if context.config.role == .mayor {
-                throw CommandFailure("Node mayor hanya-baca: tidak ada yang ditulis.")
-            }
-            let names = roles.map(\.rawValue).sorted().joined(separator: " atau ")
-            throw CommandFailure("Tindakan ini hanya untuk node \(names); tidak ada yang ditulis.")
-        }
-        guard let state = try await context.store.caseState(caseID) else {
-            throw CommandFailure("Kasus \(caseID) tidak ada di node \(context.config.node).")
-        }
-        let body = try await makeBody(context, state)
-        let authored: AuthoredOp
-        do {
-            authored = try await context.store.append(body, to: caseID, actor: actor, at: Timestamp.now)
-        } catch {
-            throw CommandFailure(explain(error, caseID: caseID, context: context))
-        }
+        let outcome = try await context.actions.perform(action, on: caseID, actor: actor, at: Timestamp.now)
         let sync = context.config.role == .central ? "" : syncHint(context)
-        print("\(caseID): \(Display.label(body.kind)) — status kini \(authored.state.status.label).\(sync)")
+        print(
+            "\(caseID): \(Presentation.label(outcome.kind)) — status kini \(Presentation.label(outcome.status)).\(sync)"
+        )
     }
 
     private func syncHint(_ context: NodeContext) -> String {
@@ -416,47 +327,5 @@ struct EditOptions: ParsableArguments {
         return status.linkUp
             ? " Akan terkirim ke central dalam hitungan detik."
             : " Central tidak terjangkau: terkirim saat tersambung lagi."
-    }
-}
-
-/// A store error as staff should read it.
-func explain(_ error: StoreError, caseID: CaseID, context: NodeContext) -> String {
-    guard let refusal = error.refusal else { return "Tidak tersimpan: \(error.message)" }
-    let action = Display.label(refusal.kind)
-    switch refusal.code {
-    case .readOnlyRole: return "Node mayor hanya-baca: tidak ada yang ditulis."
-    case .kindNotPermitted:
-        return "Node \(context.config.role) tidak boleh melakukan '\(action)'; tidak ada yang ditulis."
-    case .notAssigned:
-        return "Kasus \(caseID) tidak sedang ditugaskan ke \(context.config.node); tidak ada yang ditulis."
-    case .staleAssignment:
-        return "Penugasan kasus \(caseID) sudah berganti; lihat `sambat case show \(caseID)`. Tidak ada yang ditulis."
-    default:
-        return
-            "'\(action)' tidak diizinkan saat kasus \(caseID) berstatus \(refusal.status.label); tidak ada yang ditulis."
-    }
-}
-
-/// A staff-typed text: trimmed, numbers masked, within the op limits.
-func staffText(_ text: String, _ what: String, allowEmpty: Bool = false) throws -> String {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    if trimmed.isEmpty, !allowEmpty { throw CommandFailure("Isi \(what) tidak boleh kosong.") }
-    let masked = PIIMasker.mask(trimmed)
-    guard masked.utf8.count <= OpLimits.maximumShortText else {
-        throw CommandFailure("Isi \(what) terlalu panjang (maksimal \(OpLimits.maximumShortText) bita).")
-    }
-    return masked
-}
-
-/// Refuses an office that is not in the directory or not enrolled at central.
-func requireEnrolledOffice(_ office: NodeID, _ context: NodeContext) async throws {
-    guard context.reference.office(office) != nil else {
-        throw CommandFailure("OPD '\(office)' tidak ada di direktori OPD; tidak ada yang ditulis.")
-    }
-    let peer = try await context.store.peer(office)
-    guard let peer, peer.status == .active, peer.role == .office else {
-        throw CommandFailure(
-            "OPD '\(office)' belum terdaftar sebagai node office di central (`sambat node enrol`); tidak ada yang ditulis."
-        )
     }
 }

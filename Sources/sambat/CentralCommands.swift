@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatStore
 
@@ -21,17 +22,17 @@ struct Intake: AsyncParsableCommand {
     @Option(help: "Reporter's phone or WhatsApp number.") var phone: String?
     @Option(help: "The complaint.") var text: String?
     @Option(help: "Where.") var location: String = ""
-    @Option(help: "phone, walk_in, sms or whatsapp.") var channel: String = "phone"
+    @Option(help: "\(IntakeChannel.codeNames.joined(separator: ", ")).", transform: coded(.channel))
+    var channel: IntakeChannel = .phone
     @Option(help: "A JSON-lines file of complaints to register.") var batch: String?
-
-    static let channels: [String: IntakeChannel] = [
-        "phone": .phone, "walk_in": .walkIn, "sms": .sms, "whatsapp": .whatsapp, "web": .web,
-    ]
 
     func run() async throws {
         let context = try await node.open(requiring: [.central])
         let actor = try actor.resolve()
-        guard let keyFile = context.config.identityKeyFile else { throw CommandFailure("identity.key_file tidak ada.") }
+        guard case .central(let central) = context.config.roleConfiguration else {
+            throw CommandFailure("Perintah ini hanya untuk node central.")
+        }
+        let keyFile = central.identityKeyFile
         let key: [UInt8]
         do {
             key = try IdentityKeyFile.read(from: keyFile)
@@ -45,11 +46,6 @@ struct Intake: AsyncParsableCommand {
         } else {
             guard let name, let nik, let phone, let text else {
                 throw CommandFailure("Isi --name, --nik, --phone dan --text (atau --batch BERKAS).")
-            }
-            guard let channel = Self.channels[channel] else {
-                throw CommandFailure(
-                    "Saluran '\(self.channel)' tidak dikenal: \(Self.channels.keys.sorted().joined(separator: ", "))."
-                )
             }
             complaints = [
                 (
@@ -75,7 +71,7 @@ struct Intake: AsyncParsableCommand {
             } catch let error as IntakeError {
                 failures += 1
                 let prefix = batch == nil ? "" : "baris \(line): "
-                FileHandle.standardError.write(Data("\(prefix)ditolak: \(error.description)\n".utf8))
+                FileHandle.standardError.write(Data("\(prefix)ditolak: \(Presentation.render(error))\n".utf8))
             }
         }
         if failures > 0 { throw CommandFailure("\(failures) pengaduan ditolak; yang lain tersimpan.") }
@@ -103,7 +99,7 @@ struct Intake: AsyncParsableCommand {
                     "\(path) baris \(index + 1): bukan JSON pengaduan yang sah; tidak ada yang disimpan."
                 )
             }
-            guard let channel = Self.channels[entry.channel ?? "phone"] else {
+            guard let channel = IntakeChannel(codeName: entry.channel ?? "phone") else {
                 throw CommandFailure("\(path) baris \(index + 1): saluran tidak dikenal; tidak ada yang disimpan.")
             }
             result.append(
@@ -133,32 +129,25 @@ struct Queue: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await node.open(requiring: [.central])
-        let now = Timestamp.now
-        let waiting = try await context.book.records().filter { record in
-            let status = record.state.status
-            return status == .received || status == .pending || status == .verified
-        }.sorted {
-            ($0.nextDue() ?? Timestamp(millisecondsSinceEpoch: .max))
-                < ($1.nextDue() ?? Timestamp(millisecondsSinceEpoch: .max))
-        }
+        let waiting = try await context.book.queue(at: Timestamp.now)
         guard !waiting.isEmpty else {
             print("Antrean kosong.")
             return
         }
-        for record in waiting {
-            let state = record.state
+        for entry in waiting {
             let step =
-                state.status == .verified ? "disposisi" : state.status == .pending ? "menunggu pelapor" : "verifikasi"
-            let due = record.nextDue().map { Display.time($0, context.calendar) } ?? "-"
-            let late = record.isOverdue(at: now) ? "  TERLAMBAT" : ""
-            let text = state.complaint?.text ?? ""
-            let suggestions = context.reference.routing.suggest(for: text)
+                entry.status == .verified ? "disposisi" : entry.status == .pending ? "menunggu pelapor" : "verifikasi"
+            let due = entry.nextDue.map { Presentation.time($0, context.calendar) } ?? "-"
+            let late = entry.isOverdue ? "  TERLAMBAT" : ""
             let hint =
-                suggestions.isEmpty
+                entry.suggestions.isEmpty
                 ? "tidak ada saran"
-                : suggestions.map { "\($0.office) (\($0.matched.joined(separator: ", ")))" }.joined(separator: "; ")
-            print("\(state.caseID)  \(Display.column(state.status.label, 14)) \(step), batas \(due)\(late)")
-            print("    \(text.prefix(110))")
+                : entry.suggestions.map { "\($0.office) (\($0.matched.joined(separator: ", ")))" }
+                    .joined(separator: "; ")
+            print(
+                "\(entry.caseID)  \(Presentation.column(Presentation.label(entry.status), 14)) \(step), batas \(due)\(late)"
+            )
+            print("    \(entry.text.prefix(110))")
             print("    saran OPD: \(hint)")
         }
         print("\(waiting.count) kasus dalam antrean.")
@@ -173,19 +162,17 @@ struct Conflicts: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await node.open()
-        var count = 0
-        for record in try await context.book.records() {
-            for conflict in record.state.conflicts where all || !conflict.isResolved {
-                count += 1
-                let status = conflict.isResolved ? "selesai" : "TERBUKA"
-                let ops = conflict.ops.map(\.description).joined(separator: ", ")
-                print(
-                    "\(record.caseID)  \(conflict.id)  \(conflict.reason.rawValue)  OPD \(conflict.office?.rawValue ?? "-")  \(status)"
-                )
-                print("    op: \(ops)")
-            }
+        let entries = try await context.book.conflicts(includeResolved: all)
+        for entry in entries {
+            let conflict = entry.conflict
+            let status = conflict.isResolved ? "selesai" : "TERBUKA"
+            let ops = conflict.ops.map(\.description).joined(separator: ", ")
+            print(
+                "\(entry.caseID)  \(conflict.id)  \(conflict.reason.rawValue)  OPD \(conflict.office?.rawValue ?? "-")  \(status)"
+            )
+            print("    op: \(ops)")
         }
-        print(count == 0 ? "Tidak ada konflik\(all ? "" : " terbuka")." : "\(count) konflik.")
+        print(entries.isEmpty ? "Tidak ada konflik\(all ? "" : " terbuka")." : "\(entries.count) konflik.")
     }
 }
 
@@ -202,26 +189,15 @@ struct ConflictCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Selesaikan konflik di central.")
         @OptionGroup var edit: EditOptions
         @Argument(help: "The conflict id, from `sambat conflicts`.") var conflict: String
-        @Option(help: "kept (the current state stands) or corrected (central corrects with its own ops).")
-        var outcome: String = "kept"
+        @Option(
+            help: "kept (the current state stands) or corrected (central corrects with its own ops).",
+            transform: coded(.outcome)
+        )
+        var outcome: ConflictOutcome = .keptCurrent
         @Option(help: "Explanation.") var note: String = ""
 
         func run() async throws {
-            let outcome: ConflictOutcome
-            switch self.outcome {
-            case "kept": outcome = .keptCurrent
-            case "corrected": outcome = .corrected
-            default: throw CommandFailure("--outcome harus kept atau corrected.")
-            }
-            let note = try staffText(note, "catatan", allowEmpty: true)
-            let conflictID = conflict
-            try await edit.author(roles: [.central]) { _, state in
-                guard let found = state.conflicts.first(where: { $0.id == conflictID }) else {
-                    throw CommandFailure("Konflik \(conflictID) tidak ada di kasus \(state.caseID).")
-                }
-                guard !found.isResolved else { throw CommandFailure("Konflik \(conflictID) sudah diselesaikan.") }
-                return .conflictResolved(.init(conflict: conflictID, outcome: outcome, note: note))
-            }
+            try await edit.perform(.resolveConflict(id: conflict, outcome: outcome, note: note))
         }
     }
 }

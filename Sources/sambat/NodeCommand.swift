@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatStore
 
 /// `sambat node`: enrolment of offices and the mayor at central.

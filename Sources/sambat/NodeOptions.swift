@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatStore
 
@@ -22,22 +23,12 @@ struct ConfigOption: ParsableArguments {
 
     /// Loads the configuration and reference data and opens the node's existing store.
     func open(requiring roles: Set<NodeRole>? = nil) async throws -> NodeContext {
-        let config: NodeConfig
-        do {
-            config = try await NodeConfigLoader.load(path: try path())
-        } catch let error as NodeConfigError {
-            throw CommandFailure(error.description)
-        }
+        let config = try await NodeConfigLoader.load(path: try path())
         if let roles, !roles.contains(config.role) {
             let names = roles.map(\.rawValue).sorted().joined(separator: " atau ")
             throw CommandFailure("Perintah ini hanya untuk node \(names); node \(config.node) berperan \(config.role).")
         }
-        let reference: ReferenceData
-        do {
-            reference = try ReferenceData.load(for: config)
-        } catch {
-            throw CommandFailure("Data acuan ditolak: \(error)")
-        }
+        let reference = try loadReference(config)
         let store: Store
         do {
             store = try NodeRuntime.openStore(config, create: false)
@@ -55,12 +46,7 @@ struct ActorOption: ParsableArguments {
 
     func resolve() throws -> ActorID {
         let environment = ProcessInfo.processInfo.environment
-        let text = actor ?? environment["SAMBAT_ACTOR"] ?? environment["USER"] ?? "petugas"
-        do {
-            return try ActorID(text)
-        } catch {
-            throw CommandFailure("Akun petugas '\(text)' tidak sah: 1–64 karakter tanpa spasi.")
-        }
+        return try StaffInput.actor(actor ?? environment["SAMBAT_ACTOR"] ?? environment["USER"] ?? "petugas")
     }
 }
 
@@ -70,7 +56,10 @@ struct NodeContext {
     let reference: ReferenceData
     let store: Store
 
+    /// Reads: listings, detail, queue, conflicts, report, recap.
     var book: CaseBook { CaseBook(store: store, reference: reference) }
+    /// Staff actions.
+    var actions: CaseActions { CaseActions(store: store, reference: reference) }
     var calendar: WorkingCalendar { reference.calendar }
 
     /// The office's display name, or its id.
@@ -93,82 +82,11 @@ struct NodeContext {
     }
 }
 
-/// Formatting for staff: WIB times and office-hour durations, in Bahasa Indonesia.
-enum Display {
-    static let months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
-
-    /// "29 Nov 2026 14:05".
-    static func time(_ timestamp: Timestamp, _ calendar: WorkingCalendar) -> String {
-        let date = calendar.localDate(of: timestamp)
-        let minute = calendar.localMinute(of: timestamp)
-        return "\(date.day) \(months[date.month - 1]) \(date.year) \(pad(minute / 60)):\(pad(minute % 60))"
-    }
-
-    /// "3 j 20 m" for a duration in milliseconds.
-    static func duration(_ milliseconds: Int64) -> String {
-        let minutes = max(0, milliseconds) / 60_000
-        if minutes < 60 { return "\(minutes) m" }
-        return "\(minutes / 60) j \(pad(Int(minutes % 60))) m"
-    }
-
-    static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-
-    /// Pads or cuts `text` to `width` characters.
-    static func column(_ text: String, _ width: Int) -> String {
-        text.count >= width
-            ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
-    }
-
-    /// Bahasa label of an op kind, as on a timeline.
-    static func label(_ kind: OpKind) -> String {
-        switch kind {
-        case .opened: "pengaduan diterima"
-        case .verified: "diverifikasi"
-        case .pended: "ditunda (menunggu pelapor)"
-        case .archived: "diarsipkan"
-        case .dispatched: "didisposisikan"
-        case .acknowledged: "diterima OPD"
-        case .started: "mulai diproses"
-        case .noted: "catatan"
-        case .resolved: "tindak lanjut dilaporkan"
-        case .returned: "dikembalikan (bukan wewenang)"
-        case .reassigned: "dialihkan"
-        case .closed: "ditutup"
-        case .reopened: "dibuka kembali"
-        case .evidenceAdded: "bukti dilampirkan"
-        case .reporterWrote: "pesan lanjutan pelapor"
-        case .conflictResolved: "konflik diselesaikan"
-        }
-    }
-
-    /// Bahasa label of an assignment status.
-    static func label(_ status: AssignmentStatus) -> String {
-        switch status {
-        case .dispatched: "TERDISPOSISI"
-        case .acknowledged: "DITERIMA_OPD"
-        case .inProgress: "DIPROSES"
-        case .resolved: "SELESAI_OPD"
-        case .reopened: "DIBUKA_KEMBALI"
-        case .returned: "DIKEMBALIKAN"
-        case .revoked: "DIALIHKAN"
-        }
-    }
-}
-
-/// Parses a case id argument with a Bahasa message.
-func parseCaseID(_ text: String) throws -> CaseID {
+/// Reads the reference files a configuration names, refusing in Bahasa.
+func loadReference(_ config: NodeConfig) throws -> ReferenceData {
     do {
-        return try CaseID(text.uppercased())
+        return try ReferenceData.load(config.reference)
     } catch {
-        throw CommandFailure("Nomor tiket '\(text)' tidak sah; bentuknya seperti MJK-261129-0001.")
-    }
-}
-
-/// Parses a node id argument with a Bahasa message.
-func parseNodeID(_ text: String, what: String = "OPD") throws -> NodeID {
-    do {
-        return try NodeID(text)
-    } catch {
-        throw CommandFailure("Kode \(what) '\(text)' tidak sah.")
+        throw CommandFailure("Data acuan ditolak: " + Presentation.renderReference(error))
     }
 }

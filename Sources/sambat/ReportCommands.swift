@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatStore
 
@@ -14,27 +15,23 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let context = try await node.open()
         let now = Timestamp.now
-        let report = ResponsivenessReport(
-            records: try await context.book.records(),
-            calendar: context.calendar,
-            now: now
-        )
-        print("Laporan kinerja OPD — \(Display.time(now, context.calendar)) WIB (waktu dalam jam kerja)")
+        let report = try await context.book.report(at: now)
+        print("Laporan kinerja OPD — \(Presentation.time(now, context.calendar)) WIB (waktu dalam jam kerja)")
         print(
-            Display.column("OPD", 12) + Display.column("DITUGASKAN", 11) + Display.column("TERBUKA", 9)
-                + Display.column("TERLAMBAT", 10) + Display.column("DITERIMA med/p90", 20)
-                + Display.column("TINDAK LANJUT med/p90", 24) + "DIKEMBALIKAN"
+            Presentation.column("OPD", 12) + Presentation.column("DITUGASKAN", 11) + Presentation.column("TERBUKA", 9)
+                + Presentation.column("TERLAMBAT", 10) + Presentation.column("DITERIMA med/p90", 20)
+                + Presentation.column("TINDAK LANJUT med/p90", 24) + "DIKEMBALIKAN"
         )
         func pair(_ median: Int64?, _ p90: Int64?) -> String {
             guard let median, let p90 else { return "-" }
-            return "\(Display.duration(median)) / \(Display.duration(p90))"
+            return "\(Presentation.duration(median)) / \(Presentation.duration(p90))"
         }
         for line in report.lines {
             print(
-                Display.column(line.office.rawValue, 12) + Display.column("\(line.assigned)", 11)
-                    + Display.column("\(line.open)", 9) + Display.column("\(line.overdue)", 10)
-                    + Display.column(pair(line.acknowledgeMedian, line.acknowledgeP90), 20)
-                    + Display.column(pair(line.followUpMedian, line.followUpP90), 24) + "\(line.returned)"
+                Presentation.column(line.office.rawValue, 12) + Presentation.column("\(line.assigned)", 11)
+                    + Presentation.column("\(line.open)", 9) + Presentation.column("\(line.overdue)", 10)
+                    + Presentation.column(pair(line.acknowledgeMedian, line.acknowledgeP90), 20)
+                    + Presentation.column(pair(line.followUpMedian, line.followUpP90), 24) + "\(line.returned)"
             )
         }
         if report.lines.isEmpty { print("(belum ada kasus yang didisposisikan)") }
@@ -52,29 +49,21 @@ struct Recap: AsyncParsableCommand {
 
     func run() async throws {
         let context = try await node.open()
-        let day: CivilDate
-        if let date {
-            guard let parsed = CivilDate(iso: date) else {
-                throw CommandFailure("Tanggal '\(date)' tidak sah; tulis YYYY-MM-DD.")
-            }
-            day = parsed
-        } else {
-            day = context.calendar.localDate(of: Timestamp.now)
-        }
-        let records = try await context.book.records()
-        let recap = DailyRecap(date: day, records: records, calendar: context.calendar)
-        let title = "REKAP PENGADUAN \(day.day) \(Display.months[day.month - 1]) \(day.year)"
+        let day = try date.map(StaffInput.date) ?? context.calendar.localDate(of: Timestamp.now)
+        let recap = try await context.book.recap(of: day)
+        let title = "REKAP PENGADUAN \(Presentation.date(day))"
         print(title)
         print(String(repeating: "=", count: title.count))
-        print("Dibuat dari node \(context.config.node) pada \(Display.time(Timestamp.now, context.calendar)) WIB\n")
+        print(
+            "Dibuat dari node \(context.config.node) pada \(Presentation.time(Timestamp.now, context.calendar)) WIB\n"
+        )
         func section(_ heading: String, _ items: [String]) {
             print("\(heading): \(items.count)")
             for item in items { print("  - \(item)") }
             print("")
         }
-        let topics = Dictionary(uniqueKeysWithValues: records.map { ($0.caseID, $0.state.topic) })
         func describe(_ id: CaseID) -> String {
-            let topic = topics[id] ?? ""
+            let topic = recap.topics[id] ?? ""
             return topic.isEmpty ? id.rawValue : "\(id.rawValue) (\(topic))"
         }
         section("Pengaduan baru", recap.newCases.map(describe))

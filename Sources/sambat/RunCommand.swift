@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatStore
 
@@ -18,17 +19,8 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var node: ConfigOption
 
     func run() async throws {
-        let config: NodeConfig
-        do {
-            config = try await NodeConfigLoader.load(path: try node.path())
-        } catch let error as NodeConfigError {
-            throw CommandFailure(error.description)
-        }
-        do {
-            _ = try ReferenceData.load(for: config)
-        } catch {
-            throw CommandFailure("Data acuan ditolak: \(error)")
-        }
+        let config = try await NodeConfigLoader.load(path: try node.path())
+        _ = try loadReference(config)
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         let label = "sambat.\(config.node)"
         var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
@@ -102,7 +94,7 @@ struct Status: AsyncParsableCommand {
             }
             if let contact = file?.lastContactAt {
                 print(
-                    "Sinkron terakhir: \(Display.time(Timestamp(millisecondsSinceEpoch: contact), context.calendar)) WIB"
+                    "Sinkron terakhir: \(Presentation.time(Timestamp(millisecondsSinceEpoch: contact), context.calendar)) WIB"
                 )
             } else {
                 print("Sinkron terakhir: belum pernah")

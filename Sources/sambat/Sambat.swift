@@ -1,5 +1,6 @@
 import ArgumentParser
 import SambatCore
+import SambatDesk
 import SambatWire
 
 /// The `sambat` command: one executable for every role and tool.
@@ -23,6 +24,31 @@ struct Sambat: AsyncParsableCommand {
             ConflictCommand.self, Report.self, Recap.self, Keys.self, Node.self, Inspect.self, Bench.self,
         ]
     )
+
+    /// Runs the chosen command; the use-case layer's refusals are printed in Bahasa, as staff
+    /// read them everywhere else.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: staffFacing(error))
+        }
+    }
+
+    /// `error` with the Bahasa text staff read, for the layers' own error types.
+    static func staffFacing(_ error: any Error) -> any Error {
+        switch error {
+        case let refused as DeskError: CommandFailure(Presentation.render(refused))
+        case let refused as IntakeError: CommandFailure("Pengaduan ditolak: " + Presentation.render(refused))
+        case let refused as ConfigurationError: CommandFailure(Presentation.render(refused))
+        default: error
+        }
+    }
 }
 
 /// The version string printed by `sambat --version`.

@@ -1,4 +1,5 @@
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatSync
 import SambatTestKit

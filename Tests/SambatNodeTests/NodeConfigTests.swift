@@ -1,7 +1,9 @@
 import Foundation
 import SambatCore
+import SambatDesk
 import SambatNode
 import SambatSync
+import SambatTestKit
 import SambatWire
 import Testing
 
@@ -27,15 +29,17 @@ import Testing
         // The environment wins over the file.
         #expect(config.dataDirectory == scratch.file("data"))
         #expect(config.keyFile == key.path)
-        switch config.role {
-        case .central:
-            #expect(config.bindEndpoint == "tcp://127.0.0.1:7301")
+        switch config.roleConfiguration {
+        case .central(let settings):
+            #expect(settings.bindEndpoint == "tcp://127.0.0.1:7301")
+            #expect(settings.identityKeyFile == scratch.file("identity.key"))
             #expect(config.reference.routing != nil)
-        case .office, .mayor:
-            #expect(config.centralPublicKey == central.pair.publicKey)
-            #expect(config.centralEndpoint == "tcp://127.0.0.1:7301")
+        case .office(let link), .mayor(let link):
+            #expect(link.publicKey == central.pair.publicKey)
+            #expect(link.endpoint == "tcp://127.0.0.1:7301")
+            #expect(config.reference.routing == nil)
         }
-        let reference = try ReferenceData.load(for: config)
+        let reference = try ReferenceData.load(config.reference)
         #expect(reference.offices.count >= 3)
         #expect(reference.office(try NodeID("dpupr"))?.name == "Dinas Pekerjaan Umum dan Penataan Ruang")
         #expect(reference.calendar.holidays.contains(CivilDate(iso: "2026-12-25")!))
@@ -56,10 +60,12 @@ import Testing
         var environment = Repository.referenceOverrides
         environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("node.key").path
         environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
-        let error = await #expect(throws: NodeConfigError.self) {
+        let error = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: Repository.config("office-dpupr.yaml"), environment: environment)
         }
-        #expect(error?.problems == ["central.public_key bukan kunci publik Z85 (40 karakter)"])
+        #expect(error?.problems.map(Presentation.render) == ["central.public_key bukan kunci publik Z85 (40 karakter)"])
+        #expect(error?.problems.map(\.code) == [.invalidPublicKey])
+        #expect(error?.problems.first?.key == "central.public_key")
     }
 
     @Test func anInvalidConfigIsRefusedWithEveryProblemListed() async throws {
@@ -84,10 +90,10 @@ import Testing
               holidays: \(Repository.config("holidays.yaml"))
             """
         )
-        let error = await #expect(throws: NodeConfigError.self) {
+        let error = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: path, environment: [:])
         }
-        let problems = error?.problems ?? []
+        let problems = (error?.problems ?? []).map(Presentation.render)
         for expected in [
             "kunci tidak dikenal: node.dta_dir",
             "kunci sync.bind tidak berlaku untuk peran office",
@@ -102,7 +108,8 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("node.log_level") })
         #expect(problems.contains { $0.hasPrefix("central.endpoint: port tidak ada") })
         #expect(problems.count == 9)
-        #expect(error?.description.contains("9 masalah") == true)
+        #expect(error.map(Presentation.render)?.contains("9 masalah") == true)
+        #expect(error?.description.contains("9 problems") == true)  // English, for logs
     }
 
     /// The path of a complete office config with `body` as its `sync:` section.
@@ -166,10 +173,10 @@ import Testing
             """,
             in: scratch
         )
-        let error = await #expect(throws: NodeConfigError.self) {
+        let error = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: path, environment: [:])
         }
-        let problems = error?.problems ?? []
+        let problems = (error?.problems ?? []).map(Presentation.render)
         for expected in [
             "sync.hello_timeout harus durasi 1s–30m dengan satuan ms, s atau m (mis. 5s), bukan '5'",
             "sync.batch_ops harus bilangan bulat 1–5000, bukan '0'",
@@ -186,12 +193,13 @@ import Testing
         let scratch = try Scratch()
         defer { scratch.remove() }
         let path = try Self.officeWithSync("  ping_interval: 10x\n  link_timeout: 5s\n  hello_timeout: 2s", in: scratch)
-        let error = await #expect(throws: NodeConfigError.self) {
+        let error = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: path, environment: [:])
         }
         // Only the refused value, not "link_timeout shorter than two (default) pings".
         #expect(error?.problems.count == 1)
-        #expect(error?.problems.first?.hasPrefix("sync.ping_interval harus durasi") == true)
+        #expect(error?.problems.first.map(Presentation.render)?.hasPrefix("sync.ping_interval harus durasi") == true)
+        #expect(error?.problems.first?.code == .durationOutOfRange)
 
         // Central has no link timeout of its own to compare with.
         var environment = Repository.referenceOverrides
@@ -208,13 +216,15 @@ import Testing
         let scratch = try Scratch()
         defer { scratch.remove() }
         let broken = try scratch.write("broken.yaml", "node: [unclosed\n  id: x")
-        await #expect(throws: NodeConfigError.self) { try await NodeConfigLoader.load(path: broken, environment: [:]) }
+        await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: broken, environment: [:])
+        }
         let list = try scratch.write("list.yaml", "- a\n- b\n")
-        await #expect(throws: NodeConfigError.self) { try await NodeConfigLoader.load(path: list, environment: [:]) }
-        let missing = await #expect(throws: NodeConfigError.self) {
+        await #expect(throws: ConfigurationError.self) { try await NodeConfigLoader.load(path: list, environment: [:]) }
+        let missing = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: scratch.file("absent.yaml"), environment: [:])
         }
-        #expect(missing?.problems.first?.contains("tidak ada") == true)
+        #expect(missing?.problems.first.map(Presentation.render)?.contains("tidak ada") == true)
     }
 
     @Test(arguments: [
@@ -247,7 +257,7 @@ import Testing
         if valid {
             _ = try await NodeConfigLoader.load(path: path, environment: [:])
         } else {
-            await #expect(throws: NodeConfigError.self) {
+            await #expect(throws: ConfigurationError.self) {
                 try await NodeConfigLoader.load(path: path, environment: [:])
             }
         }
@@ -264,8 +274,8 @@ import Testing
             tiers: {ringan: 99999999999, normatif: 5, tanpa_pengawasan: 14, pemeriksaan: 60}
             utc_offset_minutes: 100000
             """
-        let error = #expect(throws: ReferenceDataError.self) { try ReferenceData.check(.deadlines, yaml: text) }
-        let description = error.map { "\($0)" } ?? ""
+        let error = #expect(throws: ConfigurationError.self) { try ReferenceData.check(.deadlines, yaml: text) }
+        let description = error.map(Presentation.renderReference) ?? ""
         #expect(description.contains("tiers.ringan harus 1–365 hari kerja"))
         #expect(description.contains("targets.dispatch di luar batas"))
         #expect(description.contains("utc_offset_minutes harus -720 sampai 840"))

@@ -2,25 +2,10 @@ import Foundation
 import SambatCore
 import SambatNode
 import SambatStore
+import SambatTestKit
 import SambatWire
 
-/// A temporary directory for one test, removed by the test with ``remove()``.
-struct Scratch {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "sambat-node-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let target = file(name)
-        try text.write(toFile: target, atomically: true, encoding: .utf8)
-        return target
-    }
-
+extension Scratch {
     /// A fresh CURVE key file.
     func keyFile(_ name: String) throws -> (path: String, pair: CurveKeyPair) {
         let pair = try CurveKeyPair.generate()
@@ -28,7 +13,6 @@ struct Scratch {
         return (file(name), pair)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 enum Repository {

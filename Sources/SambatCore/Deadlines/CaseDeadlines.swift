@@ -15,16 +15,6 @@ public struct StageClock: Hashable, Sendable {
         /// The office reports its follow-up (SELESAI_OPD).
         case followUp = 4
 
-        /// Bahasa Indonesia label.
-        public var label: String {
-            switch self {
-            case .verify: "verifikasi"
-            case .dispatch: "disposisi"
-            case .acknowledge: "diterima OPD"
-            case .followUp: "tindak lanjut"
-            }
-        }
-
         /// snake_case identifier.
         public var description: String {
             switch self {

@@ -17,12 +17,12 @@ public enum ServiceTarget: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Bahasa Indonesia, as staff read it: "30 menit kerja", "24 jam", "5 hari kerja".
+    /// As in `deadlines.yaml`: "30 working_minutes", "24 hours", "5 working_days".
     public var description: String {
         switch self {
-        case .workingMinutes(let minutes): "\(minutes) menit kerja"
-        case .hours(let hours): "\(hours) jam"
-        case .workingDays(let days): "\(days) hari kerja"
+        case .workingMinutes(let minutes): "\(minutes) working_minutes"
+        case .hours(let hours): "\(hours) hours"
+        case .workingDays(let days): "\(days) working_days"
         }
     }
 }

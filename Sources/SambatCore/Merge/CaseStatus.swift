@@ -15,22 +15,6 @@ public enum CaseStatus: UInt8, CaseIterable, Hashable, Sendable, CustomStringCon
     case closed = 9
     case reopened = 10
 
-    /// The label staff know, in Bahasa Indonesia.
-    public var label: String {
-        switch self {
-        case .received: "DITERIMA"
-        case .pending: "TERTUNDA"
-        case .verified: "TERVERIFIKASI"
-        case .archived: "DIARSIPKAN"
-        case .dispatched: "TERDISPOSISI"
-        case .acknowledged: "DITERIMA_OPD"
-        case .inProgress: "DIPROSES"
-        case .resolved: "SELESAI_OPD"
-        case .closed: "SELESAI"
-        case .reopened: "DIBUKA_KEMBALI"
-        }
-    }
-
     /// Whether the case still needs someone to act (everything but closed and archived).
     public var isOpen: Bool { self != .closed && self != .archived }
 

@@ -1,8 +1,9 @@
 public import SambatCore
+public import SambatDesk
 public import SambatSync
 
-/// A node's configuration: who it is, where its data and keys live, how it reaches its
-/// peers, and which reference files it uses.
+/// A node's configuration: who it is, where its data and keys live, its role with that
+/// role's own settings, and which reference files it uses.
 ///
 /// Loaded once at start by ``NodeConfigLoader`` from a YAML file with `SAMBAT_…` environment
 /// overrides; every CLI command of the node reads the same file, so the CLI and the running
@@ -10,8 +11,8 @@ public import SambatSync
 public struct NodeConfig: Hashable, Sendable {
     /// This node's id (`node.id`).
     public var node: NodeID
-    /// Its role (`node.role`).
-    public var role: NodeRole
+    /// The role with its own settings (`node.role` and the keys that role has).
+    public var roleConfiguration: RoleConfiguration
     /// Central's id: this node's own id at central (`central.id`, default `central`).
     public var central: NodeID
     /// The data directory: `sambat.sqlite`, evidence blobs and `status.json` (`node.data_dir`).
@@ -20,32 +21,15 @@ public struct NodeConfig: Hashable, Sendable {
     public var keyFile: String
     /// Log level (`node.log_level`, default `info`).
     public var logLevel: String
-    /// Central only: where it listens for offices and the mayor (`sync.bind`).
-    public var bindEndpoint: String?
-    /// Central only: the AES-GCM key sealing reporter identities (`identity.key_file`).
-    public var identityKeyFile: String?
-    /// Office and mayor: central's endpoint (`central.endpoint`).
-    public var centralEndpoint: String?
-    /// Office and mayor: central's pinned public key, Z85 (`central.public_key`).
-    public var centralPublicKey: String?
-    /// The reference files.
+    /// The reference files (`reference.*`).
     public var reference: ReferenceFiles
     /// The sync protocol's tunables (`sync.*`); design.md §4's defaults where not set.
     public var sync = SyncSettings()
     /// The file the configuration came from.
     public var sourcePath: String
 
-    /// Paths of the reference data every node reads.
-    public struct ReferenceFiles: Hashable, Sendable {
-        /// The OPD directory (`reference.directory`).
-        public var directory: String
-        /// Deadline tiers, SOP targets and office hours (`reference.deadlines`).
-        public var deadlines: String
-        /// National holidays and cuti bersama (`reference.holidays`).
-        public var holidays: String
-        /// Central only: keyword rules suggesting an office (`reference.routing`).
-        public var routing: String?
-    }
+    /// The role's name.
+    public var role: NodeRole { roleConfiguration.role }
 
     /// The SQLite store in the data directory.
     public var storePath: String { dataDirectory + "/sambat.sqlite" }
@@ -53,4 +37,59 @@ public struct NodeConfig: Hashable, Sendable {
     public var statusPath: String { dataDirectory + "/status.json" }
     /// The lock file that keeps a second node off the same data directory.
     public var lockPath: String { dataDirectory + "/sambat.lock" }
+}
+
+/// A node's role, carrying the settings only that role has.
+public enum RoleConfiguration: Hashable, Sendable {
+    /// The hotline hub.
+    case central(CentralConfiguration)
+    /// A city office.
+    case office(CentralLinkConfiguration)
+    /// The mayor's read-only replica.
+    case mayor(CentralLinkConfiguration)
+
+    /// The role's name.
+    public var role: NodeRole {
+        switch self {
+        case .central: .central
+        case .office: .office
+        case .mayor: .mayor
+        }
+    }
+
+    /// How an office or the mayor reaches central; `nil` at central.
+    public var centralLink: CentralLinkConfiguration? {
+        switch self {
+        case .central: nil
+        case .office(let link), .mayor(let link): link
+        }
+    }
+}
+
+/// What only central has: where it listens and the key that seals reporter identities.
+public struct CentralConfiguration: Hashable, Sendable {
+    /// Where it listens for offices and the mayor (`sync.bind`).
+    public var bindEndpoint: String
+    /// The AES-GCM key sealing reporter identities (`identity.key_file`).
+    public var identityKeyFile: String
+
+    /// Central's settings.
+    public init(bindEndpoint: String, identityKeyFile: String) {
+        self.bindEndpoint = bindEndpoint
+        self.identityKeyFile = identityKeyFile
+    }
+}
+
+/// How an office or the mayor reaches central.
+public struct CentralLinkConfiguration: Hashable, Sendable {
+    /// Central's endpoint (`central.endpoint`).
+    public var endpoint: String
+    /// Central's pinned public key, Z85 (`central.public_key`).
+    public var publicKey: String
+
+    /// A link to central.
+    public init(endpoint: String, publicKey: String) {
+        self.endpoint = endpoint
+        self.publicKey = publicKey
+    }
 }

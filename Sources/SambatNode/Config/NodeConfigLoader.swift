@@ -1,24 +1,11 @@
 import Configuration
 import Foundation
 import SambatCore
+public import SambatDesk
 import SambatSync
 import SambatWire
 import SystemPackage
 import Yams
-
-/// Why a configuration was refused: every problem found, not just the first.
-public struct NodeConfigError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The file that was read.
-    public let path: String
-    /// Each problem, in Bahasa Indonesia, naming the key.
-    public let problems: [String]
-
-    /// All problems, one per line.
-    public var description: String {
-        "Konfigurasi \(path) ditolak (\(problems.count) masalah):\n"
-            + problems.map { "  - " + $0 }.joined(separator: "\n")
-    }
-}
 
 /// Reads a node's YAML configuration through swift-configuration, with `SAMBAT_…`
 /// environment variables taking precedence (`SAMBAT_NODE_DATA_DIR` overrides
@@ -58,25 +45,25 @@ public enum NodeConfigLoader {
     /// Loads and checks `path`.
     ///
     /// `environment` holds the overrides; the process environment is used when it is `nil`
-    /// (tests pass their own).
+    /// (tests pass their own). Each part is read through a reader scoped to its section
+    /// (`node`, `central`, `sync`, `identity`, `reference`).
     ///
     /// - Returns: the checked configuration.
-    /// - Throws: ``NodeConfigError`` listing every problem: unknown or missing keys, keys
+    /// - Throws: ``ConfigurationError`` listing every problem: unknown or missing keys, keys
     ///   of another role, bad ids and endpoints, missing key and reference files.
     public static func load(
         path: String,
         environment: [String: String]? = nil
-    ) async throws(NodeConfigError) -> NodeConfig {
+    ) async throws(ConfigurationError) -> NodeConfig {
         let environment = environment ?? ProcessInfo.processInfo.environment
-        var problems: [String] = []
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw NodeConfigError(path: path, problems: ["berkas konfigurasi tidak ada atau tidak dapat dibaca"])
+            throw ConfigurationError(path: path, problems: [.init("", .unreadable)])
         }
         let fileKeys: [String]
         do {
             fileKeys = try yamlLeafKeys(path: path)
         } catch {
-            throw NodeConfigError(path: path, problems: ["bukan YAML yang sah: \(error)"])
+            throw ConfigurationError(path: path, problems: [.init("", .notYAML, "\(error)")])
         }
         let reader: ConfigReader
         do {
@@ -87,151 +74,182 @@ public enum NodeConfigLoader {
             .prefixKeys(with: ["sambat"])
             reader = ConfigReader(providers: [overrides, file])
         } catch {
-            throw NodeConfigError(path: path, problems: ["tidak dapat dibaca: \(error)"])
+            throw ConfigurationError(path: path, problems: [.init("", .unreadable, "\(error)")])
         }
-        func value(_ key: String) -> String? {
-            guard let text = reader.string(forKey: ConfigKey(key)) else { return nil }
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
-            return trimmed.isEmpty ? nil : trimmed
-        }
-        func required(_ key: String) -> String? {
-            let found = value(key)
-            if found == nil { problems.append("kunci wajib tidak ada: \(key)") }
-            return found
-        }
+        var problems = Problems()
+        let nodeSection = Section(reader, "node")
+        let centralSection = Section(reader, "central")
+        let referenceSection = Section(reader, "reference")
 
         let role: NodeRole?
-        if let text = required("node.role") {
+        if let text = nodeSection.required("role", &problems) {
             role = NodeRole(rawValue: text)
-            if role == nil { problems.append("node.role harus central, office atau mayor, bukan '\(text)'") }
+            if role == nil { problems.add(.init("node.role", .invalidRole, text)) }
         } else {
             role = nil
         }
         for key in fileKeys {
             guard let roles = keys[key] else {
-                problems.append("kunci tidak dikenal: \(key)")
+                problems.add(.init(key, .unknownKey))
                 continue
             }
-            if let role, !roles.contains(role) {
-                problems.append("kunci \(key) tidak berlaku untuk peran \(role)")
-            }
+            if let role, !roles.contains(role) { problems.add(.init(key, .keyNotForRole, role.rawValue)) }
         }
-        let node = nodeID(required("node.id"), key: "node.id", problems: &problems)
-        let central = nodeID(value("central.id") ?? "central", key: "central.id", problems: &problems)
+        let node = nodeID(nodeSection.required("id", &problems), key: "node.id", &problems)
+        let central = nodeID(centralSection.value("id") ?? "central", key: "central.id", &problems)
         if role == .central, let node, let central, node != central {
-            problems.append("node.id (\(node)) dan central.id (\(central)) harus sama di central")
+            problems.add(.init("central.id", .centralIDMismatch, node.rawValue, central.rawValue))
         }
         if role != .central, let node, let central, node == central {
-            problems.append("node.id tidak boleh sama dengan central.id (\(central))")
+            problems.add(.init("node.id", .nodeIsCentral, central.rawValue))
         }
-        let dataDirectory = required("node.data_dir")
-        let keyFile = required("node.key_file")
+        let dataDirectory = nodeSection.required("data_dir", &problems)
+        let keyFile = nodeSection.required("key_file", &problems)
         if let keyFile {
             do {
                 _ = try CurveKeyFile.read(from: keyFile)
             } catch {
-                problems.append(
-                    "node.key_file: \(error.reason) (\(keyFile)); buat dengan `sambat keys generate --out \(keyFile)`"
-                )
+                problems.add(.init("node.key_file", .keyFileUnusable, error.reason, keyFile))
             }
         }
-        let logLevel = value("node.log_level") ?? "info"
+        let logLevel = nodeSection.value("log_level") ?? "info"
         if !logLevels.contains(logLevel) {
-            problems.append("node.log_level harus salah satu dari \(logLevels.sorted().joined(separator: ", "))")
+            problems.add(.init("node.log_level", .invalidLogLevel, values: logLevels.sorted()))
         }
-
-        var bindEndpoint: String?
-        var identityKeyFile: String?
-        var centralEndpoint: String?
-        var centralPublicKey: String?
-        var routing: String?
-        switch role {
-        case .central:
-            bindEndpoint = required("sync.bind")
-            if let bindEndpoint, let problem = endpointProblem(bindEndpoint, binding: true) {
-                problems.append("sync.bind: \(problem)")
-            }
-            identityKeyFile = required("identity.key_file")
-            if let identityKeyFile {
-                do {
-                    _ = try IdentityKeyFile.read(from: identityKeyFile)
-                } catch {
-                    problems.append("identity.key_file: \(error.description)")
-                }
-            }
-            routing = required("reference.routing")
-        case .office, .mayor:
-            centralEndpoint = required("central.endpoint")
-            if let centralEndpoint, let problem = endpointProblem(centralEndpoint, binding: false) {
-                problems.append("central.endpoint: \(problem)")
-            }
-            centralPublicKey = required("central.public_key")
-            if let key = centralPublicKey, !isZ85Key(key) {
-                problems.append("central.public_key bukan kunci publik Z85 (40 karakter)")
-            }
-        case nil:
-            break
-        }
-        let sync = syncSettings(value, role: role, problems: &problems)
-        let directory = required("reference.directory")
-        let deadlines = required("reference.deadlines")
-        let holidays = required("reference.holidays")
+        let roleConfiguration = roleSettings(role, reader: reader, &problems)
+        let sync = syncSettings(Section(reader, "sync").value, role: role, problems: &problems)
+        let directory = referenceSection.required("directory", &problems)
+        let deadlines = referenceSection.required("deadlines", &problems)
+        let holidays = referenceSection.required("holidays", &problems)
+        let routing = role == .central ? referenceSection.required("routing", &problems) : nil
         for (key, file) in [
             ("reference.directory", directory), ("reference.deadlines", deadlines),
             ("reference.holidays", holidays), ("reference.routing", routing),
         ] {
             if let file, !FileManager.default.isReadableFile(atPath: file) {
-                problems.append("\(key): berkas tidak ada: \(file)")
+                problems.add(.init(key, .fileMissing, file))
             }
         }
-        guard problems.isEmpty, let node, let role, let central, let dataDirectory, let keyFile, let directory,
-            let deadlines, let holidays
+        guard problems.list.isEmpty, let node, let roleConfiguration, let central, let dataDirectory, let keyFile,
+            let directory, let deadlines, let holidays
         else {
-            throw NodeConfigError(path: path, problems: problems)
+            throw ConfigurationError(path: path, problems: problems.list)
         }
         var config = NodeConfig(
             node: node,
-            role: role,
+            roleConfiguration: roleConfiguration,
             central: central,
             dataDirectory: dataDirectory,
             keyFile: keyFile,
             logLevel: logLevel,
-            bindEndpoint: bindEndpoint,
-            identityKeyFile: identityKeyFile,
-            centralEndpoint: centralEndpoint,
-            centralPublicKey: centralPublicKey,
-            reference: .init(directory: directory, deadlines: deadlines, holidays: holidays, routing: routing),
+            reference: ReferenceFiles(directory: directory, deadlines: deadlines, holidays: holidays, routing: routing),
             sourcePath: path
         )
         config.sync = sync
         return config
     }
 
+    /// The settings only `role` has, checked; `nil` when the role is unknown or a key is bad.
+    static func roleSettings(
+        _ role: NodeRole?,
+        reader: ConfigReader,
+        _ problems: inout Problems
+    )
+        -> RoleConfiguration?
+    {
+        switch role {
+        case .central:
+            let sync = Section(reader, "sync")
+            let identity = Section(reader, "identity")
+            let bind = sync.required("bind", &problems)
+            if let bind, let problem = endpointProblem(bind, binding: true) {
+                problems.add(.init("sync.bind", .invalidEndpoint, problem.rawValue, bind))
+            }
+            let identityKeyFile = identity.required("key_file", &problems)
+            if let identityKeyFile {
+                do {
+                    _ = try IdentityKeyFile.read(from: identityKeyFile)
+                } catch {
+                    problems.add(.init("identity.key_file", .identityKeyUnusable, error.description))
+                }
+            }
+            guard let bind, let identityKeyFile else { return nil }
+            return .central(CentralConfiguration(bindEndpoint: bind, identityKeyFile: identityKeyFile))
+        case .office, .mayor:
+            let central = Section(reader, "central")
+            let endpoint = central.required("endpoint", &problems)
+            if let endpoint, let problem = endpointProblem(endpoint, binding: false) {
+                problems.add(.init("central.endpoint", .invalidEndpoint, problem.rawValue, endpoint))
+            }
+            let publicKey = central.required("public_key", &problems)
+            if let publicKey, !isZ85Key(publicKey) { problems.add(.init("central.public_key", .invalidPublicKey)) }
+            guard let endpoint, let publicKey else { return nil }
+            let link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey)
+            return role == .office ? .office(link) : .mayor(link)
+        case nil:
+            return nil
+        }
+    }
+
+    /// Problems found so far, in the order found.
+    struct Problems {
+        private(set) var list: [ConfigurationProblem] = []
+
+        mutating func add(_ problem: ConfigurationProblem) { list.append(problem) }
+    }
+
+    /// One section of the configuration (`node`, `sync`, …) read through a scoped reader, so
+    /// that problems still name the full key.
+    struct Section {
+        let reader: ConfigReader
+        let name: String
+
+        init(_ reader: ConfigReader, _ name: String) {
+            self.reader = reader.scoped(to: ConfigKey(name))
+            self.name = name
+        }
+
+        /// The trimmed value of `key` in this section, or `nil` when absent or blank.
+        func value(_ key: String) -> String? {
+            guard let text = reader.string(forKey: ConfigKey(key)) else { return nil }
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty ? nil : trimmed
+        }
+
+        /// Like ``value(_:)``, recording a missing-key problem when absent.
+        func required(_ key: String, _ problems: inout Problems) -> String? {
+            let found = value(key)
+            if found == nil { problems.add(.init(name + "." + key, .missingKey)) }
+            return found
+        }
+    }
+
     /// The sync tunables (`sync.*`, all optional), checked against sane bounds and each other.
     ///
     /// Durations are written with a unit (`250ms`, `5s`, `2m`); sizes in bytes.
-    static func syncSettings(_ value: (String) -> String?, role: NodeRole?, problems: inout [String]) -> SyncSettings {
+    static func syncSettings(
+        _ value: (String) -> String?,
+        role: NodeRole?,
+        problems: inout Problems
+    ) -> SyncSettings {
         var settings = SyncSettings()
         // Keys refused on their own are left out of the checks between keys, which would
         // otherwise compare against a default the operator never wrote.
         var refused: Set<String> = []
         func count(_ key: String, _ bounds: ClosedRange<Int>) -> Int? {
-            guard let text = value(key) else { return nil }
+            guard let text = value(String(key.dropFirst("sync.".count))) else { return nil }
             guard let number = Int(text), bounds.contains(number) else {
-                problems.append(
-                    "\(key) harus bilangan bulat \(bounds.lowerBound)–\(bounds.upperBound), bukan '\(text)'"
-                )
+                problems.add(.init(key, .integerOutOfRange, "\(bounds.lowerBound)", "\(bounds.upperBound)", text))
                 refused.insert(key)
                 return nil
             }
             return number
         }
         func duration(_ key: String, _ bounds: ClosedRange<Duration>) -> Duration? {
-            guard let text = value(key) else { return nil }
+            guard let text = value(String(key.dropFirst("sync.".count))) else { return nil }
             guard let parsed = parseDuration(text), bounds.contains(parsed) else {
-                problems.append(
-                    "\(key) harus durasi \(format(bounds.lowerBound))–\(format(bounds.upperBound)) "
-                        + "dengan satuan ms, s atau m (mis. 5s), bukan '\(text)'"
+                problems.add(
+                    .init(key, .durationOutOfRange, format(bounds.lowerBound), format(bounds.upperBound), text)
                 )
                 refused.insert(key)
                 return nil
@@ -266,23 +284,37 @@ public enum NodeConfigLoader {
         // come before the node gives up on its HELLO. (Central has no link or HELLO timeout;
         // its ping interval only sets how long a node's session counts as live.)
         if consistent("sync.link_timeout", "sync.ping_interval"), settings.linkTimeout < settings.pingInterval * 2 {
-            problems.append(
-                "sync.link_timeout (\(format(settings.linkTimeout))) harus paling sedikit dua kali "
-                    + "sync.ping_interval (\(format(settings.pingInterval)))"
+            problems.add(
+                .init(
+                    "sync.link_timeout",
+                    .linkTimeoutTooShort,
+                    format(settings.linkTimeout),
+                    format(settings.pingInterval)
+                )
             )
         }
         if consistent("sync.hello_timeout", "sync.link_timeout"), settings.helloTimeout > settings.linkTimeout {
-            problems.append(
-                "sync.hello_timeout (\(format(settings.helloTimeout))) tidak boleh lebih dari "
-                    + "sync.link_timeout (\(format(settings.linkTimeout)))"
+            problems.add(
+                .init(
+                    "sync.hello_timeout",
+                    .mustNotExceed,
+                    format(settings.helloTimeout),
+                    "sync.link_timeout",
+                    format(settings.linkTimeout)
+                )
             )
         }
         if consistent("sync.reconnect_initial", "sync.reconnect_max"),
             settings.reconnectInitial > settings.reconnectMaximum
         {
-            problems.append(
-                "sync.reconnect_initial (\(format(settings.reconnectInitial))) tidak boleh lebih dari "
-                    + "sync.reconnect_max (\(format(settings.reconnectMaximum)))"
+            problems.add(
+                .init(
+                    "sync.reconnect_initial",
+                    .mustNotExceed,
+                    format(settings.reconnectInitial),
+                    "sync.reconnect_max",
+                    format(settings.reconnectMaximum)
+                )
             )
         }
         return settings
@@ -319,7 +351,7 @@ public enum NodeConfigLoader {
     /// - Returns: the paths, sorted.
     public static func leafKeys(yaml text: String) throws -> [String] {
         guard let root = try Yams.compose(yaml: text) else { return [] }
-        guard case .mapping = root else { throw ReferenceDataError.notAMapping }
+        guard case .mapping = root else { throw ConfigurationError(path: "", problems: [.init("", .notAMapping)]) }
         var keys: [String] = []
         // A configuration is a few levels deep; deeper nesting is cut off rather than walked.
         func walk(_ node: Yams.Node, prefix: String, depth: Int) {
@@ -336,12 +368,12 @@ public enum NodeConfigLoader {
         return keys.sorted()
     }
 
-    static func nodeID(_ text: String?, key: String, problems: inout [String]) -> NodeID? {
+    static func nodeID(_ text: String?, key: String, _ problems: inout Problems) -> NodeID? {
         guard let text else { return nil }
         do {
             return try NodeID(text)
         } catch {
-            problems.append("\(key) '\(text)' bukan id node yang sah: huruf kecil, angka, '-' atau '_', diawali huruf")
+            problems.add(.init(key, .invalidNodeID, text))
             return nil
         }
     }
@@ -350,20 +382,19 @@ public enum NodeConfigLoader {
     ///
     /// `binding` is `true` for an endpoint to bind, where `*` (every interface) is allowed.
     ///
-    /// - Returns: the problem in Bahasa Indonesia, or `nil`.
-    public static func endpointProblem(_ endpoint: String, binding: Bool) -> String? {
-        if endpoint.hasPrefix("ipc://") {
-            return endpoint.count > "ipc://".count ? nil : "jalur ipc kosong"
-        }
-        guard endpoint.hasPrefix("tcp://") else { return "harus tcp://HOST:PORT atau ipc://JALUR, bukan '\(endpoint)'" }
+    /// - Returns: the problem, or `nil`.
+    public static func endpointProblem(
+        _ endpoint: String,
+        binding: Bool
+    ) -> ConfigurationProblem.EndpointProblem? {
+        if endpoint.hasPrefix("ipc://") { return endpoint.count > "ipc://".count ? nil : .emptyIPCPath }
+        guard endpoint.hasPrefix("tcp://") else { return .scheme }
         let rest = endpoint.dropFirst("tcp://".count)
-        guard let colon = rest.lastIndex(of: ":") else { return "port tidak ada di '\(endpoint)'" }
+        guard let colon = rest.lastIndex(of: ":") else { return .noPort }
         let host = rest[..<colon]
-        guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
-            return "port harus 1–65535 di '\(endpoint)'"
-        }
-        if host.isEmpty { return "host tidak ada di '\(endpoint)'" }
-        if host == "*", !binding { return "'*' hanya untuk sync.bind; tulis alamat central" }
+        guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else { return .badPort }
+        if host.isEmpty { return .noHost }
+        if host == "*", !binding { return .wildcard }
         return nil
     }
 

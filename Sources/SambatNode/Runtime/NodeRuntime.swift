@@ -75,46 +75,14 @@ public struct NodeRuntime: Sendable {
         } catch {
             throw NodeStartError(description: "node.key_file: \(error)")
         }
-        let status: StatusWriter
-        let services: [any Service]
-        switch config.role {
-        case .central:
-            let sync = CentralSyncService(
-                store: store,
-                configuration: .init(bindEndpoint: config.bindEndpoint ?? "", keyPair: keyPair, settings: config.sync),
-                logger: logger
-            )
-            status = StatusWriter(config: config, store: store, central: sync)
-            let logger = self.logger
-            services = [
-                CancellingService(name: "central-sync") {
-                    try await sync.run { endpoint in
-                        logger.info("central listening", metadata: ["endpoint": "\(endpoint)"])
-                    }
-                },
-                status,
-            ]
-        case .office, .mayor:
-            let sync = NodeSyncService(
-                store: store,
-                configuration: .init(
-                    centralEndpoint: config.centralEndpoint ?? "",
-                    centralPublicKey: config.centralPublicKey ?? "",
-                    keyPair: keyPair,
-                    settings: config.sync
-                ),
-                logger: logger
-            )
-            status = StatusWriter(config: config, store: store, node: sync)
-            services = [CancellingService(name: "node-sync") { try await sync.run() }, status]
-        }
+        let role = Self.roleServices(config: config, store: store, keyPair: keyPair, logger: logger)
         logger.info(
             "node starting",
             metadata: ["node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)"]
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: services.map { .init(service: $0) },
+                services: role.services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -122,11 +90,80 @@ public struct NodeRuntime: Sendable {
         do {
             try await group.run()
         } catch {
-            await status.writeFinal()
+            await role.status.writeFinal()
             throw error
         }
-        await status.writeFinal()
+        await role.status.writeFinal()
         logger.info("node stopped", metadata: ["node": "\(config.node)"])
+    }
+}
+
+extension NodeRuntime {
+    /// What a role runs: its services in start order, and the status writer among them,
+    /// whose final write ends a run.
+    struct RoleServices {
+        let services: [any Service]
+        let status: StatusWriter
+    }
+
+    /// Builds the services of the node's role: the one place that says what each role runs.
+    ///
+    /// Front doors that belong to a role (central's HTTP intake, every node's metrics) are
+    /// added to its list here.
+    static func roleServices(config: NodeConfig, store: Store, keyPair: CurveKeyPair, logger: Logger) -> RoleServices {
+        switch config.roleConfiguration {
+        case .central(let central):
+            return centralServices(central, config: config, store: store, keyPair: keyPair, logger: logger)
+        case .office(let link), .mayor(let link):
+            return linkedServices(link, config: config, store: store, keyPair: keyPair, logger: logger)
+        }
+    }
+
+    /// Central: the sync hub every office and the mayor connect to, and the status writer.
+    static func centralServices(
+        _ central: CentralConfiguration,
+        config: NodeConfig,
+        store: Store,
+        keyPair: CurveKeyPair,
+        logger: Logger
+    ) -> RoleServices {
+        let sync = CentralSyncService(
+            store: store,
+            configuration: .init(bindEndpoint: central.bindEndpoint, keyPair: keyPair, settings: config.sync),
+            logger: logger
+        )
+        let status = StatusWriter(config: config, store: store, central: sync)
+        let syncService = CancellingService(name: "central-sync") {
+            try await sync.run { endpoint in
+                logger.info("central listening", metadata: ["endpoint": "\(endpoint)"])
+            }
+        }
+        return RoleServices(services: [syncService, status], status: status)
+    }
+
+    /// An office or the mayor: the link to central, and the status writer.
+    static func linkedServices(
+        _ link: CentralLinkConfiguration,
+        config: NodeConfig,
+        store: Store,
+        keyPair: CurveKeyPair,
+        logger: Logger
+    ) -> RoleServices {
+        let sync = NodeSyncService(
+            store: store,
+            configuration: .init(
+                centralEndpoint: link.endpoint,
+                centralPublicKey: link.publicKey,
+                keyPair: keyPair,
+                settings: config.sync
+            ),
+            logger: logger
+        )
+        let status = StatusWriter(config: config, store: store, node: sync)
+        return RoleServices(
+            services: [CancellingService(name: "node-sync") { try await sync.run() }, status],
+            status: status
+        )
     }
 }
 

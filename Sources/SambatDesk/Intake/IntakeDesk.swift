@@ -29,19 +29,11 @@ public struct IntakeComplaint: Hashable, Sendable {
     }
 }
 
-/// Why a complaint was refused at intake; nothing was written.
-public struct IntakeError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Each problem, in Bahasa Indonesia; never echoes the identity.
-    public let problems: [String]
-    /// All problems on one line.
-    public var description: String { problems.joined(separator: "; ") }
-}
-
 /// Central's intake: registers a complaint as a new case, keeping the identity at central.
 ///
 /// The identity is sealed into central's reporter table; the `opened` op carries only the
 /// pseudonymous reference and the masked text, so nothing personal reaches an office or the
-/// mayor. Owned by central's CLI and (later) its intake adapters.
+/// mayor. Owned by central's CLI and its intake adapters.
 public struct IntakeDesk: Sendable {
     /// Central's store.
     public let store: Store
@@ -78,23 +70,23 @@ public struct IntakeDesk: Sendable {
     }
 
     /// Checks a complaint; the problems never repeat the identity itself.
-    public static func problems(in complaint: IntakeComplaint) -> [String] {
-        var problems: [String] = []
+    public static func problems(in complaint: IntakeComplaint) -> [IntakeProblem] {
+        var problems: [IntakeProblem] = []
         let name = complaint.name.trimmingCharacters(in: .whitespaces)
-        if name.count < 2 || name.count > 100 { problems.append("nama pelapor wajib diisi (2–100 karakter)") }
+        if name.count < 2 || name.count > 100 { problems.append(.init(.name, .invalid)) }
         if complaint.nik.count != 16 || !complaint.nik.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            problems.append("NIK harus 16 angka")
+            problems.append(.init(.nik, .invalid))
         }
         let digits = ReporterReference.normalizedPhone(complaint.phone)
-        if !(10...15).contains(digits.count) || !digits.hasPrefix("62") {
-            problems.append("nomor telepon tidak sah (contoh: 0812xxxxxxxx atau +62812xxxxxxxx)")
-        }
+        if !(10...15).contains(digits.count) || !digits.hasPrefix("62") { problems.append(.init(.phone, .invalid)) }
         let text = complaint.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.count < 10 { problems.append("isi pengaduan terlalu pendek (minimal 10 karakter)") }
+        if text.count < 10 { problems.append(.init(.text, .tooShort, limit: 10)) }
         if text.utf8.count > OpLimits.maximumLongText {
-            problems.append("isi pengaduan terlalu panjang (maksimal \(OpLimits.maximumLongText) bita)")
+            problems.append(.init(.text, .tooLong, limit: OpLimits.maximumLongText))
         }
-        if complaint.location.utf8.count > OpLimits.maximumShortText { problems.append("lokasi terlalu panjang") }
+        if complaint.location.utf8.count > OpLimits.maximumShortText {
+            problems.append(.init(.location, .tooLong, limit: OpLimits.maximumShortText))
+        }
         return problems
     }
 
@@ -111,7 +103,7 @@ public struct IntakeDesk: Sendable {
         let location = PIIMasker.mask(complaint.location, names: [name])
         // Masks are longer than what they hide.
         guard masked.utf8.count <= OpLimits.maximumLongText, location.utf8.count <= OpLimits.maximumShortText else {
-            throw IntakeError(problems: ["isi pengaduan terlalu panjang setelah data pribadi disamarkan"])
+            throw IntakeError(problems: [.init(.text, .tooLongWhenMasked, limit: OpLimits.maximumLongText)])
         }
         try await store.saveReporter(
             ReporterIdentity(name: name, nik: complaint.nik, phone: complaint.phone),
@@ -151,7 +143,7 @@ public struct IntakeDesk: Sendable {
             )
             return Registered(caseID: caseID, reporterRef: reference, maskedText: masked)
         }
-        throw IntakeError(problems: ["nomor tiket tidak dapat dialokasikan; coba lagi"])
+        throw IntakeError(problems: [.init(.ticket, .unavailable)])
     }
 
     private func nextSerial(on day: CivilDate) async throws(StoreError) -> Int {

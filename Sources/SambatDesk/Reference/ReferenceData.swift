@@ -2,35 +2,24 @@ import Foundation
 public import SambatCore
 import Yams
 
-/// Why a reference file was refused.
-public enum ReferenceDataError: Error, CustomStringConvertible {
-    /// The top level is not a mapping.
-    case notAMapping
-    /// A file could not be read or parsed.
-    case invalid(path: String, problems: [String])
-
-    /// What is wrong, in Bahasa Indonesia.
-    public var description: String {
-        switch self {
-        case .notAMapping: "tingkat teratas harus berupa pemetaan (key: value)"
-        case .invalid(let path, let problems):
-            "\(path):\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
-        }
-    }
-}
-
 /// One city office from the OPD directory.
 public struct Office: Hashable, Sendable {
     /// Its node id.
     public let code: NodeID
     /// Its full name.
     public let name: String
+
+    /// An office.
+    public init(code: NodeID, name: String) {
+        self.code = code
+        self.name = name
+    }
 }
 
 /// The reference data a node works with: the OPD directory, the calendar and service
 /// targets for deadlines, and (at central) the routing rules.
 ///
-/// Read from the files a ``NodeConfig`` names; owned by the node and its CLI commands.
+/// Read from the files a node's configuration names; owned by the node and its front doors.
 public struct ReferenceData: Sendable {
     /// Offices by id, in directory order.
     public let offices: [Office]
@@ -44,33 +33,43 @@ public struct ReferenceData: Sendable {
     /// The office with this id.
     public func office(_ id: NodeID) -> Office? { offices.first { $0.code == id } }
 
-    /// Reads every reference file of `config`.
-    public static func load(for config: NodeConfig) throws(ReferenceDataError) -> ReferenceData {
-        let offices = try loadDirectory(config.reference.directory)
-        let holidays = try loadHolidays(config.reference.holidays)
-        let (calendar, targets) = try loadDeadlines(config.reference.deadlines, holidays: holidays)
+    /// Reads every reference file in `files`.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the file and every problem in it.
+    public static func load(_ files: ReferenceFiles) throws(ConfigurationError) -> ReferenceData {
+        let offices = try loadDirectory(files.directory)
+        let holidays = try loadHolidays(files.holidays)
+        let (calendar, targets) = try loadDeadlines(files.deadlines, holidays: holidays)
         var routing = RoutingRules(rules: [])
-        if let path = config.reference.routing {
+        if let path = files.routing {
             routing = try loadRouting(path, offices: Set(offices.map(\.code)))
         }
         return ReferenceData(offices: offices, calendar: calendar, targets: targets, routing: routing)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ReferenceDataError) -> T {
+    /// Reference data from values, for tests and tools that have no files.
+    public init(offices: [Office], calendar: WorkingCalendar, targets: ServiceTargets, routing: RoutingRules) {
+        self.offices = offices
+        self.calendar = calendar
+        self.targets = targets
+        self.routing = routing
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ConfigurationError) -> T {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw .invalid(path: path, problems: ["tidak dapat dibaca: \(error)"])
+            throw ConfigurationError(path: path, problems: [.init("", .unreadable, "\(error)")])
         }
         return try decode(T.self, yaml: text, path: path)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, yaml text: String, path: String) throws(ReferenceDataError) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, yaml text: String, path: String) throws(ConfigurationError) -> T {
         do {
             return try YAMLDecoder().decode(T.self, from: text)
         } catch {
-            throw .invalid(path: path, problems: ["tidak dapat dibaca: \(error)"])
+            throw ConfigurationError(path: path, problems: [.init("", .unreadable, "\(error)")])
         }
     }
 
@@ -89,7 +88,7 @@ public struct ReferenceData: Sendable {
     /// Checks a reference text of `kind` as the loader would.
     ///
     /// - Throws: ``ReferenceDataError`` listing what is wrong.
-    public static func check(_ kind: Kind, yaml text: String) throws(ReferenceDataError) {
+    public static func check(_ kind: Kind, yaml text: String) throws(ConfigurationError) {
         let path = "<\(kind)>"
         switch kind {
         case .directory: _ = try directory(try decode(DirectoryFile.self, yaml: text, path: path), path: path)
@@ -110,23 +109,25 @@ public struct ReferenceData: Sendable {
         var offices: [Entry]
     }
 
-    static func loadDirectory(_ path: String) throws(ReferenceDataError) -> [Office] {
+    static func loadDirectory(_ path: String) throws(ConfigurationError) -> [Office] {
         try directory(try decode(DirectoryFile.self, from: path), path: path)
     }
 
-    private static func directory(_ file: DirectoryFile, path: String) throws(ReferenceDataError) -> [Office] {
-        var problems: [String] = []
+    private static func directory(_ file: DirectoryFile, path: String) throws(ConfigurationError) -> [Office] {
+        var problems: [ConfigurationProblem] = []
         var offices: [Office] = []
         for entry in file.offices {
             guard let code = try? NodeID(entry.code) else {
-                problems.append("kode OPD tidak sah: '\(entry.code)'")
+                problems.append(.init("offices", .invalidOffice, entry.code))
                 continue
             }
-            if offices.contains(where: { $0.code == code }) { problems.append("kode OPD ganda: \(code)") }
+            if offices.contains(where: { $0.code == code }) {
+                problems.append(.init("offices", .duplicateOffice, code.rawValue))
+            }
             offices.append(Office(code: code, name: entry.name))
         }
-        if offices.isEmpty { problems.append("tidak ada OPD") }
-        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        if offices.isEmpty { problems.append(.init("offices", .noOffices)) }
+        guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
         return offices
     }
 
@@ -140,25 +141,25 @@ public struct ReferenceData: Sendable {
         var holidays: [Entry]
     }
 
-    static func loadHolidays(_ path: String) throws(ReferenceDataError) -> Set<CivilDate> {
+    static func loadHolidays(_ path: String) throws(ConfigurationError) -> Set<CivilDate> {
         try holidays(try decode(HolidayFile.self, from: path), path: path)
     }
 
-    private static func holidays(_ file: HolidayFile, path: String) throws(ReferenceDataError) -> Set<CivilDate> {
-        var problems: [String] = []
+    private static func holidays(_ file: HolidayFile, path: String) throws(ConfigurationError) -> Set<CivilDate> {
+        var problems: [ConfigurationProblem] = []
         var dates: Set<CivilDate> = []
         for entry in file.holidays {
             guard let date = CivilDate(iso: entry.date) else {
-                problems.append("tanggal tidak sah: '\(entry.date)' (\(entry.name))")
+                problems.append(.init("holidays", .invalidDate, entry.date, entry.name))
                 continue
             }
             guard entry.kind == "libur_nasional" || entry.kind == "cuti_bersama" else {
-                problems.append("\(entry.date): kind harus libur_nasional atau cuti_bersama")
+                problems.append(.init("holidays", .invalidHolidayKind, entry.date))
                 continue
             }
             dates.insert(date)
         }
-        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
         return dates
     }
 
@@ -192,21 +193,10 @@ public struct ReferenceData: Sendable {
         }
     }
 
-    /// The names tiers have in configuration files.
-    public static let tierNames: [String: DeadlineTier] = [
-        "ringan": .ringan, "normatif": .normatif, "tanpa_pengawasan": .withoutOversight,
-        "pemeriksaan": .needsExamination,
-    ]
-
-    /// The configuration name of a tier.
-    public static func name(of tier: DeadlineTier) -> String {
-        tierNames.first { $0.value == tier }?.key ?? "normatif"
-    }
-
     static func loadDeadlines(
         _ path: String,
         holidays: Set<CivilDate>
-    ) throws(ReferenceDataError) -> (WorkingCalendar, ServiceTargets) {
+    ) throws(ConfigurationError) -> (WorkingCalendar, ServiceTargets) {
         try deadlines(try decode(DeadlineFile.self, from: path), holidays: holidays, path: path)
     }
 
@@ -214,14 +204,14 @@ public struct ReferenceData: Sendable {
         _ file: DeadlineFile,
         holidays: Set<CivilDate>,
         path: String
-    ) throws(ReferenceDataError) -> (WorkingCalendar, ServiceTargets) {
-        var problems: [String] = []
+    ) throws(ConfigurationError) -> (WorkingCalendar, ServiceTargets) {
+        var problems: [ConfigurationProblem] = []
         func minute(_ text: String, _ key: String) -> Int? {
             let parts = text.split(separator: ":")
             guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour),
                 (0..<60).contains(minute)
             else {
-                problems.append("\(key) harus JJ:MM, bukan '\(text)'")
+                problems.append(.init(key, .invalidTimeOfDay, text))
                 return nil
             }
             return hour * 60 + minute
@@ -231,26 +221,26 @@ public struct ReferenceData: Sendable {
             if (-720...840).contains(offset) {
                 calendar.utcOffsetMinutes = offset
             } else {
-                problems.append("utc_offset_minutes harus -720 sampai 840")
+                problems.append(.init("utc_offset_minutes", .utcOffsetOutOfRange))
             }
         }
         if let hours = file.officeHours, let opens = minute(hours.opens, "office_hours.opens"),
             let closes = minute(hours.closes, "office_hours.closes")
         {
-            if closes <= opens { problems.append("office_hours.closes harus setelah opens") }
+            if closes <= opens { problems.append(.init("office_hours.closes", .closesBeforeOpens)) }
             calendar.opensAtMinute = opens
             calendar.closesAtMinute = closes
         }
         if let weekdays = file.workingWeekdays {
             if weekdays.isEmpty || !weekdays.allSatisfy((1...7).contains) {
-                problems.append("working_weekdays: angka 1 (Senin) sampai 7 (Minggu)")
+                problems.append(.init("working_weekdays", .invalidWeekdays))
             }
             calendar.workingWeekdays = Set(weekdays)
         }
         var targets = ServiceTargets()
         func target(_ key: String) -> ServiceTarget? {
             guard let entry = file.targets[key] else {
-                problems.append("targets.\(key) tidak ada")
+                problems.append(.init("targets.\(key)", .missingEntry))
                 return nil
             }
             let given = [
@@ -258,7 +248,7 @@ public struct ReferenceData: Sendable {
                 entry.workingDays.map(ServiceTarget.workingDays),
             ].compactMap { $0 }
             guard given.count == 1 else {
-                problems.append("targets.\(key): tulis tepat satu dari working_minutes, hours, working_days")
+                problems.append(.init("targets.\(key)", .targetUnitAmbiguous))
                 return nil
             }
             // Bounded, so that no deadline computation can run away.
@@ -269,36 +259,38 @@ public struct ReferenceData: Sendable {
                 case .workingDays(let days): (1...365).contains(days)
                 }
             guard inRange else {
-                problems.append("targets.\(key) di luar batas (menit 1–100000, jam 1–10000, hari kerja 1–365)")
+                problems.append(.init("targets.\(key)", .targetOutOfRange))
                 return nil
             }
             return given[0]
         }
         for key in file.targets.keys where !["verify", "dispatch", "acknowledge"].contains(key) {
-            problems.append("targets.\(key) tidak dikenal (verify, dispatch, acknowledge)")
+            problems.append(.init("targets.\(key)", .unknownEntry, "verify", "dispatch", "acknowledge"))
         }
         if let verify = target("verify") { targets.verify = verify }
         if let dispatch = target("dispatch") { targets.dispatch = dispatch }
         if let acknowledge = target("acknowledge") { targets.acknowledge = acknowledge }
         var tiers: [DeadlineTier: Int] = [:]
         for (name, days) in file.tiers {
-            guard let tier = tierNames[name] else {
-                problems.append("tiers.\(name) tidak dikenal (\(tierNames.keys.sorted().joined(separator: ", ")))")
+            guard let tier = DeadlineTier(codeName: name) else {
+                problems.append(.init("tiers.\(name)", .unknownEntry, values: DeadlineTier.codeNames.sorted()))
                 continue
             }
-            if !(1...365).contains(days) { problems.append("tiers.\(name) harus 1–365 hari kerja") }
+            if !(1...365).contains(days) { problems.append(.init("tiers.\(name)", .tierDaysOutOfRange)) }
             tiers[tier] = days
         }
-        for (name, tier) in tierNames where tiers[tier] == nil { problems.append("tiers.\(name) tidak ada") }
+        for tier in DeadlineTier.allCases where tiers[tier] == nil {
+            problems.append(.init("tiers.\(tier.codeName)", .missingEntry))
+        }
         targets.followUpWorkingDays = tiers
         if let name = file.defaultTier {
-            if let tier = tierNames[name] {
+            if let tier = DeadlineTier(codeName: name) {
                 targets.defaultTier = tier
             } else {
-                problems.append("default_tier '\(name)' tidak dikenal")
+                problems.append(.init("default_tier", .unknownDefaultTier, name))
             }
         }
-        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
         return (calendar, targets)
     }
 
@@ -311,7 +303,7 @@ public struct ReferenceData: Sendable {
         var rules: [Entry]
     }
 
-    static func loadRouting(_ path: String, offices: Set<NodeID>) throws(ReferenceDataError) -> RoutingRules {
+    static func loadRouting(_ path: String, offices: Set<NodeID>) throws(ConfigurationError) -> RoutingRules {
         try routing(try decode(RoutingFile.self, from: path), offices: offices, path: path)
     }
 
@@ -319,17 +311,17 @@ public struct ReferenceData: Sendable {
         _ file: RoutingFile,
         offices: Set<NodeID>,
         path: String
-    ) throws(ReferenceDataError) -> RoutingRules {
-        var problems: [String] = []
+    ) throws(ConfigurationError) -> RoutingRules {
+        var problems: [ConfigurationProblem] = []
         var rules: [RoutingRules.Rule] = []
         for entry in file.rules {
             guard let office = try? NodeID(entry.office), offices.contains(office) else {
-                problems.append("OPD '\(entry.office)' tidak ada di direktori OPD")
+                problems.append(.init("rules", .unknownRoutingOffice, entry.office))
                 continue
             }
             rules.append(.init(office: office, keywords: entry.keywords, weight: entry.weight ?? 1))
         }
-        guard problems.isEmpty else { throw .invalid(path: path, problems: problems) }
+        guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
         return RoutingRules(rules: rules)
     }
 }

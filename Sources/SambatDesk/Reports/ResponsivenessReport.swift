@@ -106,6 +106,8 @@ public struct DailyRecap: Sendable {
     public var closed: [CaseID] = []
     /// Cases with a stage past its deadline at the end of the day.
     public var overdue: [CaseID] = []
+    /// The topic of each case named in the recap that has one.
+    public var topics: [CaseID: String] = [:]
     /// Conflicts recorded on ops central received that day: case and conflict id.
     public var conflicts: [(CaseID, String)] { conflictPairs.map { ($0.caseID, $0.conflict) } }
 
@@ -146,6 +148,7 @@ public struct DailyRecap: Sendable {
                 clock.startedAt < endOfDay && clock.dueAt < endOfDay && (clock.doneAt.map { $0 >= endOfDay } ?? true)
             }
             if lateAtEnd { overdue.append(state.caseID) }
+            if !state.topic.isEmpty { topics[state.caseID] = state.topic }
             for conflict in state.conflicts
             where conflict.ops.contains(where: { id in
                 record.receivedAt[id].map { calendar.localDate(of: $0) == date } ?? false

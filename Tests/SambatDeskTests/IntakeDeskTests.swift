@@ -1,8 +1,8 @@
 import Foundation
 import SambatCore
-import SambatNode
+import SambatDesk
 import SambatStore
-import SambatWire
+import SambatTestKit
 import Testing
 
 /// Central's intake: identity sealed at central, masked text and a pseudonym in the op.
@@ -71,8 +71,10 @@ import Testing
         let error = await #expect(throws: IntakeError.self) {
             try await desk.register(complaint, actor: try Self.operatorAccount, at: Timestamp.now)
         }
-        #expect(error?.problems.count == 3)
+        #expect(error?.problems.map(\.field) == [.name, .nik, .phone])
+        #expect(error?.problems.allSatisfy { $0.code == .invalid } == true)
         #expect(error?.description.contains("12345") == false)  // never echoes the identity
+        #expect(error.map(Presentation.render)?.contains("12345") == false)
         #expect(try await store.caseIDs().isEmpty)
     }
 
@@ -92,38 +94,5 @@ import Testing
             try await desk.register(Self.complaint, actor: try Self.operatorAccount, at: Timestamp.now)
         }
         #expect(try await office.caseIDs().isEmpty)
-    }
-}
-
-/// Starting a node: locks and data directories.
-@Suite struct NodeRuntimeTests {
-    @Test func aSecondNodeOnTheSameDataDirectoryIsRefused() throws {
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let first = try DataDirectoryLock(path: scratch.file("sambat.lock"))
-        let error = #expect(throws: DataDirectoryLock.Failure.self) {
-            try DataDirectoryLock(path: scratch.file("sambat.lock"))
-        }
-        #expect(error?.description.contains("pid \(getpid())") == true)
-        withExtendedLifetime(first) {}
-    }
-
-    @Test func aDataDirectoryOfAnotherNodeIsRefused() async throws {
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let key = try scratch.keyFile("k.key")
-        var environment = Repository.referenceOverrides
-        environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
-        environment["SAMBAT_NODE_KEY_FILE"] = key.path
-        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
-        environment["SAMBAT_CENTRAL_PUBLIC_KEY"] = key.pair.publicKey
-        let dpupr = try await NodeConfigLoader.load(
-            path: Repository.config("office-dpupr.yaml"),
-            environment: environment
-        )
-        _ = try NodeRuntime.openStore(dpupr, create: true)
-        let dlh = try await NodeConfigLoader.load(path: Repository.config("office-dlh.yaml"), environment: environment)
-        let error = #expect(throws: NodeStartError.self) { try NodeRuntime.openStore(dlh, create: false) }
-        #expect(error?.description.contains("dpupr") == true)
     }
 }
