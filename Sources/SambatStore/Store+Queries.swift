@@ -220,6 +220,29 @@ extension Store {
         }
     }
 
+    /// Case ids that start with `prefix` (such as `MJK-261129-`), in text order: one day's
+    /// tickets, read from the projection's primary key without scanning other days.
+    public func caseIDs(withPrefix prefix: String) async throws(StoreError) -> [CaseID] {
+        // Every id with the prefix sorts between it and the prefix with its last byte raised.
+        var upper = Array(prefix.utf8)
+        guard let last = upper.popLast(), last < 0x7F else { return [] }
+        upper.append(last + 1)
+        let bound = String(decoding: upper, as: UTF8.self)
+        return try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT caseId FROM caseView WHERE caseId >= ? AND caseId < ? ORDER BY caseId",
+                arguments: [prefix, bound]
+            )
+            .compactMap { try? CaseID($0) }
+        }
+    }
+
+    /// How many cases this store holds.
+    public func caseCount() async throws(StoreError) -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0 }
+    }
+
     /// The saved position for `peer` (an office's position in central's feed, or at central
     /// how far a peer has acknowledged its feed).
     public func checkpoint(for peer: NodeID) async throws(StoreError) -> UInt64 {

@@ -115,11 +115,10 @@ struct Case: AsyncParsableCommand {
             let acknowledged = await context.acknowledgedSeq()
             let origin = try? await context.store.currentOrigin()
             print("\nRiwayat:")
-            for entry in state.history {
-                let time = record.receivedAt[entry.op] ?? entry.at
+            for entry in record.timeline {
                 var line =
-                    "  " + Presentation.time(time, calendar) + "  " + Presentation.column(entry.actor.rawValue, 16)
-                    + Presentation.label(entry.kind)
+                    "  " + Presentation.time(entry.time, calendar) + "  "
+                    + Presentation.column(entry.actor.rawValue, 16) + Presentation.label(entry.kind)
                 let effect = Presentation.label(entry.effect)
                 if !effect.isEmpty { line += "  " + effect }
                 if context.config.role != .central, entry.op.origin == origin, entry.op.seq > acknowledged {

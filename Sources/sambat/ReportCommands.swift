@@ -70,6 +70,10 @@ struct Recap: AsyncParsableCommand {
         section("Didisposisikan", recap.dispatched.map { "\(describe($0.0)) → \($0.1)" })
         section("Tindak lanjut selesai (OPD)", recap.resolved.map { "\(describe($0.0)) oleh \($0.1)" })
         section("Ditutup", recap.closed.map(describe))
+        section(
+            "Diarsipkan",
+            recap.archived.map { "\(describe($0.0)): \(Presentation.label($0.1)) (\($0.1.codeName))" }
+        )
         section("Terlambat pada akhir hari", recap.overdue.map(describe))
         section("Konflik", recap.conflicts.map { "\(describe($0.0)): \($0.1)" })
     }

@@ -51,7 +51,7 @@ struct Status: AsyncParsableCommand {
         let head = try await context.store.localHead()
         let acknowledged = await context.acknowledgedSeq()
         let unsent = context.config.role == .central ? 0 : head > acknowledged ? head - acknowledged : 0
-        let cases = try await context.store.caseIDs().count
+        let cases = try await context.store.caseCount()
         if json {
             let object: [String: Any] = [
                 "node": context.config.node.rawValue, "role": context.config.role.rawValue, "running": live,

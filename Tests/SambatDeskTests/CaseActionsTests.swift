@@ -203,4 +203,27 @@ import Testing
         let detail = try await central.book.detail(first)
         #expect(detail.state.caseID == first)
     }
+
+    @Test func theRecapListsArchivedCasesWithTheirReasonAndTheTimelineShowsEachOp() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (central, caseID) = try await Self.centralWithCase(scratch)
+        _ = try await central.actions.perform(
+            .archive(reason: .outOfRemit, note: "urusan provinsi"),
+            on: caseID,
+            actor: try Self.operatorAccount(),
+            at: Self.now
+        )
+        let day = WorkingCalendar().localDate(of: Self.now)
+        let recap = try await central.book.recap(of: day)
+        #expect(recap.archived.map(\.0) == [caseID])
+        #expect(recap.archived.map(\.1) == [.outOfRemit])
+        #expect(recap.newCases == [caseID])
+        let otherDay = try await central.book.recap(of: day.adding(days: 1))
+        #expect(otherDay.archived.isEmpty)
+
+        let timeline = try await central.book.detail(caseID).timeline
+        #expect(timeline.map(\.kind) == [.opened, .archived])
+        #expect(timeline.allSatisfy { $0.actor == (try? Self.operatorAccount()) && $0.effect == .applied })
+    }
 }

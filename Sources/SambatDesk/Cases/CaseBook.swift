@@ -26,10 +26,39 @@ public struct CaseRecord: Sendable {
         .map(\.dueAt).min()
     }
 
+    /// The case's history as staff read it: each op in fold order with who did it, when
+    /// central received it (the author's own time where central's is not known), and what it
+    /// did.
+    public var timeline: [TimelineEntry] {
+        state.history.map { entry in
+            TimelineEntry(
+                op: entry.op,
+                time: receivedAt[entry.op] ?? entry.at,
+                actor: entry.actor,
+                kind: entry.kind,
+                effect: entry.effect
+            )
+        }
+    }
+
     /// Whether a stage (of `office`, if given) is open past its deadline at `now`.
     public func isOverdue(at now: Timestamp, office: NodeID? = nil) -> Bool {
         clocks.contains { $0.isOverdue(at: now) && (office == nil || $0.office == office) }
     }
+}
+
+/// One line of a case's timeline.
+public struct TimelineEntry: Hashable, Sendable {
+    /// The op.
+    public let op: OpID
+    /// Central's receive time, or the author's time where central's is not known.
+    public let time: Timestamp
+    /// Who did it.
+    public let actor: ActorID
+    /// What it was.
+    public let kind: OpKind
+    /// Whether it applied, or was a conflict.
+    public let effect: HistoryEntry.Effect
 }
 
 /// Reads cases from a store and puts deadlines on them.

@@ -149,7 +149,7 @@ public struct IntakeDesk: Sendable {
     private func nextSerial(on day: CivilDate) async throws(StoreError) -> Int {
         let prefix = try? CaseID(prefix: casePrefix, year: day.year, month: day.month, day: day.day, serial: 1)
         guard let stem = prefix?.rawValue.split(separator: "-").dropLast().joined(separator: "-") else { return 1 }
-        let serials = try await store.caseIDs().compactMap { id -> Int? in
+        let serials = try await store.caseIDs(withPrefix: stem + "-").compactMap { id -> Int? in
             let parts = id.rawValue.split(separator: "-")
             guard parts.count == 3, parts.dropLast().joined(separator: "-") == stem else { return nil }
             return Int(parts[2])

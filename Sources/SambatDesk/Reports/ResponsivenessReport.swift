@@ -104,6 +104,8 @@ public struct DailyRecap: Sendable {
     public var resolved: [(CaseID, NodeID)] { resolvedPairs.map { ($0.caseID, $0.office) } }
     /// Cases closed that day.
     public var closed: [CaseID] = []
+    /// Cases archived that day, with the coded reason.
+    public var archived: [(CaseID, ArchiveReason)] { archivedPairs.map { ($0.caseID, $0.reason) } }
     /// Cases with a stage past its deadline at the end of the day.
     public var overdue: [CaseID] = []
     /// The topic of each case named in the recap that has one.
@@ -119,6 +121,11 @@ public struct DailyRecap: Sendable {
         let caseID: CaseID
         let conflict: String
     }
+    struct ArchivedPair: Hashable, Sendable {
+        let caseID: CaseID
+        let reason: ArchiveReason
+    }
+    var archivedPairs: [ArchivedPair] = []
     var dispatchedPairs: [Pair] = []
     var resolvedPairs: [Pair] = []
     var conflictPairs: [ConflictPair] = []
@@ -143,6 +150,9 @@ public struct DailyRecap: Sendable {
                 }
             }
             if on(state.milestones.closed, record) { closed.append(state.caseID) }
+            if on(state.milestones.archived, record), let reason = state.archiveReason {
+                archivedPairs.append(ArchivedPair(caseID: state.caseID, reason: reason))
+            }
             // Overdue at the end of the day: open past the deadline then.
             let lateAtEnd = record.clocks.contains { clock in
                 clock.startedAt < endOfDay && clock.dueAt < endOfDay && (clock.doneAt.map { $0 >= endOfDay } ?? true)
