@@ -17,15 +17,26 @@ public enum PIIMasker {
     /// complaints and masking one costs nothing.
     static let minimumPersonalDigits = 9
 
-    /// `text` with long numbers and the given names masked.
+    /// `text` with long numbers, the given names and the names written into it masked.
     ///
-    /// `names` are the names to mask (the reporter's full name as entered at intake); each
-    /// word of three letters or more is also masked on its own, because reporters often sign
-    /// with a first name only.
+    /// `names` are the names to mask (the reporter's full name once known); the names the
+    /// text itself gives ("nama saya …", "Pelapor: …", a name signed next to a NIK or phone
+    /// number) are found and masked too. Each word of three letters or more of a name is also
+    /// masked on its own, wherever it appears, because reporters often sign with a first name
+    /// only.
     ///
     /// - Returns: the masked text.
     public static func mask(_ text: String, names: [String] = []) -> String {
-        maskNames(in: maskNumbers(in: text), names: names)
+        let numbersMasked = maskNumbers(in: text)
+        return maskNames(in: numbersMasked, names: names + WrittenNames.find(in: numbersMasked))
+    }
+
+    /// The names a text gives for its writer ("nama saya Budi", "Pelapor: Sri Wahyuni", a
+    /// name signed next to a NIK or phone number), as written.
+    ///
+    /// Intake uses it to learn a reporter's name from their first message.
+    public static func writtenNames(in text: String) -> [String] {
+        WrittenNames.find(in: maskNumbers(in: text))
     }
 
     /// Whether `text` still holds something that looks like a phone number or NIK.
