@@ -1,6 +1,7 @@
-/// Finds the names a reporter wrote into their own text ("nama saya Budi", "Pelapor: Sri
-/// Wahyuni", "a.n. Dewi", a name signed next to a NIK or phone number), so they can be masked
-/// even when no identity was supplied with the message.
+/// Finds the names reporters write into their own texts, to mask them without a supplied identity.
+///
+/// Cues are "nama saya Budi", "Pelapor: Sri Wahyuni", "a.n. Dewi", and a name signed next to
+/// a NIK or phone number.
 ///
 /// Works on text whose numbers are already masked (``PIIMasker/maskNumbers(in:)``): a mask is
 /// a strong cue that the words signed right before it are a name. Cue words themselves
