@@ -32,6 +32,9 @@ public struct IntakeProblem: Hashable, Sendable, CustomStringConvertible {
             case tooLong = "too_long"
             case tooLongWhenMasked = "too_long_when_masked"
             case unavailable
+            case region
+            case birthDate = "birth_date"
+            case serial
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -48,6 +51,22 @@ public struct IntakeProblem: Hashable, Sendable, CustomStringConvertible {
         public static let tooLongWhenMasked = Code(.tooLongWhenMasked)
         /// No ticket number could be allocated.
         public static let unavailable = Code(.unavailable)
+        /// A NIK whose region code cannot exist.
+        public static let region = Code(Base.region)
+        /// A NIK whose birth date cannot exist.
+        public static let birthDate = Code(Base.birthDate)
+        /// A NIK with serial 0000.
+        public static let serial = Code(Base.serial)
+
+        /// The code for a NIK problem.
+        public init(_ problem: NIK.Problem) {
+            switch problem {
+            case .length: self = .invalid
+            case .region: self = .region
+            case .birthDate: self = .birthDate
+            case .serial: self = .serial
+            }
+        }
 
         /// The snake_case name.
         public var description: String { base.rawValue }

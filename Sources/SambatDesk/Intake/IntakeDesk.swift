@@ -74,8 +74,10 @@ public struct IntakeDesk: Sendable {
         var problems: [IntakeProblem] = []
         let name = complaint.name.trimmingCharacters(in: .whitespaces)
         if name.count < 2 || name.count > 100 { problems.append(.init(.name, .invalid)) }
-        if complaint.nik.count != 16 || !complaint.nik.allSatisfy({ $0.isASCII && $0.isNumber }) {
-            problems.append(.init(.nik, .invalid))
+        do {
+            _ = try NIK(parsing: complaint.nik)
+        } catch {
+            problems.append(.init(.nik, IntakeProblem.Code(error)))
         }
         let digits = ReporterReference.normalizedPhone(complaint.phone)
         if !(10...15).contains(digits.count) || !digits.hasPrefix("62") { problems.append(.init(.phone, .invalid)) }
@@ -106,7 +108,11 @@ public struct IntakeDesk: Sendable {
             throw IntakeError(problems: [.init(.text, .tooLongWhenMasked, limit: OpLimits.maximumLongText)])
         }
         try await store.saveReporter(
-            ReporterIdentity(name: name, nik: complaint.nik, phone: complaint.phone),
+            ReporterIdentity(
+                name: name,
+                nik: (try? NIK(parsing: complaint.nik))?.digits ?? complaint.nik,
+                phone: complaint.phone
+            ),
             ref: reference,
             cipher: cipher,
             at: now

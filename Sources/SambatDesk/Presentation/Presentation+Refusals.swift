@@ -72,6 +72,9 @@ extension Presentation {
         let limit = problem.limit ?? 0
         switch (problem.field, problem.code) {
         case (.name, _): return "nama pelapor wajib diisi (2–100 karakter)"
+        case (.nik, .region): return "NIK tidak sah: kode wilayahnya tidak ada"
+        case (.nik, .birthDate): return "NIK tidak sah: tanggal lahir di dalamnya tidak mungkin"
+        case (.nik, .serial): return "NIK tidak sah: nomor urutnya 0000"
         case (.nik, _): return "NIK harus 16 angka"
         case (.phone, _): return "nomor telepon tidak sah (contoh: 0812xxxxxxxx atau +62812xxxxxxxx)"
         case (.text, .tooShort): return "isi pengaduan terlalu pendek (minimal \(limit) karakter)"
