@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SambatWire", targets: ["SambatWire"]),
         .library(name: "SambatSync", targets: ["SambatSync"]),
         .library(name: "SambatDesk", targets: ["SambatDesk"]),
+        .library(name: "SambatIntake", targets: ["SambatIntake"]),
         .library(name: "SambatNode", targets: ["SambatNode"]),
     ],
     dependencies: [
@@ -82,6 +83,17 @@ let package = Package(
                 "SambatStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The doors complaints come in through: the WhatsApp Cloud API webhook and the Gammu
+        // SMSD gateway, and the replies to reporters; calls the use-case layer.
+        .target(
+            name: "SambatIntake",
+            dependencies: [
+                "SambatCore",
+                "SambatDesk",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -167,6 +179,11 @@ let package = Package(
         .testTarget(
             name: "SambatDeskTests",
             dependencies: ["SambatDesk", "SambatStore", "SambatCore", "SambatTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SambatIntakeTests",
+            dependencies: ["SambatIntake", "SambatDesk", "SambatCore", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
