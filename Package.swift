@@ -94,6 +94,7 @@ let package = Package(
                 "SambatCore",
                 "SambatDesk",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,3 +1,5 @@
+import SambatCore
+
 /// A checked Indonesian NIK (Nomor Induk Kependudukan): 16 digits holding the region of
 /// registration, the birth date (day + 40 for women) and a serial.
 ///
@@ -46,9 +48,9 @@ public struct NIK: Hashable, Sendable {
         let month = number(8, 2)
         let year = number(10, 2)
         // The century is not in the NIK: a date that exists in either century is accepted.
-        guard (1...12).contains(month),
-            day >= 1,
-            day <= Self.days(inMonth: month, year: 1900 + year) || day <= Self.days(inMonth: month, year: 2000 + year)
+        guard
+            CivilDate(year: 1900 + year, month: month, day: day) != nil
+                || CivilDate(year: 2000 + year, month: month, day: day) != nil
         else { throw .birthDate }
         guard number(12, 4) > 0 else { throw .serial }
         self.digits = digits.map(String.init).joined()
@@ -56,12 +58,4 @@ public struct NIK: Hashable, Sendable {
 
     /// The reporter is a woman (the day carries + 40).
     public var isFemale: Bool { (Int(digits.dropFirst(6).prefix(2)) ?? 0) > 40 }
-
-    static func days(inMonth month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
 }
