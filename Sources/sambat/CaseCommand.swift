@@ -84,6 +84,8 @@ struct Case: AsyncParsableCommand {
             if let tier = state.tier {
                 print("Kategori  : \(Presentation.label(tier))\(state.topic.isEmpty ? "" : " — \(state.topic)")")
             }
+            let flags = context.config.role == .central ? context.book.flags(of: record) : []
+            if !flags.isEmpty { print("Tanda     : \(Presentation.label(flags))") }
             if let reason = state.archiveReason {
                 print("Diarsipkan: \(Presentation.label(reason)) (\(reason.codeName))")
             }

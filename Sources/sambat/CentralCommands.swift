@@ -149,6 +149,9 @@ struct Queue: AsyncParsableCommand {
             )
             print("    \(entry.text.prefix(110))")
             print("    saran OPD: \(hint)")
+            if !entry.flags.isEmpty {
+                print("    TANDA (periksa, jangan langsung arsipkan): \(Presentation.label(entry.flags))")
+            }
         }
         print("\(waiting.count) kasus dalam antrean.")
     }

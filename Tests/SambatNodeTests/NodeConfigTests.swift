@@ -24,7 +24,10 @@ import Testing
         environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
         environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
         environment["SAMBAT_CENTRAL_PUBLIC_KEY"] = central.pair.publicKey
-        if name != "central.yaml" { environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING") }
+        if name != "central.yaml" {
+            environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
+            environment.removeValue(forKey: "SAMBAT_REFERENCE_SCREENING")
+        }
         let config = try await NodeConfigLoader.load(path: Repository.config(name), environment: environment)
         // The environment wins over the file.
         #expect(config.dataDirectory == scratch.file("data"))
@@ -51,6 +54,9 @@ import Testing
                 reference.routing.suggest(for: "sampah di TPS menumpuk sudah seminggu").first?.office
                     == (try NodeID("dlh"))
             )
+            #expect(reference.screening.flags(for: "Kata grup WA air diracun, sebarkan!").map(\.kind) == [.hoax])
+        } else {
+            #expect(reference.screening.lists.isEmpty)
         }
     }
 
@@ -60,6 +66,7 @@ import Testing
         var environment = Repository.referenceOverrides
         environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("node.key").path
         environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
+        environment.removeValue(forKey: "SAMBAT_REFERENCE_SCREENING")
         let error = await #expect(throws: ConfigurationError.self) {
             try await NodeConfigLoader.load(path: Repository.config("office-dpupr.yaml"), environment: environment)
         }

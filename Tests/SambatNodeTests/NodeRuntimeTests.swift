@@ -25,6 +25,7 @@ import Testing
         let key = try scratch.keyFile("k.key")
         var environment = Repository.referenceOverrides
         environment.removeValue(forKey: "SAMBAT_REFERENCE_ROUTING")
+        environment.removeValue(forKey: "SAMBAT_REFERENCE_SCREENING")
         environment["SAMBAT_NODE_KEY_FILE"] = key.path
         environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
         environment["SAMBAT_CENTRAL_PUBLIC_KEY"] = key.pair.publicKey

@@ -30,6 +30,7 @@ enum Repository {
             "SAMBAT_REFERENCE_DEADLINES": config("deadlines.yaml"),
             "SAMBAT_REFERENCE_HOLIDAYS": config("holidays.yaml"),
             "SAMBAT_REFERENCE_ROUTING": config("routing.yaml"),
+            "SAMBAT_REFERENCE_SCREENING": config("screening.yaml"),
         ]
     }
 }

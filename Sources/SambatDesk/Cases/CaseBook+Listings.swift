@@ -50,6 +50,8 @@ public struct QueueEntry: Hashable, Sendable {
     public let text: String
     /// Offices the routing rules suggest, best first.
     public let suggestions: [RoutingRules.Suggestion]
+    /// Screening flags for the operator to judge; never acted on by themselves.
+    public let flags: [ScreeningRules.Flag]
 }
 
 /// A conflict the merge recorded, with its case.
@@ -126,7 +128,8 @@ extension CaseBook {
                     nextDue: record.nextDue(),
                     isOverdue: record.isOverdue(at: now),
                     text: text,
-                    suggestions: reference.routing.suggest(for: text)
+                    suggestions: reference.routing.suggest(for: text),
+                    flags: reference.screening.flags(for: text)
                 )
             }
             .sorted { lhs, rhs in
@@ -134,6 +137,11 @@ extension CaseBook {
                 let rhsDue = rhs.nextDue ?? Timestamp(millisecondsSinceEpoch: .max)
                 return lhsDue != rhsDue ? lhsDue < rhsDue : lhs.caseID < rhs.caseID
             }
+    }
+
+    /// The screening flags a case's complaint raises (at central, where the lists are).
+    public func flags(of record: CaseRecord) -> [ScreeningRules.Flag] {
+        reference.screening.flags(for: record.state.complaint?.text ?? "")
     }
 
     /// Conflicts recorded by the merge, by case; resolved ones only when asked.

@@ -127,6 +127,21 @@ public enum Presentation {
         }
     }
 
+    /// A screening flag's kind.
+    public static func label(_ kind: ScreeningRules.Kind) -> String {
+        switch kind {
+        case .sara: "SARA"
+        case .hoax: "hoaks"
+        case .insult: "penghinaan"
+        case .outOfRemit: "di luar kewenangan pemkot"
+        }
+    }
+
+    /// Screening flags with the words that raised them: "SARA (etnis tertentu, usir saja)".
+    public static func label(_ flags: [ScreeningRules.Flag]) -> String {
+        flags.map { "\(label($0.kind)) (\($0.matched.joined(separator: ", ")))" }.joined(separator: "; ")
+    }
+
     /// A return reason.
     public static func label(_ reason: ReturnReason) -> String {
         switch reason {

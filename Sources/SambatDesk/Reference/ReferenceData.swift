@@ -29,6 +29,8 @@ public struct ReferenceData: Sendable {
     public let targets: ServiceTargets
     /// Routing suggestions (empty away from central).
     public let routing: RoutingRules
+    /// Screening flags (empty away from central, or without a screening file).
+    public let screening: ScreeningRules
 
     /// The office with this id.
     public func office(_ id: NodeID) -> Office? { offices.first { $0.code == id } }
@@ -44,15 +46,29 @@ public struct ReferenceData: Sendable {
         if let path = files.routing {
             routing = try loadRouting(path, offices: Set(offices.map(\.code)))
         }
-        return ReferenceData(offices: offices, calendar: calendar, targets: targets, routing: routing)
+        let screening = try files.screening.map(loadScreening) ?? ScreeningRules()
+        return ReferenceData(
+            offices: offices,
+            calendar: calendar,
+            targets: targets,
+            routing: routing,
+            screening: screening
+        )
     }
 
     /// Reference data from values, for tests and tools that have no files.
-    public init(offices: [Office], calendar: WorkingCalendar, targets: ServiceTargets, routing: RoutingRules) {
+    public init(
+        offices: [Office],
+        calendar: WorkingCalendar,
+        targets: ServiceTargets,
+        routing: RoutingRules,
+        screening: ScreeningRules = ScreeningRules()
+    ) {
         self.offices = offices
         self.calendar = calendar
         self.targets = targets
         self.routing = routing
+        self.screening = screening
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from path: String) throws(ConfigurationError) -> T {
@@ -83,6 +99,8 @@ public struct ReferenceData: Sendable {
         case deadlines
         /// `routing.yaml` (checked against the offices `dpupr`, `dlh` and `perkim`).
         case routing
+        /// `screening.yaml`.
+        case screening
     }
 
     /// Checks a reference text of `kind` as the loader would.
@@ -98,6 +116,8 @@ public struct ReferenceData: Sendable {
         case .routing:
             let offices = Set(["dpupr", "dlh", "perkim"].compactMap { try? NodeID($0) })
             _ = try routing(try decode(RoutingFile.self, yaml: text, path: path), offices: offices, path: path)
+        case .screening:
+            _ = try screening(try decode([String: [String]].self, yaml: text, path: path), path: path)
         }
     }
 
@@ -323,5 +343,28 @@ public struct ReferenceData: Sendable {
         }
         guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
         return RoutingRules(rules: rules)
+    }
+
+    static func loadScreening(_ path: String) throws(ConfigurationError) -> ScreeningRules {
+        try screening(try decode([String: [String]].self, from: path), path: path)
+    }
+
+    private static func screening(
+        _ file: [String: [String]],
+        path: String
+    ) throws(ConfigurationError)
+        -> ScreeningRules
+    {
+        var problems: [ConfigurationProblem] = []
+        var lists: [ScreeningRules.Kind: [String]] = [:]
+        for (name, phrases) in file.sorted(by: { $0.key < $1.key }) {
+            guard let kind = ScreeningRules.Kind(rawValue: name) else {
+                problems.append(.init(name, .unknownEntry, values: ScreeningRules.Kind.allCases.map(\.rawValue)))
+                continue
+            }
+            lists[kind] = phrases
+        }
+        guard problems.isEmpty else { throw ConfigurationError(path: path, problems: problems) }
+        return ScreeningRules(lists: lists)
     }
 }

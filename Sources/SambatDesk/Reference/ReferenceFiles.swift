@@ -8,12 +8,15 @@ public struct ReferenceFiles: Hashable, Sendable {
     public var holidays: String
     /// Central only: keyword rules suggesting an office (`reference.routing`).
     public var routing: String?
+    /// Central only, optional: word lists that flag a complaint (`reference.screening`).
+    public var screening: String?
 
-    /// The four files; `routing` only at central.
-    public init(directory: String, deadlines: String, holidays: String, routing: String?) {
+    /// The files; `routing` and `screening` only at central.
+    public init(directory: String, deadlines: String, holidays: String, routing: String?, screening: String? = nil) {
         self.directory = directory
         self.deadlines = deadlines
         self.holidays = holidays
         self.routing = routing
+        self.screening = screening
     }
 }

@@ -38,6 +38,7 @@ public enum NodeConfigLoader {
         "reference.deadlines": [.central, .office, .mayor],
         "reference.holidays": [.central, .office, .mayor],
         "reference.routing": [.central],
+        "reference.screening": [.central],
     ]
 
     static let logLevels: Set<String> = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -122,9 +123,10 @@ public enum NodeConfigLoader {
         let deadlines = referenceSection.required("deadlines", &problems)
         let holidays = referenceSection.required("holidays", &problems)
         let routing = role == .central ? referenceSection.required("routing", &problems) : nil
+        let screening = role == .central ? referenceSection.value("screening") : nil
         for (key, file) in [
             ("reference.directory", directory), ("reference.deadlines", deadlines),
-            ("reference.holidays", holidays), ("reference.routing", routing),
+            ("reference.holidays", holidays), ("reference.routing", routing), ("reference.screening", screening),
         ] {
             if let file, !FileManager.default.isReadableFile(atPath: file) {
                 problems.add(.init(key, .fileMissing, file))
@@ -142,7 +144,13 @@ public enum NodeConfigLoader {
             dataDirectory: dataDirectory,
             keyFile: keyFile,
             logLevel: logLevel,
-            reference: ReferenceFiles(directory: directory, deadlines: deadlines, holidays: holidays, routing: routing),
+            reference: ReferenceFiles(
+                directory: directory,
+                deadlines: deadlines,
+                holidays: holidays,
+                routing: routing,
+                screening: screening
+            ),
             sourcePath: path
         )
         config.sync = sync
