@@ -1,9 +1,10 @@
 import Foundation
 import SambatCore
 
-/// The name and NIK a reporter sends when asked for them, in the loose forms people type:
+/// The name and NIK a reporter sends when asked for them, in the loose forms people type.
+///
 /// "Nama: Budi Santoso, NIK: 3576 0312 1282 0006", "budi santoso 3576031212820006",
-/// "NIK 3576031212820006 a.n. Budi".
+/// "NIK 3576031212820006 a.n. Budi" all read the same.
 ///
 /// Pure; the result is personal data and is sealed at central, never logged.
 public struct IdentityReply: Hashable, Sendable {
