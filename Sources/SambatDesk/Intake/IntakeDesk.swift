@@ -41,6 +41,8 @@ public struct IntakeDesk: Sendable {
     let cipher: IdentityCipher
     /// Keys the reporter reference; derived from the identity key, never stored.
     let referenceSecret: [UInt8]
+    /// The reference secret, for tests that store a message as a crashed intake would have.
+    package var referenceSecretForTests: [UInt8] { referenceSecret }
     /// The city prefix of ticket numbers.
     public let casePrefix: String
     /// Used to date ticket numbers in WIB.
@@ -120,6 +122,22 @@ public struct IntakeDesk: Sendable {
         let opened = OpBody.opened(
             .init(channel: complaint.channel, reporterRef: reference, text: masked, location: location)
         )
+        let caseID = try await openCase(opened, actor: actor, at: now)
+        _ = try await store.recordIntake(
+            channel: complaint.channel,
+            externalID: caseID.rawValue,
+            body: Array(complaint.text.utf8),
+            cipher: cipher,
+            at: now
+        )
+        return Registered(caseID: caseID, reporterRef: reference, maskedText: masked)
+    }
+
+    /// Authors `opened` on the day's next free ticket number.
+    ///
+    /// - Throws: ``IntakeError`` when no number could be allocated, ``StoreError`` on a
+    ///   storage failure.
+    func openCase(_ opened: OpBody, actor: ActorID, at now: Timestamp) async throws -> CaseID {
         // Serials are per WIB day; a concurrent intake taking the same number makes the
         // `opened` op illegal on the now-existing case, so try the next one.
         let day = calendar.localDate(of: now)
@@ -140,14 +158,7 @@ public struct IntakeDesk: Sendable {
                 serial += 1
                 continue
             }
-            _ = try await store.recordIntake(
-                channel: complaint.channel,
-                externalID: caseID.rawValue,
-                body: Array(complaint.text.utf8),
-                cipher: cipher,
-                at: now
-            )
-            return Registered(caseID: caseID, reporterRef: reference, maskedText: masked)
+            return caseID
         }
         throw IntakeError(problems: [.init(.ticket, .unavailable)])
     }

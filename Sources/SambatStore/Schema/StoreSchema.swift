@@ -7,7 +7,9 @@ import GRDB
 /// Table and column names are camelCase (house style N6).
 enum StoreSchema {
     /// Identifiers of every migration, oldest first.
-    static let versions = ["v1-oplog", "v2-projections", "v3-central", "v4-feed-epoch", "v5-feed-runs"]
+    static let versions = [
+        "v1-oplog", "v2-projections", "v3-central", "v4-feed-epoch", "v5-feed-runs", "v7-intake",
+    ]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -190,6 +192,48 @@ enum StoreSchema {
             // take the positions up to and including `feedSeq`. Older rows are runs of one.
             try db.execute(
                 sql: "ALTER TABLE feed ADD COLUMN runLength INTEGER NOT NULL DEFAULT 1 CHECK (runLength >= 1)"
+            )
+        }
+        migrator.registerMigration("v7-intake") { db in
+            try db.execute(
+                sql: """
+                    -- Central only. Which reporter (pseudonymous reference) each inbound message came
+                    -- from, and when it was processed: a message is stored before it is answered,
+                    -- and one stored but not processed is taken up again after a restart.
+                    ALTER TABLE intakeMessage ADD COLUMN reporterRef TEXT;
+                    ALTER TABLE intakeMessage ADD COLUMN processedAt INTEGER;
+                    CREATE INDEX intakeMessageByReporter ON intakeMessage(reporterRef, channel, receivedAt);
+                    CREATE INDEX intakeMessageUnprocessed ON intakeMessage(id) WHERE processedAt IS NULL;
+                    -- Central only. The cases each reporter opened: threading joins a later message
+                    -- to the newest open one.
+                    CREATE TABLE reporterCase (
+                        ref TEXT NOT NULL,
+                        caseId TEXT NOT NULL,
+                        openedAt INTEGER NOT NULL,
+                        awaitsIdentity INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (ref, caseId)
+                    ) WITHOUT ROWID;
+                    -- Central only. Messages to reporters, with their delivery state; the
+                    -- idempotency key (event and case) makes each notice go out at most once.
+                    CREATE TABLE outboundMessage (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        idempotencyKey TEXT NOT NULL UNIQUE,
+                        caseId TEXT,
+                        channel INTEGER NOT NULL,
+                        sealedRecipient BLOB NOT NULL,
+                        body TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'read', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        nextAttemptAt INTEGER NOT NULL,
+                        providerId TEXT,
+                        lastError TEXT,
+                        createdAt INTEGER NOT NULL,
+                        updatedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX outboundDue ON outboundMessage(nextAttemptAt) WHERE state = 'queued';
+                    CREATE INDEX outboundByProvider ON outboundMessage(providerId);
+                    CREATE INDEX outboundByCase ON outboundMessage(caseId);
+                    """
             )
         }
         return migrator

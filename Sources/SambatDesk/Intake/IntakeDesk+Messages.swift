@@ -1,0 +1,321 @@
+import Foundation
+public import SambatCore
+import SambatStore
+
+/// A message as a channel delivers it: all a citizen gives is a number and some text.
+public struct InboundMessage: Hashable, Sendable {
+    /// The channel.
+    public var channel: IntakeChannel
+    /// The channel's message id: the dedupe key (WhatsApp retries for days).
+    public var externalID: String
+    /// The sender's number.
+    public var sender: String
+    /// The text as sent.
+    public var text: String
+    /// A place the reporter gave, if any.
+    public var location: String
+
+    /// A message.
+    public init(channel: IntakeChannel, externalID: String, sender: String, text: String, location: String = "") {
+        self.channel = channel
+        self.externalID = externalID
+        self.sender = sender
+        self.text = text
+        self.location = location
+    }
+}
+
+/// What a message did.
+public enum IntakeOutcome: Hashable, Sendable {
+    /// The same message was stored before: nothing was done again.
+    case duplicate
+    /// A new case; it waits for the reporter's identity when the city requires one.
+    case opened(CaseID, awaitsIdentity: Bool)
+    /// Added to the reporter's open case.
+    case joined(CaseID)
+    /// The name and NIK the case waited for were recorded.
+    case identityRecorded(CaseID)
+    /// An identity reply that could not be used; the reporter was asked again.
+    case identityAgain(CaseID)
+    /// The reporter confirmed the office's follow-up; the case was closed.
+    case confirmed(CaseID)
+    /// The reporter disputed it; the case was reopened.
+    case disputed(CaseID)
+    /// Nothing could be done with it (empty text): the reporter was told.
+    case unusable
+
+    /// The case concerned, if any.
+    public var caseID: CaseID? {
+        switch self {
+        case .opened(let id, _), .joined(let id), .identityRecorded(let id), .identityAgain(let id),
+            .confirmed(let id), .disputed(let id):
+            id
+        case .duplicate, .unusable: nil
+        }
+    }
+}
+
+/// How central takes messages in.
+public struct IntakePolicy: Hashable, Sendable {
+    /// A new case waits as pending until the reporter's name and NIK are known.
+    public var requireIdentity: Bool
+    /// The words threading listens for.
+    public var words: ThreadingWords
+
+    /// A policy; identity required by default, as the city's rules say.
+    public init(requireIdentity: Bool = true, words: ThreadingWords = ThreadingWords()) {
+        self.requireIdentity = requireIdentity
+        self.words = words
+    }
+}
+
+extension IntakeDesk {
+    /// The actor of ops intake authors on a reporter's behalf.
+    public static let intakeActor = ActorID.system
+
+    /// Takes one message in: stores it (sealed) before anything else, decides with
+    /// ``Threading`` what it does, authors the ops, queues the reply, and marks it processed.
+    ///
+    /// A duplicate of a stored message does nothing. A message stored but not processed (a
+    /// crash in between) is taken up by ``processPending(policy:at:)``.
+    ///
+    /// - Throws: ``StoreError`` on a storage failure; the message stays stored.
+    public func receive(
+        _ message: InboundMessage,
+        policy: IntakePolicy,
+        at now: Timestamp
+    ) async throws
+        -> IntakeOutcome
+    {
+        let reference = ReporterReference.make(phone: message.sender, secret: referenceSecret)
+        let envelope = Self.envelope(message)
+        guard
+            let id = try await store.recordInbound(
+                channel: message.channel,
+                externalID: message.externalID,
+                reporterRef: reference,
+                body: envelope,
+                cipher: cipher,
+                at: now
+            )
+        else { return .duplicate }
+        let outcome = try await process(message, reference: reference, policy: policy, at: now)
+        try await store.markInboundProcessed(id, caseID: outcome.caseID, at: now)
+        return outcome
+    }
+
+    /// Processes messages stored but not processed before a restart, oldest first.
+    ///
+    /// - Returns: how many were processed.
+    public func processPending(policy: IntakePolicy, at now: Timestamp) async throws -> Int {
+        var count = 0
+        for record in try await store.unprocessedInbound(cipher: cipher) {
+            guard let message = Self.message(fromEnvelope: record.body, channel: record.channel, id: record.externalID)
+            else {
+                try await store.markInboundProcessed(record.id, caseID: nil, at: now)
+                continue
+            }
+            let reference = ReporterReference.make(phone: message.sender, secret: referenceSecret)
+            let outcome = try await process(message, reference: reference, policy: policy, at: now)
+            try await store.markInboundProcessed(record.id, caseID: outcome.caseID, at: now)
+            count += 1
+        }
+        return count
+    }
+
+    private func process(
+        _ message: InboundMessage,
+        reference: String,
+        policy: IntakePolicy,
+        at now: Timestamp
+    ) async throws -> IntakeOutcome {
+        let known = try await store.reporter(ref: reference, cipher: cipher)
+        let knownNames = known.map { [$0.name].filter { !$0.isEmpty } } ?? []
+        let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var cases: [ReporterCase] = []
+        for row in try await store.reporterCases(reference) {
+            guard let state = try await store.caseState(row.caseID) else { continue }
+            cases.append(ReporterCase(caseID: row.caseID, status: state.status, awaitsIdentity: row.awaitsIdentity))
+        }
+        let decision = Threading.decide(text, cases: cases, words: policy.words)
+        switch decision {
+        case .open:
+            guard !text.isEmpty else {
+                try await reply(
+                    message,
+                    key: "unusable:\(message.externalID)",
+                    caseID: nil,
+                    ReporterNotices.unsupported(),
+                    now
+                )
+                return .unusable
+            }
+            let masked = Self.bounded(PIIMasker.mask(text, names: knownNames), OpLimits.maximumLongText)
+            let location = Self.bounded(PIIMasker.mask(message.location, names: knownNames), OpLimits.maximumShortText)
+            let hasIdentity = known.map { !$0.name.isEmpty && !$0.nik.isEmpty } ?? false
+            if known == nil {
+                try await store.saveReporter(
+                    ReporterIdentity(name: "", nik: "", phone: message.sender),
+                    ref: reference,
+                    cipher: cipher,
+                    at: now
+                )
+            }
+            let opened = OpBody.opened(
+                .init(channel: message.channel, reporterRef: reference, text: masked, location: location)
+            )
+            let caseID = try await openCase(opened, actor: Self.intakeActor, at: now)
+            let awaits = policy.requireIdentity && !hasIdentity
+            if awaits {
+                _ = try await store.append(
+                    .pended(.init(request: "identitas pelapor: nama lengkap dan NIK")),
+                    to: caseID,
+                    actor: Self.intakeActor,
+                    at: now
+                )
+            }
+            try await store.linkReporterCase(reference, caseID: caseID, awaitsIdentity: awaits, at: now)
+            try await reply(
+                message,
+                key: "received:\(caseID)",
+                caseID: caseID,
+                ReporterNotices.received(caseID, needsIdentity: awaits),
+                now
+            )
+            return .opened(caseID, awaitsIdentity: awaits)
+        case .join(let caseID):
+            let masked = Self.bounded(PIIMasker.mask(text, names: knownNames), OpLimits.maximumShortText)
+            _ = try await store.append(
+                .reporterWrote(.init(channel: message.channel, text: masked)),
+                to: caseID,
+                actor: Self.intakeActor,
+                at: now
+            )
+            try await reply(
+                message,
+                key: "joined:\(message.externalID)",
+                caseID: caseID,
+                ReporterNotices.joined(caseID),
+                now
+            )
+            return .joined(caseID)
+        case .supplyIdentity(let caseID, let identity):
+            guard let nik = identity.nik, let name = identity.name else {
+                try await reply(
+                    message,
+                    key: "identity-again:\(message.externalID)",
+                    caseID: caseID,
+                    ReporterNotices.identityAgain(
+                        caseID,
+                        problem: identity.invalidNIK,
+                        nameMissing: identity.name == nil
+                    ),
+                    now
+                )
+                return .identityAgain(caseID)
+            }
+            try await store.saveReporter(
+                ReporterIdentity(name: name, nik: nik, phone: message.sender),
+                ref: reference,
+                cipher: cipher,
+                at: now
+            )
+            try await store.linkReporterCase(reference, caseID: caseID, awaitsIdentity: false, at: now)
+            // The reply itself is personal: the case only learns that it arrived.
+            _ = try await store.append(
+                .reporterWrote(.init(channel: message.channel, text: "[identitas pelapor diterima dan dirahasiakan]")),
+                to: caseID,
+                actor: Self.intakeActor,
+                at: now
+            )
+            try await reply(
+                message,
+                key: "identity:\(caseID)",
+                caseID: caseID,
+                ReporterNotices.identityRecorded(caseID),
+                now
+            )
+            return .identityRecorded(caseID)
+        case .confirm(let caseID):
+            _ = try await store.append(
+                .closed(.init(reason: .confirmedByReporter)),
+                to: caseID,
+                actor: Self.intakeActor,
+                at: now
+            )
+            try await reply(
+                message,
+                key: "confirmed:\(message.externalID)",
+                caseID: caseID,
+                ReporterNotices.confirmed(caseID),
+                now
+            )
+            return .confirmed(caseID)
+        case .dispute(let caseID):
+            let masked = Self.bounded(PIIMasker.mask(text, names: knownNames), OpLimits.maximumShortText)
+            _ = try await store.append(
+                .reopened(.init(reason: masked.isEmpty ? "pelapor menyatakan belum selesai" : masked)),
+                to: caseID,
+                actor: Self.intakeActor,
+                at: now
+            )
+            try await reply(
+                message,
+                key: "disputed:\(message.externalID)",
+                caseID: caseID,
+                ReporterNotices.disputed(caseID),
+                now
+            )
+            return .disputed(caseID)
+        }
+    }
+
+    /// Queues a reply on the channel the reporter used.
+    private func reply(
+        _ message: InboundMessage,
+        key: String,
+        caseID: CaseID?,
+        _ body: String,
+        _ now: Timestamp
+    ) async throws {
+        _ = try await store.enqueueOutbound(
+            key: key,
+            caseID: caseID,
+            channel: message.channel,
+            recipient: message.sender,
+            body: body,
+            cipher: cipher,
+            at: now
+        )
+    }
+
+    /// The stored form of a message: its fields joined by U+001F, which channels never deliver
+    /// inside a field (a field holding it would be read back as more fields: the message is
+    /// then marked processed unread rather than misread).
+    static func envelope(_ message: InboundMessage) -> [UInt8] {
+        Array([message.sender, message.text, message.location].joined(separator: "\u{1F}").utf8)
+    }
+
+    static func message(fromEnvelope bytes: [UInt8], channel: IntakeChannel, id: String) -> InboundMessage? {
+        let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
+        guard fields.count == 3 else { return nil }
+        return InboundMessage(
+            channel: channel,
+            externalID: id,
+            sender: String(fields[0]),
+            text: String(fields[1]),
+            location: String(fields[2])
+        )
+    }
+
+    /// `text` cut to at most `limit` UTF-8 bytes on a character boundary, with "…".
+    static func bounded(_ text: String, _ limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var result = ""
+        for character in text {
+            if result.utf8.count + character.utf8.count + "…".utf8.count > limit { break }
+            result.append(character)
+        }
+        return result + "…"
+    }
+}

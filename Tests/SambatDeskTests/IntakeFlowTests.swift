@@ -1,0 +1,293 @@
+import Foundation
+import SambatCore
+import SambatDesk
+import SambatStore
+import SambatTestKit
+import Testing
+
+/// Messages as citizens send them: a number and some text become a case, join it, complete
+/// its identity, confirm or dispute it; nothing is processed twice and nothing personal
+/// reaches an op.
+@Suite struct IntakeFlowTests {
+    static let start = Timestamp(millisecondsSinceEpoch: 1_796_000_000_000)
+    static let phone = "+6281334560103"
+    static let key = Array(repeating: UInt8(9), count: 32)
+
+    static func time(_ minutes: Int64) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: start.millisecondsSinceEpoch + minutes * 60_000)
+    }
+
+    static func node(_ name: String) -> NodeID {
+        guard let id = try? NodeID(name) else { preconditionFailure("\(name) is a valid node id") }
+        return id
+    }
+
+    struct Central {
+        let store: Store
+        let desk: IntakeDesk
+        let cipher: IdentityCipher
+
+        init(_ scratch: Scratch) throws {
+            store = try Store.open(
+                StoreConfiguration(path: scratch.file("central.sqlite")),
+                identity: NodeIdentity(node: node("central"), role: .central, central: node("central"))
+            )
+            desk = try IntakeDesk(store: store, identityKey: IntakeFlowTests.key, calendar: WorkingCalendar())
+            cipher = try IdentityCipher(keyBytes: IntakeFlowTests.key)
+        }
+
+        func message(_ id: String, _ text: String, from sender: String = IntakeFlowTests.phone) -> InboundMessage {
+            InboundMessage(channel: .whatsapp, externalID: id, sender: sender, text: text)
+        }
+
+        func replies() async throws -> [OutboundMessage] {
+            var all: [OutboundMessage] = []
+            for caseID in try await store.caseIDs() { all += try await store.outbound(ofCase: caseID, cipher: cipher) }
+            return all
+        }
+
+        /// Every op's canonical bytes, as offices and the mayor would hold them.
+        func opBytes() async throws -> Data {
+            var bytes = Data()
+            for caseID in try await store.caseIDs() {
+                for op in try await store.ops(ofCase: caseID) { bytes += Data(op.sealed.bytes) }
+            }
+            return bytes
+        }
+    }
+
+    @Test func aFirstMessageOpensAPendingCaseAndTheIdentityReplyCompletesIt() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let text = "Lampu PJU di Jl. Gajah Mada mati seminggu. Saya Hendro, hp 081334560103."
+        let opened = try await central.desk.receive(
+            central.message("wamid.1", text),
+            policy: IntakePolicy(),
+            at: Self.start
+        )
+        guard case .opened(let caseID, awaitsIdentity: true) = opened else {
+            Issue.record("not opened awaiting identity: \(opened)")
+            return
+        }
+        var state = try #require(try await central.store.caseState(caseID))
+        #expect(state.status == .pending)
+        #expect(state.complaint?.text.contains("Hendro") == false)
+        #expect(state.complaint?.text.contains("Gajah Mada") == true)
+        var replies = try await central.replies()
+        #expect(replies.map(\.idempotencyKey) == ["received:\(caseID)"])
+        #expect(replies.first?.body.contains(caseID.rawValue) == true && replies.first?.body.contains("NIK") == true)
+        #expect(replies.first?.recipient == Self.phone && replies.first?.channel == .whatsapp)
+
+        // Meta delivers the same message again: nothing new.
+        #expect(
+            try await central.desk.receive(central.message("wamid.1", text), policy: IntakePolicy(), at: Self.time(1))
+                == .duplicate
+        )
+        #expect(try await central.store.caseIDs() == [caseID])
+
+        // A NIK with an impossible date: asked again, nothing recorded.
+        let wrong = try await central.desk.receive(
+            central.message("wamid.2", "Hendro 3576013102900001"),
+            policy: IntakePolicy(),
+            at: Self.time(2)
+        )
+        #expect(wrong == .identityAgain(caseID))
+        #expect(try await central.store.caseState(caseID)?.status == .pending)
+
+        let identity = try await central.desk.receive(
+            central.message("wamid.3", "Nama: Hendro Wibowo, NIK: 3576 0108 0875 0001"),
+            policy: IntakePolicy(),
+            at: Self.time(3)
+        )
+        #expect(identity == .identityRecorded(caseID))
+        state = try #require(try await central.store.caseState(caseID))
+        #expect(state.status == .received)
+        let referenceSecret = try #require(state.complaint?.reporterRef)
+        let stored = try await central.store.reporter(ref: referenceSecret, cipher: central.cipher)
+        #expect(stored?.name == "Hendro Wibowo" && stored?.nik == "3576010808750001" && stored?.phone == Self.phone)
+        replies = try await central.replies()
+        #expect(replies.map(\.idempotencyKey).contains("identity:\(caseID)"))
+
+        // Nothing personal in any op: not the name, the NIK or the number.
+        let bytes = try await central.opBytes()
+        for secret in ["Hendro", "Wibowo", "3576010808750001", "3576013102900001", "81334560103"] {
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) is in an op")
+        }
+    }
+
+    @Test func laterMessagesJoinAndANewComplaintKeywordOpensAnother() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let policy = IntakePolicy(requireIdentity: false)
+        let first = try await central.desk.receive(
+            central.message("m1", "Sampah menumpuk di TPS Kenanga"),
+            policy: policy,
+            at: Self.start
+        )
+        guard case .opened(let caseID, awaitsIdentity: false) = first else {
+            Issue.record("not opened: \(first)")
+            return
+        }
+        #expect(try await central.store.caseState(caseID)?.status == .received)
+        let joined = try await central.desk.receive(
+            central.message("m2", "Sudah 5 hari, bau sekali"),
+            policy: policy,
+            at: Self.time(1)
+        )
+        #expect(joined == .joined(caseID))
+        #expect(try await central.store.caseState(caseID)?.history.map(\.kind) == [.opened, .reporterWrote])
+        let second = try await central.desk.receive(
+            central.message("m3", "Aduan baru: lampu jalan mati"),
+            policy: policy,
+            at: Self.time(2)
+        )
+        #expect(second.caseID != nil && second.caseID != caseID)
+        // Another sender's message never joins this reporter's case.
+        let other = try await central.desk.receive(
+            central.message("m4", "Jalan berlubang", from: "+6285700001111"),
+            policy: policy,
+            at: Self.time(3)
+        )
+        #expect(other.caseID != caseID && other.caseID != second.caseID)
+        let empty = try await central.desk.receive(
+            central.message("m5", "   ", from: "+6285700002222"),
+            policy: policy,
+            at: Self.time(4)
+        )
+        #expect(empty == .unusable)
+    }
+
+    @Test func onAResolvedCaseSudahClosesAndBelumReopens() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let policy = IntakePolicy(requireIdentity: false)
+        let office = try Store.open(
+            StoreConfiguration(path: scratch.file("pdam.sqlite")),
+            identity: NodeIdentity(node: Self.node("pdam"), role: .office, central: Self.node("central"))
+        )
+        try await central.store.enrolPeer(Self.node("pdam"), role: .office, publicKey: "", at: Self.start)
+        var feedPosition: UInt64 = 0
+        func resolvedCase(_ id: String, at minute: Int64) async throws -> CaseID {
+            let outcome = try await central.desk.receive(
+                central.message(id, "Pipa PDAM bocor di Jl. Hayam Wuruk \(id)"),
+                policy: policy,
+                at: Self.time(minute)
+            )
+            let caseID = try #require(outcome.caseID)
+            let operatorAccount = try ActorID("op.rina")
+            _ = try await central.store.append(
+                .verified(.init(tier: .ringan)),
+                to: caseID,
+                actor: operatorAccount,
+                at: Self.time(minute)
+            )
+            _ = try await central.store.append(
+                .dispatched(.init(office: Self.node("pdam"), epoch: 1)),
+                to: caseID,
+                actor: operatorAccount,
+                at: Self.time(minute)
+            )
+            // The office's progress, authored at its own store and uploaded.
+            let ops = try await central.store.ops(ofCase: caseID).sorted { $0.sealed.op.foldKey < $1.sealed.op.foldKey }
+            _ = try await office.applyRemote(
+                ops.map { RemoteOp($0.sealed, centralReceivedAt: $0.receivedAt) },
+                from: .feed(from: Self.node("central")),
+                receivedAt: Self.time(minute),
+                feedPosition: feedPosition + UInt64(ops.count)
+            )
+            feedPosition += UInt64(ops.count)
+            let officer = try ActorID("pdam.budi")
+            for body in [OpBody.acknowledged, .started, .resolved(.init(summary: "Pipa diganti"))] {
+                _ = try await office.append(body, to: caseID, actor: officer, at: Self.time(minute + 1))
+            }
+            let origin = try await office.currentOrigin()
+            let own = try await office.ops(of: origin, after: try await central.store.frontier(of: origin), limit: 100)
+            _ = try await central.store.applyRemote(
+                own.map { RemoteOp($0.sealed) },
+                from: .peer(Self.node("pdam"), .office),
+                receivedAt: Self.time(minute + 2)
+            )
+            #expect(try await central.store.caseState(caseID)?.status == .resolved)
+            return caseID
+        }
+        let first = try await resolvedCase("r1", at: 0)
+        #expect(
+            try await central.desk.receive(
+                central.message("a1", "Sudah pak, terima kasih"),
+                policy: policy,
+                at: Self.time(10)
+            ) == .confirmed(first)
+        )
+        let closed = try await central.store.caseState(first)
+        #expect(closed?.status == .closed && closed?.closeReason == .confirmedByReporter)
+
+        let second = try await resolvedCase("r2", at: 20)
+        #expect(
+            try await central.desk.receive(
+                central.message("a2", "Belum, masih bocor"),
+                policy: policy,
+                at: Self.time(30)
+            ) == .disputed(second)
+        )
+        #expect(try await central.store.caseState(second)?.status == .reopened)
+        let keys = try await central.replies().map(\.idempotencyKey)
+        #expect(keys.contains("confirmed:a1") && keys.contains("disputed:a2"))
+    }
+
+    @Test func aMessageStoredBeforeACrashIsProcessedOnceAfterIt() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        // Stored, then the process died before processing it.
+        let reference = ReporterReference.make(phone: Self.phone, secret: central.desk.referenceSecretForTests)
+        _ = try await central.store.recordInbound(
+            channel: .sms,
+            externalID: "gammu-7",
+            reporterRef: reference,
+            body: Array("\(Self.phone)\u{1F}Air PDAM mati dari pagi\u{1F}".utf8),
+            cipher: central.cipher,
+            at: Self.start
+        )
+        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Self.time(1)) == 1)
+        #expect(try await central.store.caseIDs().count == 1)
+        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Self.time(2)) == 0)
+        let replies = try await central.replies()
+        #expect(replies.count == 1 && replies.first?.channel == .sms)
+    }
+
+    @Test func aReporterRegisteredByTheOperatorIsNotAskedForIdentityAgain() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        _ = try await central.desk.register(
+            IntakeComplaint(
+                channel: .phone,
+                name: "Siti Rahayu",
+                nik: "3576014506880002",
+                phone: Self.phone,
+                text: "Jalan berlubang di depan pasar"
+            ),
+            actor: try ActorID("op.rina"),
+            at: Self.start
+        )
+        let outcome = try await central.desk.receive(
+            central.message("w9", "Aduan baru: saluran mampet, Siti"),
+            policy: IntakePolicy(),
+            at: Self.time(1)
+        )
+        guard case .opened(let caseID, awaitsIdentity: false) = outcome else {
+            Issue.record("asked for identity again: \(outcome)")
+            return
+        }
+        // The known name is masked in later messages too.
+        #expect(try await central.store.caseState(caseID)?.complaint?.text.contains("Siti") == false)
+        let identity = try await central.store.reporter(
+            ref: try #require(try await central.store.caseState(caseID)?.complaint?.reporterRef),
+            cipher: central.cipher
+        )
+        #expect(identity?.nik == "3576014506880002", "the phone-only message did not overwrite the identity")
+    }
+}
