@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SambatSync", targets: ["SambatSync"]),
         .library(name: "SambatDesk", targets: ["SambatDesk"]),
         .library(name: "SambatIntake", targets: ["SambatIntake"]),
+        .library(name: "SambatWeb", targets: ["SambatWeb"]),
         .library(name: "SambatNode", targets: ["SambatNode"]),
     ],
     dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -93,8 +95,25 @@ let package = Package(
             dependencies: [
                 "SambatCore",
                 "SambatDesk",
+                "SambatStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP front door: webhooks and health today; consoles, dashboard, Open311 and metrics
+        // come here too. Routes parse, call the use-case layer and render; no rule lives here.
+        .target(
+            name: "SambatWeb",
+            dependencies: [
+                "SambatCore",
+                "SambatStore",
+                "SambatDesk",
+                "SambatIntake",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -105,6 +124,8 @@ let package = Package(
                 "SambatCore",
                 "SambatStore",
                 "SambatDesk",
+                "SambatIntake",
+                "SambatWeb",
                 "SambatWire",
                 "SambatSync",
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -185,6 +206,14 @@ let package = Package(
         .testTarget(
             name: "SambatIntakeTests",
             dependencies: ["SambatIntake", "SambatDesk", "SambatCore", "SambatTestKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SambatWebTests",
+            dependencies: [
+                "SambatWeb", "SambatIntake", "SambatDesk", "SambatStore", "SambatCore", "SambatTestKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -64,6 +64,7 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
             case tierDaysOutOfRange = "tier_days_out_of_range"
             case unknownDefaultTier = "unknown_default_tier"
             case unknownRoutingOffice = "unknown_routing_office"
+            case invalidBoolean = "invalid_boolean"
         }
         fileprivate let base: Base
         private init(_ base: Base) { self.base = base }
@@ -140,6 +141,8 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
         public static let unknownDefaultTier = Code(.unknownDefaultTier)
         /// A routing rule for an office not in the directory (values: office).
         public static let unknownRoutingOffice = Code(.unknownRoutingOffice)
+        /// Not `true` or `false` (values: value).
+        public static let invalidBoolean = Code(.invalidBoolean)
 
         /// The snake_case name.
         public var description: String { base.rawValue }

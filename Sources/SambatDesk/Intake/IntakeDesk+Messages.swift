@@ -1,6 +1,6 @@
 import Foundation
 public import SambatCore
-import SambatStore
+public import SambatStore
 
 /// A message as a channel delivers it: all a citizen gives is a number and some text.
 public struct InboundMessage: Hashable, Sendable {
@@ -102,6 +102,41 @@ extension IntakeDesk {
         let outcome = try await process(message, reference: reference, policy: policy, at: now)
         try await store.markInboundProcessed(id, caseID: outcome.caseID, at: now)
         return outcome
+    }
+
+    /// Stores a message for processing and nothing more: what a webhook does before it
+    /// answers 200. ``processPending(policy:at:)`` does the rest.
+    ///
+    /// - Returns: `false` for a duplicate of a stored message.
+    public func accept(_ message: InboundMessage, at now: Timestamp) async throws(StoreError) -> Bool {
+        let reference = ReporterReference.make(phone: message.sender, secret: referenceSecret)
+        return try await store.recordInbound(
+            channel: message.channel,
+            externalID: message.externalID,
+            reporterRef: reference,
+            body: Self.envelope(message),
+            cipher: cipher,
+            at: now
+        ) != nil
+    }
+
+    /// Applies a gateway's delivery report to the message it names.
+    ///
+    /// - Returns: `false` when no message of ours has that provider id.
+    public func recordDelivery(
+        providerID: String,
+        state: OutboundMessage.State,
+        errorCode: Int?,
+        at now: Timestamp
+    ) async throws(StoreError) -> Bool {
+        guard let message = try await store.outbound(providerID: providerID, cipher: cipher) else { return false }
+        try await store.updateOutbound(
+            message.id,
+            state: state,
+            error: errorCode.map { "provider error \($0)" },
+            at: now
+        )
+        return true
     }
 
     /// Processes messages stored but not processed before a restart, oldest first.

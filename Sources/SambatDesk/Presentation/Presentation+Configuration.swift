@@ -58,6 +58,7 @@ extension Presentation {
         case .tierDaysOutOfRange: return "\(key) harus 1–365 hari kerja"
         case .unknownDefaultTier: return "\(key) '\(first)' tidak dikenal"
         case .unknownRoutingOffice: return "OPD '\(first)' tidak ada di direktori OPD"
+        case .invalidBoolean: return "\(key) harus true atau false, bukan '\(first)'"
         default: return "\(key): \(problem.code)"
         }
     }

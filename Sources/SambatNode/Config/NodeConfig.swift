@@ -1,6 +1,7 @@
 public import SambatCore
 public import SambatDesk
 public import SambatSync
+public import SambatWeb
 
 /// A node's configuration: who it is, where its data and keys live, its role with that
 /// role's own settings, and which reference files it uses.
@@ -66,17 +67,47 @@ public enum RoleConfiguration: Hashable, Sendable {
     }
 }
 
-/// What only central has: where it listens and the key that seals reporter identities.
+/// What only central has: where it listens, the key that seals reporter identities, and
+/// how complaints come in.
 public struct CentralConfiguration: Hashable, Sendable {
     /// Where it listens for offices and the mayor (`sync.bind`).
     public var bindEndpoint: String
     /// The AES-GCM key sealing reporter identities (`identity.key_file`).
     public var identityKeyFile: String
+    /// The HTTP server (`http.*`); `nil` when no `http.port` is configured.
+    public var web: WebConfiguration?
+    /// The WhatsApp Cloud API webhook (`whatsapp.*`); `nil` when not configured.
+    public var whatsApp: WhatsAppSettings?
+    /// How messages are taken in (`intake.*`).
+    public var intake: IntakePolicy
 
     /// Central's settings.
-    public init(bindEndpoint: String, identityKeyFile: String) {
+    public init(
+        bindEndpoint: String,
+        identityKeyFile: String,
+        web: WebConfiguration? = nil,
+        whatsApp: WhatsAppSettings? = nil,
+        intake: IntakePolicy = IntakePolicy()
+    ) {
         self.bindEndpoint = bindEndpoint
         self.identityKeyFile = identityKeyFile
+        self.web = web
+        self.whatsApp = whatsApp
+        self.intake = intake
+    }
+}
+
+/// The WhatsApp webhook's settings; the secret stays in its file until the node starts.
+public struct WhatsAppSettings: Hashable, Sendable {
+    /// The subscribe handshake's token (`whatsapp.verify_token`).
+    public var verifyToken: String
+    /// The file holding the app secret (`whatsapp.app_secret_file`, mode 0600).
+    public var appSecretFile: String
+
+    /// The settings.
+    public init(verifyToken: String, appSecretFile: String) {
+        self.verifyToken = verifyToken
+        self.appSecretFile = appSecretFile
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import SambatCore
 public import SambatDesk
 import SambatSync
+import SambatWeb
 import SambatWire
 import SystemPackage
 import Yams
@@ -34,6 +35,12 @@ public enum NodeConfigLoader {
         "sync.reconnect_max": [.office, .mayor],
         "sync.blob_chunk_bytes": [.office, .mayor],
         "identity.key_file": [.central],
+        "http.bind": [.central],
+        "http.port": [.central],
+        "http.body_limit": [.central],
+        "whatsapp.verify_token": [.central],
+        "whatsapp.app_secret_file": [.central],
+        "intake.require_identity": [.central],
         "reference.directory": [.central, .office, .mayor],
         "reference.deadlines": [.central, .office, .mayor],
         "reference.holidays": [.central, .office, .mayor],
@@ -181,8 +188,26 @@ public enum NodeConfigLoader {
                     problems.add(.init("identity.key_file", .identityKeyUnusable, error.description))
                 }
             }
+            let web = webSettings(Section(reader, "http"), &problems)
+            let whatsApp = whatsAppSettings(Section(reader, "whatsapp"), &problems)
+            var intake = IntakePolicy()
+            if let text = Section(reader, "intake").value("require_identity") {
+                switch text.lowercased() {
+                case "true", "yes": intake.requireIdentity = true
+                case "false", "no": intake.requireIdentity = false
+                default: problems.add(.init("intake.require_identity", .invalidBoolean, text))
+                }
+            }
             guard let bind, let identityKeyFile else { return nil }
-            return .central(CentralConfiguration(bindEndpoint: bind, identityKeyFile: identityKeyFile))
+            return .central(
+                CentralConfiguration(
+                    bindEndpoint: bind,
+                    identityKeyFile: identityKeyFile,
+                    web: web,
+                    whatsApp: whatsApp,
+                    intake: intake
+                )
+            )
         case .office, .mayor:
             let central = Section(reader, "central")
             let endpoint = central.required("endpoint", &problems)
@@ -197,6 +222,40 @@ public enum NodeConfigLoader {
         case nil:
             return nil
         }
+    }
+
+    /// The HTTP server's settings; `nil` (no server) when `http.port` is not set.
+    static func webSettings(_ section: Section, _ problems: inout Problems) -> WebConfiguration? {
+        guard let portText = section.value("port") else { return nil }
+        guard let port = Int(portText), (0...65_535).contains(port) else {
+            problems.add(.init("http.port", .integerOutOfRange, "0", "65535", portText))
+            return nil
+        }
+        var web = WebConfiguration(port: port)
+        if let bind = section.value("bind") { web.bindAddress = bind }
+        if let limitText = section.value("body_limit") {
+            if let limit = Int(limitText), (4_096...(64 << 20)).contains(limit) {
+                web.bodyLimit = limit
+            } else {
+                problems.add(.init("http.body_limit", .integerOutOfRange, "4096", "\(64 << 20)", limitText))
+            }
+        }
+        return web
+    }
+
+    /// The webhook's settings; both keys or neither.
+    static func whatsAppSettings(_ section: Section, _ problems: inout Problems) -> WhatsAppSettings? {
+        let token = section.value("verify_token")
+        let secretFile = section.value("app_secret_file")
+        guard token != nil || secretFile != nil else { return nil }
+        guard let token, let secretFile else {
+            problems.add(.init(token == nil ? "whatsapp.verify_token" : "whatsapp.app_secret_file", .missingKey))
+            return nil
+        }
+        if !FileManager.default.isReadableFile(atPath: secretFile) {
+            problems.add(.init("whatsapp.app_secret_file", .fileMissing, secretFile))
+        }
+        return WhatsAppSettings(verifyToken: token, appSecretFile: secretFile)
     }
 
     /// Problems found so far, in the order found.

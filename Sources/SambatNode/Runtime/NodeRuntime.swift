@@ -1,8 +1,11 @@
 import Foundation
 public import Logging
 import SambatCore
+import SambatDesk
+import SambatIntake
 public import SambatStore
 import SambatSync
+import SambatWeb
 import SambatWire
 import ServiceLifecycle
 import Synchronization
@@ -75,7 +78,7 @@ public struct NodeRuntime: Sendable {
         } catch {
             throw NodeStartError(description: "node.key_file: \(error)")
         }
-        let role = Self.roleServices(config: config, store: store, keyPair: keyPair, logger: logger)
+        let role = try Self.roleServices(config: config, store: store, keyPair: keyPair, logger: logger)
         logger.info(
             "node starting",
             metadata: ["node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)"]
@@ -110,23 +113,40 @@ extension NodeRuntime {
     ///
     /// Front doors that belong to a role (central's HTTP intake, every node's metrics) are
     /// added to its list here.
-    static func roleServices(config: NodeConfig, store: Store, keyPair: CurveKeyPair, logger: Logger) -> RoleServices {
+    static func roleServices(
+        config: NodeConfig,
+        store: Store,
+        keyPair: CurveKeyPair,
+        logger: Logger
+    ) throws(NodeStartError) -> RoleServices {
         switch config.roleConfiguration {
         case .central(let central):
-            return centralServices(central, config: config, store: store, keyPair: keyPair, logger: logger)
+            return try centralServices(central, config: config, store: store, keyPair: keyPair, logger: logger)
         case .office(let link), .mayor(let link):
             return linkedServices(link, config: config, store: store, keyPair: keyPair, logger: logger)
         }
     }
 
-    /// Central: the sync hub every office and the mayor connect to, and the status writer.
+    /// Central: the sync hub every office and the mayor connect to, the intake processor, the
+    /// HTTP server (webhooks) where configured, and the status writer.
     static func centralServices(
         _ central: CentralConfiguration,
         config: NodeConfig,
         store: Store,
         keyPair: CurveKeyPair,
         logger: Logger
-    ) -> RoleServices {
+    ) throws(NodeStartError) -> RoleServices {
+        let desk: IntakeDesk
+        do {
+            let reference = try ReferenceData.load(config.reference)
+            let identityKey = try IdentityKeyFile.read(from: central.identityKeyFile)
+            desk = try IntakeDesk(store: store, identityKey: identityKey, calendar: reference.calendar)
+        } catch {
+            throw NodeStartError(description: "intake tidak dapat disiapkan: \(error)")
+        }
+        var intakeLogger = logger
+        intakeLogger[metadataKey: "component"] = "intake"
+        let intake = IntakeProcessor(desk: desk, policy: central.intake, logger: intakeLogger)
         let sync = CentralSyncService(
             store: store,
             configuration: .init(bindEndpoint: central.bindEndpoint, keyPair: keyPair, settings: config.sync),
@@ -138,7 +158,28 @@ extension NodeRuntime {
                 logger.info("central listening", metadata: ["endpoint": "\(endpoint)"])
             }
         }
-        return RoleServices(services: [syncService, status], status: status)
+        var services: [any Service] = [syncService, intake]
+        if let web = central.web {
+            var webhook: (WhatsAppWebhookConfiguration, WhatsAppIntake)?
+            if let whatsApp = central.whatsApp {
+                let secret: [UInt8]
+                do {
+                    secret = try SecretFile.read(whatsApp.appSecretFile)
+                } catch {
+                    throw NodeStartError(description: "whatsapp.app_secret_file: \(error.description)")
+                }
+                webhook = (
+                    WhatsAppWebhookConfiguration(verifyToken: whatsApp.verifyToken, appSecret: secret),
+                    WhatsAppIntake(desk: desk)
+                )
+            }
+            var webLogger = logger
+            webLogger[metadataKey: "component"] = "http"
+            let router = WebServer.router(configuration: web, whatsApp: webhook, logger: webLogger)
+            services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
+        }
+        services.append(status)
+        return RoleServices(services: services, status: status)
     }
 
     /// An office or the mayor: the link to central, and the status writer.

@@ -1,0 +1,48 @@
+public import Logging
+public import SambatDesk
+import SambatCore
+import SambatStore
+public import ServiceLifecycle
+
+/// Central's Service that processes stored inbound messages: threading, ops, replies.
+///
+/// Webhooks and the SMS poller only store messages (so they answer fast and lose nothing);
+/// this takes them up in arrival order, also those left unprocessed by a crash. Polls every
+/// `interval` until graceful shutdown.
+public struct IntakeProcessor: Service {
+    private let desk: IntakeDesk
+    private let policy: IntakePolicy
+    private let interval: Duration
+    private let logger: Logger
+
+    /// A processor over `desk`.
+    public init(desk: IntakeDesk, policy: IntakePolicy, interval: Duration = .milliseconds(200), logger: Logger) {
+        self.desk = desk
+        self.policy = policy
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Processes until graceful shutdown; a failed round is logged and retried.
+    public func run() async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let processed = try await desk.processPending(policy: policy, at: Timestamp.now)
+                if processed > 0 { logger.debug("intake processed", metadata: ["intake.count": "\(processed)"]) }
+            } catch {
+                // The message stays stored and unprocessed; the next round tries again.
+                logger.error("intake processing failed", metadata: ["error": "\(Self.describe(error))"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// An error for the log, without any message content.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as StoreError: error.description
+        case let error as IntakeError: error.description
+        default: "\(type(of: error))"
+        }
+    }
+}

@@ -1,0 +1,119 @@
+public import Hummingbird
+public import Logging
+import SambatCore
+public import SambatIntake
+import SambatStore
+
+/// Builds a node's HTTP application: `/healthz` on every node, the WhatsApp webhook where
+/// configured.
+///
+/// The application is a `Service` for the node's ServiceGroup. Routes only parse, call the
+/// intake or use-case layer, and answer; the body limit is enforced before anything is read
+/// into memory.
+public enum WebServer {
+    /// The routes, for tests (`app.test(.router)`) and for ``application(configuration:routes:logger:)``.
+    public static func router(
+        configuration: WebConfiguration,
+        whatsApp: (WhatsAppWebhookConfiguration, WhatsAppIntake)?,
+        logger: Logger
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ -> String in "ok\n" }
+        if let (webhook, intake) = whatsApp {
+            WhatsAppRoutes(configuration: webhook, intake: intake, bodyLimit: configuration.bodyLimit, logger: logger)
+                .add(to: router)
+        }
+        return router
+    }
+
+    /// The application serving `router` at the configured address.
+    public static func application(
+        configuration: WebConfiguration,
+        router: Router<BasicRequestContext>,
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.bindAddress, port: configuration.port),
+                serverName: "sambat"
+            ),
+            onServerRunning: { channel in
+                logger.info(
+                    "http listening",
+                    metadata: ["http.address": "\(channel.localAddress.map { "\($0)" } ?? configuration.bindAddress)"]
+                )
+            },
+            logger: logger
+        )
+    }
+}
+
+/// `GET` and `POST /webhooks/whatsapp`: Meta's subscribe handshake and event delivery.
+struct WhatsAppRoutes: Sendable {
+    let configuration: WhatsAppWebhookConfiguration
+    let intake: WhatsAppIntake
+    let bodyLimit: Int
+    let logger: Logger
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("webhooks/whatsapp") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let answer = WhatsAppSubscription.answer(
+                mode: query["hub.mode"].map(String.init),
+                token: query["hub.verify_token"].map(String.init),
+                challenge: query["hub.challenge"].map(String.init),
+                verifyToken: configuration.verifyToken
+            )
+            guard let answer else {
+                logger.notice("whatsapp subscribe refused", metadata: ["reason": "mode or verify token"])
+                return Response(status: .forbidden)
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: answer)))
+        }
+        router.post("webhooks/whatsapp") { request, _ -> Response in
+            try await receive(request)
+        }
+    }
+
+    func receive(_ request: Request) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: bodyLimit)
+        } catch {
+            logger.notice("whatsapp webhook refused", metadata: ["reason": "body over \(bodyLimit) bytes"])
+            return Response(status: .contentTooLarge)
+        }
+        let body = Array(buffer.readableBytesView)
+        // The signature is checked over the raw bytes before anything is parsed.
+        let signature = WhatsAppSignature(appSecret: configuration.appSecret)
+        let header = request.headers.first { $0.name.canonicalName == "x-hub-signature-256" }?.value
+        guard signature.isValid(header: header, body: body) else {
+            logger.notice("whatsapp webhook refused", metadata: ["reason": "bad signature"])
+            return Response(status: .unauthorized)
+        }
+        let events: WhatsAppEvents
+        do {
+            events = try WhatsAppEvents.parse(body, maximumBytes: bodyLimit)
+        } catch {
+            logger.notice("whatsapp webhook refused", metadata: ["reason": "\(error.code)"])
+            return Response(status: .badRequest)
+        }
+        do {
+            let accepted = try await intake.accept(events, at: Timestamp.now)
+            logger.info(
+                "whatsapp webhook stored",
+                metadata: [
+                    "intake.stored": "\(accepted.stored)", "intake.duplicates": "\(accepted.duplicates)",
+                    "intake.deliveries": "\(accepted.deliveries)",
+                ]
+            )
+            return Response(status: .ok)
+        } catch {
+            // Not stored: Meta retries, and what was stored is deduplicated then.
+            logger.error("whatsapp webhook not stored", metadata: ["error": "\(type(of: error))"])
+            return Response(status: .serviceUnavailable)
+        }
+    }
+}
