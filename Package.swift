@@ -205,7 +205,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SambatIntakeTests",
-            dependencies: ["SambatIntake", "SambatDesk", "SambatCore", "SambatTestKit"],
+            dependencies: [
+                "SambatIntake", "SambatDesk", "SambatStore", "SambatCore", "SambatTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

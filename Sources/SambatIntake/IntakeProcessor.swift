@@ -1,6 +1,6 @@
 public import Logging
-public import SambatDesk
 import SambatCore
+public import SambatDesk
 import SambatStore
 public import ServiceLifecycle
 

@@ -275,6 +275,20 @@ extension Store {
         )
     }
 
+    /// Messages in `state` on `channel`, oldest first, at most `limit`.
+    public func outbound(
+        inState state: OutboundMessage.State,
+        on channel: IntakeChannel,
+        cipher: IdentityCipher,
+        limit: Int = 200
+    ) async throws(StoreError) -> [OutboundMessage] {
+        try await outbound(
+            where: "state = ? AND channel = ? ORDER BY id LIMIT ?",
+            arguments: [state.rawValue, Int64(channel.rawValue), limit],
+            cipher: cipher
+        )
+    }
+
     /// Every message to the reporter of `caseID`, oldest first, for `case show` at central.
     public func outbound(ofCase caseID: CaseID, cipher: IdentityCipher) async throws(StoreError) -> [OutboundMessage] {
         try await outbound(where: "caseId = ? ORDER BY id", arguments: [caseID.rawValue], cipher: cipher)

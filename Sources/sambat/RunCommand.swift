@@ -61,6 +61,10 @@ struct Status: AsyncParsableCommand {
                 "central_silent": live && (file?.centralSilent ?? false),
                 "central_answered_before": live && (file?.centralAnsweredBefore ?? false),
                 "central_refusal": (live ? file?.centralRefusal : nil) ?? NSNull(),
+                "sms_modems": (live ? file?.smsModems ?? [] : []).map {
+                    ["id": $0.id, "last_seen_ms": $0.lastSeenAt ?? -1, "signal_percent": $0.signalPercent]
+                        as [String: Any]
+                },
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -71,6 +75,17 @@ struct Status: AsyncParsableCommand {
         if context.config.role == .central {
             let peers = live ? (file?.connectedPeers ?? []) : []
             print("Tersambung: \(peers.isEmpty ? "tidak ada node" : peers.joined(separator: ", "))")
+            for modem in live ? (file?.smsModems ?? []) : [] {
+                let seen = modem.lastSeenAt.map {
+                    Presentation.time(Timestamp(millisecondsSinceEpoch: $0), context.calendar) + " WIB"
+                }
+                let stale = modem.lastSeenAt.map { now - $0 > 120_000 } ?? true
+                let signal = modem.signalPercent >= 0 ? "sinyal \(modem.signalPercent)%" : "sinyal tidak diketahui"
+                print(
+                    "Modem SMS : \(modem.id.isEmpty ? "gammu" : modem.id), \(signal), terakhir terlihat \(seen ?? "belum pernah")"
+                        + (stale ? "  PERIKSA: gammu-smsd tidak melapor lebih dari 2 menit" : "")
+                )
+            }
         } else {
             print("Sambungan : \(live && (file?.linkUp ?? false) ? "TERSAMBUNG ke central" : "TERPUTUS")")
             if live, let refusal = file?.centralRefusal {

@@ -1,6 +1,9 @@
 import Foundation
+import Logging
 import SambatCore
+import SambatDesk
 import SambatIntake
+import SambatStore
 import SambatTestKit
 import Testing
 
@@ -156,5 +159,59 @@ import Glibc
         _ = try ProcessTestKit.runBlocking("/usr/bin/sqlite3", [foreign, "CREATE TABLE x(y)"])
         let notGammu = #expect(throws: GammuError.self) { try GammuGateway(.init(databasePath: foreign)) }
         #expect(notGammu?.code == .wrongSchema)
+    }
+
+    @Test func anSMSBecomesACaseAndTheTicketReplyReachesSentItems() async throws {
+        let rig = try Rig()
+        defer { rig.scratch.remove() }
+        let central = try NodeID("central")
+        let store = try Store.open(
+            StoreConfiguration(path: rig.scratch.file("central.sqlite")),
+            identity: NodeIdentity(node: central, role: .central, central: central)
+        )
+        let desk = try IntakeDesk(
+            store: store,
+            identityKey: Array(repeating: 5, count: 32),
+            calendar: WorkingCalendar()
+        )
+        try rig.inject(
+            "Saluran air di gang Suromulang tersumbat. Ahmad Fauzi 3576012006780005",
+            from: "+6282134560109",
+            slot: 1
+        )
+        let daemon = try rig.start()
+        defer {
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+        }
+        let gateway = try GammuGateway(.init(databasePath: rig.database))
+        let poller = SMSPoller(
+            gateway: gateway,
+            desk: desk,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        )
+        #expect(try await Self.eventually { try await !gateway.unprocessedParts().isEmpty })
+        try await poller.round(at: Timestamp.now)
+        #expect(try await gateway.unprocessedParts().isEmpty, "parts are marked processed once stored")
+        #expect(try await desk.processPending(policy: IntakePolicy(), at: Timestamp.now) == 1)
+        let caseID = try #require(try await store.caseIDs().first)
+        let text = try #require(try await store.caseState(caseID)?.complaint?.text)
+        #expect(text.contains("Suromulang") && !text.contains("Ahmad") && !text.contains("3576012006780005"))
+        try await poller.round(at: Timestamp.now)  // the ticket reply goes into Gammu's outbox
+        let cipher = try IdentityCipher(keyBytes: Array(repeating: 5, count: 32))
+        #expect(try await store.outbound(ofCase: caseID, cipher: cipher).first?.state == .sent)
+        #expect(
+            try await Self.eventually {
+                try await poller.round(at: Timestamp.now)
+                return try await store.outbound(ofCase: caseID, cipher: cipher).first?.providerID != nil
+                    && ProcessTestKit.runBlocking("/usr/bin/sqlite3", [rig.database, "SELECT COUNT(*) FROM sentitems"])
+                        .output.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+            }
+        )
+        let sent = try ProcessTestKit.runBlocking(
+            "/usr/bin/sqlite3",
+            [rig.database, "SELECT DestinationNumber, TextDecoded FROM sentitems ORDER BY SequencePosition"]
+        ).output
+        #expect(sent.contains("+6282134560109") && sent.contains(caseID.rawValue))
     }
 }

@@ -139,6 +139,22 @@ extension IntakeDesk {
         return true
     }
 
+    /// Replies due to go out on `channel`, oldest first.
+    public func dueReplies(on channel: IntakeChannel, at now: Timestamp) async throws(StoreError) -> [OutboundMessage] {
+        try await store.dueOutbound(at: now, cipher: cipher).filter { $0.channel == channel }
+    }
+
+    /// Records that a gateway took a reply, under the gateway's id for it.
+    public func markReplySent(_ reply: OutboundMessage, providerID: String, at now: Timestamp) async throws(StoreError)
+    {
+        try await store.updateOutbound(reply.id, state: .sent, providerID: providerID, countAttempt: true, at: now)
+    }
+
+    /// Replies sent on `channel` whose delivery is not yet known.
+    public func repliesAwaitingReport(on channel: IntakeChannel) async throws(StoreError) -> [OutboundMessage] {
+        try await store.outbound(inState: .sent, on: channel, cipher: cipher)
+    }
+
     /// Processes messages stored but not processed before a restart, oldest first.
     ///
     /// - Returns: how many were processed.

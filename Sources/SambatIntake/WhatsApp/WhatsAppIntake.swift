@@ -36,7 +36,8 @@ public struct WhatsAppIntake: Sendable {
                 accepted.duplicates += 1
             }
         }
-        for delivery in events.deliveries where try await desk.recordDelivery(
+        for delivery in events.deliveries
+        where try await desk.recordDelivery(
             providerID: delivery.messageID,
             state: Self.state(delivery.state),
             errorCode: delivery.errorCode,

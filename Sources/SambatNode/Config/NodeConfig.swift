@@ -80,6 +80,8 @@ public struct CentralConfiguration: Hashable, Sendable {
     public var whatsApp: WhatsAppSettings?
     /// How messages are taken in (`intake.*`).
     public var intake: IntakePolicy
+    /// Gammu SMSD's SQLite database (`smsd.database`); `nil` when central takes no SMS.
+    public var smsDatabase: String?
 
     /// Central's settings.
     public init(
@@ -87,13 +89,15 @@ public struct CentralConfiguration: Hashable, Sendable {
         identityKeyFile: String,
         web: WebConfiguration? = nil,
         whatsApp: WhatsAppSettings? = nil,
-        intake: IntakePolicy = IntakePolicy()
+        intake: IntakePolicy = IntakePolicy(),
+        smsDatabase: String? = nil
     ) {
         self.bindEndpoint = bindEndpoint
         self.identityKeyFile = identityKeyFile
         self.web = web
         self.whatsApp = whatsApp
         self.intake = intake
+        self.smsDatabase = smsDatabase
     }
 }
 

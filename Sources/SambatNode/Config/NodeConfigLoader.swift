@@ -41,6 +41,7 @@ public enum NodeConfigLoader {
         "whatsapp.verify_token": [.central],
         "whatsapp.app_secret_file": [.central],
         "intake.require_identity": [.central],
+        "smsd.database": [.central],
         "reference.directory": [.central, .office, .mayor],
         "reference.deadlines": [.central, .office, .mayor],
         "reference.holidays": [.central, .office, .mayor],
@@ -198,6 +199,10 @@ public enum NodeConfigLoader {
                 default: problems.add(.init("intake.require_identity", .invalidBoolean, text))
                 }
             }
+            let smsDatabase = Section(reader, "smsd").value("database")
+            if let smsDatabase, !FileManager.default.fileExists(atPath: smsDatabase) {
+                problems.add(.init("smsd.database", .fileMissing, smsDatabase))
+            }
             guard let bind, let identityKeyFile else { return nil }
             return .central(
                 CentralConfiguration(
@@ -205,7 +210,8 @@ public enum NodeConfigLoader {
                     identityKeyFile: identityKeyFile,
                     web: web,
                     whatsApp: whatsApp,
-                    intake: intake
+                    intake: intake,
+                    smsDatabase: smsDatabase
                 )
             )
         case .office, .mayor:

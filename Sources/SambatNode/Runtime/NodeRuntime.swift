@@ -159,6 +159,18 @@ extension NodeRuntime {
             }
         }
         var services: [any Service] = [syncService, intake]
+        if let database = central.smsDatabase {
+            let gateway: GammuGateway
+            do {
+                gateway = try GammuGateway(.init(databasePath: database))
+            } catch {
+                throw NodeStartError(description: "smsd.database: \(error.description)")
+            }
+            var smsLogger = logger
+            smsLogger[metadataKey: "component"] = "sms"
+            services.append(SMSPoller(gateway: gateway, desk: desk, logger: smsLogger))
+            status.smsGateway = gateway
+        }
         if let web = central.web {
             var webhook: (WhatsAppWebhookConfiguration, WhatsAppIntake)?
             if let whatsApp = central.whatsApp {
@@ -235,6 +247,14 @@ final class StatusWriter: Service, Sendable {
     /// while central is unreachable must not make acknowledged changes look unsent.
     private let previous: NodeStatus?
     private let heardFromCentral = Mutex(false)
+    /// Central with an SMS gateway: where modem heartbeats are read.
+    private let gateway = Mutex<GammuGateway?>(nil)
+
+    /// Central's SMS gateway, set once before the group runs.
+    var smsGateway: GammuGateway? {
+        get { gateway.withLock { $0 } }
+        set { gateway.withLock { $0 = newValue } }
+    }
 
     init(config: NodeConfig, store: Store, central: CentralSyncService? = nil, node: NodeSyncService? = nil) {
         self.config = config
@@ -284,6 +304,11 @@ final class StatusWriter: Service, Sendable {
         if let central {
             status.connectedPeers = central.connectedPeers.map(\.rawValue).sorted()
             status.linkUp = true
+        }
+        if let gateway = smsGateway, let modems = try? await gateway.modems() {
+            status.smsModems = modems.map {
+                .init(id: $0.id, lastSeenAt: $0.lastSeen?.millisecondsSinceEpoch, signalPercent: $0.signalPercent)
+            }
         }
         if let node {
             let link = node.status

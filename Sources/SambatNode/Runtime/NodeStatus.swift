@@ -35,6 +35,18 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     public var centralAnsweredBefore: Bool? = nil
     /// Central: peers connected now.
     public var connectedPeers: [String]
+    /// Central with an SMS gateway: each modem's heartbeat from Gammu; absent without one.
+    public var smsModems: [SMSModemStatus]? = nil
+
+    /// A modem's health as Gammu last reported it.
+    public struct SMSModemStatus: Codable, Hashable, Sendable {
+        /// Gammu's phone id.
+        public var id: String
+        /// When Gammu last wrote its heartbeat (ms since the epoch).
+        public var lastSeenAt: Int64?
+        /// Signal strength 0–100, -1 when unknown.
+        public var signalPercent: Int
+    }
 
     /// How old a file may be before its node is considered stopped (it rewrites every second).
     public static let staleAfterMilliseconds: Int64 = 5_000

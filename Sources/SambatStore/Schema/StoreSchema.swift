@@ -233,6 +233,7 @@ enum StoreSchema {
                     CREATE INDEX outboundDue ON outboundMessage(nextAttemptAt) WHERE state = 'queued';
                     CREATE INDEX outboundByProvider ON outboundMessage(providerId);
                     CREATE INDEX outboundByCase ON outboundMessage(caseId);
+                    CREATE INDEX outboundByState ON outboundMessage(state, channel, id);
                     """
             )
         }
