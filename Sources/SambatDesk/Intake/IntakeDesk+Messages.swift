@@ -104,8 +104,9 @@ extension IntakeDesk {
         return outcome
     }
 
-    /// Stores a message for processing and nothing more: what a webhook does before it
-    /// answers 200. ``processPending(policy:at:)`` does the rest.
+    /// Stores a message for processing and nothing more.
+    ///
+    /// What a webhook does before it answers 200; ``processPending(policy:at:)`` does the rest.
     ///
     /// - Returns: `false` for a duplicate of a stored message.
     public func accept(_ message: InboundMessage, at now: Timestamp) async throws(StoreError) -> Bool {
