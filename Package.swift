@@ -241,7 +241,7 @@ let package = Package(
         // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
         .testTarget(
             name: "SambatIntegrationTests",
-            dependencies: ["SambatStore", "SambatCore", "SambatTestKit"],
+            dependencies: ["SambatStore", "SambatCore", "SambatIntake", "SambatTestKit"],
             swiftSettings: strictSettings
         ),
         // Central, three offices and the mayor as processes under SIGKILLs and a faulty proxy.

@@ -7,97 +7,10 @@ import SambatStore
 import SambatTestKit
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Central's Gammu gateway against a real `gammu-smsd` with the dummy phone driver and the
 /// SQLite backend (Debian's gammu-smsd, installed by `make test`).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct GammuGatewayTests {
-    static let schema = "/usr/share/doc/gammu-smsd/examples/sqlite.sql"
-
-    /// A Gammu SMSD set-up in a scratch directory: database from Gammu's own schema, the
-    /// dummy phone's folders and an smsdrc.
-    struct Rig {
-        let scratch: Scratch
-        var database: String { scratch.file("smsd.db") }
-        var inbox: String { scratch.file("dummy/sms/1") }
-
-        init() throws {
-            scratch = try Scratch()
-            for folder in 1...5 {
-                try FileManager.default.createDirectory(
-                    atPath: scratch.file("dummy/sms/\(folder)"),
-                    withIntermediateDirectories: true
-                )
-            }
-            guard FileManager.default.fileExists(atPath: GammuGatewayTests.schema) else {
-                throw ProcessTestKit.Failure("gammu-smsd is not installed (make test installs it)")
-            }
-            let created = try ProcessTestKit.runBlocking(
-                "/usr/bin/sqlite3",
-                [database, ".read \(GammuGatewayTests.schema)"]
-            )
-            guard created.status == 0 else { throw ProcessTestKit.Failure("sqlite3: \(created.output)") }
-            _ = try scratch.write(
-                "smsdrc",
-                """
-                [gammu]
-                model = dummy
-                connection = none
-                device = \(scratch.file("dummy"))
-                [smsd]
-                service = sql
-                driver = sqlite3
-                database = smsd.db
-                dbdir = \(scratch.path)/
-                commtimeout = 1
-                receivefrequency = 1
-                checksecurity = 0
-                checkbattery = 0
-                checksignal = 0
-                logfile = \(scratch.file("smsd.log"))
-                """
-            )
-        }
-
-        /// Drops an SMS into the dummy phone, in Gammu's backup format (UTF-16BE hex lines).
-        func inject(_ text: String, from number: String, slot: Int) throws {
-            let hex = text.utf16.map { unit in
-                let digits = String(unit, radix: 16, uppercase: true)
-                return String(repeating: "0", count: 4 - digits.count) + digits
-            }.joined()
-            var lines = [
-                "[SMSBackup000]", "SMSC = \"+6281100000\"", "State = UnRead", "Number = \"\(number)\"",
-                "Coding = Default", "Folder = 1", "Sent = 20261203T093000",
-            ]
-            var index = hex.startIndex
-            var line = 0
-            while index < hex.endIndex {
-                let end = hex.index(index, offsetBy: 200, limitedBy: hex.endIndex) ?? hex.endIndex
-                lines.append(String(format: "Text%02d = ", line) + hex[index..<end])
-                index = end
-                line += 1
-            }
-            try (lines.joined(separator: "\n") + "\n").write(
-                toFile: inbox + "/\(slot)",
-                atomically: true,
-                encoding: .utf8
-            )
-        }
-
-        /// Starts the daemon; stop it with `terminate()`.
-        func start() throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/gammu-smsd")
-            process.arguments = ["-c", scratch.file("smsdrc")]
-            process.currentDirectoryURL = URL(fileURLWithPath: scratch.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
-    }
+    typealias Rig = GammuRig
 
     /// Polls `condition` every 100 ms for up to 20 s.
     static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
@@ -113,12 +26,7 @@ import Glibc
         defer { rig.scratch.remove() }
         try rig.inject("Lampu PJU di Jl. Gajah Mada mati, nama saya Hendro", from: "+6281334560103", slot: 1)
         let daemon = try rig.start()
-        defer {
-            // SIGKILL: the test runner's threads block most signals, and a spawned child
-            // inherits that mask, so the daemon would never see a SIGTERM.
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
-        }
+        defer { daemon.killAndWait() }
         let gateway = try GammuGateway(.init(databasePath: rig.database))
         #expect(try await Self.eventually { try await !gateway.unprocessedParts().isEmpty })
         let parts = try await gateway.unprocessedParts()
@@ -180,10 +88,7 @@ import Glibc
             slot: 1
         )
         let daemon = try rig.start()
-        defer {
-            kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
-        }
+        defer { daemon.killAndWait() }
         let gateway = try GammuGateway(.init(databasePath: rig.database))
         let poller = SMSPoller(
             gateway: gateway,
