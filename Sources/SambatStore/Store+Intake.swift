@@ -70,6 +70,16 @@ public struct OutboundMessage: Hashable, Sendable {
     public let createdAt: Timestamp
 }
 
+/// One opening of a reporter's identity by staff.
+public struct IdentityAuditEntry: Hashable, Sendable {
+    /// The staff account.
+    public let actor: String
+    /// Why, as they wrote it.
+    public let reason: String
+    /// When.
+    public let at: Timestamp
+}
+
 extension Store {
     /// Stores an inbound message (sealed) once per channel message id, with its sender's
     /// reference, before anything else is done with it.
@@ -221,6 +231,62 @@ extension Store {
                     caseID: caseID,
                     openedAt: Timestamp(millisecondsSinceEpoch: row["openedAt"]),
                     awaitsIdentity: row["awaitsIdentity"]
+                )
+            }
+        }
+    }
+
+    /// Opens the identity of the reporter of `caseID` for `actor`, writing the audit entry
+    /// first, in the same transaction as the read.
+    ///
+    /// - Returns: the identity, or `nil` when the case or its reporter is unknown (an audit
+    ///   entry is written all the same: the attempt is what is audited).
+    public func revealReporter(
+        of caseID: CaseID,
+        reporterRef: String,
+        actor: ActorID,
+        reason: String,
+        cipher: IdentityCipher,
+        at time: Timestamp
+    ) async throws(StoreError) -> ReporterIdentity? {
+        try requireCentralStore()
+        let sealed = try await write { db in
+            try db.execute(
+                sql: "INSERT INTO identityAudit (caseId, actor, reason, at) VALUES (?, ?, ?, ?)",
+                arguments: [caseID.rawValue, actor.rawValue, reason, at(time)]
+            )
+            return try Data.fetchOne(
+                db,
+                sql: "SELECT sealedIdentity FROM reporter WHERE ref = ?",
+                arguments: [reporterRef]
+            )
+        }
+        guard let sealed else { return nil }
+        guard let bytes = try? cipher.open(Array(sealed), context: "reporter:" + reporterRef),
+            let identity = ReporterIdentity(decoding: bytes)
+        else {
+            throw StoreError(
+                .corruptOp,
+                path: path,
+                message: "a reporter identity cannot be decrypted: wrong identity key, or the row was altered"
+            )
+        }
+        return identity
+    }
+
+    /// The identity audit of `caseID`, oldest first: who opened it, when and why.
+    public func identityAudit(of caseID: CaseID) async throws(StoreError) -> [IdentityAuditEntry] {
+        try requireCentralStore()
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT actor, reason, at FROM identityAudit WHERE caseId = ? ORDER BY id",
+                arguments: [caseID.rawValue]
+            ).map { row in
+                IdentityAuditEntry(
+                    actor: row["actor"],
+                    reason: row["reason"],
+                    at: Timestamp(millisecondsSinceEpoch: row["at"])
                 )
             }
         }

@@ -135,6 +135,28 @@ struct Case: AsyncParsableCommand {
                     print("  \(Presentation.time(note.at, calendar))  \(note.actor) (\(visibility)): \(note.text)")
                 }
             }
+            if context.config.role == .central {
+                let desk = try intakeDesk(context)
+                let replies = try await desk.replies(of: caseID)
+                if !replies.isEmpty {
+                    print("\nPesan ke pelapor:")
+                    for reply in replies {
+                        let channel = Presentation.label(reply.channel)
+                        let tries = reply.attempts == 0 ? "" : " (\(reply.attempts)x)"
+                        print(
+                            "  \(Presentation.time(reply.createdAt, calendar))  \(channel)  \(Presentation.label(reply.state))\(tries): "
+                                + reply.body.prefix(80)
+                        )
+                    }
+                }
+                let audit = try await context.store.identityAudit(of: caseID)
+                if !audit.isEmpty {
+                    print("\nIdentitas pelapor dibuka \(audit.count) kali:")
+                    for entry in audit {
+                        print("  \(Presentation.time(entry.at, calendar))  \(entry.actor): \(entry.reason)")
+                    }
+                }
+            }
             if !state.conflicts.isEmpty {
                 print("\nKonflik:")
                 for conflict in state.conflicts {

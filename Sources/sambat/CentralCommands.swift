@@ -29,17 +29,7 @@ struct Intake: AsyncParsableCommand {
     func run() async throws {
         let context = try await node.open(requiring: [.central])
         let actor = try actor.resolve()
-        guard case .central(let central) = context.config.roleConfiguration else {
-            throw CommandFailure("Perintah ini hanya untuk node central.")
-        }
-        let keyFile = central.identityKeyFile
-        let key: [UInt8]
-        do {
-            key = try IdentityKeyFile.read(from: keyFile)
-        } catch {
-            throw CommandFailure(error.description)
-        }
-        let desk = try IntakeDesk(store: context.store, identityKey: key, calendar: context.calendar)
+        let desk = try intakeDesk(context)
         var complaints: [(Int, IntakeComplaint)] = []
         if let batch {
             complaints = try readBatch(batch)
@@ -201,6 +191,61 @@ struct ConflictCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await edit.perform(.resolveConflict(id: conflict, outcome: outcome, note: note))
+        }
+    }
+}
+
+/// Central's intake desk for a CLI command, with the identity key from the configuration.
+func intakeDesk(_ context: NodeContext) throws -> IntakeDesk {
+    guard case .central(let central) = context.config.roleConfiguration else {
+        throw CommandFailure("Perintah ini hanya untuk node central.")
+    }
+    let key: [UInt8]
+    do {
+        key = try IdentityKeyFile.read(from: central.identityKeyFile)
+    } catch {
+        throw CommandFailure(error.description)
+    }
+    return try IntakeDesk(store: context.store, identityKey: key, calendar: context.calendar)
+}
+
+/// `sambat reporter show <case> --reason …`: the reporter's identity, audited.
+struct Reporter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Identitas pelapor (hanya di central, tercatat dalam audit).",
+        subcommands: [Show.self]
+    )
+
+    /// `sambat reporter show`.
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tampilkan identitas pelapor sebuah kasus; siapa, kapan dan alasannya dicatat dalam audit.",
+            discussion: """
+                Central only. The audit entry (staff account, time, case, reason) is written before
+                the identity is read, and never holds the identity itself. Offices and the mayor
+                never hold identities.
+                """
+        )
+        @OptionGroup var node: ConfigOption
+        @OptionGroup var actor: ActorOption
+        @Argument(help: "Ticket number, such as MJK-261129-0001.") var id: String
+        @Option(help: "Why you need the identity (required; kept in the audit).") var reason: String
+
+        func run() async throws {
+            let caseID = try StaffInput.caseID(id)
+            let actor = try actor.resolve()
+            let context = try await node.open(requiring: [.central])
+            let desk = try intakeDesk(context)
+            guard let identity = try await desk.revealIdentity(of: caseID, actor: actor, reason: reason, at: .now)
+            else {
+                print("Identitas pelapor kasus \(caseID) tidak tercatat. (Akses ini tetap dicatat dalam audit.)")
+                return
+            }
+            print("Pelapor kasus \(caseID) — RAHASIA, jangan diteruskan ke OPD")
+            print("Nama    : \(identity.name.isEmpty ? "(belum diberikan)" : identity.name)")
+            print("NIK     : \(identity.nik.isEmpty ? "(belum diberikan)" : identity.nik)")
+            print("Telepon : \(identity.phone)")
+            print("Akses ini dicatat atas nama \(actor) beserta alasannya.")
         }
     }
 }

@@ -15,13 +15,14 @@ struct Sambat: AsyncParsableCommand {
             $SAMBAT_CONFIG), whether the node runs or not.
             Office: case list|show|ack|start|note|resolve|return, status.
             Central: intake, queue, case verify|pend|archive|dispatch|reassign|close|reopen,
-            conflicts, conflict resolve, node enrol|revoke|list.
+            conflicts, conflict resolve, reporter show (audited), node enrol|revoke|list.
             Mayor: report, recap.
             """,
         version: SambatVersion.current,
         subcommands: [
             Info.self, Run.self, Status.self, Case.self, Intake.self, Queue.self, Conflicts.self,
-            ConflictCommand.self, Report.self, Recap.self, Keys.self, Node.self, Inspect.self, Bench.self,
+            ConflictCommand.self, Reporter.self, Report.self, Recap.self, Keys.self, Node.self, Inspect.self,
+            Bench.self,
         ]
     )
 

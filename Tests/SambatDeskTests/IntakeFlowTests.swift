@@ -290,4 +290,56 @@ import Testing
         )
         #expect(identity?.nik == "3576014506880002", "the phone-only message did not overwrite the identity")
     }
+
+    @Test func staffSeeAnIdentityOnlyBehindAnAuditEntryThatHoldsNoIdentity() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let registered = try await central.desk.register(
+            IntakeComplaint(
+                channel: .phone,
+                name: "Siti Rahayu",
+                nik: "3576014506880002",
+                phone: Self.phone,
+                text: "Jalan berlubang di depan pasar"
+            ),
+            actor: try ActorID("op.rina"),
+            at: Self.start
+        )
+        let empty = await #expect(throws: DeskError.self) {
+            try await central.desk.revealIdentity(
+                of: registered.caseID,
+                actor: try ActorID("op.rina"),
+                reason: " ",
+                at: Self.time(1)
+            )
+        }
+        #expect(empty?.code == .emptyText)
+        #expect(try await central.store.identityAudit(of: registered.caseID).isEmpty)
+
+        let identity = try await central.desk.revealIdentity(
+            of: registered.caseID,
+            actor: try ActorID("op.rina"),
+            reason: "menelepon balik pelapor",
+            at: Self.time(2)
+        )
+        #expect(identity?.name == "Siti Rahayu" && identity?.nik == "3576014506880002")
+        let audit = try await central.store.identityAudit(of: registered.caseID)
+        #expect(audit.map(\.actor) == ["op.rina"])
+        #expect(audit.first?.reason == "menelepon balik pelapor" && audit.first?.at == Self.time(2))
+        let dump = try ProcessTestKit.runBlocking(
+            "/usr/bin/sqlite3",
+            [scratch.file("central.sqlite"), "SELECT * FROM identityAudit"]
+        ).output
+        for secret in ["Siti", "Rahayu", "3576014506880002", "81334560103"] { #expect(!dump.contains(secret)) }
+        let unknown = await #expect(throws: DeskError.self) {
+            try await central.desk.revealIdentity(
+                of: try CaseID("MJK-200101-0001"),
+                actor: try ActorID("op.rina"),
+                reason: "cek",
+                at: Self.time(3)
+            )
+        }
+        #expect(unknown?.code == .caseNotFound)
+    }
 }

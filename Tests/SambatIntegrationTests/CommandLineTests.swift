@@ -187,6 +187,12 @@ import Testing
         let caseID = String(intake.output.prefix { $0 != " " })
         #expect(intake.output.contains("saran OPD: dpupr"))
 
+        // The identity only behind an audited command, and only at central.
+        let revealed = try deployment.run("central", ["reporter", "show", caseID, "--reason", "menelepon balik"])
+        #expect(revealed.status == 0 && revealed.output.contains("Rina Kartika"), "\(revealed.output)")
+        let audited = try deployment.run("central", ["case", "show", caseID])
+        #expect(audited.output.contains("dibuka 1 kali") && !audited.output.contains("Rina"), "\(audited.output)")
+
         // Bad intake: nothing written, and the identity is not echoed.
         try await expectRefused(
             deployment,
@@ -224,6 +230,12 @@ import Testing
         #expect(try deployment.run("dpupr", ["case", "ack", caseID]).status == 0)
         try await expectRefused(deployment, "dpupr", ["case", "ack", caseID], saying: "tidak diizinkan")
         try await expectRefused(deployment, "dpupr", ["case", "verify", caseID], saying: "hanya untuk node central")
+        try await expectRefused(
+            deployment,
+            "dpupr",
+            ["reporter", "show", caseID, "--reason", "ingin tahu"],
+            saying: "hanya untuk node central"
+        )
         try await expectRefused(
             deployment,
             "dpupr",

@@ -140,6 +140,35 @@ extension IntakeDesk {
         return true
     }
 
+    /// The reporter's identity for staff at central, behind an audit entry (who, when, which
+    /// case, why; never the identity itself) written before it is read.
+    ///
+    /// - Throws: ``DeskError`` when the reason is empty or the case unknown.
+    public func revealIdentity(
+        of caseID: CaseID,
+        actor: ActorID,
+        reason: String,
+        at now: Timestamp
+    ) async throws -> ReporterIdentity? {
+        let reason = try StaffInput.text(reason, field: .reason)
+        guard let reference = try await store.caseState(caseID)?.complaint?.reporterRef else {
+            throw DeskError.caseNotFound(caseID, on: store.identity.node)
+        }
+        return try await store.revealReporter(
+            of: caseID,
+            reporterRef: reference,
+            actor: actor,
+            reason: reason,
+            cipher: cipher,
+            at: now
+        )
+    }
+
+    /// Messages sent (or queued) to the reporter of `caseID`, oldest first.
+    public func replies(of caseID: CaseID) async throws(StoreError) -> [OutboundMessage] {
+        try await store.outbound(ofCase: caseID, cipher: cipher)
+    }
+
     /// Replies due to go out on `channel`, oldest first.
     public func dueReplies(on channel: IntakeChannel, at now: Timestamp) async throws(StoreError) -> [OutboundMessage] {
         try await store.dueOutbound(at: now, cipher: cipher).filter { $0.channel == channel }

@@ -1,4 +1,5 @@
 public import SambatCore
+public import SambatStore
 
 /// Everything staff read, rendered in Bahasa Indonesia: status words, op and stage labels,
 /// tier names, WIB dates, durations in office hours, and the text of every refusal.
@@ -161,6 +162,17 @@ public enum Presentation {
         case .open311: "Open311"
         case .phone: "telepon"
         case .walkIn: "loket"
+        }
+    }
+
+    /// A reply's delivery state.
+    public static func label(_ state: OutboundMessage.State) -> String {
+        switch state {
+        case .queued: "menunggu dikirim"
+        case .sent: "terkirim"
+        case .delivered: "diterima"
+        case .read: "dibaca"
+        case .failed: "GAGAL"
         }
     }
 

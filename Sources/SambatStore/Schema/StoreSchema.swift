@@ -234,6 +234,16 @@ enum StoreSchema {
                     CREATE INDEX outboundByProvider ON outboundMessage(providerId);
                     CREATE INDEX outboundByCase ON outboundMessage(caseId);
                     CREATE INDEX outboundByState ON outboundMessage(state, channel, id);
+                    -- Central only. Every time staff opened a reporter's identity: who, when, which
+                    -- case and why; never the identity itself.
+                    CREATE TABLE identityAudit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        caseId TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX identityAuditByCase ON identityAudit(caseId, at);
                     """
             )
         }
