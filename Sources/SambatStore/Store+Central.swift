@@ -73,7 +73,15 @@ extension Store {
             try Data.fetchOne(db, sql: "SELECT sealedIdentity FROM reporter WHERE ref = ?", arguments: [ref])
         }
         guard let stored else { return nil }
-        guard let bytes = try? cipher.open(Array(stored), context: "reporter:" + ref),
+        return try openIdentity(stored, ref: ref, cipher: cipher)
+    }
+
+    /// A sealed identity opened.
+    ///
+    /// - Throws: ``StoreError`` with ``StoreError/Code/corruptOp`` for a wrong key or an
+    ///   altered row.
+    func openIdentity(_ sealed: Data, ref: String, cipher: IdentityCipher) throws(StoreError) -> ReporterIdentity {
+        guard let bytes = try? cipher.open(Array(sealed), context: "reporter:" + ref),
             let identity = ReporterIdentity(decoding: bytes)
         else {
             throw StoreError(

@@ -262,16 +262,7 @@ extension Store {
             )
         }
         guard let sealed else { return nil }
-        guard let bytes = try? cipher.open(Array(sealed), context: "reporter:" + reporterRef),
-            let identity = ReporterIdentity(decoding: bytes)
-        else {
-            throw StoreError(
-                .corruptOp,
-                path: path,
-                message: "a reporter identity cannot be decrypted: wrong identity key, or the row was altered"
-            )
-        }
-        return identity
+        return try openIdentity(sealed, ref: reporterRef, cipher: cipher)
     }
 
     /// The identity audit of `caseID`, oldest first: who opened it, when and why.

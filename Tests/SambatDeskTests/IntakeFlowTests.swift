@@ -56,6 +56,21 @@ import Testing
         }
     }
 
+    /// Siti's complaint typed by the operator, with her name and NIK.
+    static func registerSiti(_ central: Central) async throws -> IntakeDesk.Registered {
+        try await central.desk.register(
+            IntakeComplaint(
+                channel: .phone,
+                name: "Siti Rahayu",
+                nik: "3576014506880002",
+                phone: Self.phone,
+                text: "Jalan berlubang di depan pasar"
+            ),
+            actor: try ActorID("op.rina"),
+            at: Self.start
+        )
+    }
+
     @Test func aFirstMessageOpensAPendingCaseAndTheIdentityReplyCompletesIt() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -262,17 +277,7 @@ import Testing
         let scratch = try Scratch()
         defer { scratch.remove() }
         let central = try Central(scratch)
-        _ = try await central.desk.register(
-            IntakeComplaint(
-                channel: .phone,
-                name: "Siti Rahayu",
-                nik: "3576014506880002",
-                phone: Self.phone,
-                text: "Jalan berlubang di depan pasar"
-            ),
-            actor: try ActorID("op.rina"),
-            at: Self.start
-        )
+        _ = try await Self.registerSiti(central)
         let outcome = try await central.desk.receive(
             central.message("w9", "Aduan baru: saluran mampet, Siti"),
             policy: IntakePolicy(),
@@ -295,17 +300,7 @@ import Testing
         let scratch = try Scratch()
         defer { scratch.remove() }
         let central = try Central(scratch)
-        let registered = try await central.desk.register(
-            IntakeComplaint(
-                channel: .phone,
-                name: "Siti Rahayu",
-                nik: "3576014506880002",
-                phone: Self.phone,
-                text: "Jalan berlubang di depan pasar"
-            ),
-            actor: try ActorID("op.rina"),
-            at: Self.start
-        )
+        let registered = try await Self.registerSiti(central)
         let empty = await #expect(throws: DeskError.self) {
             try await central.desk.revealIdentity(
                 of: registered.caseID,
