@@ -5,22 +5,29 @@ import SambatDesk
 import SambatNode
 import SambatStore
 
-/// `sambat intake`: a complaint taken by phone (or at the desk), with the reporter's identity.
+/// `sambat intake`: a complaint taken by phone or at the desk.
 struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Catat pengaduan telepon/loket dengan identitas pelapor (register a complaint).",
+        abstract: "Catat pengaduan telepon/loket (register a complaint).",
         discussion: """
+            Required: --phone and --text. With --name and --nik the reporter's identity is
+            recorded at once; without them the case opens with the number alone and, where the
+            city requires identity (intake.require_identity, default true), waits as pending
+            until the reporter sends name and NIK or they are recorded here.
             The identity stays at central, sealed; the case carries a pseudonymous reporter
-            reference and the text with phone numbers, NIKs and the reporter's name masked.
-            --batch FILE reads JSON lines with channel, name, nik, phone, text, location.
+            reference and the text with phone numbers, NIKs and names masked.
+            --batch FILE reads JSON lines: "phone" and "text" required; "name", "nik",
+            "channel" (\(IntakeChannel.codeNames.joined(separator: ", "))) and "location"
+            optional. A line with a missing or bad field is named with the field; the other
+            lines are registered.
             """
     )
     @OptionGroup var node: ConfigOption
     @OptionGroup var actor: ActorOption
-    @Option(help: "Reporter's full name.") var name: String?
-    @Option(help: "Reporter's 16-digit NIK.") var nik: String?
-    @Option(help: "Reporter's phone or WhatsApp number.") var phone: String?
-    @Option(help: "The complaint.") var text: String?
+    @Option(help: "Reporter's full name (with --nik).") var name: String?
+    @Option(help: "Reporter's 16-digit NIK; spaces and dots allowed (with --name).") var nik: String?
+    @Option(help: "Reporter's phone or WhatsApp number (required).") var phone: String?
+    @Option(help: "The complaint (required).") var text: String?
     @Option(help: "Where.") var location: String = ""
     @Option(help: "\(IntakeChannel.codeNames.joined(separator: ", ")).", transform: coded(.channel))
     var channel: IntakeChannel = .phone
@@ -30,20 +37,21 @@ struct Intake: AsyncParsableCommand {
         let context = try await node.open(requiring: [.central])
         let actor = try actor.resolve()
         let desk = try intakeDesk(context)
+        guard case .central(let central) = context.config.roleConfiguration else { return }
         var complaints: [(Int, IntakeComplaint)] = []
         if let batch {
-            complaints = try readBatch(batch)
+            complaints = try Self.readBatch(batch)
         } else {
-            guard let name, let nik, let phone, let text else {
-                throw CommandFailure("Isi --name, --nik, --phone dan --text (atau --batch BERKAS).")
+            guard let phone, let text else {
+                throw CommandFailure("Isi --phone dan --text (serta --name dan --nik bila ada), atau --batch BERKAS.")
             }
             complaints = [
                 (
                     1,
                     IntakeComplaint(
                         channel: channel,
-                        name: name,
-                        nik: nik,
+                        name: name ?? "",
+                        nik: nik ?? "",
                         phone: phone,
                         text: text,
                         location: location
@@ -54,10 +62,33 @@ struct Intake: AsyncParsableCommand {
         var failures = 0
         for (line, complaint) in complaints {
             do {
-                let registered = try await desk.register(complaint, actor: actor, at: Timestamp.now)
-                let suggestion = context.reference.routing.suggest(for: registered.maskedText).map(\.office.rawValue)
+                let caseID: CaseID
+                var waits = false
+                if complaint.name.isEmpty, complaint.nik.isEmpty {
+                    // The number alone: as a message would come in, through the same intake.
+                    let outcome = try await desk.receive(
+                        InboundMessage(
+                            channel: complaint.channel,
+                            externalID: "cli-" + UUID().uuidString,
+                            sender: complaint.phone,
+                            text: complaint.text,
+                            location: complaint.location
+                        ),
+                        policy: central.intake,
+                        at: Timestamp.now
+                    )
+                    guard let opened = outcome.caseID else {
+                        throw IntakeError(problems: [.init(.text, .missing)])
+                    }
+                    caseID = opened
+                    if case .opened(_, awaitsIdentity: true) = outcome { waits = true }
+                } else {
+                    caseID = try await desk.register(complaint, actor: actor, at: Timestamp.now).caseID
+                }
+                let masked = try await context.store.caseState(caseID)?.complaint?.text ?? ""
+                let suggestion = context.reference.routing.suggest(for: masked).map(\.office.rawValue)
                 let hint = suggestion.isEmpty ? "" : "  saran OPD: \(suggestion.joined(separator: ", "))"
-                print("\(registered.caseID)  diterima\(hint)")
+                print("\(caseID)  diterima\(waits ? ", menunggu identitas pelapor (nama dan NIK)" : "")\(hint)")
             } catch let error as IntakeError {
                 failures += 1
                 let prefix = batch == nil ? "" : "baris \(line): "
@@ -67,16 +98,9 @@ struct Intake: AsyncParsableCommand {
         if failures > 0 { throw CommandFailure("\(failures) pengaduan ditolak; yang lain tersimpan.") }
     }
 
-    private struct Line: Decodable {
-        var channel: String?
-        var name: String
-        var nik: String
-        var phone: String
-        var text: String
-        var location: String?
-    }
-
-    private func readBatch(_ path: String) throws -> [(Int, IntakeComplaint)] {
+    /// The complaints of a JSON-lines file; a malformed line names its field and stops
+    /// everything before anything is written.
+    static func readBatch(_ path: String) throws -> [(Int, IntakeComplaint)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandFailure("Berkas \(path) tidak dapat dibaca.")
         }
@@ -84,24 +108,37 @@ struct Intake: AsyncParsableCommand {
         for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            guard let entry = try? JSONDecoder().decode(Line.self, from: Data(trimmed.utf8)) else {
-                throw CommandFailure(
-                    "\(path) baris \(index + 1): bukan JSON pengaduan yang sah; tidak ada yang disimpan."
-                )
+            let number = index + 1
+            func refuse(_ why: String) -> CommandFailure {
+                CommandFailure("\(path) baris \(number): \(why); tidak ada yang disimpan.")
             }
-            guard let channel = IntakeChannel(codeName: entry.channel ?? "phone") else {
-                throw CommandFailure("\(path) baris \(index + 1): saluran tidak dikenal; tidak ada yang disimpan.")
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                throw refuse("bukan objek JSON")
+            }
+            func field(_ key: String, required: Bool) throws -> String? {
+                guard let value = object[key], !(value is NSNull) else {
+                    if required { throw refuse("kolom '\(key)' wajib ada") }
+                    return nil
+                }
+                guard let text = value as? String else { throw refuse("kolom '\(key)' harus berupa teks") }
+                return text
+            }
+            let channelName = try field("channel", required: false) ?? "phone"
+            guard let channel = IntakeChannel(codeName: channelName) else {
+                throw refuse(
+                    "kolom 'channel' tidak dikenal: '\(channelName)' (\(IntakeChannel.codeNames.joined(separator: ", ")))"
+                )
             }
             result.append(
                 (
-                    index + 1,
+                    number,
                     IntakeComplaint(
                         channel: channel,
-                        name: entry.name,
-                        nik: entry.nik,
-                        phone: entry.phone,
-                        text: entry.text,
-                        location: entry.location ?? ""
+                        name: try field("name", required: false) ?? "",
+                        nik: try field("nik", required: false) ?? "",
+                        phone: try field("phone", required: true) ?? "",
+                        text: try field("text", required: true) ?? "",
+                        location: try field("location", required: false) ?? ""
                     )
                 )
             )

@@ -193,6 +193,25 @@ import Testing
         let audited = try deployment.run("central", ["case", "show", caseID])
         #expect(audited.output.contains("dibuka 1 kali") && !audited.output.contains("Rina"), "\(audited.output)")
 
+        // A number and a text are enough: the case waits for the reporter's name and NIK.
+        let phoneOnly = try deployment.run(
+            "central",
+            ["intake", "--phone", "081399998888", "--text", "Lampu jalan di gang Melati mati tiga hari"]
+        )
+        #expect(phoneOnly.status == 0 && phoneOnly.output.contains("menunggu identitas"), "\(phoneOnly.output)")
+        // A batch line with a missing field is named, and nothing of the batch is written.
+        let batch = "\(deployment.directory)/batch.jsonl"
+        try """
+        {"phone": "081211112222", "text": "Saluran mampet di Jl. Kenanga"}
+        {"phone": "081233334444", "txt": "typo"}
+        """.write(toFile: batch, atomically: true, encoding: .utf8)
+        try await expectRefused(
+            deployment,
+            "central",
+            ["intake", "--batch", batch],
+            saying: "baris 2: kolom 'text' wajib ada"
+        )
+
         // Bad intake: nothing written, and the identity is not echoed.
         try await expectRefused(
             deployment,

@@ -362,12 +362,18 @@ extension IntakeDesk {
         _ = try await store.enqueueOutbound(
             key: key,
             caseID: caseID,
-            channel: message.channel,
+            channel: Self.replyChannel(for: message.channel),
             recipient: message.sender,
             body: body,
             cipher: cipher,
             at: now
         )
+    }
+
+    /// Where a reply goes: back on WhatsApp or SMS; a complaint taken by phone, at the desk, on
+    /// the web or by Open311 is answered by SMS to the number given.
+    static func replyChannel(for channel: IntakeChannel) -> IntakeChannel {
+        channel == .whatsapp ? .whatsapp : .sms
     }
 
     /// The stored form of a message: its fields joined by U+001F, which channels never deliver
