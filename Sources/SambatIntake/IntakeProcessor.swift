@@ -1,5 +1,5 @@
 public import Logging
-import SambatCore
+public import SambatCore
 public import SambatDesk
 import SambatStore
 public import ServiceLifecycle
@@ -7,18 +7,27 @@ public import ServiceLifecycle
 /// Central's Service that processes stored inbound messages: threading, ops, replies.
 ///
 /// Webhooks and the SMS poller only store messages (so they answer fast and lose nothing);
-/// this takes them up in arrival order, also those left unprocessed by a crash. Polls every
-/// `interval` until graceful shutdown.
+/// this takes them up in arrival order, also those left unprocessed by a crash, and queues
+/// the notices reporters are owed for what happened to their cases. Polls every `interval`
+/// until graceful shutdown.
 public struct IntakeProcessor: Service {
     private let desk: IntakeDesk
     private let policy: IntakePolicy
     private let interval: Duration
+    private let officeNames: [NodeID: String]
     private let logger: Logger
 
-    /// A processor over `desk`.
-    public init(desk: IntakeDesk, policy: IntakePolicy, interval: Duration = .milliseconds(200), logger: Logger) {
+    /// A processor over `desk`; `officeNames` are what reporters are told an office is called.
+    public init(
+        desk: IntakeDesk,
+        policy: IntakePolicy,
+        officeNames: [NodeID: String] = [:],
+        interval: Duration = .milliseconds(200),
+        logger: Logger
+    ) {
         self.desk = desk
         self.policy = policy
+        self.officeNames = officeNames
         self.interval = interval
         self.logger = logger
     }
@@ -29,6 +38,8 @@ public struct IntakeProcessor: Service {
             do {
                 let processed = try await desk.processPending(policy: policy, at: Timestamp.now)
                 if processed > 0 { logger.debug("intake processed", metadata: ["intake.count": "\(processed)"]) }
+                let names = officeNames
+                _ = try await desk.notifyReporters(officeName: { names[$0] ?? $0.rawValue }, at: Timestamp.now)
             } catch {
                 // The message stays stored and unprocessed; the next round tries again.
                 logger.error("intake processing failed", metadata: ["error": "\(Self.describe(error))"])

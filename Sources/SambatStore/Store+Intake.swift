@@ -283,6 +283,43 @@ extension Store {
         }
     }
 
+    /// Reporters' cases with ops their notices were not yet derived from, at most `limit`.
+    ///
+    /// Reads only cases still watched (not closed or archived and notified), so the cost
+    /// follows the open cases, not the history.
+    public func casesToNotify(
+        limit: Int = 200
+    ) async throws(StoreError) -> [(ref: String, caseID: CaseID, opCount: Int)] {
+        try requireCentralStore()
+        return try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT reporterCase.ref, reporterCase.caseId, caseView.opCount FROM reporterCase
+                    JOIN caseView ON caseView.caseId = reporterCase.caseId
+                    WHERE reporterCase.done = 0 AND caseView.opCount > reporterCase.notifiedOps
+                    LIMIT ?
+                    """,
+                arguments: [limit]
+            ).compactMap { row in
+                guard let caseID = try? CaseID(row[1] as String) else { return nil }
+                return (row[0] as String, caseID, row[2] as Int)
+            }
+        }
+    }
+
+    /// Records that notices were derived from the first `opCount` ops of the case; `done`
+    /// stops watching it.
+    public func markNotified(_ ref: String, caseID: CaseID, opCount: Int, done: Bool) async throws(StoreError) {
+        try requireCentralStore()
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE reporterCase SET notifiedOps = MAX(notifiedOps, ?), done = ? WHERE ref = ? AND caseId = ?",
+                arguments: [opCount, done, ref, caseID.rawValue]
+            )
+        }
+    }
+
     /// Queues a message to a reporter unless one with the same key was queued before.
     ///
     /// - Returns: `false` when the key exists: the notice was already queued (or sent).

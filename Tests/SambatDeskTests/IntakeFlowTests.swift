@@ -229,6 +229,15 @@ import Testing
             return caseID
         }
         let first = try await resolvedCase("r1", at: 0)
+        // The reporter is told of the dispatch and of the follow-up, once each.
+        _ = try await central.desk.notifyReporters(officeName: { _ in "PDAM" }, at: Self.time(5))
+        _ = try await central.desk.notifyReporters(officeName: { _ in "PDAM" }, at: Self.time(6))
+        let notices = try await central.store.outbound(ofCase: first, cipher: central.cipher)
+        #expect(notices.filter { $0.idempotencyKey.hasPrefix("dispatched:\(first):pdam:1") }.count == 1)
+        #expect(notices.filter { $0.idempotencyKey.hasPrefix("resolved:\(first):") }.count == 1)
+        #expect(notices.contains { $0.body.contains("PDAM") && $0.body.contains(first.rawValue) })
+        // Within 24 hours of the reporter's WhatsApp message: on WhatsApp.
+        #expect(notices.allSatisfy { $0.channel == .whatsapp })
         #expect(
             try await central.desk.receive(
                 central.message("a1", "Sudah pak, terima kasih"),
@@ -336,5 +345,44 @@ import Testing
             )
         }
         #expect(unknown?.code == .caseNotFound)
+    }
+
+    @Test func anArchivedCaseIsExplainedPolitelyByWhatsAppWithinADayAndBySMSAfter() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let policy = IntakePolicy(requireIdentity: false)
+        let reference = ReferenceData(
+            offices: [],
+            calendar: WorkingCalendar(),
+            targets: ServiceTargets(),
+            routing: RoutingRules(rules: [])
+        )
+        let actions = CaseActions(store: central.store, reference: reference)
+        var cases: [CaseID] = []
+        for (index, text) in ["Jalan tol macet parah", "Pengelola tol tidak peduli"].enumerated() {
+            let outcome = try await central.desk.receive(
+                central.message("t\(index)", (index == 0 ? "" : "aduan baru: ") + text),
+                policy: policy,
+                at: Self.start
+            )
+            let caseID = try #require(outcome.caseID)
+            _ = try await actions.perform(
+                .archive(reason: .outOfRemit, note: ""),
+                on: caseID,
+                actor: try ActorID("op.rina"),
+                at: Self.time(1)
+            )
+            cases.append(caseID)
+        }
+        _ = try await central.desk.notifyReporters(officeName: { $0.rawValue }, at: Self.time(60))
+        let first = try await central.store.outbound(ofCase: cases[0], cipher: central.cipher)
+        let archived = try #require(first.first { $0.idempotencyKey == "archived:\(cases[0])" })
+        #expect(archived.channel == .whatsapp)
+        #expect(archived.body.contains("bukan kewenangan Pemerintah Kota"))
+        // A day and more later the window is closed: the notice goes by SMS.
+        let later = Timestamp(millisecondsSinceEpoch: Self.start.millisecondsSinceEpoch + 25 * 3_600_000)
+        #expect(try await central.desk.noticeChannelForTests(ofCase: cases[1], at: later) == .sms)
+        #expect(try await central.desk.noticeChannelForTests(ofCase: cases[1], at: Self.time(60)) == .whatsapp)
     }
 }

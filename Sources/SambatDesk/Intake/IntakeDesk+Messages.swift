@@ -169,6 +169,90 @@ extension IntakeDesk {
         try await store.outbound(ofCase: caseID, cipher: cipher)
     }
 
+    /// Queues the notices reporters are owed for what happened to their cases since the last
+    /// call: dispatched to an office, resolved by the offices, closed, archived (with a polite
+    /// reason per code).
+    ///
+    /// Each notice has an idempotency key (event, case, and the op or epoch it is about), so
+    /// it is queued at most once, however often this runs or restarts. A WhatsApp reporter is
+    /// answered on WhatsApp within 24 hours of their last message, by SMS after.
+    ///
+    /// - Parameters:
+    ///   - officeName: the name to tell the reporter for an office.
+    ///   - now: the time the notices are queued at.
+    /// - Returns: how many cases were looked at.
+    /// - Throws: ``StoreError`` on a storage failure; what was queued stays queued.
+    public func notifyReporters(officeName: (NodeID) -> String, at now: Timestamp) async throws -> Int {
+        let pending = try await store.casesToNotify()
+        for entry in pending {
+            guard let state = try await store.caseState(entry.caseID), let complaint = state.complaint,
+                let identity = try await store.reporter(ref: entry.ref, cipher: cipher), !identity.phone.isEmpty
+            else {
+                try await store.markNotified(entry.ref, caseID: entry.caseID, opCount: entry.opCount, done: true)
+                continue
+            }
+            let caseID = state.caseID
+            var notices: [(key: String, text: String)] = []
+            for assignment in state.assignments {
+                notices.append(
+                    (
+                        "dispatched:\(caseID):\(assignment.office):\(assignment.epoch)",
+                        ReporterNotices.dispatched(caseID, officeName: officeName(assignment.office))
+                    )
+                )
+            }
+            if state.status == .resolved,
+                let latest = state.assignments.compactMap(\.resolved).max(by: { $0.at < $1.at })
+            {
+                notices.append(("resolved:\(caseID):\(latest.op)", ReporterNotices.resolved(caseID)))
+            }
+            if state.status == .closed, state.closeReason != .confirmedByReporter, let closed = state.milestones.closed
+            {
+                notices.append(("closed:\(caseID):\(closed.op)", ReporterNotices.closed(caseID)))
+            }
+            if state.status == .archived, let reason = state.archiveReason {
+                notices.append(("archived:\(caseID)", ReporterNotices.archived(caseID, reason: reason)))
+            }
+            let channel = try await noticeChannel(for: complaint.channel, reference: entry.ref, at: now)
+            for notice in notices {
+                _ = try await store.enqueueOutbound(
+                    key: notice.key,
+                    caseID: caseID,
+                    channel: channel,
+                    recipient: identity.phone,
+                    body: notice.text,
+                    cipher: cipher,
+                    at: now
+                )
+            }
+            let finished = state.status == .closed || state.status == .archived
+            try await store.markNotified(entry.ref, caseID: caseID, opCount: entry.opCount, done: finished)
+        }
+        return pending.count
+    }
+
+    /// WhatsApp within 24 hours of the reporter's last WhatsApp message (the Cloud API's
+    /// window for free text), SMS otherwise.
+    func noticeChannel(
+        for channel: IntakeChannel,
+        reference: String,
+        at now: Timestamp
+    ) async throws(StoreError)
+        -> IntakeChannel
+    {
+        guard channel == .whatsapp,
+            let last = try await store.lastInbound(from: reference, on: .whatsapp),
+            now.millisecondsSinceEpoch - last.millisecondsSinceEpoch < 24 * 3_600_000
+        else { return .sms }
+        return .whatsapp
+    }
+
+    /// The channel a notice on `caseID` would take at `now`, for tests of the 24-hour window.
+    package func noticeChannelForTests(ofCase caseID: CaseID, at now: Timestamp) async throws -> IntakeChannel? {
+        guard let complaint = try await store.caseState(caseID)?.complaint else { return nil }
+        return try await noticeChannel(for: complaint.channel, reference: complaint.reporterRef, at: now)
+    }
+
     /// Replies due to go out on `channel`, oldest first.
     public func dueReplies(on channel: IntakeChannel, at now: Timestamp) async throws(StoreError) -> [OutboundMessage] {
         try await store.dueOutbound(at: now, cipher: cipher).filter { $0.channel == channel }

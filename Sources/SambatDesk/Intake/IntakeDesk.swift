@@ -123,6 +123,7 @@ public struct IntakeDesk: Sendable {
             .init(channel: complaint.channel, reporterRef: reference, text: masked, location: location)
         )
         let caseID = try await openCase(opened, actor: actor, at: now)
+        try await store.linkReporterCase(reference, caseID: caseID, awaitsIdentity: false, at: now)
         _ = try await store.recordIntake(
             channel: complaint.channel,
             externalID: caseID.rawValue,

@@ -137,8 +137,9 @@ extension NodeRuntime {
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
         let desk: IntakeDesk
+        let reference: ReferenceData
         do {
-            let reference = try ReferenceData.load(config.reference)
+            reference = try ReferenceData.load(config.reference)
             let identityKey = try IdentityKeyFile.read(from: central.identityKeyFile)
             desk = try IntakeDesk(store: store, identityKey: identityKey, calendar: reference.calendar)
         } catch {
@@ -146,7 +147,15 @@ extension NodeRuntime {
         }
         var intakeLogger = logger
         intakeLogger[metadataKey: "component"] = "intake"
-        let intake = IntakeProcessor(desk: desk, policy: central.intake, logger: intakeLogger)
+        let intake = IntakeProcessor(
+            desk: desk,
+            policy: central.intake,
+            officeNames: Dictionary(
+                reference.offices.map { ($0.code, $0.name) },
+                uniquingKeysWith: { first, _ in first }
+            ),
+            logger: intakeLogger
+        )
         let sync = CentralSyncService(
             store: store,
             configuration: .init(bindEndpoint: central.bindEndpoint, keyPair: keyPair, settings: config.sync),

@@ -206,13 +206,18 @@ enum StoreSchema {
                     CREATE INDEX intakeMessageUnprocessed ON intakeMessage(id) WHERE processedAt IS NULL;
                     -- Central only. The cases each reporter opened: threading joins a later message
                     -- to the newest open one.
+                    -- notifiedOps: how many of the case's ops the reporter's notices have been
+                    -- derived from; done: closed or archived and notified, no longer watched.
                     CREATE TABLE reporterCase (
                         ref TEXT NOT NULL,
                         caseId TEXT NOT NULL,
                         openedAt INTEGER NOT NULL,
                         awaitsIdentity INTEGER NOT NULL DEFAULT 0,
+                        notifiedOps INTEGER NOT NULL DEFAULT 0,
+                        done INTEGER NOT NULL DEFAULT 0,
                         PRIMARY KEY (ref, caseId)
                     ) WITHOUT ROWID;
+                    CREATE INDEX reporterCaseWatched ON reporterCase(caseId) WHERE done = 0;
                     -- Central only. Messages to reporters, with their delivery state; the
                     -- idempotency key (event and case) makes each notice go out at most once.
                     CREATE TABLE outboundMessage (
