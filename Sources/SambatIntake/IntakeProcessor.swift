@@ -34,26 +34,11 @@ public struct IntakeProcessor: Service {
 
     /// Processes until graceful shutdown; a failed round is logged and retried.
     public func run() async {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                let processed = try await desk.processPending(policy: policy, at: Timestamp.now)
-                if processed > 0 { logger.debug("intake processed", metadata: ["intake.count": "\(processed)"]) }
-                let names = officeNames
-                _ = try await desk.notifyReporters(officeName: { names[$0] ?? $0.rawValue }, at: Timestamp.now)
-            } catch {
-                // The message stays stored and unprocessed; the next round tries again.
-                logger.error("intake processing failed", metadata: ["error": "\(Self.describe(error))"])
-            }
-            try? await Task.sleep(for: interval)
-        }
-    }
-
-    /// An error for the log, without any message content.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as StoreError: error.description
-        case let error as IntakeError: error.description
-        default: "\(type(of: error))"
+        await PollingLoop.run(every: interval, logger: logger, failure: "intake processing failed") {
+            let processed = try await desk.processPending(policy: policy, at: Timestamp.now)
+            if processed > 0 { logger.debug("intake processed", metadata: ["intake.count": "\(processed)"]) }
+            let names = officeNames
+            _ = try await desk.notifyReporters(officeName: { names[$0] ?? $0.rawValue }, at: Timestamp.now)
         }
     }
 }

@@ -144,6 +144,14 @@ import Testing
                 "targets.x tidak dikenal (verify, dispatch, acknowledge)"
             ),
             (.init("rules", .unknownRoutingOffice, "nosuch"), "OPD 'nosuch' tidak ada di direktori OPD"),
+            (
+                .init("intake.require_identity", .invalidBoolean, "ya"),
+                "intake.require_identity harus true atau false, bukan 'ya'"
+            ),
+            (
+                .init("whatsapp.graph_base_url", .invalidURL, "ftp://x"),
+                "whatsapp.graph_base_url harus alamat https://…, bukan 'ftp://x'"
+            ),
         ]
         for (problem, text) in problems { #expect(Presentation.render(problem) == text, "\(problem)") }
         let error = ConfigurationError(path: "bad.yaml", problems: problems.prefix(2).map(\.0))

@@ -65,6 +65,7 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
             case unknownDefaultTier = "unknown_default_tier"
             case unknownRoutingOffice = "unknown_routing_office"
             case invalidBoolean = "invalid_boolean"
+            case invalidURL = "invalid_url"
         }
         fileprivate let base: Base
         private init(_ base: Base) { self.base = base }
@@ -143,6 +144,8 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
         public static let unknownRoutingOffice = Code(.unknownRoutingOffice)
         /// Not `true` or `false` (values: value).
         public static let invalidBoolean = Code(.invalidBoolean)
+        /// Not an `https://` URL (values: value).
+        public static let invalidURL = Code(.invalidURL)
 
         /// The snake_case name.
         public var description: String { base.rawValue }

@@ -264,6 +264,42 @@ extension IntakeDesk {
         try await store.updateOutbound(reply.id, state: .sent, providerID: providerID, countAttempt: true, at: now)
     }
 
+    /// The most tries a reply gets before it is marked failed.
+    public static let maximumSendAttempts = 6
+
+    /// Schedules another try of a reply that could not be sent: 30 s after the first failure,
+    /// doubling, until ``maximumSendAttempts``; then it is marked failed.
+    public func retryReply(_ reply: OutboundMessage, error: String, at now: Timestamp) async throws(StoreError) {
+        let attempts = reply.attempts + 1
+        guard attempts < Self.maximumSendAttempts else {
+            try await store.updateOutbound(reply.id, state: .failed, error: error, countAttempt: true, at: now)
+            return
+        }
+        let delay = Int64(30_000) << Int64(attempts - 1)
+        try await store.updateOutbound(
+            reply.id,
+            state: .queued,
+            error: error,
+            nextAttemptAt: Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + delay),
+            countAttempt: true,
+            at: now
+        )
+    }
+
+    /// Marks a WhatsApp reply failed and queues the same text by SMS, once.
+    public func sendBySMSInstead(_ reply: OutboundMessage, error: String, at now: Timestamp) async throws(StoreError) {
+        try await store.updateOutbound(reply.id, state: .failed, error: error, countAttempt: true, at: now)
+        _ = try await store.enqueueOutbound(
+            key: reply.idempotencyKey + ":sms",
+            caseID: reply.caseID,
+            channel: .sms,
+            recipient: reply.recipient,
+            body: reply.body,
+            cipher: cipher,
+            at: now
+        )
+    }
+
     /// Replies sent on `channel` whose delivery is not yet known.
     public func repliesAwaitingReport(on channel: IntakeChannel) async throws(StoreError) -> [OutboundMessage] {
         try await store.outbound(inState: .sent, on: channel, cipher: cipher)

@@ -59,6 +59,7 @@ extension Presentation {
         case .unknownDefaultTier: return "\(key) '\(first)' tidak dikenal"
         case .unknownRoutingOffice: return "OPD '\(first)' tidak ada di direktori OPD"
         case .invalidBoolean: return "\(key) harus true atau false, bukan '\(first)'"
+        case .invalidURL: return "\(key) harus alamat https://…, bukan '\(first)'"
         default: return "\(key): \(problem.code)"
         }
     }

@@ -34,13 +34,8 @@ public struct SMSPoller: Service {
 
     /// Polls until graceful shutdown.
     public func run() async {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try await round(at: Timestamp.now)
-            } catch {
-                logger.error("sms round failed", metadata: ["error": "\(Self.describe(error))"])
-            }
-            try? await Task.sleep(for: interval)
+        await PollingLoop.run(every: interval, logger: logger, failure: "sms round failed") {
+            try await round(at: Timestamp.now)
         }
     }
 
@@ -92,13 +87,5 @@ public struct SMSPoller: Service {
     static func outboxID(_ providerID: String) -> Int64? {
         guard providerID.hasPrefix("gammu-outbox-") else { return nil }
         return Int64(providerID.dropFirst("gammu-outbox-".count))
-    }
-
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as GammuError: error.description
-        case let error as StoreError: error.description
-        default: "\(type(of: error))"
-        }
     }
 }

@@ -101,17 +101,33 @@ public struct CentralConfiguration: Hashable, Sendable {
     }
 }
 
-/// The WhatsApp webhook's settings; the secret stays in its file until the node starts.
+/// The WhatsApp Cloud API settings; secrets stay in their files until the node starts.
 public struct WhatsAppSettings: Hashable, Sendable {
     /// The subscribe handshake's token (`whatsapp.verify_token`).
     public var verifyToken: String
     /// The file holding the app secret (`whatsapp.app_secret_file`, mode 0600).
     public var appSecretFile: String
+    /// The business phone number's id for sending (`whatsapp.phone_number_id`); no sending
+    /// without it.
+    public var phoneNumberID: String?
+    /// The file holding the access token for sending (`whatsapp.access_token_file`, 0600).
+    public var accessTokenFile: String?
+    /// The Graph API base (`whatsapp.graph_base_url`).
+    public var graphBaseURL: String
 
     /// The settings.
-    public init(verifyToken: String, appSecretFile: String) {
+    public init(
+        verifyToken: String,
+        appSecretFile: String,
+        phoneNumberID: String? = nil,
+        accessTokenFile: String? = nil,
+        graphBaseURL: String = "https://graph.facebook.com/v21.0"
+    ) {
         self.verifyToken = verifyToken
         self.appSecretFile = appSecretFile
+        self.phoneNumberID = phoneNumberID
+        self.accessTokenFile = accessTokenFile
+        self.graphBaseURL = graphBaseURL
     }
 }
 

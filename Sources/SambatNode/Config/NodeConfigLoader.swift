@@ -40,6 +40,9 @@ public enum NodeConfigLoader {
         "http.body_limit": [.central],
         "whatsapp.verify_token": [.central],
         "whatsapp.app_secret_file": [.central],
+        "whatsapp.phone_number_id": [.central],
+        "whatsapp.access_token_file": [.central],
+        "whatsapp.graph_base_url": [.central],
         "intake.require_identity": [.central],
         "smsd.database": [.central],
         "reference.directory": [.central, .office, .mayor],
@@ -261,7 +264,27 @@ public enum NodeConfigLoader {
         if !FileManager.default.isReadableFile(atPath: secretFile) {
             problems.add(.init("whatsapp.app_secret_file", .fileMissing, secretFile))
         }
-        return WhatsAppSettings(verifyToken: token, appSecretFile: secretFile)
+        var settings = WhatsAppSettings(verifyToken: token, appSecretFile: secretFile)
+        let phoneNumberID = section.value("phone_number_id")
+        let tokenFile = section.value("access_token_file")
+        if (phoneNumberID == nil) != (tokenFile == nil) {
+            problems.add(
+                .init(phoneNumberID == nil ? "whatsapp.phone_number_id" : "whatsapp.access_token_file", .missingKey)
+            )
+        }
+        if let tokenFile, !FileManager.default.isReadableFile(atPath: tokenFile) {
+            problems.add(.init("whatsapp.access_token_file", .fileMissing, tokenFile))
+        }
+        settings.phoneNumberID = phoneNumberID
+        settings.accessTokenFile = tokenFile
+        if let base = section.value("graph_base_url") {
+            if base.hasPrefix("https://") || base.hasPrefix("http://127.0.0.1") || base.hasPrefix("http://localhost") {
+                settings.graphBaseURL = base
+            } else {
+                problems.add(.init("whatsapp.graph_base_url", .invalidURL, base))
+            }
+        }
+        return settings
     }
 
     /// Problems found so far, in the order found.

@@ -180,6 +180,29 @@ extension NodeRuntime {
             services.append(SMSPoller(gateway: gateway, desk: desk, logger: smsLogger))
             status.smsGateway = gateway
         }
+        if let whatsApp = central.whatsApp, let phoneNumberID = whatsApp.phoneNumberID,
+            let tokenFile = whatsApp.accessTokenFile
+        {
+            let token: [UInt8]
+            do {
+                token = try SecretFile.read(tokenFile)
+            } catch {
+                throw NodeStartError(description: "whatsapp.access_token_file: \(error.description)")
+            }
+            var senderLogger = logger
+            senderLogger[metadataKey: "component"] = "whatsapp"
+            services.append(
+                WhatsAppSender(
+                    configuration: .init(
+                        graphBaseURL: whatsApp.graphBaseURL,
+                        phoneNumberID: phoneNumberID,
+                        accessToken: token
+                    ),
+                    desk: desk,
+                    logger: senderLogger
+                )
+            )
+        }
         if let web = central.web {
             var webhook: (WhatsAppWebhookConfiguration, WhatsAppIntake)?
             if let whatsApp = central.whatsApp {
