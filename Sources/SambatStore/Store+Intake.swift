@@ -182,6 +182,18 @@ extension Store {
         }
     }
 
+    /// How many messages the reporter sent on any channel since `time`.
+    public func inboundCount(from reporterRef: String, since time: Timestamp) async throws(StoreError) -> Int {
+        try requireCentralStore()
+        return try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM intakeMessage WHERE reporterRef = ? AND receivedAt >= ?",
+                arguments: [reporterRef, at(time)]
+            ) ?? 0
+        }
+    }
+
     /// When the reporter last wrote on `channel` (WhatsApp's 24-hour window counts from it).
     public func lastInbound(from reporterRef: String, on channel: IntakeChannel) async throws(StoreError) -> Timestamp?
     {

@@ -385,4 +385,35 @@ import Testing
         #expect(try await central.desk.noticeChannelForTests(ofCase: cases[1], at: later) == .sms)
         #expect(try await central.desk.noticeChannelForTests(ofCase: cases[1], at: Self.time(60)) == .whatsapp)
     }
+
+    @Test func aFloodFromOneNumberIsKeptButNotActedOnAndTheSenderIsToldOnce() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let policy = IntakePolicy(requireIdentity: false, maximumMessagesPerHour: 3)
+        var outcomes: [IntakeOutcome] = []
+        for index in 0..<6 {
+            outcomes.append(
+                try await central.desk.receive(
+                    central.message("f\(index)", "aduan baru: spam \(index)"),
+                    policy: policy,
+                    at: Self.time(Int64(index))
+                )
+            )
+        }
+        #expect(outcomes.filter { $0.caseID != nil }.count == 3)
+        #expect(outcomes.suffix(3).allSatisfy { $0 == .rateLimited })
+        #expect(try await central.store.caseIDs().count == 3)
+        // Each message is stored (processed), none lost; the sender is told once this hour.
+        #expect(try await central.store.unprocessedInbound(cipher: central.cipher).isEmpty)
+        let due = try await central.desk.dueReplies(on: .whatsapp, at: Self.time(10))
+        #expect(due.filter { $0.idempotencyKey.hasPrefix("flood:") }.count == 1)
+        // An hour later the number is heard again.
+        let later = try await central.desk.receive(
+            central.message("f9", "aduan baru: lampu mati"),
+            policy: policy,
+            at: Self.time(70)
+        )
+        #expect(later.caseID != nil)
+    }
 }

@@ -43,6 +43,8 @@ public enum IntakeOutcome: Hashable, Sendable {
     case disputed(CaseID)
     /// Nothing could be done with it (empty text): the reporter was told.
     case unusable
+    /// The sender went over the hourly limit: the message is kept, not made into ops.
+    case rateLimited
 
     /// The case concerned, if any.
     public var caseID: CaseID? {
@@ -50,7 +52,7 @@ public enum IntakeOutcome: Hashable, Sendable {
         case .opened(let id, _), .joined(let id), .identityRecorded(let id), .identityAgain(let id),
             .confirmed(let id), .disputed(let id):
             id
-        case .duplicate, .unusable: nil
+        case .duplicate, .unusable, .rateLimited: nil
         }
     }
 }
@@ -61,11 +63,19 @@ public struct IntakePolicy: Hashable, Sendable {
     public var requireIdentity: Bool
     /// The words threading listens for.
     public var words: ThreadingWords
+    /// The most messages one sender's messages become case work in an hour; more are kept
+    /// but not acted on (a flood from one number), and the sender is told once an hour.
+    public var maximumMessagesPerHour: Int
 
     /// A policy; identity required by default, as the city's rules say.
-    public init(requireIdentity: Bool = true, words: ThreadingWords = ThreadingWords()) {
+    public init(
+        requireIdentity: Bool = true,
+        words: ThreadingWords = ThreadingWords(),
+        maximumMessagesPerHour: Int = 30
+    ) {
         self.requireIdentity = requireIdentity
         self.words = words
+        self.maximumMessagesPerHour = maximumMessagesPerHour
     }
 }
 
@@ -330,6 +340,12 @@ extension IntakeDesk {
         policy: IntakePolicy,
         at now: Timestamp
     ) async throws -> IntakeOutcome {
+        let hourAgo = Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - 3_600_000)
+        if try await store.inboundCount(from: reference, since: hourAgo) > policy.maximumMessagesPerHour {
+            let hour = now.millisecondsSinceEpoch / 3_600_000
+            try await reply(message, key: "flood:\(reference):\(hour)", caseID: nil, ReporterNotices.slowDown(), now)
+            return .rateLimited
+        }
         let known = try await store.reporter(ref: reference, cipher: cipher)
         let knownNames = known.map { [$0.name].filter { !$0.isEmpty } } ?? []
         let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)

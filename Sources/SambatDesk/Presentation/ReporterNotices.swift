@@ -84,6 +84,12 @@ public enum ReporterNotices {
         return "Tiket \(caseID) tidak dapat kami lanjutkan karena \(why). Terima kasih atas pengertiannya."
     }
 
+    /// The sender sent more messages in an hour than intake acts on.
+    public static func slowDown() -> String {
+        "Pesan Anda sudah kami terima. Karena banyaknya pesan dari nomor ini, pesan berikutnya dalam satu jam "
+            + "ini kami simpan tanpa diproses. Mohon kirim satu pesan berisi seluruh pengaduan Anda."
+    }
+
     /// A message type Sambat does not take (a sticker, a reaction…).
     public static func unsupported() -> String {
         "Maaf, jenis pesan ini belum dapat kami terima. Mohon kirim pengaduan dalam bentuk teks, foto atau dokumen."

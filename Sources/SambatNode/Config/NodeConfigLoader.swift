@@ -44,6 +44,7 @@ public enum NodeConfigLoader {
         "whatsapp.access_token_file": [.central],
         "whatsapp.graph_base_url": [.central],
         "intake.require_identity": [.central],
+        "intake.max_messages_per_hour": [.central],
         "smsd.database": [.central],
         "reference.directory": [.central, .office, .mayor],
         "reference.deadlines": [.central, .office, .mayor],
@@ -200,6 +201,13 @@ public enum NodeConfigLoader {
                 case "true", "yes": intake.requireIdentity = true
                 case "false", "no": intake.requireIdentity = false
                 default: problems.add(.init("intake.require_identity", .invalidBoolean, text))
+                }
+            }
+            if let text = Section(reader, "intake").value("max_messages_per_hour") {
+                if let limit = Int(text), (1...10_000).contains(limit) {
+                    intake.maximumMessagesPerHour = limit
+                } else {
+                    problems.add(.init("intake.max_messages_per_hour", .integerOutOfRange, "1", "10000", text))
                 }
             }
             let smsDatabase = Section(reader, "smsd").value("database")
