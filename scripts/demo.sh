@@ -103,8 +103,9 @@ for node in "${NODES[@]}"; do
     [ -f "$DEMO_DIR/data/$node/curve.key" ] ||
         "$SAMBAT" keys generate --out "$DEMO_DIR/data/$node/curve.key" --node "$node" >/dev/null
 done
-[ -f "$DEMO_DIR/data/central/identity.key" ] ||
-    "$SAMBAT" keys identity --out "$DEMO_DIR/data/central/identity.key" >/dev/null
+mkdir -p "$DEMO_DIR/keys/central"
+[ -f "$DEMO_DIR/keys/central/identity.key" ] ||
+    "$SAMBAT" keys identity --out "$DEMO_DIR/keys/central/identity.key" >/dev/null
 CENTRAL_KEY="$("$SAMBAT" keys public --key "$DEMO_DIR/data/central/curve.key")"
 # Each node's config is the shipped one with this run's directories, port and central key.
 python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" <<'PYTHON'
@@ -117,6 +118,7 @@ for node, name in files.items():
     text = open(f"{root}/Config/{name}", encoding="utf-8").read()
     text = text.replace("data_dir: data/", f"data_dir: {demo}/data/")
     text = text.replace("key_file: data/", f"key_file: {demo}/data/")
+    text = text.replace("key_file: keys/", f"key_file: {demo}/keys/")
     text = text.replace(": Config/", f": {root}/Config/")
     text = text.replace("tcp://127.0.0.1:7301", f"tcp://127.0.0.1:{port}")
     text = text.replace("SET-ME-central-public-key-40-characters", key)

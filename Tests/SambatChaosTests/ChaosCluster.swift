@@ -40,7 +40,8 @@ actor ChaosCluster {
                 ["keys", "generate", "--out", "\(directory)/data/\(node)/curve.key", "--node", node]
             )
         }
-        try await Self.check(binary, ["keys", "identity", "--out", "\(directory)/data/central/identity.key"])
+        try FileManager.default.createDirectory(atPath: "\(directory)/keys/central", withIntermediateDirectories: true)
+        try await Self.check(binary, ["keys", "identity", "--out", "\(directory)/keys/central/identity.key"])
         let centralKey = try await Self.check(
             binary,
             ["keys", "public", "--key", "\(directory)/data/central/curve.key"]
@@ -252,6 +253,7 @@ actor ChaosCluster {
             let port = node == "central" ? centralPort : proxy.ports[node] ?? 0
             text = text.replacingOccurrences(of: "data_dir: data/", with: "data_dir: \(directory)/data/")
                 .replacingOccurrences(of: "key_file: data/", with: "key_file: \(directory)/data/")
+                .replacingOccurrences(of: "key_file: keys/", with: "key_file: \(directory)/keys/")
                 .replacingOccurrences(of: ": Config/", with: ": \(root)/Config/")
                 .replacingOccurrences(of: "tcp://127.0.0.1:7301", with: "tcp://127.0.0.1:\(port)")
                 .replacingOccurrences(of: "SET-ME-central-public-key-40-characters", with: centralKey)

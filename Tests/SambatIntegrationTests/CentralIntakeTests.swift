@@ -22,7 +22,7 @@ import Glibc
             try ProcessTestKit.runBlocking(binary, arguments, removing: ["SAMBAT_CONFIG"])
         }
         _ = try sambat(["keys", "generate", "--out", "\(directory)/curve.key", "--node", "central"])
-        _ = try sambat(["keys", "identity", "--out", "\(directory)/identity.key"])
+        _ = try sambat(["keys", "identity", "--out", rig.scratch.file("identity.key")])
         let secret = rig.scratch.file("app-secret")
         try "s3cret-app\n".write(toFile: secret, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret)
@@ -34,7 +34,7 @@ import Glibc
             """
             node: {id: central, role: central, data_dir: \(directory), key_file: \(directory)/curve.key}
             sync: {bind: "tcp://127.0.0.1:\(syncPort)"}
-            identity: {key_file: \(directory)/identity.key}
+            identity: {key_file: \(rig.scratch.file("identity.key"))}
             http: {bind: 127.0.0.1, port: \(httpPort)}
             whatsapp: {verify_token: tok, app_secret_file: \(secret)}
             smsd: {database: \(rig.database)}

@@ -23,7 +23,8 @@ import Testing
                 )
                 _ = try run(nil, ["keys", "generate", "--out", "\(directory)/\(node)/curve.key", "--node", node])
             }
-            _ = try run(nil, ["keys", "identity", "--out", "\(directory)/central/identity.key"])
+            try FileManager.default.createDirectory(atPath: "\(directory)/keys", withIntermediateDirectories: true)
+            _ = try run(nil, ["keys", "identity", "--out", "\(directory)/keys/identity.key"])
             let centralKey = try run(nil, ["keys", "public", "--key", "\(directory)/central/curve.key"]).output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let config = ProcessTestKit.repositoryRoot.appendingPathComponent("Config").path
@@ -40,7 +41,7 @@ import Testing
                 if role == "central" {
                     text += """
                         sync: {bind: "tcp://127.0.0.1:1"}
-                        identity: {key_file: \(directory)/central/identity.key}
+                        identity: {key_file: \(directory)/keys/identity.key}
 
                         """
                     text = text.replacingOccurrences(

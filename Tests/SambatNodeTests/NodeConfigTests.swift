@@ -291,6 +291,26 @@ import Testing
         try ReferenceData.check(.deadlines, yaml: shipped)
     }
 
+    @Test func anIdentityKeyInsideTheDataDirectoryIsRefused() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.file("data"), withIntermediateDirectories: true)
+        try IdentityKeyFile.generate(at: scratch.file("data/identity.key"))
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("central.key").path
+        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("data/../data/identity.key")
+        let error = await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        }
+        #expect(error?.problems.map(\.code) == [.identityKeyInDataDirectory])
+        #expect(error.map(Presentation.render)?.contains("di luar direktori data") == true)
+        // Beside the data directory, not in it: accepted.
+        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        _ = try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+    }
+
     @Test func anIdentityKeyFileOthersCanReadIsRefused() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

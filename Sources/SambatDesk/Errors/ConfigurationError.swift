@@ -66,6 +66,7 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
             case unknownRoutingOffice = "unknown_routing_office"
             case invalidBoolean = "invalid_boolean"
             case invalidURL = "invalid_url"
+            case identityKeyInDataDirectory = "identity_key_in_data_directory"
         }
         fileprivate let base: Base
         private init(_ base: Base) { self.base = base }
@@ -146,6 +147,9 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
         public static let invalidBoolean = Code(.invalidBoolean)
         /// Not an `https://` URL (values: value).
         public static let invalidURL = Code(.invalidURL)
+        /// The identity key inside the data directory, where a copy of the data would carry
+        /// the key to the identities it seals (values: the key file).
+        public static let identityKeyInDataDirectory = Code(.identityKeyInDataDirectory)
 
         /// The snake_case name.
         public var description: String { base.rawValue }

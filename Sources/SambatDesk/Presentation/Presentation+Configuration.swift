@@ -60,6 +60,9 @@ extension Presentation {
         case .unknownRoutingOffice: return "OPD '\(first)' tidak ada di direktori OPD"
         case .invalidBoolean: return "\(key) harus true atau false, bukan '\(first)'"
         case .invalidURL: return "\(key) harus alamat https://…, bukan '\(first)'"
+        case .identityKeyInDataDirectory:
+            return "\(key) (\(first)) berada di dalam node.data_dir: simpan kunci identitas di luar direktori data "
+                + "(mis. keys/central/identity.key), agar salinan data saja tidak membuka identitas pelapor"
         default: return "\(key): \(problem.code)"
         }
     }

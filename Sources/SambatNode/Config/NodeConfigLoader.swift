@@ -186,6 +186,11 @@ public enum NodeConfigLoader {
                 problems.add(.init("sync.bind", .invalidEndpoint, problem.rawValue, bind))
             }
             let identityKeyFile = identity.required("key_file", &problems)
+            if let identityKeyFile, let dataDirectory = Section(reader, "node").value("data_dir"),
+                isInside(identityKeyFile, directory: dataDirectory)
+            {
+                problems.add(.init("identity.key_file", .identityKeyInDataDirectory, identityKeyFile))
+            }
             if let identityKeyFile {
                 do {
                     _ = try IdentityKeyFile.read(from: identityKeyFile)
@@ -293,6 +298,13 @@ public enum NodeConfigLoader {
             }
         }
         return settings
+    }
+
+    /// Whether `path` lies inside `directory` (both resolved against the working directory).
+    static func isInside(_ path: String, directory: String) -> Bool {
+        let file = URL(fileURLWithPath: path).standardizedFileURL.path
+        let folder = URL(fileURLWithPath: directory).standardizedFileURL.path
+        return file.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
     }
 
     /// Problems found so far, in the order found.
