@@ -51,6 +51,8 @@ import Testing
         ("Saya Budi warga Kranggan melaporkan jalan rusak", "Budi"),
         ("Pelapor: sri wahyuni", "sri wahyuni"),
         ("Terima kasih. Ani (0812 3456 7890)", "Ani"),
+        ("Jalan berlubang, sudah 2 motor jatuh. Saya Wulandari Kusumawati", "Wulandari Kusumawati"),
+        ("Mohon dibantu. Saya Budi.", "Budi"),
     ])
     func cuesInLowerAndUpperCase(text: String, name: String) {
         #expect(PIIMasker.writtenNames(in: text) == [name])

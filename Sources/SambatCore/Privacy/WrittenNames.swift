@@ -106,6 +106,9 @@ enum WrittenNames {
             let words = capture(tokens, from: index + 1, capitalisedOnly: true)
             var next = index + 1 + words.count
             if next < tokens.count, tokens[next].isPunctuation([","]) { next += 1 }
+            // "… Saya Budi." closing the message is a signature.
+            let closing = tokens[next...].allSatisfy { $0.isPunctuation([".", "!", ")"]) }
+            if !words.isEmpty, closing { return (index + 1, true) }
             guard next < tokens.count else { return nil }
             let follower = tokens[next]
             if follower.kind == .mask || follower.isWord(afterName) { return (index + 1, true) }

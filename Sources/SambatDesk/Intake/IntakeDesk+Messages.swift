@@ -14,14 +14,25 @@ public struct InboundMessage: Hashable, Sendable {
     public var text: String
     /// A place the reporter gave, if any.
     public var location: String
+    /// The name the channel shows for the sender (WhatsApp's profile name): never stored in
+    /// an op, but masked wherever the text repeats it.
+    public var profileName: String
 
     /// A message.
-    public init(channel: IntakeChannel, externalID: String, sender: String, text: String, location: String = "") {
+    public init(
+        channel: IntakeChannel,
+        externalID: String,
+        sender: String,
+        text: String,
+        location: String = "",
+        profileName: String = ""
+    ) {
         self.channel = channel
         self.externalID = externalID
         self.sender = sender
         self.text = text
         self.location = location
+        self.profileName = profileName
     }
 }
 
@@ -347,7 +358,7 @@ extension IntakeDesk {
             return .rateLimited
         }
         let known = try await store.reporter(ref: reference, cipher: cipher)
-        let knownNames = known.map { [$0.name].filter { !$0.isEmpty } } ?? []
+        let knownNames = ([known?.name ?? "", message.profileName]).filter { !$0.isEmpty }
         let text = message.text.trimmingCharacters(in: .whitespacesAndNewlines)
         var cases: [ReporterCase] = []
         for row in try await store.reporterCases(reference) {
@@ -516,18 +527,20 @@ extension IntakeDesk {
     /// inside a field (a field holding it would be read back as more fields: the message is
     /// then marked processed unread rather than misread).
     static func envelope(_ message: InboundMessage) -> [UInt8] {
-        Array([message.sender, message.text, message.location].joined(separator: "\u{1F}").utf8)
+        Array([message.sender, message.text, message.location, message.profileName].joined(separator: "\u{1F}").utf8)
     }
 
     static func message(fromEnvelope bytes: [UInt8], channel: IntakeChannel, id: String) -> InboundMessage? {
         let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
-        guard fields.count == 3 else { return nil }
+        // Three fields in messages stored before the profile name was kept.
+        guard fields.count == 3 || fields.count == 4 else { return nil }
         return InboundMessage(
             channel: channel,
             externalID: id,
             sender: String(fields[0]),
             text: String(fields[1]),
-            location: String(fields[2])
+            location: String(fields[2]),
+            profileName: fields.count == 4 ? String(fields[3]) : ""
         )
     }
 

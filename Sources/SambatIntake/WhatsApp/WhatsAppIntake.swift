@@ -67,7 +67,8 @@ public struct WhatsAppIntake: Sendable {
             externalID: message.id,
             sender: message.from,
             text: text,
-            location: location
+            location: location,
+            profileName: message.profileName ?? ""
         )
     }
 
