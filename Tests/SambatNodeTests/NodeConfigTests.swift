@@ -291,6 +291,38 @@ import Testing
         try ReferenceData.check(.deadlines, yaml: shipped)
     }
 
+    @Test func intakeSettingsAreReadAndCheckedAtCentral() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("central.key").path
+        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        environment["SAMBAT_INTAKE_CONFIRM_WORDS"] = "Beres, mantap"
+        environment["SAMBAT_INTAKE_REQUIRE_IDENTITY"] = "false"
+        environment["SAMBAT_INTAKE_MAX_MESSAGES_PER_HOUR"] = "12"
+        let config = try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        guard case .central(let central) = config.roleConfiguration else {
+            Issue.record("not central")
+            return
+        }
+        #expect(central.intake.words.confirm == ["beres", "mantap"])
+        #expect(central.intake.words.dispute == ThreadingWords().dispute)
+        #expect(!central.intake.requireIdentity && central.intake.maximumMessagesPerHour == 12)
+        #expect(central.web == nil && central.whatsApp == nil && central.smsDatabase == nil)
+        environment["SAMBAT_INTAKE_REQUIRE_IDENTITY"] = "kadang"
+        environment["SAMBAT_INTAKE_MAX_MESSAGES_PER_HOUR"] = "0"
+        environment["SAMBAT_HTTP_PORT"] = "99999"
+        let error = await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        }
+        #expect(
+            Set(error?.problems.map(\.key) ?? [])
+                == ["intake.require_identity", "intake.max_messages_per_hour", "http.port"]
+        )
+    }
+
     @Test func anIdentityKeyInsideTheDataDirectoryIsRefused() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

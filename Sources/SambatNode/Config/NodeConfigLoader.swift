@@ -45,6 +45,9 @@ public enum NodeConfigLoader {
         "whatsapp.graph_base_url": [.central],
         "intake.require_identity": [.central],
         "intake.max_messages_per_hour": [.central],
+        "intake.new_complaint_words": [.central],
+        "intake.confirm_words": [.central],
+        "intake.dispute_words": [.central],
         "smsd.database": [.central],
         "reference.directory": [.central, .office, .mayor],
         "reference.deadlines": [.central, .office, .mayor],
@@ -208,7 +211,19 @@ public enum NodeConfigLoader {
                 default: problems.add(.init("intake.require_identity", .invalidBoolean, text))
                 }
             }
-            if let text = Section(reader, "intake").value("max_messages_per_hour") {
+            let intakeSection = Section(reader, "intake")
+            // Word lists are written comma-separated: "baru, aduan baru, laporan baru".
+            func words(_ key: String) -> [String]? {
+                guard let text = intakeSection.value(key) else { return nil }
+                let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    .filter { !$0.isEmpty }
+                if list.isEmpty { problems.add(.init("intake.\(key)", .missingEntry)) }
+                return list
+            }
+            if let list = words("new_complaint_words") { intake.words.newComplaint = list }
+            if let list = words("confirm_words") { intake.words.confirm = list }
+            if let list = words("dispute_words") { intake.words.dispute = list }
+            if let text = intakeSection.value("max_messages_per_hour") {
                 if let limit = Int(text), (1...10_000).contains(limit) {
                     intake.maximumMessagesPerHour = limit
                 } else {
