@@ -10,16 +10,11 @@ struct Intake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Catat pengaduan telepon/loket (register a complaint).",
         discussion: """
-            Required: --phone and --text. With --name and --nik the reporter's identity is
-            recorded at once; without them the case opens with the number alone and, where the
-            city requires identity (intake.require_identity, default true), waits as pending
-            until the reporter sends name and NIK or they are recorded here.
-            The identity stays at central, sealed; the case carries a pseudonymous reporter
-            reference and the text with phone numbers, NIKs and names masked.
-            --batch FILE reads JSON lines: "phone" and "text" required; "name", "nik",
-            "channel" (\(IntakeChannel.codeNames.joined(separator: ", "))) and "location"
-            optional. A line with a missing or bad field is named with the field; the other
-            lines are registered.
+            Required: --phone and --text. With --name and --nik the reporter's identity is recorded at once; without them the case opens with the number alone and, where the city requires identity (intake.require_identity, default true), waits as pending until the reporter sends name and NIK.
+
+            The identity stays at central, sealed; the case carries a pseudonymous reporter reference and the text with phone numbers, NIKs and names masked.
+
+            --batch FILE reads JSON lines: "phone" and "text" required; "name", "nik", "channel" (\(IntakeChannel.codeNames.joined(separator: ", "))) and "location" optional. A line with a missing or non-text field is named with its line and field, and nothing of the batch is written; a complaint that intake's checks refuse is reported with its line while the others are registered.
             """
     )
     @OptionGroup var node: ConfigOption
@@ -258,9 +253,7 @@ struct Reporter: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Tampilkan identitas pelapor sebuah kasus; siapa, kapan dan alasannya dicatat dalam audit.",
             discussion: """
-                Central only. The audit entry (staff account, time, case, reason) is written before
-                the identity is read, and never holds the identity itself. Offices and the mayor
-                never hold identities.
+                Central only. The audit entry (staff account, time, case, reason) is written before the identity is read, and never holds the identity itself. Offices and the mayor never hold identities.
                 """
         )
         @OptionGroup var node: ConfigOption
