@@ -74,6 +74,7 @@ let package = Package(
                 "SambatStore",
                 "SambatWire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             exclude: ["Proto/sambat_sync.proto"],
@@ -229,7 +230,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SambatNodeTests",
-            dependencies: ["SambatNode", "SambatDesk", "SambatStore", "SambatCore", "SambatWire", "SambatTestKit"],
+            dependencies: [
+                "SambatNode", "SambatDesk", "SambatStore", "SambatCore", "SambatSync", "SambatWire", "SambatTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // Deterministic simulation: the sync machines and real stores over a simulated network.

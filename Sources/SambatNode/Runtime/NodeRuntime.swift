@@ -162,12 +162,7 @@ extension NodeRuntime {
             logger: logger
         )
         let status = StatusWriter(config: config, store: store, central: sync)
-        let syncService = CancellingService(name: "central-sync") {
-            try await sync.run { endpoint in
-                logger.info("central listening", metadata: ["endpoint": "\(endpoint)"])
-            }
-        }
-        var services: [any Service] = [syncService, intake]
+        var services: [any Service] = [sync, intake]
         if let database = central.smsDatabase {
             let gateway: GammuGateway
             do {
@@ -246,24 +241,9 @@ extension NodeRuntime {
         )
         let status = StatusWriter(config: config, store: store, node: sync)
         return RoleServices(
-            services: [CancellingService(name: "node-sync") { try await sync.run() }, status],
+            services: [sync, status],
             status: status
         )
-    }
-}
-
-/// Runs a body until graceful shutdown cancels it; cancellation is how the sync services
-/// stop, closing their sockets on the way out.
-struct CancellingService: Service {
-    let name: String
-    let body: @Sendable () async throws -> Void
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown { try await body() }
-        } catch is CancellationError {
-            return
-        }
     }
 }
 

@@ -2,6 +2,7 @@ public import Logging
 public import SambatCore
 public import SambatStore
 public import SambatWire
+public import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,11 +12,12 @@ import Glibc
 /// Central's end of the sync protocol: one CURVE ROUTER that every enrolled office and the
 /// mayor connect to, with a ZAP handler that admits only enrolled keys.
 ///
-/// Owned by the central node process. ``run(onBound:)`` keeps one ``PeerSession`` per
+/// Owned by the central node process, which runs it as one of its `Service`s.
+/// ``run(onBound:)`` keeps one ``PeerSession`` per
 /// connected peer and carries out its actions against the socket and the store. Every message
 /// is attributed to the node its CURVE key is enrolled as (the ZAP `User-Id`), and enrolment is
 /// checked again for every message, so a revoked node is cut off even while connected.
-public final class CentralSyncService: Sendable {
+public final class CentralSyncService: Service, Sendable {
     /// Where to listen and with which key.
     public struct Configuration: Sendable {
         /// The endpoint to bind, such as `tcp://0.0.0.0:7700` (`tcp://127.0.0.1:*` in tests).
@@ -59,85 +61,84 @@ public final class CentralSyncService: Sendable {
     /// Peers that said HELLO and have not been cut off since.
     public var connectedPeers: Set<NodeID> { connected.withLock { $0 } }
 
-    /// Serves peers until cancelled.
+    /// Serves peers until graceful shutdown or cancellation; the `Service` entry point.
+    public func run() async throws {
+        try await run { _ in }
+    }
+
+    /// Serves peers until graceful shutdown or cancellation, then closes its sockets (with
+    /// a short linger) and terminates its context before returning.
+    ///
+    /// The ZAP handler, the socket reader and the ticker are child tasks of this call, so
+    /// nothing it started outlives it.
     /// - Parameter onBound: called once with the bound endpoint (with the real port).
     /// - Throws: ``ZMQError`` when the socket cannot be bound, ``StoreError`` when the peer
     ///   table cannot be read at start.
-    public func run(onBound: @Sendable (String) -> Void = { _ in }) async throws {
-        let settings = configuration.settings
-        refreshKeys(try await store.peers(), readAt: .now)
-        let context = try ZMQContext()
-        let zap: ZAPHandler
-        do {
-            zap = try await ZAPHandler.open(context: context) { [self] key in await self.admit(key) }
-        } catch {
-            await context.terminate()
-            throw error
-        }
-        let zapTask = Task { await zap.run() }
+    public func run(onBound: @Sendable (String) -> Void) async throws {
         var options = ZMQSocket.Options()
         options.curve = .server(configuration.keyPair)
-        options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
+        options.heartbeatMilliseconds = Int32(clamping: configuration.settings.heartbeatInterval.milliseconds)
         options.maximumMessageBytes = SyncFrames.maximumBodyBytes + 65_536
-        let socket: ZMQSocket
-        do {
-            socket = try await ZMQSocket.open(
-                .router,
-                context: context,
-                bind: configuration.bindEndpoint,
-                options: options
-            )
-        } catch {
-            await zap.close()
-            zapTask.cancel()
-            await context.terminate()
-            throw error
+        refreshKeys(try await store.peers(), readAt: .now)
+        try await ZMQContext.withContext { context in
+            try await ZAPHandler.serving(context: context, authorize: { [self] key in await self.admit(key) }) {
+                try await ZMQSocket.withSocket(
+                    .router,
+                    context: context,
+                    bind: configuration.bindEndpoint,
+                    options: options
+                ) { socket in
+                    onBound(socket.endpoint)
+                    logger.notice("central listening", metadata: ["endpoint": "\(socket.endpoint)"])
+                    await serve(socket)
+                }
+            }
         }
-        onBound(socket.endpoint)
-        logger.notice("central listening", metadata: ["endpoint": "\(socket.endpoint)"])
+    }
 
+    /// Runs the loop over `socket` with its reader and ticker as child tasks, until graceful
+    /// shutdown or cancellation finishes the event stream; closes `socket` on the way out.
+    private func serve(_ socket: ZMQSocket) async {
+        let settings = configuration.settings
         let (events, input) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
-        let reader = Task {
-            for await message in socket.messages { input.yield(.message(message)) }
-        }
-        let store = self.store
-        let ticker = Task {
-            var ticks = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: settings.pollInterval)
-                ticks += 1
-                // Only the feeds of connected peers matter; one indexed lookup each.
-                var heads: [NodeID: UInt64] = [:]
-                for node in self.connectedPeers {
-                    if let head = try? await store.feedHead(for: node) { heads[node] = head }
-                }
-                input.yield(.feedHeads(heads))
-                // Enrolment changes (from `sambat node enrol|revoke`) are picked up within a second.
-                let readAt = ContinuousClock.now
-                if ticks % max(1, Int(1_000 / max(1, settings.pollInterval.milliseconds))) == 0,
-                    let peers = try? await store.peers()
-                {
-                    input.yield(.peersChanged(peers, readAt: readAt))
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                // Ends when the socket closes.
+                for await message in socket.messages { input.yield(.message(message)) }
+            }
+            group.addTask { await self.tick(every: settings.pollInterval, into: input) }
+            await untilStopped(finishing: input) {
+                var loop = CentralLoop(service: self, socket: socket)
+                for await event in events {
+                    if Task.isCancelled { break }
+                    await loop.handle(event)
                 }
             }
+            await socket.close()
+            group.cancelAll()
         }
-        defer {
-            reader.cancel()
-            ticker.cancel()
-        }
-        await withTaskCancellationHandler {
-            var loop = CentralLoop(service: self, socket: socket)
-            for await event in events {
-                if Task.isCancelled { break }
-                await loop.handle(event)
+    }
+
+    /// Feeds the loop the feed heads of connected peers every poll interval, and the peer
+    /// table about once a second (enrolment changes from `sambat node enrol|revoke`), until
+    /// cancelled.
+    private func tick(every pollInterval: Duration, into input: AsyncStream<Event>.Continuation) async {
+        let ticksPerSecond = max(1, Int(1_000 / max(1, pollInterval.milliseconds)))
+        var ticks = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: pollInterval)
+            ticks += 1
+            // Only the feeds of connected peers matter; one indexed lookup each.
+            var heads: [NodeID: UInt64] = [:]
+            for node in connectedPeers {
+                if let head = try? await store.feedHead(for: node) { heads[node] = head }
             }
-        } onCancel: {
-            input.finish()
+            input.yield(.feedHeads(heads))
+            let readAt = ContinuousClock.now
+            if ticks % ticksPerSecond == 0, let peers = try? await store.peers() {
+                input.yield(.peersChanged(peers, readAt: readAt))
+            }
         }
-        await socket.close()
-        await zap.close()
-        zapTask.cancel()
-        await context.terminate()
     }
 
     /// The ZAP answer for `key`: the user id of its enrolled node, or `nil` to refuse.

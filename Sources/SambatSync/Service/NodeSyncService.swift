@@ -2,14 +2,17 @@ public import Logging
 import SambatCore
 public import SambatStore
 public import SambatWire
+public import ServiceLifecycle
 import Synchronization
 
 /// Keeps an office's or the mayor's store in sync with central over one CURVE DEALER socket.
 ///
-/// Owned by the node process (one per node). ``run()`` drives a ``NodeLink``: it feeds it
-/// inbound messages and ticks, and carries out its actions against the socket and the store.
-/// Runs until its task is cancelled, then closes the socket (with a short linger).
-public final class NodeSyncService: Sendable {
+/// Owned by the node process (one per node), which runs it as one of its `Service`s. ``run()``
+/// drives a ``NodeLink``: it feeds it inbound messages and ticks, and carries out its actions
+/// against the socket and the store. Runs until graceful shutdown or cancellation, then closes
+/// the socket (with a short linger). A reconnect replaces the socket: the old one is closed
+/// (which ends its reader) as the new one takes its place, so one is open at a time.
+public final class NodeSyncService: Service, Sendable {
     /// Where central is and the keys to reach it.
     public struct Configuration: Sendable {
         /// Central's endpoint, such as `tcp://10.0.0.1:7700`.
@@ -67,14 +70,25 @@ public final class NodeSyncService: Sendable {
     /// The link's status now.
     public var status: Status { state.withLock { $0 } }
 
-    /// Syncs until cancelled.
+    /// Syncs until graceful shutdown or cancellation; the `Service` entry point.
+    ///
+    /// Closes its socket (with a short linger) and terminates its context before returning.
+    /// The socket reader and the ticker are child tasks of this call, so nothing it started
+    /// outlives it.
     /// - Throws: ``ZMQError`` when the socket cannot be opened, ``StoreError`` when the store
     ///   cannot be read at start.
     public func run() async throws {
         let settings = configuration.settings
         let origin = try await store.currentOrigin()
         let central = store.identity.central
-        let context = try ZMQContext()
+        // A store restored from a backup may hold ops of its earlier incarnation that never
+        // reached central: offer those first, one earlier origin per session, then the
+        // current origin's.
+        var earlier = try await store.earlierOwnOrigins()
+        var draining = earlier.isEmpty ? nil : earlier.removeFirst()
+        let checkpoint = try await store.checkpoint(for: central)
+        let firstHead = try await store.localHead()
+        let feedEpoch = try await store.checkpointEpoch(for: central)
         var options = ZMQSocket.Options()
         options.curve = .client(configuration.keyPair, serverPublicKey: configuration.centralPublicKey)
         // Messages wait for a completed connection instead of queueing for an absent central.
@@ -85,131 +99,121 @@ public final class NodeSyncService: Sendable {
             Int32(clamping: settings.reconnectInitial.milliseconds),
             Int32(clamping: settings.reconnectMaximum.milliseconds)
         )
-        let (events, input) = AsyncStream<NodeLink.Event>.makeStream(bufferingPolicy: .unbounded)
-        var connection: Connection
-        do {
-            connection = try await connect(context: context, options: options, input: input)
-        } catch {
-            await context.terminate()
-            throw error
-        }
-        let store = self.store
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: settings.pollInterval)
-                if let head = try? await store.localHead() { input.yield(.tick(localHead: head)) }
-            }
-        }
-        defer { ticker.cancel() }
-        // A store restored from a backup may hold ops of its earlier incarnation that never
-        // reached central: offer those first, one earlier origin per session, then the
-        // current origin's.
-        var earlier = try await store.earlierOwnOrigins()
-        var draining = earlier.isEmpty ? nil : earlier.removeFirst()
-        var link = NodeLink(origin: draining?.origin ?? origin, central: central, settings: settings)
-        let checkpoint = try await store.checkpoint(for: central)
-        let firstHead = try await store.localHead()
-        input.yield(
-            .connect(
-                localHead: draining?.head ?? firstHead,
-                checkpoint: checkpoint,
-                feedEpoch: try await store.checkpointEpoch(for: central)
-            )
-        )
-        await withTaskCancellationHandler {
-            var pending: [NodeLink.Event] = []
-            var fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
-            var nextBlobPoll = ContinuousClock.now
-            var blobCursor: [UInt8]?
-            var iterator = events.makeAsyncIterator()
-            while !Task.isCancelled {
-                var event: NodeLink.Event
-                if pending.isEmpty {
-                    guard let next = await iterator.next() else { break }
-                    event = next
-                } else {
-                    event = pending.removeFirst()
-                }
-                // An earlier incarnation writes nothing more: its head is fixed.
-                if let draining, case .tick = event { event = .tick(localHead: draining.head) }
-                let wasReady = link.phase == .ready
-                // Evidence blobs travel beside the link: chunks go to the fetcher, requests
-                // from central are served from this node's blobs.
-                if case .received(let message) = event {
-                    switch message {
-                    case .blobChunk(let chunk):
-                        await fetch(.chunk(chunk), fetcher: &fetcher, socket: connection.socket)
-                        continue
-                    case .blobRequest(let ask):
-                        await serve(ask, socket: connection.socket)
-                        continue
-                    default:
-                        break
-                    }
-                }
-                for action in link.handle(event, at: .now) {
-                    if case .reconnect = action {
-                        // A fresh connection: libzmq may stop retrying a refused handshake.
-                        await connection.close()
-                        do {
-                            connection = try await connect(context: context, options: options, input: input)
-                        } catch {
-                            logger.error("could not reopen the socket to central", metadata: ["error": "\(error)"])
+        try await ZMQContext.withContext { context in
+            let (events, input) = AsyncStream<NodeLink.Event>.makeStream(bufferingPolicy: .unbounded)
+            var socket = try await connect(context: context, options: options)
+            await withDiscardingTaskGroup { group in
+                group.addTask { [socket] in await self.read(socket, into: input) }
+                group.addTask { await self.tick(every: settings.pollInterval, into: input) }
+                var link = NodeLink(origin: draining?.origin ?? origin, central: central, settings: settings)
+                input.yield(
+                    .connect(localHead: draining?.head ?? firstHead, checkpoint: checkpoint, feedEpoch: feedEpoch)
+                )
+                await untilStopped(finishing: input) {
+                    var pending: [NodeLink.Event] = []
+                    var fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
+                    var nextBlobPoll = ContinuousClock.now
+                    var blobCursor: [UInt8]?
+                    var iterator = events.makeAsyncIterator()
+                    while !Task.isCancelled {
+                        var event: NodeLink.Event
+                        if pending.isEmpty {
+                            guard let next = await iterator.next() else { break }
+                            event = next
+                        } else {
+                            event = pending.removeFirst()
                         }
-                        continue
-                    }
-                    if let followUp = await perform(
-                        action,
-                        socket: connection.socket,
-                        origin: link.origin,
-                        central: central
-                    ) {
-                        pending.append(followUp)
+                        // An earlier incarnation writes nothing more: its head is fixed.
+                        if let draining, case .tick = event { event = .tick(localHead: draining.head) }
+                        let wasReady = link.phase == .ready
+                        // Evidence blobs travel beside the link: chunks go to the fetcher, requests
+                        // from central are served from this node's blobs.
+                        if case .received(let message) = event {
+                            switch message {
+                            case .blobChunk(let chunk):
+                                await fetch(.chunk(chunk), fetcher: &fetcher, socket: socket)
+                                continue
+                            case .blobRequest(let ask):
+                                await serve(ask, socket: socket)
+                                continue
+                            default:
+                                break
+                            }
+                        }
+                        for action in link.handle(event, at: .now) {
+                            if case .reconnect = action {
+                                // A fresh connection: libzmq may stop retrying a refused handshake.
+                                // Closing the old socket ends its reader.
+                                do {
+                                    let fresh = try await connect(context: context, options: options)
+                                    await socket.close()
+                                    socket = fresh
+                                    group.addTask { await self.read(fresh, into: input) }
+                                } catch {
+                                    logger.error(
+                                        "could not reopen the socket to central",
+                                        metadata: ["error": "\(error)"]
+                                    )
+                                }
+                                continue
+                            }
+                            if let followUp = await perform(
+                                action,
+                                socket: socket,
+                                origin: link.origin,
+                                central: central
+                            ) {
+                                pending.append(followUp)
+                            }
+                        }
+                        publish(link, draining: draining != nil)
+                        // Done with an earlier incarnation once central holds all of it, or when central
+                        // already holds more of it than this store (STORE_BEHIND: nothing to offer).
+                        if let done = draining,
+                            (link.phase == .ready && link.centralFrontier >= done.head)
+                                || link.centralRefusal == .storeBehind
+                        {
+                            logger.info(
+                                "offered an earlier incarnation's ops to central",
+                                metadata: ["origin": "\(done.origin)", "head": "\(done.head)"]
+                            )
+                            draining = earlier.isEmpty ? nil : earlier.removeFirst()
+                            link = NodeLink(
+                                origin: draining?.origin ?? origin,
+                                central: central,
+                                settings: settings
+                            )
+                            let currentHead = (try? await store.localHead()) ?? 0
+                            pending.append(
+                                .connect(
+                                    localHead: draining?.head ?? currentHead,
+                                    checkpoint: (try? await store.checkpoint(for: central)) ?? 0,
+                                    feedEpoch: (try? await store.checkpointEpoch(for: central)) ?? 0
+                                )
+                            )
+                        }
+                        if store.identity.role == .office {
+                            if wasReady, link.phase != .ready {
+                                await fetch(.reset, fetcher: &fetcher, socket: socket)
+                            }
+                            if case .tick = event {
+                                // Also while idle: blobs central could not give become due again.
+                                await fetch(.tick(.now), fetcher: &fetcher, socket: socket)
+                            }
+                            if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
+                                nextBlobPoll = ContinuousClock.now + .seconds(1)
+                                let page = await missingBlobs(after: blobCursor, skipping: fetcher)
+                                // Page through every missing blob, then start over.
+                                blobCursor = page.lastSeen
+                                await fetch(.wanted(page.wanted), fetcher: &fetcher, socket: socket)
+                            }
+                        }
                     }
                 }
-                publish(link, draining: draining != nil)
-                // Done with an earlier incarnation once central holds all of it, or when central
-                // already holds more of it than this store (STORE_BEHIND: nothing to offer).
-                if let done = draining,
-                    (link.phase == .ready && link.centralFrontier >= done.head) || link.centralRefusal == .storeBehind
-                {
-                    logger.info(
-                        "offered an earlier incarnation's ops to central",
-                        metadata: ["origin": "\(done.origin)", "head": "\(done.head)"]
-                    )
-                    draining = earlier.isEmpty ? nil : earlier.removeFirst()
-                    link = NodeLink(origin: draining?.origin ?? origin, central: central, settings: settings)
-                    let currentHead = (try? await store.localHead()) ?? 0
-                    pending.append(
-                        .connect(
-                            localHead: draining?.head ?? currentHead,
-                            checkpoint: (try? await store.checkpoint(for: central)) ?? 0,
-                            feedEpoch: (try? await store.checkpointEpoch(for: central)) ?? 0
-                        )
-                    )
-                }
-                if store.identity.role == .office {
-                    if wasReady, link.phase != .ready {
-                        await fetch(.reset, fetcher: &fetcher, socket: connection.socket)
-                    }
-                    if case .tick = event {
-                        // Also while idle: blobs central could not give become due again.
-                        await fetch(.tick(.now), fetcher: &fetcher, socket: connection.socket)
-                    }
-                    if link.phase == .ready, fetcher.isIdle, ContinuousClock.now >= nextBlobPoll {
-                        nextBlobPoll = ContinuousClock.now + .seconds(1)
-                        let page = await missingBlobs(after: blobCursor, skipping: fetcher)
-                        // Page through every missing blob, then start over.
-                        blobCursor = page.lastSeen
-                        await fetch(.wanted(page.wanted), fetcher: &fetcher, socket: connection.socket)
-                    }
-                }
+                await socket.close()
+                group.cancelAll()
             }
-        } onCancel: {
-            input.finish()
         }
-        await connection.close()
-        await context.terminate()
     }
 
     /// Blobs the store references and does not hold; ones found complete on disk are marked.
@@ -276,41 +280,30 @@ public final class NodeSyncService: Sendable {
         _ = await socket.send(SyncFrames.encode(.blobChunk(answer)), within: configuration.settings.pingInterval)
     }
 
-    /// A socket to central and the task that reads it.
-    private struct Connection {
-        let socket: ZMQSocket
-        let reader: Task<Void, Never>
+    /// Opens a socket to central.
+    private func connect(context: ZMQContext, options: ZMQSocket.Options) async throws(ZMQError) -> ZMQSocket {
+        try await ZMQSocket.open(.dealer, context: context, connect: configuration.centralEndpoint, options: options)
+    }
 
-        func close() async {
-            reader.cancel()
-            await socket.close()
+    /// Decodes what central sends on `socket` into link events, until the socket closes.
+    private func read(_ socket: ZMQSocket, into input: AsyncStream<NodeLink.Event>.Continuation) async {
+        for await message in socket.messages {
+            let size = message.frames.reduce(0) { $0 + $1.count }
+            state.withLock { $0.bytesReceived += size }
+            do throws(SyncProtocolError) {
+                input.yield(.received(try SyncFrames.decode(message.frames)))
+            } catch {
+                logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
+            }
         }
     }
 
-    private func connect(
-        context: ZMQContext,
-        options: ZMQSocket.Options,
-        input: AsyncStream<NodeLink.Event>.Continuation
-    ) async throws(ZMQError) -> Connection {
-        let socket = try await ZMQSocket.open(
-            .dealer,
-            context: context,
-            connect: configuration.centralEndpoint,
-            options: options
-        )
-        let logger = self.logger
-        let reader = Task {
-            for await message in socket.messages {
-                let size = message.frames.reduce(0) { $0 + $1.count }
-                self.state.withLock { $0.bytesReceived += size }
-                do throws(SyncProtocolError) {
-                    input.yield(.received(try SyncFrames.decode(message.frames)))
-                } catch {
-                    logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
-                }
-            }
+    /// Feeds the link a tick with the local head every poll interval, until cancelled.
+    private func tick(every pollInterval: Duration, into input: AsyncStream<NodeLink.Event>.Continuation) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: pollInterval)
+            if let head = try? await store.localHead() { input.yield(.tick(localHead: head)) }
         }
-        return Connection(socket: socket, reader: reader)
     }
 
     /// Publishes the link's status; while an earlier incarnation is offered, only whether the

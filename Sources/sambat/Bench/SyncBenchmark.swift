@@ -99,8 +99,10 @@ struct SyncBenchmark: AsyncParsableCommand {
             configuration: .init(bindEndpoint: "tcp://127.0.0.1:*", keyPair: centralKeys, settings: settings),
             logger: logger
         )
+        // The benchmark drives the services the way a node does, but must stop and restart
+        // the office's link between measurements, so it holds their tasks itself; each is
+        // cancelled and awaited before the figures are printed.
         let hubTask = Task { try await hub.run { address in bound.withLock { $0 = address } } }
-        defer { hubTask.cancel() }
         var endpoint: String?
         while endpoint == nil {
             try await Task.sleep(for: .milliseconds(5))
@@ -148,7 +150,6 @@ struct SyncBenchmark: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(1_200))
         start = clock.now
         let (mayorTask, _) = node(mayor, mayorKeys)
-        defer { mayorTask.cancel() }
         while try await mayor.checkpoint(for: centralID) < mayorFeed {
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -183,10 +184,13 @@ struct SyncBenchmark: AsyncParsableCommand {
         _ = await officeTask.result
         try await Task.sleep(for: .milliseconds(200))
         (officeTask, officeLink) = node(office, officeKeys)
-        defer { officeTask.cancel() }
         while !officeLink.status.linkUp { try await Task.sleep(for: .milliseconds(2)) }
         try await Task.sleep(for: .milliseconds(300))
         let reconnectBytes = officeLink.status.bytesSent + officeLink.status.bytesReceived
+        for task in [officeTask, mayorTask, hubTask] {
+            task.cancel()
+            _ = await task.result
+        }
 
         // 5. Yardsticks: raw ZeroMQ messages of the upload batches' size, and plain inserts.
         let batchBytes = max(1, uploadBytes / max(1, (ops + settings.maximumBatchOps - 1) / settings.maximumBatchOps))
@@ -221,44 +225,43 @@ struct SyncBenchmark: AsyncParsableCommand {
 
     /// Messages per second from a CURVE DEALER to a CURVE ROUTER on loopback, `size` bytes each.
     static func rawMessagesPerSecond(size: Int, count: Int) async throws -> Double {
-        let context = try ZMQContext()
         let serverKeys = try CurveKeyPair.generate()
         let clientKeys = try CurveKeyPair.generate()
-        let zap = try await ZAPHandler.open(context: context) { $0 == clientKeys.publicKey ? "client" : nil }
-        let zapTask = Task { await zap.run() }
         var serverOptions = ZMQSocket.Options()
         serverOptions.curve = .server(serverKeys)
-        let router = try await ZMQSocket.open(
-            .router,
-            context: context,
-            bind: "tcp://127.0.0.1:*",
-            options: serverOptions
-        )
         var clientOptions = ZMQSocket.Options()
         clientOptions.curve = .client(clientKeys, serverPublicKey: serverKeys.publicKey)
-        let dealer = try await ZMQSocket.open(
-            .dealer,
-            context: context,
-            connect: router.endpoint,
-            options: clientOptions
-        )
         let payload = [UInt8](repeating: 0x5A, count: size)
-        var inbox = router.messages.makeAsyncIterator()
-        try await dealer.send([[1, 6], []])
-        _ = await inbox.next()
-        let clock = ContinuousClock()
-        let start = clock.now
-        let sender = Task {
-            for _ in 0..<count { try await dealer.send([[1, 3], payload]) }
+        return try await ZMQContext.withContext { context in
+            try await ZAPHandler.serving(context: context, authorize: { $0 == clientKeys.publicKey ? "client" : nil }) {
+                try await ZMQSocket.withSocket(
+                    .router,
+                    context: context,
+                    bind: "tcp://127.0.0.1:*",
+                    options: serverOptions
+                ) {
+                    router in
+                    try await ZMQSocket.withSocket(
+                        .dealer,
+                        context: context,
+                        connect: router.endpoint,
+                        options: clientOptions
+                    ) { dealer in
+                        var inbox = router.messages.makeAsyncIterator()
+                        try await dealer.send([[1, 6], []])
+                        _ = await inbox.next()
+                        let clock = ContinuousClock()
+                        let start = clock.now
+                        async let sent: Void = {
+                            for _ in 0..<count { try await dealer.send([[1, 3], payload]) }
+                        }()
+                        for _ in 0..<count { _ = await inbox.next() }
+                        let elapsed = (clock.now - start).seconds
+                        try await sent
+                        return Double(count) / elapsed
+                    }
+                }
+            }
         }
-        for _ in 0..<count { _ = await inbox.next() }
-        let elapsed = (clock.now - start).seconds
-        try await sender.value
-        await dealer.close()
-        await router.close()
-        await zap.close()
-        zapTask.cancel()
-        await context.terminate()
-        return Double(count) / elapsed
     }
 }
