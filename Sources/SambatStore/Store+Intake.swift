@@ -68,6 +68,9 @@ public struct OutboundMessage: Hashable, Sendable {
     public let lastError: String?
     /// When it was queued.
     public let createdAt: Timestamp
+    /// The approved WhatsApp template (`name:language`) it goes out as, outside the 24-hour
+    /// window; `nil` for free text.
+    public var template: String? = nil
 }
 
 /// One opening of a reporter's identity by staff.
@@ -172,13 +175,32 @@ extension Store {
     }
 
     /// Marks an inbound message processed, with the case it opened or joined.
-    public func markInboundProcessed(_ id: Int64, caseID: CaseID?, at time: Timestamp) async throws(StoreError) {
+    public func markInboundProcessed(
+        _ id: Int64,
+        caseID: CaseID?,
+        media: InboundMedia? = nil,
+        at time: Timestamp
+    ) async throws(StoreError) {
         try requireCentralStore()
         try await write { db in
             try db.execute(
                 sql: "UPDATE intakeMessage SET processedAt = ?, caseId = COALESCE(?, caseId) WHERE id = ?",
                 arguments: [at(time), caseID?.rawValue, id]
             )
+            // In the same transaction: a processed message's media is never forgotten.
+            if let media, let caseID {
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO mediaFetch (messageId, caseId, kind, mediaId, mimeType, expectedSha256,
+                            state, nextAttemptAt, updatedAt)
+                        VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                        """,
+                    arguments: [
+                        id, caseID.rawValue, media.kind, media.mediaID, media.mimeType, media.sha256, at(time),
+                        at(time),
+                    ]
+                )
+            }
         }
     }
 
@@ -341,6 +363,7 @@ extension Store {
         channel: IntakeChannel,
         recipient: String,
         body: String,
+        template: String? = nil,
         cipher: IdentityCipher,
         at time: Timestamp
     ) async throws(StoreError) -> Bool {
@@ -355,11 +378,12 @@ extension Store {
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO outboundMessage (idempotencyKey, caseId, channel, sealedRecipient, body, state,
-                        nextAttemptAt, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)
+                        nextAttemptAt, createdAt, updatedAt, template)
+                    VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)
                     """,
                 arguments: [
                     key, caseID?.rawValue, Int64(channel.rawValue), Data(sealed), body, at(time), at(time), at(time),
+                    template,
                 ]
             )
             return db.changesCount > 0
@@ -463,13 +487,14 @@ extension Store {
             let providerID: String?
             let lastError: String?
             let createdAt: Int64
+            let template: String?
         }
         let rows = try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, idempotencyKey, caseId, channel, sealedRecipient, body, state, attempts, nextAttemptAt,
-                        providerId, lastError, createdAt
+                        providerId, lastError, createdAt, template
                     FROM outboundMessage WHERE \(clause)
                     """,
                 arguments: arguments
@@ -486,7 +511,8 @@ extension Store {
                     nextAttemptAt: row["nextAttemptAt"],
                     providerID: row["providerId"],
                     lastError: row["lastError"],
-                    createdAt: row["createdAt"]
+                    createdAt: row["createdAt"],
+                    template: row["template"]
                 )
             }
         }
@@ -515,7 +541,8 @@ extension Store {
                     nextAttemptAt: Timestamp(millisecondsSinceEpoch: row.nextAttemptAt),
                     providerID: row.providerID,
                     lastError: row.lastError,
-                    createdAt: Timestamp(millisecondsSinceEpoch: row.createdAt)
+                    createdAt: Timestamp(millisecondsSinceEpoch: row.createdAt),
+                    template: row.template
                 )
             )
         }

@@ -135,16 +135,39 @@ struct Case: AsyncParsableCommand {
                     print("  \(Presentation.time(note.at, calendar))  \(note.actor) (\(visibility)): \(note.text)")
                 }
             }
+            if !state.evidence.isEmpty {
+                print("\nBukti:")
+                for evidence in state.evidence {
+                    let held = await context.store.blobs.contains(evidence.sha256) ? "" : "  [belum diterima]"
+                    print(
+                        "  \(evidence.name.isEmpty ? evidence.mimeType : evidence.name)  "
+                            + "\(Presentation.bytes(evidence.size))  \(Hex.encode(evidence.sha256).prefix(12))\(held)"
+                    )
+                }
+            }
             if context.config.role == .central {
                 let desk = try intakeDesk(context)
+                let media = try await desk.media(of: caseID)
+                if !media.isEmpty {
+                    print("\nLampiran dari pelapor:")
+                    for fetch in media {
+                        let tries = fetch.attempts == 0 ? "" : " (\(fetch.attempts)x)"
+                        let why = fetch.state == .failed ? ": " + (fetch.lastError ?? "") : ""
+                        print(
+                            "  \(Presentation.mediaName(kind: fetch.media.kind, mimeType: fetch.media.mimeType))  "
+                                + "\(Presentation.label(fetch.state))\(tries)\(why)"
+                        )
+                    }
+                }
                 let replies = try await desk.replies(of: caseID)
                 if !replies.isEmpty {
                     print("\nPesan ke pelapor:")
                     for reply in replies {
                         let channel = Presentation.label(reply.channel)
                         let tries = reply.attempts == 0 ? "" : " (\(reply.attempts)x)"
+                        let template = reply.template == nil ? "" : " (templat)"
                         print(
-                            "  \(Presentation.time(reply.createdAt, calendar))  \(channel)  \(Presentation.label(reply.state))\(tries): "
+                            "  \(Presentation.time(reply.createdAt, calendar))  \(channel)\(template)  \(Presentation.label(reply.state))\(tries): "
                                 + reply.body.prefix(80)
                         )
                     }

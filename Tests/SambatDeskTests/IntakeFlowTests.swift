@@ -24,7 +24,7 @@ import Testing
 
     struct Central {
         let store: Store
-        let desk: IntakeDesk
+        var desk: IntakeDesk
         let cipher: IdentityCipher
 
         init(_ scratch: Scratch) throws {

@@ -152,6 +152,10 @@ import Testing
                 .init("whatsapp.graph_base_url", .invalidURL, "ftp://x"),
                 "whatsapp.graph_base_url harus alamat https://…, bukan 'ftp://x'"
             ),
+            (
+                .init("whatsapp.template", .invalidTemplateName, "Status Laporan"),
+                "whatsapp.template harus nama templat WhatsApp (huruf kecil, angka, _), bukan 'Status Laporan'"
+            ),
         ]
         for (problem, text) in problems { #expect(Presentation.render(problem) == text, "\(problem)") }
         let error = ConfigurationError(path: "bad.yaml", problems: problems.prefix(2).map(\.0))

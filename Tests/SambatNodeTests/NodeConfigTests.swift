@@ -294,11 +294,7 @@ import Testing
     @Test func intakeSettingsAreReadAndCheckedAtCentral() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
-        var environment = Repository.referenceOverrides
-        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("central.key").path
-        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
-        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        var environment = try Self.centralEnvironment(scratch)
         environment["SAMBAT_INTAKE_CONFIRM_WORDS"] = "Beres, mantap"
         environment["SAMBAT_INTAKE_REQUIRE_IDENTITY"] = "false"
         environment["SAMBAT_INTAKE_MAX_MESSAGES_PER_HOUR"] = "12"
@@ -320,6 +316,42 @@ import Testing
         #expect(
             Set(error?.problems.map(\.key) ?? [])
                 == ["intake.require_identity", "intake.max_messages_per_hour", "http.port"]
+        )
+    }
+
+    /// The overrides that make `Config/central.yaml` load in `scratch`, with a fresh identity key.
+    static func centralEnvironment(_ scratch: Scratch) throws -> [String: String] {
+        try IdentityKeyFile.generate(at: scratch.file("identity.key"))
+        var environment = Repository.referenceOverrides
+        environment["SAMBAT_NODE_KEY_FILE"] = try scratch.keyFile("central.key").path
+        environment["SAMBAT_NODE_DATA_DIR"] = scratch.file("data")
+        environment["SAMBAT_IDENTITY_KEY_FILE"] = scratch.file("identity.key")
+        return environment
+    }
+
+    @Test func whatsAppTemplateAndMediaLimitAreReadAndChecked() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var environment = try Self.centralEnvironment(scratch)
+        environment["SAMBAT_WHATSAPP_VERIFY_TOKEN"] = "tok"
+        environment["SAMBAT_WHATSAPP_APP_SECRET_FILE"] = try scratch.write("secret", "s\n")
+        environment["SAMBAT_WHATSAPP_TEMPLATE"] = "sambat_pembaruan"
+        environment["SAMBAT_WHATSAPP_MEDIA_MAX_BYTES"] = "5000000"
+        let config = try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        guard case .central(let central) = config.roleConfiguration, let whatsApp = central.whatsApp else {
+            Issue.record("not central with whatsapp")
+            return
+        }
+        #expect(whatsApp.template == WhatsAppTemplate(name: "sambat_pembaruan", language: "id"))
+        #expect(whatsApp.mediaMaximumBytes == 5_000_000)
+        environment["SAMBAT_WHATSAPP_TEMPLATE"] = "Status Laporan"
+        environment["SAMBAT_WHATSAPP_MEDIA_MAX_BYTES"] = "999999999999"
+        let error = await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        }
+        #expect(
+            error?.problems.map(\.code) == [.invalidTemplateName, .integerOutOfRange],
+            "\(error?.description ?? "")"
         )
     }
 

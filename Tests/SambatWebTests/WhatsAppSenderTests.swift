@@ -26,6 +26,16 @@ import Testing
             let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
             let to = object?["to"] as? String ?? ""
             received.withLock { $0.append(to) }
+            if object?["type"] as? String == "template" {
+                let template = object?["template"] as? [String: Any]
+                let components = template?["components"] as? [[String: Any]]
+                let parameter = (components?.first?["parameters"] as? [[String: Any]])?.first?["text"] as? String
+                received.withLock {
+                    $0.append("template \(template?["name"] as? String ?? "?") \(parameter ?? "?")")
+                }
+                // 132001: the template does not exist in this language.
+                if to.hasPrefix("62877") { return json(.badRequest, #"{"error":{"code":132001}}"#) }
+            }
             func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
                 Response(status: status, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
@@ -39,13 +49,7 @@ import Testing
     @Test func accepted_refusedOutsideTheWindow_andFailedRepliesEachGoTheirWay() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let central = try NodeID("central")
-        let store = try Store.open(
-            StoreConfiguration(path: scratch.file("central.sqlite")),
-            identity: NodeIdentity(node: central, role: .central, central: central)
-        )
-        let desk = try IntakeDesk(store: store, identityKey: Self.key, calendar: WorkingCalendar())
-        let cipher = try IdentityCipher(keyBytes: Self.key)
+        let (store, desk, cipher) = try CentralDesk.open(in: scratch, key: Self.key)
         let now = Timestamp.now
         for recipient in ["6281100000001", "6289900000002", "6285500000003"] {
             _ = try await store.enqueueOutbound(
@@ -87,6 +91,67 @@ import Testing
             try await store.outbound(inState: .failed, on: .whatsapp, cipher: cipher).map(\.recipient) == [
                 "6289900000002"
             ]
+        )
+    }
+}
+
+extension WhatsAppSenderTests {
+    @Test func aTemplateNoticeGoesAsTheTemplateAndARefusedTemplateGoesBySMS() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (store, desk, cipher) = try CentralDesk.open(in: scratch, key: Self.key)
+        let now = Timestamp.now
+        for recipient in ["6281100000004", "6287700000005"] {
+            _ = try await store.enqueueOutbound(
+                key: "test:\(recipient)",
+                caseID: nil,
+                channel: .whatsapp,
+                recipient: recipient,
+                body: "Laporan MJK-261203-0001\nsudah selesai.",
+                template: "sambat_pembaruan:id",
+                cipher: cipher,
+                at: now
+            )
+        }
+        let received = Recorder<[String]>([])
+        try await Self.graph(received: received).test(.live) { client in
+            let sender = WhatsAppSender(
+                configuration: .init(
+                    graphBaseURL: "http://127.0.0.1:\(try #require(client.port))/v21.0",
+                    phoneNumberID: "12345",
+                    accessToken: Array("tok-9".utf8)
+                ),
+                desk: desk,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            )
+            try await sender.round(at: now)
+        }
+        // One line, as a template parameter must be.
+        #expect(
+            received.withLock { $0 }.filter { $0.hasPrefix("template") } == [
+                "template sambat_pembaruan Laporan MJK-261203-0001 sudah selesai.",
+                "template sambat_pembaruan Laporan MJK-261203-0001 sudah selesai.",
+            ]
+        )
+        let sent = try #require(try await store.outbound(providerID: "wamid.OUT-6281100000004", cipher: cipher))
+        #expect(sent.state == .sent && sent.template == "sambat_pembaruan:id")
+        let sms = try await desk.dueReplies(on: .sms, at: now)
+        #expect(sms.map(\.idempotencyKey) == ["test:6287700000005:sms"], "a refused template: the same text by SMS")
+        #expect(sms.first?.template == nil)
+    }
+}
+
+/// Central's store, intake desk and identity cipher in a scratch directory.
+enum CentralDesk {
+    static func open(in scratch: Scratch, key: [UInt8]) throws -> (Store, IntakeDesk, IdentityCipher) {
+        let central = try NodeID("central")
+        let store = try Store.open(
+            StoreConfiguration(path: scratch.file("central.sqlite")),
+            identity: NodeIdentity(node: central, role: .central, central: central)
+        )
+        return (
+            store, try IntakeDesk(store: store, identityKey: key, calendar: WorkingCalendar()),
+            try IdentityCipher(keyBytes: key)
         )
     }
 }

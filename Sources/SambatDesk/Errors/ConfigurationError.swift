@@ -66,6 +66,7 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
             case unknownRoutingOffice = "unknown_routing_office"
             case invalidBoolean = "invalid_boolean"
             case invalidURL = "invalid_url"
+            case invalidTemplateName = "invalid_template_name"
             case identityKeyInDataDirectory = "identity_key_in_data_directory"
         }
         fileprivate let base: Base
@@ -147,6 +148,8 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
         public static let invalidBoolean = Code(.invalidBoolean)
         /// Not an `https://` URL (values: value).
         public static let invalidURL = Code(.invalidURL)
+        /// A WhatsApp template name other than lowercase letters, digits and `_` (values: value).
+        public static let invalidTemplateName = Code(.invalidTemplateName)
         /// The identity key inside the data directory, where a copy of the data would carry
         /// the key to the identities it seals (values: the key file).
         public static let identityKeyInDataDirectory = Code(.identityKeyInDataDirectory)

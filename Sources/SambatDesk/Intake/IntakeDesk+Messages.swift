@@ -17,6 +17,8 @@ public struct InboundMessage: Hashable, Sendable {
     /// The name the channel shows for the sender (WhatsApp's profile name): never stored in
     /// an op, but masked wherever the text repeats it.
     public var profileName: String
+    /// A photo, voice note or document sent with it, fetched later as evidence of the case.
+    public var media: InboundMedia?
 
     /// A message.
     public init(
@@ -25,7 +27,8 @@ public struct InboundMessage: Hashable, Sendable {
         sender: String,
         text: String,
         location: String = "",
-        profileName: String = ""
+        profileName: String = "",
+        media: InboundMedia? = nil
     ) {
         self.channel = channel
         self.externalID = externalID
@@ -33,6 +36,7 @@ public struct InboundMessage: Hashable, Sendable {
         self.text = text
         self.location = location
         self.profileName = profileName
+        self.media = media
     }
 }
 
@@ -121,7 +125,7 @@ extension IntakeDesk {
             )
         else { return .duplicate }
         let outcome = try await process(message, reference: reference, policy: policy, at: now)
-        try await store.markInboundProcessed(id, caseID: outcome.caseID, at: now)
+        try await store.markInboundProcessed(id, caseID: outcome.caseID, media: message.media, at: now)
         return outcome
     }
 
@@ -234,14 +238,15 @@ extension IntakeDesk {
             if state.status == .archived, let reason = state.archiveReason {
                 notices.append(("archived:\(caseID)", ReporterNotices.archived(caseID, reason: reason)))
             }
-            let channel = try await noticeChannel(for: complaint.channel, reference: entry.ref, at: now)
+            let route = try await noticeRoute(for: complaint.channel, reference: entry.ref, at: now)
             for notice in notices {
                 _ = try await store.enqueueOutbound(
                     key: notice.key,
                     caseID: caseID,
-                    channel: channel,
+                    channel: route.channel,
                     recipient: identity.phone,
                     body: notice.text,
+                    template: route.template?.stored,
                     cipher: cipher,
                     at: now
                 )
@@ -252,26 +257,30 @@ extension IntakeDesk {
         return pending.count
     }
 
-    /// WhatsApp within 24 hours of the reporter's last WhatsApp message (the Cloud API's
-    /// window for free text), SMS otherwise.
-    func noticeChannel(
+    /// How a notice reaches a reporter: free text on WhatsApp within 24 hours of their last
+    /// WhatsApp message (the Cloud API's window), the configured template on WhatsApp after,
+    /// and SMS when no template is configured or the reporter wrote by SMS.
+    func noticeRoute(
         for channel: IntakeChannel,
         reference: String,
         at now: Timestamp
     ) async throws(StoreError)
-        -> IntakeChannel
+        -> (channel: IntakeChannel, template: WhatsAppTemplate?)
     {
-        guard channel == .whatsapp,
-            let last = try await store.lastInbound(from: reference, on: .whatsapp),
+        guard channel == .whatsapp else { return (.sms, nil) }
+        if let last = try await store.lastInbound(from: reference, on: .whatsapp),
             now.millisecondsSinceEpoch - last.millisecondsSinceEpoch < 24 * 3_600_000
-        else { return .sms }
-        return .whatsapp
+        {
+            return (.whatsapp, nil)
+        }
+        guard let template = whatsAppTemplate else { return (.sms, nil) }
+        return (.whatsapp, template)
     }
 
     /// The channel a notice on `caseID` would take at `now`, for tests of the 24-hour window.
     package func noticeChannelForTests(ofCase caseID: CaseID, at now: Timestamp) async throws -> IntakeChannel? {
         guard let complaint = try await store.caseState(caseID)?.complaint else { return nil }
-        return try await noticeChannel(for: complaint.channel, reference: complaint.reporterRef, at: now)
+        return try await noticeRoute(for: complaint.channel, reference: complaint.reporterRef, at: now).channel
     }
 
     /// Replies due to go out on `channel`, oldest first.
@@ -339,7 +348,7 @@ extension IntakeDesk {
             }
             let reference = ReporterReference.make(phone: message.sender, secret: referenceSecret)
             let outcome = try await process(message, reference: reference, policy: policy, at: now)
-            try await store.markInboundProcessed(record.id, caseID: outcome.caseID, at: now)
+            try await store.markInboundProcessed(record.id, caseID: outcome.caseID, media: message.media, at: now)
             count += 1
         }
         return count
@@ -527,20 +536,38 @@ extension IntakeDesk {
     /// inside a field (a field holding it would be read back as more fields: the message is
     /// then marked processed unread rather than misread).
     static func envelope(_ message: InboundMessage) -> [UInt8] {
-        Array([message.sender, message.text, message.location, message.profileName].joined(separator: "\u{1F}").utf8)
+        // The separators are control characters no one types; one sent anyway becomes a space,
+        // so a message always opens again.
+        func clean(_ field: String) -> String {
+            String(field.unicodeScalars.map { $0 == "\u{1F}" || $0 == "\u{1E}" ? " " : Character($0) })
+        }
+        var fields = [message.sender, message.text, message.location, message.profileName].map(clean)
+        if let media = message.media {
+            fields.append(
+                [media.kind, media.mediaID, media.mimeType, media.sha256].map(clean).joined(separator: "\u{1E}")
+            )
+        }
+        return Array(fields.joined(separator: "\u{1F}").utf8)
     }
 
     static func message(fromEnvelope bytes: [UInt8], channel: IntakeChannel, id: String) -> InboundMessage? {
         let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false)
-        // Three fields in messages stored before the profile name was kept.
-        guard fields.count == 3 || fields.count == 4 else { return nil }
+        // Three fields in messages stored before the profile name was kept, five with media.
+        guard (3...5).contains(fields.count) else { return nil }
+        var media: InboundMedia?
+        if fields.count == 5 {
+            let parts = fields[4].split(separator: "\u{1E}", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4 else { return nil }
+            media = InboundMedia(kind: parts[0], mediaID: parts[1], mimeType: parts[2], sha256: parts[3])
+        }
         return InboundMessage(
             channel: channel,
             externalID: id,
             sender: String(fields[0]),
             text: String(fields[1]),
             location: String(fields[2]),
-            profileName: fields.count == 4 ? String(fields[3]) : ""
+            profileName: fields.count >= 4 ? String(fields[3]) : "",
+            media: media
         )
     }
 

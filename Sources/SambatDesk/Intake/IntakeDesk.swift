@@ -29,6 +29,34 @@ public struct IntakeComplaint: Hashable, Sendable {
     }
 }
 
+/// An approved WhatsApp message template with one body parameter, which carries the notice.
+///
+/// Meta lets a business send free text only within 24 hours of the user's last message;
+/// later, only a template it approved. Sambat's template is expected to read like
+/// "Pembaruan laporan Anda: {{1}}".
+public struct WhatsAppTemplate: Hashable, Sendable {
+    /// The template's name, as approved (`whatsapp.template`).
+    public var name: String
+    /// Its language code (`whatsapp.template_language`, default `id`).
+    public var language: String
+
+    /// A template.
+    public init(name: String, language: String = "id") {
+        self.name = name
+        self.language = language
+    }
+
+    /// As stored with a queued notice: `name:language`.
+    public var stored: String { "\(name):\(language)" }
+
+    /// A stored template, or `nil` when `text` is not one.
+    public init?(stored text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        self.init(name: parts[0], language: parts[1])
+    }
+}
+
 /// Central's intake: registers a complaint as a new case, keeping the identity at central.
 ///
 /// The identity is sealed into central's reporter table; the `opened` op carries only the
@@ -47,6 +75,9 @@ public struct IntakeDesk: Sendable {
     public let casePrefix: String
     /// Used to date ticket numbers in WIB.
     public let calendar: WorkingCalendar
+    /// The approved template WhatsApp notices go out as outside the 24-hour window
+    /// (`whatsapp.template`); without one they go by SMS.
+    public var whatsAppTemplate: WhatsAppTemplate?
 
     /// A desk over central's store, with the identity key from `identity.key_file`.
     public init(store: Store, identityKey: [UInt8], calendar: WorkingCalendar, casePrefix: String = "MJK") throws {

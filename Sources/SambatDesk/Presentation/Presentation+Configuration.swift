@@ -60,6 +60,8 @@ extension Presentation {
         case .unknownRoutingOffice: return "OPD '\(first)' tidak ada di direktori OPD"
         case .invalidBoolean: return "\(key) harus true atau false, bukan '\(first)'"
         case .invalidURL: return "\(key) harus alamat https://…, bukan '\(first)'"
+        case .invalidTemplateName:
+            return "\(key) harus nama templat WhatsApp (huruf kecil, angka, _), bukan '\(first)'"
         case .identityKeyInDataDirectory:
             return "\(key) (\(first)) berada di dalam node.data_dir: simpan kunci identitas di luar direktori data "
                 + "(mis. keys/central/identity.key), agar salinan data saja tidak membuka identitas pelapor"

@@ -176,6 +176,38 @@ public enum Presentation {
         }
     }
 
+    /// A size in bytes, KB or MB (decimal, as phones show them).
+    public static func bytes(_ count: UInt64) -> String {
+        if count < 1_000 { return "\(count) B" }
+        if count < 1_000_000 { return "\((count + 500) / 1_000) KB" }
+        let tenths = (count + 50_000) / 100_000
+        return "\(tenths / 10),\(tenths % 10) MB"
+    }
+
+    /// A media fetch's state, for `case show` at central.
+    public static func label(_ state: MediaFetch.State) -> String {
+        switch state {
+        case .pending: "menunggu diambil"
+        case .stored: "tersimpan sebagai bukti"
+        case .failed: "GAGAL diambil"
+        }
+    }
+
+    /// The name evidence from a reporter's media gets: its kind, never the reporter's file
+    /// name (which may name them).
+    public static func mediaName(kind: String, mimeType: String) -> String {
+        let word =
+            switch kind {
+            case "image": "foto"
+            case "video": "video"
+            case "audio": "rekaman suara"
+            case "document": "dokumen"
+            case "sticker": "stiker"
+            default: "lampiran"
+            }
+        return "\(word) dari pelapor (\(mimeType))"
+    }
+
     /// A conflict's effect on a timeline line.
     public static func label(_ effect: HistoryEntry.Effect) -> String {
         switch effect {

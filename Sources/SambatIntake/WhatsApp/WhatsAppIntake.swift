@@ -52,9 +52,17 @@ public struct WhatsAppIntake: Sendable {
     static func inbound(_ message: WhatsAppMessage) -> InboundMessage {
         var text = ""
         var location = ""
+        var attachment: InboundMedia?
         switch message.content {
         case .text(let body): text = body
-        case .media(let media): text = media.caption.isEmpty ? "[\(media.kind)]" : media.caption
+        case .media(let media):
+            text = media.caption.isEmpty ? "[\(media.kind)]" : media.caption
+            attachment = InboundMedia(
+                kind: media.kind,
+                mediaID: media.mediaID,
+                mimeType: media.mimeType,
+                sha256: media.sha256 ?? ""
+            )
         case .location(let place):
             location = [place.name, place.address, "\(place.latitude),\(place.longitude)"]
                 .filter { !$0.isEmpty }.joined(separator: ", ")
@@ -68,7 +76,8 @@ public struct WhatsAppIntake: Sendable {
             sender: message.from,
             text: text,
             location: location,
-            profileName: message.profileName ?? ""
+            profileName: message.profileName ?? "",
+            media: attachment
         )
     }
 

@@ -30,7 +30,9 @@ public struct WhatsAppSenderConfiguration: Hashable, Sendable {
 /// A reply accepted by the API is recorded as sent under its `wamid`, which later delivery
 /// states name. A refused or failed send is retried with backoff (30 s, doubling, six tries),
 /// then marked failed; a reply refused because the 24-hour window has closed (error 131047) is
-/// sent by SMS instead. Nothing is sent twice: each reply row is one event's notice.
+/// sent by SMS instead. A notice queued with a template (outside the window) is sent as that
+/// template, its text the one parameter; a refused template also falls back to SMS. Nothing
+/// is sent twice: each reply row is one event's notice.
 public struct WhatsAppSender: Service {
     private let configuration: WhatsAppSenderConfiguration
     private let desk: IntakeDesk
@@ -72,6 +74,14 @@ public struct WhatsAppSender: Service {
             case .refused(let code) where code == Self.windowClosedCode:
                 logger.notice("whatsapp window closed; reply goes by sms", metadata: ["reply.id": "\(reply.id)"])
                 try await desk.sendBySMSInstead(reply, error: "whatsapp \(code): outside the 24-hour window", at: now)
+            case .refused(let code) where reply.template != nil:
+                // A template refused (not approved, paused, wrong parameters) will be refused
+                // again: the notice goes by SMS.
+                logger.warning(
+                    "whatsapp template refused; reply goes by sms",
+                    metadata: ["reply.id": "\(reply.id)", "code": "\(code)"]
+                )
+                try await desk.sendBySMSInstead(reply, error: "whatsapp \(code): template refused", at: now)
             case .refused(let code):
                 try await desk.retryReply(reply, error: "whatsapp error \(code)", at: now)
             case .failed(let reason):
@@ -97,10 +107,25 @@ public struct WhatsAppSender: Service {
             value: "Bearer " + String(decoding: configuration.accessToken, as: UTF8.self)
         )
         request.headers.add(name: "Content-Type", value: "application/json")
-        let payload: [String: Any] = [
-            "messaging_product": "whatsapp", "to": reply.recipient, "type": "text",
-            "text": ["body": String(reply.body.prefix(4_096))],
-        ]
+        let payload: [String: Any]
+        if let template = reply.template.flatMap(WhatsAppTemplate.init(stored:)) {
+            // A template parameter may hold no newline or tab, nor more than four spaces in a row.
+            let parameter = reply.body.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            payload = [
+                "messaging_product": "whatsapp", "to": reply.recipient, "type": "template",
+                "template": [
+                    "name": template.name, "language": ["code": template.language],
+                    "components": [
+                        ["type": "body", "parameters": [["type": "text", "text": String(parameter.prefix(1_024))]]]
+                    ],
+                ],
+            ]
+        } else {
+            payload = [
+                "messaging_product": "whatsapp", "to": reply.recipient, "type": "text",
+                "text": ["body": String(reply.body.prefix(4_096))],
+            ]
+        }
         guard let body = try? JSONSerialization.data(withJSONObject: payload) else { return .failed("encoding") }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {

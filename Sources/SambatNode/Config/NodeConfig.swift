@@ -114,6 +114,11 @@ public struct WhatsAppSettings: Hashable, Sendable {
     public var accessTokenFile: String?
     /// The Graph API base (`whatsapp.graph_base_url`).
     public var graphBaseURL: String
+    /// The approved template for notices outside the 24-hour window (`whatsapp.template`,
+    /// `whatsapp.template_language`); without one those go by SMS.
+    public var template: WhatsAppTemplate?
+    /// The largest reporter media kept as evidence (`whatsapp.media_max_bytes`).
+    public var mediaMaximumBytes = IntakeDesk.defaultMediaBytes
 
     /// The settings.
     public init(

@@ -43,6 +43,9 @@ public enum NodeConfigLoader {
         "whatsapp.phone_number_id": [.central],
         "whatsapp.access_token_file": [.central],
         "whatsapp.graph_base_url": [.central],
+        "whatsapp.template": [.central],
+        "whatsapp.template_language": [.central],
+        "whatsapp.media_max_bytes": [.central],
         "intake.require_identity": [.central],
         "intake.max_messages_per_hour": [.central],
         "intake.new_complaint_words": [.central],
@@ -312,7 +315,35 @@ public enum NodeConfigLoader {
                 problems.add(.init("whatsapp.graph_base_url", .invalidURL, base))
             }
         }
+        if let name = section.value("template") {
+            let language = section.value("template_language") ?? "id"
+            if Self.isTemplateName(name) {
+                settings.template = WhatsAppTemplate(name: name, language: language)
+            } else {
+                problems.add(.init("whatsapp.template", .invalidTemplateName, name))
+            }
+            if !Self.isTemplateName(language) {
+                problems.add(.init("whatsapp.template_language", .invalidTemplateName, language))
+            }
+        }
+        if let text = section.value("media_max_bytes") {
+            let upper = Int(OpLimits.maximumEvidenceBytes)
+            if let bytes = Int(text), (1_024...upper).contains(bytes) {
+                settings.mediaMaximumBytes = bytes
+            } else {
+                problems.add(.init("whatsapp.media_max_bytes", .integerOutOfRange, "1024", "\(upper)", text))
+            }
+        }
         return settings
+    }
+
+    /// Meta's template names and language codes: lowercase letters, digits and `_` (`en_US`
+    /// has capitals, so letters of either case are let through).
+    static func isTemplateName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 512
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+            }
     }
 
     /// Whether `path` lies inside `directory` (both resolved against the working directory).

@@ -136,12 +136,13 @@ extension NodeRuntime {
         keyPair: CurveKeyPair,
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
-        let desk: IntakeDesk
+        var desk: IntakeDesk
         let reference: ReferenceData
         do {
             reference = try ReferenceData.load(config.reference)
             let identityKey = try IdentityKeyFile.read(from: central.identityKeyFile)
             desk = try IntakeDesk(store: store, identityKey: identityKey, calendar: reference.calendar)
+            desk.whatsAppTemplate = central.whatsApp?.template
         } catch {
             throw NodeStartError(description: "intake tidak dapat disiapkan: \(error)")
         }
@@ -186,14 +187,17 @@ extension NodeRuntime {
             }
             var senderLogger = logger
             senderLogger[metadataKey: "component"] = "whatsapp"
+            let graph = WhatsAppSenderConfiguration(
+                graphBaseURL: whatsApp.graphBaseURL,
+                phoneNumberID: phoneNumberID,
+                accessToken: token
+            )
+            services.append(WhatsAppSender(configuration: graph, desk: desk, logger: senderLogger))
             services.append(
-                WhatsAppSender(
-                    configuration: .init(
-                        graphBaseURL: whatsApp.graphBaseURL,
-                        phoneNumberID: phoneNumberID,
-                        accessToken: token
-                    ),
+                WhatsAppMediaFetcher(
+                    configuration: graph,
                     desk: desk,
+                    maximumBytes: whatsApp.mediaMaximumBytes,
                     logger: senderLogger
                 )
             )

@@ -252,6 +252,36 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v8-intake-media") { db in
+            try db.execute(
+                sql: """
+                    -- A WhatsApp notice outside the 24-hour window goes as an approved template
+                    -- ("name:language") when one is configured.
+                    ALTER TABLE outboundMessage ADD COLUMN template TEXT;
+                    -- Media a reporter sent, waiting to be fetched from the Graph API and kept
+                    -- as evidence of its case. One row per message, written when the message
+                    -- is processed (its case is known). No file name is kept: it may name the
+                    -- reporter.
+                    CREATE TABLE mediaFetch (
+                        messageId INTEGER PRIMARY KEY,
+                        caseId TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        mediaId TEXT NOT NULL,
+                        mimeType TEXT NOT NULL,
+                        expectedSha256 TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'stored', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        nextAttemptAt INTEGER NOT NULL,
+                        lastError TEXT,
+                        sha256 BLOB,
+                        size INTEGER,
+                        updatedAt INTEGER NOT NULL
+                    );
+                    CREATE INDEX mediaFetchDue ON mediaFetch(nextAttemptAt) WHERE state = 'pending';
+                    CREATE INDEX mediaFetchByCase ON mediaFetch(caseId);
+                    """
+            )
+        }
         return migrator
     }
 }
