@@ -3,7 +3,10 @@
 #
 # Central, four offices (dpupr, dlh, perkim, dishub) and the mayor run as separate processes
 # on loopback, each with its own temporary data directory and freshly generated CURVE keys.
-# The story: complaints arrive and are verified and dispatched; offices work them; the DLH
+# The story: complaints arrive through the real doors (WhatsApp posts signed like Meta's, SMS
+# through Gammu's dummy phone when gammu-smsd is installed, phone calls typed in by the
+# operator) and the reporters get their ticket numbers; they are verified and dispatched; the
+# reporters are told; offices work them; the DLH
 # office goes offline, keeps working, and comes back; a conflict arises, is shown on every
 # node and resolved at central; the mayor's node prints the report and the day's recap.
 #
@@ -72,6 +75,11 @@ stop_node() {
 }
 
 stop_all() {
+    # The stand-ins for Meta and the modem hold nothing to save: they are killed outright (a
+    # process started with SIGTERM blocked, as under a test runner, would not see a TERM).
+    for helper in graph gammu; do
+        [ -z "${PIDS[$helper]:-}" ] || kill -KILL "${PIDS[$helper]}" 2>/dev/null || true
+    done
     for node in "${!PIDS[@]}"; do kill -TERM "${PIDS[$node]}" 2>/dev/null || true; done
     for node in "${!PIDS[@]}"; do wait "${PIDS[$node]}" 2>/dev/null || true; done
     PIDS=()
@@ -107,10 +115,45 @@ mkdir -p "$DEMO_DIR/keys/central"
 [ -f "$DEMO_DIR/keys/central/identity.key" ] ||
     "$SAMBAT" keys identity --out "$DEMO_DIR/keys/central/identity.key" >/dev/null
 CENTRAL_KEY="$("$SAMBAT" keys public --key "$DEMO_DIR/data/central/curve.key")"
-# Each node's config is the shipped one with this run's directories, port and central key.
-python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" <<'PYTHON'
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+HTTP_PORT="$(free_port)"
+GRAPH_PORT="$(free_port)"
+DOORS=(python3 "$ROOT/scripts/demo_doors.py")
+WEBHOOK="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp"
+GRAPH_LOG="$DEMO_DIR/work/whatsapp-sent.jsonl"
+SMSD_DIR="$DEMO_DIR/smsd"
+SMSD_DB=""
+printf 'demo-app-secret\n' >"$DEMO_DIR/keys/central/whatsapp-app-secret"
+printf 'demo-access-token\n' >"$DEMO_DIR/keys/central/whatsapp-token"
+chmod 600 "$DEMO_DIR/keys/central/whatsapp-app-secret" "$DEMO_DIR/keys/central/whatsapp-token"
+if command -v gammu-smsd >/dev/null && [ -f /usr/share/doc/gammu-smsd/examples/sqlite.sql ]; then
+    SMSD_DB="$SMSD_DIR/smsd.db"
+    mkdir -p "$SMSD_DIR"/dummy/sms/{1,2,3,4,5}
+    [ -f "$SMSD_DB" ] || sqlite3 "$SMSD_DB" ".read /usr/share/doc/gammu-smsd/examples/sqlite.sql"
+    cat >"$SMSD_DIR/smsdrc" <<SMSDRC
+[gammu]
+model = dummy
+connection = none
+device = $SMSD_DIR/dummy
+[smsd]
+service = sql
+driver = sqlite3
+database = smsd.db
+dbdir = $SMSD_DIR/
+commtimeout = 1
+receivefrequency = 1
+checksecurity = 0
+checkbattery = 0
+checksignal = 0
+logfile = $SMSD_DIR/gammu-smsd.log
+SMSDRC
+fi
+# Each node's config is the shipped one with this run's directories, port and central key;
+# central also gets its HTTP port, the WhatsApp Cloud API (a stand-in for Meta on this
+# machine) and, with gammu-smsd installed, the SMS gateway.
+python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" "$HTTP_PORT" "$GRAPH_PORT" "$SMSD_DB" <<'PYTHON'
 import sys
-root, demo, port, key = sys.argv[1:]
+root, demo, port, key, http_port, graph_port, smsd = sys.argv[1:]
 files = {"central": "central.yaml", "mayor": "mayor.yaml"}
 for office in ("dpupr", "dlh", "perkim", "dishub"):
     files[office] = f"office-{office}.yaml"
@@ -122,9 +165,33 @@ for node, name in files.items():
     text = text.replace(": Config/", f": {root}/Config/")
     text = text.replace("tcp://127.0.0.1:7301", f"tcp://127.0.0.1:{port}")
     text = text.replace("SET-ME-central-public-key-40-characters", key)
+    if node == "central":
+        text += f"""
+http:
+  port: {http_port}
+whatsapp:
+  verify_token: demo-verify-token
+  app_secret_file: {demo}/keys/central/whatsapp-app-secret
+  phone_number_id: "100200300"
+  access_token_file: {demo}/keys/central/whatsapp-token
+  graph_base_url: http://127.0.0.1:{graph_port}/v21.0
+"""
+        if smsd:
+            text += f"smsd:\n  database: {smsd}\n"
     open(f"{demo}/config/{node}.yaml", "w", encoding="utf-8").write(text)
 PYTHON
 note "central mendengarkan di tcp://127.0.0.1:$PORT (CURVE; hanya kunci terdaftar)"
+note "webhook WhatsApp di $WEBHOOK; Graph API tiruan di 127.0.0.1:$GRAPH_PORT"
+"${DOORS[@]}" graph "$GRAPH_PORT" "$GRAPH_LOG" >>"$DEMO_DIR/logs/graph.log" 2>&1 &
+PIDS[graph]=$!
+if [ -n "$SMSD_DB" ]; then
+    # Gammu's own log stays beside its database: the gateway handles numbers, Sambat's logs never.
+    (cd "$SMSD_DIR" && exec gammu-smsd -c "$SMSD_DIR/smsdrc") >>"$SMSD_DIR/gammu-smsd.out" 2>&1 &
+    PIDS[gammu]=$!
+    note "Gammu SMSD berjalan dengan telepon dummy (SMS masuk: $SMSD_DIR/dummy/sms/1)"
+else
+    note "gammu-smsd tidak terpasang: SMS dicatat operator seperti telepon"
+fi
 
 say "Menjalankan central"
 start_node central
@@ -142,19 +209,35 @@ for node in "${OFFICES[@]}" mayor; do wait_for 90 "$node tersambung" is_linked "
 sam central status | show
 
 # --- intake, verification and dispatch ----------------------------------------------------
-say "Pengaduan masuk lewat hotline (identitas pelapor tetap di central)"
-sam central intake --batch "$COMPLAINTS" >"$DEMO_DIR/work/intake.txt"
-head -5 "$DEMO_DIR/work/intake.txt" | show
-note "... $(wc -l <"$DEMO_DIR/work/intake.txt") pengaduan tercatat."
-mapfile -t CASES < <(cut -d' ' -f1 "$DEMO_DIR/work/intake.txt")
-mapfile -t PLAN < <(python3 -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    if line.strip():
-        c = json.loads(line)
-        print(c["office"], c["tier"], c["topic"].replace(" ", "_"))
-' "$COMPLAINTS")
-[ "${#CASES[@]}" -eq "${#PLAN[@]}" ] || fail "jumlah kasus (${#CASES[@]}) tidak sama dengan data (${#PLAN[@]})"
+say "Pengaduan masuk: WhatsApp (dikirim seperti Meta, bertanda tangan), SMS, dan telepon"
+TYPED_CHANNELS=phone
+[ -n "$SMSD_DB" ] || TYPED_CHANNELS=phone,sms
+"${DOORS[@]}" whatsapp "$WEBHOOK" "$DEMO_DIR/keys/central/whatsapp-app-secret" "$COMPLAINTS"
+note "$(grep -c '"channel": "whatsapp"' "$COMPLAINTS") pesan WhatsApp diterima webhook central (HTTP 200 setelah tersimpan)"
+if [ -n "$SMSD_DB" ]; then
+    "${DOORS[@]}" sms "$SMSD_DIR/dummy/sms/1" "$COMPLAINTS"
+    note "$(grep -c '"channel": "sms"' "$COMPLAINTS") SMS masuk ke telepon dummy Gammu"
+fi
+"${DOORS[@]}" typed "$COMPLAINTS" "$TYPED_CHANNELS" "$DEMO_DIR/work/typed.jsonl"
+echo "$TYPED_CHANNELS" >"$DEMO_DIR/work/intake.txt.channels"
+sam central intake --batch "$DEMO_DIR/work/typed.jsonl" >"$DEMO_DIR/work/intake.txt"
+note "$(wc -l <"$DEMO_DIR/work/intake.txt") pengaduan lewat telepon dicatat operator (${TYPED_CHANNELS//,/ dan })"
+has_tickets() {
+    "${DOORS[@]}" tickets "$COMPLAINTS" "$GRAPH_LOG" "$SMSD_DB" "$DEMO_DIR/work/intake.txt" >"$DEMO_DIR/work/tickets.txt"
+}
+wait_for 90 "nomor tiket terkirim ke setiap pelapor" has_tickets
+FIRST_WA_PHONE="$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["channel"] == "whatsapp": print(r["phone"]); break' "$COMPLAINTS")"
+note "Balasan yang diterima seorang pelapor WhatsApp:"
+"${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | show
+say "Pelapor membalas dengan nama dan NIK (diminta kota); identitas disegel di central"
+"${DOORS[@]}" identity whatsapp "$WEBHOOK" "$COMPLAINTS" "$DEMO_DIR/keys/central/whatsapp-app-secret"
+[ -z "$SMSD_DB" ] || "${DOORS[@]}" identity sms "$SMSD_DIR/dummy/sms/1" "$COMPLAINTS"
+mapfile -t CASES < <(cut -d' ' -f1 "$DEMO_DIR/work/tickets.txt")
+mapfile -t PLAN < <(cut -d' ' -f2- "$DEMO_DIR/work/tickets.txt")
+note "${#CASES[@]} pengaduan tercatat; pelapor sudah menerima nomor tiket."
 note "Contoh yang dilihat OPD (teks tersamarkan):"
 sam central case show "${CASES[0]}" | sed -n '1,5p' | show
 
@@ -262,6 +345,22 @@ check_converged() {
     done
     [ $problems -eq 0 ]
 }
+# --- the reporter's side -------------------------------------------------------------------
+REPORTER_CASE="${CASES[0]}"
+told_resolved() { "${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | grep -q "BELUM"; }
+wait_for 60 "pelapor diberi tahu tindak lanjut OPD" told_resolved
+say "Pelapor $REPORTER_CASE menerima kabar di WhatsApp, lalu membalas SUDAH"
+"${DOORS[@]}" reply whatsapp "$WEBHOOK" "$FIRST_WA_PHONE" "Sudah, terima kasih" "$DEMO_DIR/keys/central/whatsapp-app-secret"
+is_closed() { sam central case show "$REPORTER_CASE" | head -3 | grep -qw SELESAI; }
+wait_for 60 "kasus $REPORTER_CASE ditutup atas konfirmasi pelapor" is_closed
+note "Semua balasan yang diterima pelapor ini:"
+"${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | show
+if [ -n "$SMSD_DB" ]; then
+    note "Balasan SMS lewat Gammu (sentitems; pesan panjang dikirim beberapa bagian), lima yang pertama:"
+    sqlite3 -readonly "$SMSD_DB" "SELECT substr(DestinationNumber, 1, 6) || '****', min(Status), group_concat(TextDecoded, '')
+        FROM (SELECT * FROM sentitems ORDER BY ID, SequencePosition) GROUP BY ID ORDER BY ID LIMIT 5" | show
+fi
+
 say "Menunggu semua node konvergen"
 converged=1
 wait_for_converged() {

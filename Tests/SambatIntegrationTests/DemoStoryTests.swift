@@ -48,6 +48,18 @@ import Testing
         let mayor = try Self.open(directory, "mayor")
         let caseIDs = try await central.caseIDs()
         #expect(caseIDs.count == 36)
+        // Through the real doors: signed WhatsApp posts, SMS through Gammu's dummy phone (make
+        // test installs gammu-smsd), phone calls typed in by the operator.
+        var channels: [IntakeChannel: Int] = [:]
+        for caseID in caseIDs {
+            if let channel = try await central.caseState(caseID)?.complaint?.channel {
+                channels[channel, default: 0] += 1
+            }
+        }
+        #expect(channels == [.whatsapp: 18, .sms: 11, .phone: 7])
+        // The reporter was told at each step, and their SUDAH closed the case.
+        #expect(text.contains("sudah diteruskan ke Dinas Pekerjaan Umum dan Penataan Ruang"))
+        #expect(text.contains("Terima kasih atas konfirmasinya."))
 
         // Convergence: the mayor holds every case exactly as central does; each office every
         // case currently assigned to it.

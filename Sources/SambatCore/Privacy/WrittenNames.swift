@@ -1,7 +1,8 @@
 /// Finds the names reporters write into their own texts, to mask them without a supplied identity.
 ///
-/// Cues are "nama saya Budi", "Pelapor: Sri Wahyuni", "a.n. Dewi", and a name signed next to
-/// a NIK or phone number.
+/// Cues are "nama saya Budi", "Pelapor: Sri Wahyuni", "a.n. Dewi", "Sy Budi warga …", a name
+/// signed next to a NIK or phone number, and a name signed at the end of the message ("… Mohon
+/// dicek. Heru Cahyono", "Trims, Budi").
 ///
 /// Works on text whose numbers are already masked (``PIIMasker/maskNumbers(in:)``): a mask is
 /// a strong cue that the words signed right before it are a name. Cue words themselves
@@ -36,7 +37,13 @@ enum WrittenNames {
         "no", "nomor", "telp", "tlp", "telepon", "wa", "whatsapp", "dari", "tinggal", "beralamat", "alamat", "di",
         "rt", "rw", "umur", "usia", "mau", "ingin", "yang", "dan", "mohon", "sudah", "tolong", "terima", "kasih",
         "salam", "hormat", "sebagai", "selaku", "penduduk", "kami", "kita", "anak", "istri", "suami", "orang", "tua",
-        "adalah", "yaitu", "bpk", "ny", "nyonya", "tuan", "haji", "hj", "kak", "dik", "lapor", "melapor",
+        "adalah", "yaitu", "bpk", "ny", "nyonya", "tuan", "haji", "hj", "kak", "dik", "lapor", "melapor", "sy",
+        "trims", "trimakasih", "makasih", "wassalam", "wassalamualaikum", "hormat", "regards", "thanks",
+    ]
+    /// Words that close a message: a name right after them is a signature, even a single one.
+    static let closings: Set<String> = [
+        "trims", "kasih", "trimakasih", "makasih", "salam", "wassalam", "wassalamualaikum", "hormat", "thanks",
+        "regards",
     ]
     /// Words of places: a candidate holding one is an address, not a name.
     static let places: Set<String> = [
@@ -71,7 +78,35 @@ enum WrittenNames {
             }
             if tokens[index].kind == .mask { add(signature(tokens, before: index)) }
         }
+        add(closingSignature(tokens))
         return names
+    }
+
+    /// The name a message is signed with at its end.
+    ///
+    /// That is a last sentence of two to four capitalised words ("… Mohon dicek. Heru
+    /// Cahyono"), or of one after a closing word ("Trims, Budi").
+    static func closingSignature(_ tokens: [Token]) -> [Token] {
+        var end = tokens.count
+        while end > 0, tokens[end - 1].isPunctuation([".", "!"]) { end -= 1 }
+        var words: [Token] = []
+        var index = end - 1
+        while index >= 0, words.count <= maximumWords {
+            let token = tokens[index]
+            guard token.isCapitalised, !notNames.contains(token.lowered), !places.contains(token.lowered) else { break }
+            words.insert(token, at: 0)
+            index -= 1
+        }
+        guard !words.isEmpty, words.count <= maximumWords else { return [] }
+        // A place abbreviation just before the run: "… Jl. Gajah Mada" is an address.
+        if index >= 1, tokens[index].isPunctuation(["."]), places.contains(tokens[index - 1].lowered) { return [] }
+        // What comes before the run: the start of a sentence, or a closing word.
+        var before = index
+        if before >= 0, tokens[before].isPunctuation([","]) { before -= 1 }
+        let afterClosing = before >= 0 && tokens[before].isWord(closings)
+        let sentenceStart = index >= 0 && tokens[index].isPunctuation([".", "!", "?", "\n"])
+        if afterClosing { return words }
+        return sentenceStart && words.count >= 2 ? words : []
     }
 
     /// Where the name after a cue starts, and whether it must be capitalised there.
@@ -102,7 +137,7 @@ enum WrittenNames {
         }
         if first.isWord(["an"]), token(1)?.isPunctuation(["."]) == true { return (index + 2, false) }
         // "saya Budi warga …", "Ini Yudi, NIK …": only when the words after it show it.
-        if first.isWord(["saya", "aku", "ini"]), token(1)?.isCapitalised == true {
+        if first.isWord(["saya", "aku", "ini", "sy"]), token(1)?.isCapitalised == true {
             let words = capture(tokens, from: index + 1, capitalisedOnly: true)
             var next = index + 1 + words.count
             if next < tokens.count, tokens[next].isPunctuation([","]) { next += 1 }
