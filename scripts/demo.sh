@@ -353,6 +353,8 @@ say "Pelapor $REPORTER_CASE menerima kabar di WhatsApp, lalu membalas SUDAH"
 "${DOORS[@]}" reply whatsapp "$WEBHOOK" "$FIRST_WA_PHONE" "Sudah, terima kasih" "$DEMO_DIR/keys/central/whatsapp-app-secret"
 is_closed() { sam central case show "$REPORTER_CASE" | head -3 | grep -qw SELESAI; }
 wait_for 60 "kasus $REPORTER_CASE ditutup atas konfirmasi pelapor" is_closed
+told_closed() { "${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | grep -q "konfirmasinya"; }
+wait_for 30 "pelapor diberi tahu kasusnya ditutup" told_closed
 note "Semua balasan yang diterima pelapor ini:"
 "${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | show
 if [ -n "$SMSD_DB" ]; then

@@ -131,6 +131,39 @@ import Testing
         }
     }
 
+    @Test func identityIsAskedForExceptInCategoriesTheCityExempts() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        var policy = IntakePolicy()
+        policy.identityOptionalFor = [Self.node("perkim")]
+        policy.routing = RoutingRules(rules: [
+            .init(office: Self.node("perkim"), keywords: ["lampu jalan"]),
+            .init(office: Self.node("dpupr"), keywords: ["berlubang"]),
+        ])
+        let samples: [(sender: String, text: String, awaits: Bool)] = [
+            ("+6281200000001", "Lampu jalan mati di Wates", false),  // perkim only: exempt
+            ("+6281200000002", "Jalan berlubang di Kranggan", true),  // dpupr: asked
+            ("+6281200000003", "Tetangga berisik tiap malam", true),  // no category: asked
+            ("+6281200000004", "Lampu jalan berlubang", true),  // a tie with dpupr: asked
+        ]
+        for (index, sample) in samples.enumerated() {
+            let outcome = try await central.desk.receive(
+                central.message("c\(index)", sample.text, from: sample.sender),
+                policy: policy,
+                at: Self.time(Int64(index))
+            )
+            guard case .opened(let caseID, let awaits) = outcome else {
+                Issue.record("\(sample.text): \(outcome)")
+                continue
+            }
+            #expect(awaits == sample.awaits, "\(sample.text)")
+            let asked = try await central.store.outbound(ofCase: caseID, cipher: central.cipher)
+                .contains { $0.body.contains("NIK") }
+            #expect(asked == sample.awaits, "\(sample.text): the reply asks for NIK only when identity is needed")
+        }
+    }
+
     @Test func laterMessagesJoinAndANewComplaintKeywordOpensAnother() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

@@ -87,6 +87,8 @@ import Glibc
             "--data-binary", "@\(bodyFile)", "\(base)/webhooks/whatsapp",
         ])
         #expect(forged == "401")
+        let clock = ContinuousClock()
+        let injected = clock.now
         try rig.inject("Lampu PJU Jl. Gajah Mada mati. Saya Hendro, 3576010808750001", from: "+6281334560103", slot: 1)
 
         // Both become cases, seen through the CLI beside the running node.
@@ -107,6 +109,11 @@ import Glibc
                 .output.contains("+6281334560103")
             }
         )
+        // "Within seconds": from the SMS landing in the modem to the ticket reply leaving it,
+        // through Gammu's polling both ways (a receive and a send frequency of 1 s here).
+        let ticketDelay = clock.now - injected
+        print("sms ticket reply after \(ticketDelay)")
+        #expect(ticketDelay < .seconds(15), "the ticket reply took \(ticketDelay)")
         let modems = try sambat(["status", "--json", "--config", configPath]).output
         #expect(modems.contains("\"sms_modems\":[{"), "\(modems)")
 

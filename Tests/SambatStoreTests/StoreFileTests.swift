@@ -144,7 +144,8 @@ import Testing
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/small.sqlite"
         var configuration = StoreConfiguration(path: path)
-        configuration.maximumPageCount = 40
+        // Room for the schema and the case, then a few notes (each new table or index takes a page).
+        configuration.maximumPageCount = 48
         let central = try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
         let caseID = try await StoreFixtures.dispatchedCase(central)
         let text = String(repeating: "Catatan panjang untuk mengisi halaman. ", count: 90)

@@ -76,6 +76,13 @@ public enum IntakeOutcome: Hashable, Sendable {
 public struct IntakePolicy: Hashable, Sendable {
     /// A new case waits as pending until the reporter's name and NIK are known.
     public var requireIdentity: Bool
+    /// Categories whose complaints need no name and NIK (`intake.identity_optional_for`).
+    ///
+    /// A category is an office the routing rules suggest, such as perkim for a broken street
+    /// light. A complaint suggesting several offices is exempt only when every one of them is.
+    public var identityOptionalFor: Set<NodeID> = []
+    /// The routing rules that tell a complaint's category; none by default.
+    public var routing = RoutingRules(rules: [])
     /// The words threading listens for.
     public var words: ThreadingWords
     /// The most messages one sender's messages become case work in an hour; more are kept
@@ -91,6 +98,14 @@ public struct IntakePolicy: Hashable, Sendable {
         self.requireIdentity = requireIdentity
         self.words = words
         self.maximumMessagesPerHour = maximumMessagesPerHour
+    }
+
+    /// Whether a new complaint with this masked text waits for the reporter's identity.
+    public func requiresIdentity(forComplaint maskedText: String) -> Bool {
+        guard requireIdentity else { return false }
+        guard !identityOptionalFor.isEmpty else { return true }
+        let suggested = routing.suggest(for: maskedText).map(\.office)
+        return suggested.isEmpty || !suggested.allSatisfy(identityOptionalFor.contains)
     }
 }
 
@@ -402,7 +417,7 @@ extension IntakeDesk {
                 .init(channel: message.channel, reporterRef: reference, text: masked, location: location)
             )
             let caseID = try await openCase(opened, actor: Self.intakeActor, at: now)
-            let awaits = policy.requireIdentity && !hasIdentity
+            let awaits = policy.requiresIdentity(forComplaint: masked) && !hasIdentity
             if awaits {
                 _ = try await store.append(
                     .pended(.init(request: "identitas pelapor: nama lengkap dan NIK")),

@@ -47,6 +47,7 @@ public enum NodeConfigLoader {
         "whatsapp.template_language": [.central],
         "whatsapp.media_max_bytes": [.central],
         "intake.require_identity": [.central],
+        "intake.identity_optional_for": [.central],
         "intake.max_messages_per_hour": [.central],
         "intake.new_complaint_words": [.central],
         "intake.confirm_words": [.central],
@@ -226,6 +227,15 @@ public enum NodeConfigLoader {
             if let list = words("new_complaint_words") { intake.words.newComplaint = list }
             if let list = words("confirm_words") { intake.words.confirm = list }
             if let list = words("dispute_words") { intake.words.dispute = list }
+            // Office codes as in the OPD directory, comma-separated; checked against the
+            // directory when the node starts.
+            for code in words("identity_optional_for") ?? [] {
+                if let office = try? NodeID(code) {
+                    intake.identityOptionalFor.insert(office)
+                } else {
+                    problems.add(.init("intake.identity_optional_for", .invalidOffice, code))
+                }
+            }
             if let text = intakeSection.value("max_messages_per_hour") {
                 if let limit = Int(text), (1...10_000).contains(limit) {
                     intake.maximumMessagesPerHour = limit

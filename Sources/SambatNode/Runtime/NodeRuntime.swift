@@ -146,11 +146,20 @@ extension NodeRuntime {
         } catch {
             throw NodeStartError(description: "intake tidak dapat disiapkan: \(error)")
         }
+        var policy = central.intake
+        policy.routing = reference.routing
+        let unknown = policy.identityOptionalFor.subtracting(reference.offices.map(\.code)).map(\.rawValue).sorted()
+        guard unknown.isEmpty else {
+            throw NodeStartError(
+                description:
+                    "intake.identity_optional_for: OPD \(unknown.joined(separator: ", ")) tidak ada di direktori OPD"
+            )
+        }
         var intakeLogger = logger
         intakeLogger[metadataKey: "component"] = "intake"
         let intake = IntakeProcessor(
             desk: desk,
-            policy: central.intake,
+            policy: policy,
             officeNames: Dictionary(
                 reference.offices.map { ($0.code, $0.name) },
                 uniquingKeysWith: { first, _ in first }
