@@ -337,6 +337,13 @@ import Testing
         environment["SAMBAT_WHATSAPP_APP_SECRET_FILE"] = try scratch.write("secret", "s\n")
         environment["SAMBAT_WHATSAPP_TEMPLATE"] = "sambat_pembaruan"
         environment["SAMBAT_WHATSAPP_MEDIA_MAX_BYTES"] = "5000000"
+        // A template needs the sender's settings.
+        let unsendable = await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
+        }
+        #expect(unsendable?.problems.map(\.key) == ["whatsapp.phone_number_id"])
+        environment["SAMBAT_WHATSAPP_PHONE_NUMBER_ID"] = "100200300"
+        environment["SAMBAT_WHATSAPP_ACCESS_TOKEN_FILE"] = try scratch.write("token", "t\n")
         let config = try await NodeConfigLoader.load(path: Repository.config("central.yaml"), environment: environment)
         guard case .central(let central) = config.roleConfiguration, let whatsApp = central.whatsApp else {
             Issue.record("not central with whatsapp")

@@ -326,6 +326,10 @@ public enum NodeConfigLoader {
             }
         }
         if let name = section.value("template") {
+            // A template is sent through the Cloud API: without a sender it would never leave.
+            if phoneNumberID == nil, tokenFile == nil {
+                problems.add(.init("whatsapp.phone_number_id", .missingKey))
+            }
             let language = section.value("template_language") ?? "id"
             if Self.isTemplateName(name) {
                 settings.template = WhatsAppTemplate(name: name, language: language)
