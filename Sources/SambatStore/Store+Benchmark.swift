@@ -122,7 +122,12 @@ extension Store {
                 }
                 for origin in origins { _ = try session.advanceFrontier(of: origin) }
                 try session.observeLamport(lamport)
-                let projection = CaseProjection(db: db, statements: session.statements, receivedAt: received)
+                let projection = CaseProjection(
+                    db: db,
+                    statements: session.statements,
+                    receivedAt: received,
+                    deadlines: self.deadlines
+                )
                 for entry in touched { try projection.write(before: entry.baseline, after: entry.state) }
                 for peer in feeds.peers { try session.appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
                 if let checkpoint { try session.saveCheckpoint(position: checkpoint, of: central) }

@@ -59,26 +59,49 @@ extension Store {
     }
 
     /// Rebuilds the case projections from the op log when they are missing or incomplete
-    /// (after the projection migration, or if someone deleted rows).
+    /// (after a projection migration, or if someone deleted rows), or when their due times
+    /// were computed with another deadline policy than this store was opened with.
+    ///
+    /// Opened without a policy, the store marks its due times stale instead: its writes will
+    /// not keep them, so the next open with a policy computes them again.
     func rebuildProjectionsIfNeeded() throws {
-        let (cases, views) = try pool.read { db in
+        let (cases, views, fingerprint) = try pool.read { db in
             (
                 try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT caseId) FROM op") ?? 0,
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0,
+                try String.fetchOne(db, sql: "SELECT deadlines FROM nodeMeta WHERE id = 1")
             )
         }
-        guard cases != views else { return }
+        guard let deadlines else {
+            if fingerprint != nil {
+                try pool.write { db in try db.execute(sql: "UPDATE nodeMeta SET deadlines = NULL WHERE id = 1") }
+            }
+            if cases != views { try rebuildProjections(fingerprint: nil) }
+            return
+        }
+        guard cases != views || fingerprint != deadlines.fingerprint else { return }
+        try rebuildProjections(fingerprint: deadlines.fingerprint)
+    }
+
+    /// Writes every case's projection rows again from the op log, in one transaction.
+    private func rebuildProjections(fingerprint: String?) throws {
         try pool.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                try db.execute(sql: "DELETE FROM caseView; DELETE FROM assignment; DELETE FROM caseConflict;")
+                try db.execute(
+                    sql: """
+                        DELETE FROM caseView; DELETE FROM assignment; DELETE FROM caseConflict; DELETE FROM caseStage;
+                        DELETE FROM officeStats; DELETE FROM officeWork; DELETE FROM officeWorkHour;
+                        """
+                )
                 let ids = try String.fetchAll(db, sql: "SELECT DISTINCT caseId FROM op ORDER BY caseId")
                 let session = WriteSession(store: self, db: db)
                 for text in ids {
                     guard let caseID = try? CaseID(text) else { continue }
                     let state = try session.foldFromDisk(caseID)
-                    try CaseProjection(db: db, statements: session.statements, receivedAt: [:])
+                    try CaseProjection(db: db, statements: session.statements, receivedAt: [:], deadlines: deadlines)
                         .write(before: nil, after: state)
                 }
+                try db.execute(sql: "UPDATE nodeMeta SET deadlines = ? WHERE id = 1", arguments: [fingerprint])
                 return .commit
             }
         }

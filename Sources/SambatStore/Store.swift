@@ -26,13 +26,23 @@ public final class Store: Sendable {
     public let identity: NodeIdentity
     /// Evidence blobs, in `<name>.blobs/` beside the database file `<name>.sqlite`.
     public let blobs: BlobStore
+    /// The deadline policy the projection's due times follow; `nil` when opened without one
+    /// (then listings fold, and the stored due times are marked stale).
+    public let deadlines: DeadlinePolicy?
 
     let pool: DatabasePool
     let fold: CaseFold
     let policy: RolePolicy
     let cache: CaseStateCache
 
-    private init(path: String, identity: NodeIdentity, pool: DatabasePool, cacheCapacity: Int) {
+    private init(
+        path: String,
+        identity: NodeIdentity,
+        pool: DatabasePool,
+        cacheCapacity: Int,
+        deadlines: DeadlinePolicy?
+    ) {
+        self.deadlines = deadlines
         self.path = path
         self.identity = identity
         self.blobs = BlobStore(besideStore: path)
@@ -79,7 +89,13 @@ public final class Store: Sendable {
         } catch {
             throw translate(error, path: path)
         }
-        let store = Store(path: path, identity: identity, pool: pool, cacheCapacity: configuration.caseCacheCapacity)
+        let store = Store(
+            path: path,
+            identity: identity,
+            pool: pool,
+            cacheCapacity: configuration.caseCacheCapacity,
+            deadlines: configuration.deadlines
+        )
         do {
             try store.prepareSchema()
             try store.claim(now: Timestamp.now)

@@ -1,3 +1,5 @@
+public import SambatCore
+
 /// How to open a node's store.
 ///
 /// Fields, with their defaults:
@@ -7,6 +9,9 @@
 /// - `pageCacheMebibytes` (64): SQLite's page cache per connection; the op log's indexes
 ///   and the case projection should fit, or every write reads pages back from the file.
 /// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.
+/// - `deadlines` (none): the targets and calendar due times are computed with. With a policy
+///   the projection keeps every case's due times, and listings read them; a node always opens
+///   its store with one (from its reference files). Without one no due time is kept current.
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String
@@ -18,6 +23,8 @@ public struct StoreConfiguration: Sendable {
     public var pageCacheMebibytes: Int
     /// A page limit for the database file; tests use it to simulate a full disk.
     public var maximumPageCount: Int?
+    /// The deadline policy the projection's due times follow.
+    public var deadlines: DeadlinePolicy?
 
     /// Creates a configuration with the defaults above.
     public init(path: String, busyTimeout: Duration = .seconds(5), caseCacheCapacity: Int = 10_000) {

@@ -303,7 +303,13 @@ struct WriteSession {
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
-        let projection = CaseProjection(db: db, statements: statements, receivedAt: receivedAt, retimed: retimed)
+        let projection = CaseProjection(
+            db: db,
+            statements: statements,
+            receivedAt: receivedAt,
+            deadlines: store.deadlines,
+            retimed: retimed
+        )
         for caseID in order {
             guard let slot = slots[caseID] else { continue }
             if slot.needsRefold {
@@ -462,6 +468,7 @@ final class CaseBaseline: Sendable {
     let conflicts: [Conflict]
     let evidence: [EvidenceRef]
     let received: Stamp?
+    let milestones: Milestones
 
     init(_ state: CaseState) {
         status = state.status
@@ -473,6 +480,7 @@ final class CaseBaseline: Sendable {
         conflicts = state.conflicts
         evidence = state.evidence
         received = state.milestones.received
+        milestones = state.milestones
     }
 }
 

@@ -31,7 +31,7 @@ struct ConfigOption: ParsableArguments {
         let reference = try loadReference(config)
         let store: Store
         do {
-            store = try NodeRuntime.openStore(config, create: false)
+            store = try NodeRuntime.openStore(config, create: false, deadlines: reference.deadlinePolicy)
         } catch {
             throw CommandFailure(error.description)
         }

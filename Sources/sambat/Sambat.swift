@@ -77,6 +77,6 @@ struct Info: ParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Jalankan tolok ukur (run benchmarks).",
-        subcommands: [StoreBenchmark.self, SyncBenchmark.self]
+        subcommands: [StoreBenchmark.self, SyncBenchmark.self, ReadsBenchmark.self]
     )
 }

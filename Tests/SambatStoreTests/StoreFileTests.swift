@@ -144,10 +144,14 @@ import Testing
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/small.sqlite"
         var configuration = StoreConfiguration(path: path)
-        // Room for the schema and the case, then a few notes (each new table or index takes a page).
-        configuration.maximumPageCount = 48
+        // Room for the schema and the case, then a few notes: the schema's own size, measured.
+        let caseID = try await StoreFixtures.dispatchedCase(
+            try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
+        )
+        let pages = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+        }
+        configuration.maximumPageCount = pages + 8
         let central = try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
-        let caseID = try await StoreFixtures.dispatchedCase(central)
         let text = String(repeating: "Catatan panjang untuk mengisi halaman. ", count: 90)
         var committed = 3
         var failure: StoreError?

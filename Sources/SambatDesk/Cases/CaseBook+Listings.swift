@@ -78,6 +78,30 @@ extension CaseBook {
     ) async throws(DeskError)
         -> [CaseListEntry]
     {
+        if readsProjection {
+            let rows: [CaseRow]
+            do {
+                rows = try await store.caseRows(
+                    office: filter.office,
+                    includeClosed: filter.includeClosed,
+                    dueBefore: filter.overdueOnly ? now : nil,
+                    limit: limit
+                )
+            } catch {
+                throw .storage(error)
+            }
+            return rows.map { row in
+                CaseListEntry(
+                    caseID: row.caseID,
+                    status: row.status,
+                    officeStatus: row.officeStatus,
+                    nextDue: row.dueAt,
+                    isOverdue: row.dueAt.map { now > $0 } ?? false,
+                    subject: row.subject,
+                    openConflicts: row.openConflicts
+                )
+            }
+        }
         let office = filter.office
         var entries: [CaseListEntry] = []
         for record in try await allRecords() {
@@ -114,6 +138,29 @@ extension CaseBook {
     /// Central's queue: cases to verify, to dispatch, or waiting for the reporter, earliest
     /// deadline first.
     public func queue(at now: Timestamp) async throws(DeskError) -> [QueueEntry] {
+        if readsProjection {
+            do {
+                var entries: [QueueEntry] = []
+                for row in try await store.queueRows() {
+                    // The complaint's whole text, for suggestions and flags: one case read.
+                    let text = try await store.caseState(row.caseID)?.complaint?.text ?? ""
+                    entries.append(
+                        QueueEntry(
+                            caseID: row.caseID,
+                            status: row.status,
+                            nextDue: row.dueAt,
+                            isOverdue: row.dueAt.map { now > $0 } ?? false,
+                            text: text,
+                            suggestions: reference.routing.suggest(for: text),
+                            flags: reference.screening.flags(for: text)
+                        )
+                    )
+                }
+                return entries
+            } catch {
+                throw .storage(error)
+            }
+        }
         let waiting = try await allRecords().filter { record in
             let status = record.state.status
             return status == .received || status == .pending || status == .verified
@@ -147,7 +194,16 @@ extension CaseBook {
     /// Conflicts recorded by the merge, by case; resolved ones only when asked.
     public func conflicts(includeResolved: Bool) async throws(DeskError) -> [ConflictEntry] {
         var entries: [ConflictEntry] = []
-        for record in try await allRecords() {
+        var records: [CaseRecord] = []
+        do {
+            // Only the cases the projection lists with a conflict are folded.
+            for caseID in try await store.casesWithConflicts(includeResolved: includeResolved) {
+                if let found = try await record(caseID) { records.append(found) }
+            }
+        } catch {
+            throw .storage(error)
+        }
+        for record in records {
             for conflict in record.state.conflicts where includeResolved || !conflict.isResolved {
                 entries.append(ConflictEntry(caseID: record.caseID, conflict: conflict))
             }
@@ -171,12 +227,65 @@ extension CaseBook {
 
     /// Who is slow, per office, at `now`.
     public func report(at now: Timestamp) async throws(DeskError) -> ResponsivenessReport {
-        ResponsivenessReport(records: try await allRecords(), calendar: reference.calendar, now: now)
+        guard readsProjection else {
+            return ResponsivenessReport(records: try await allRecords(), calendar: reference.calendar, now: now)
+        }
+        let read: (offices: [OfficeReportRow], centralOverdue: Int)
+        do {
+            read = try await store.officeReport(at: now)
+        } catch {
+            throw .storage(error)
+        }
+        let lines = read.offices.map { row in
+            var line = ResponsivenessReport.Line(office: row.office)
+            line.assigned = row.assigned
+            line.open = row.open
+            line.overdue = row.overdue
+            line.returned = row.returned
+            line.resolved = row.resolved
+            line.resolvedLate = row.resolvedLate
+            line.acknowledgeMedian = row.acknowledgeMedian
+            line.acknowledgeP90 = row.acknowledgeP90
+            line.followUpMedian = row.followUpMedian
+            line.followUpP90 = row.followUpP90
+            return line
+        }
+        return ResponsivenessReport(lines: lines, centralOverdue: read.centralOverdue)
     }
 
     /// The recap of a WIB day.
     public func recap(of date: CivilDate) async throws(DeskError) -> DailyRecap {
-        DailyRecap(date: date, records: try await allRecords(), calendar: reference.calendar)
+        guard readsProjection else {
+            return DailyRecap(date: date, records: try await allRecords(), calendar: reference.calendar)
+        }
+        let calendar = reference.calendar
+        let rows: RecapRows
+        do {
+            rows = try await store.recapRows(
+                from: calendar.instant(date, minute: 0),
+                to: calendar.instant(date.adding(days: 1), minute: 0)
+            )
+        } catch {
+            throw .storage(error)
+        }
+        var recap = DailyRecap(date: date)
+        recap.newCases = rows.received
+        recap.dispatchedPairs = rows.dispatched.map { .init(caseID: $0.caseID, office: $0.office) }
+        recap.resolvedPairs = rows.resolved.map { .init(caseID: $0.caseID, office: $0.office) }
+        recap.closed = rows.closed
+        recap.archivedPairs = rows.archived.map { .init(caseID: $0.caseID, reason: $0.reason) }
+        recap.overdue = rows.overdue
+        recap.topics = rows.topics
+        recap.conflictPairs = rows.conflicts.map { .init(caseID: $0.caseID, conflict: $0.conflict) }
+        return recap
+    }
+
+    /// Whether listings, the queue, the report and the recap read the projection.
+    ///
+    /// They do when the store keeps due times by this book's own targets and calendar.
+    /// Otherwise every case is folded, as the reference those reads are tested against.
+    package var readsProjection: Bool {
+        !foldsEveryCase && store.deadlines == reference.deadlinePolicy
     }
 
     /// Every record, with a store failure as a desk error.

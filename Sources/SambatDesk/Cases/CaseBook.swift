@@ -69,6 +69,9 @@ public struct CaseBook: Sendable {
     public let store: Store
     /// Calendar and targets.
     public let reference: ReferenceData
+    /// Folds every case even where the projection could be read: the reference the
+    /// projection's reads are tested against.
+    package var foldsEveryCase = false
 
     /// A book over `store`.
     public init(store: Store, reference: ReferenceData) {

@@ -56,6 +56,9 @@ public struct ReferenceData: Sendable {
         )
     }
 
+    /// The targets and calendar a store computes due times with.
+    public var deadlinePolicy: DeadlinePolicy { DeadlinePolicy(targets: targets, calendar: calendar) }
+
     /// Reference data from values, for tests and tools that have no files.
     public init(
         offices: [Office],

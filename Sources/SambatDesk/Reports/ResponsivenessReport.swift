@@ -22,26 +22,26 @@ public struct ResponsivenessReport: Hashable, Sendable {
         public var resolved = 0
         /// Follow-ups reported after their deadline.
         public var resolvedLate = 0
-        /// Office milliseconds from dispatch to acknowledgement, one per acknowledged assignment.
-        public var acknowledgeTimes: [Int64] = []
-        /// Office milliseconds from dispatch to follow-up, one per resolved assignment.
-        public var followUpTimes: [Int64] = []
-
         /// Median time to acknowledge, in office milliseconds.
-        public var acknowledgeMedian: Int64? { Self.percentile(acknowledgeTimes, 0.5) }
+        public var acknowledgeMedian: Int64?
         /// 90th-percentile time to acknowledge.
-        public var acknowledgeP90: Int64? { Self.percentile(acknowledgeTimes, 0.9) }
+        public var acknowledgeP90: Int64?
         /// Median time to follow-up.
-        public var followUpMedian: Int64? { Self.percentile(followUpTimes, 0.5) }
+        public var followUpMedian: Int64?
         /// 90th-percentile time to follow-up.
-        public var followUpP90: Int64? { Self.percentile(followUpTimes, 0.9) }
+        public var followUpP90: Int64?
 
         /// Nearest-rank percentile; `nil` for no samples.
         static func percentile(_ values: [Int64], _ fraction: Double) -> Int64? {
             guard !values.isEmpty else { return nil }
             let sorted = values.sorted()
-            let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-            return sorted[min(sorted.count - 1, max(0, rank - 1))]
+            return sorted[rank(fraction, of: sorted.count)]
+        }
+
+        /// The zero-based nearest-rank position of the `fraction` percentile among `count` values.
+        static func rank(_ fraction: Double, of count: Int) -> Int {
+            let rank = Int((fraction * Double(count)).rounded(.up))
+            return min(count - 1, max(0, rank - 1))
         }
     }
 
@@ -50,9 +50,26 @@ public struct ResponsivenessReport: Hashable, Sendable {
     /// Cases not yet verified or dispatched that are past a deadline: central's own backlog.
     public let centralOverdue: Int
 
-    /// Builds the report at `now`.
+    /// Work times count in whole office minutes, as the projection keeps them (and as the
+    /// report shows them).
+    static func wholeMinutes(_ milliseconds: Int64) -> Int64 { milliseconds / 60_000 * 60_000 }
+
+    /// The report from offices' lines, ordered slowest first.
+    init(lines: [Line], centralOverdue: Int) {
+        self.lines = lines.sorted {
+            ($0.overdue, $0.acknowledgeMedian ?? 0, $1.office.rawValue) > (
+                $1.overdue, $1.acknowledgeMedian ?? 0, $0.office.rawValue
+            )
+        }
+        self.centralOverdue = centralOverdue
+    }
+
+    /// Builds the report at `now` by folding every case: what a store opened without a
+    /// deadline policy reads, and the reference the projection's report is tested against.
     public init(records: [CaseRecord], calendar: WorkingCalendar, now: Timestamp) {
         var lines: [NodeID: Line] = [:]
+        var acknowledgeTimes: [NodeID: [Int64]] = [:]
+        var followUpTimes: [NodeID: [Int64]] = [:]
         var centralOverdue = 0
         for record in records {
             if record.clocks.contains(where: { $0.office == nil && $0.isOverdue(at: now) }) { centralOverdue += 1 }
@@ -63,7 +80,9 @@ public struct ResponsivenessReport: Hashable, Sendable {
                 if let acknowledge = clocks.first(where: { $0.stage == .acknowledge }),
                     let done = acknowledge.doneAt, assignment.acknowledged != nil || assignment.started != nil
                 {
-                    line.acknowledgeTimes.append(calendar.workingMilliseconds(from: acknowledge.startedAt, to: done))
+                    acknowledgeTimes[assignment.office, default: []].append(
+                        Self.wholeMinutes(calendar.workingMilliseconds(from: acknowledge.startedAt, to: done))
+                    )
                 }
                 switch assignment.status {
                 case .returned: line.returned += 1
@@ -71,7 +90,9 @@ public struct ResponsivenessReport: Hashable, Sendable {
                 case .resolved:
                     line.resolved += 1
                     if let followUp = clocks.first(where: { $0.stage == .followUp }), let done = followUp.doneAt {
-                        line.followUpTimes.append(calendar.workingMilliseconds(from: followUp.startedAt, to: done))
+                        followUpTimes[assignment.office, default: []].append(
+                            Self.wholeMinutes(calendar.workingMilliseconds(from: followUp.startedAt, to: done))
+                        )
                         if followUp.wasLate { line.resolvedLate += 1 }
                     }
                 case .dispatched, .acknowledged, .inProgress, .reopened:
@@ -83,12 +104,15 @@ public struct ResponsivenessReport: Hashable, Sendable {
                 lines[assignment.office] = line
             }
         }
-        self.lines = lines.values.sorted {
-            ($0.overdue, $0.acknowledgeMedian ?? 0, $1.office.rawValue) > (
-                $1.overdue, $1.acknowledgeMedian ?? 0, $0.office.rawValue
-            )
+        for (office, times) in acknowledgeTimes {
+            lines[office]?.acknowledgeMedian = Line.percentile(times, 0.5)
+            lines[office]?.acknowledgeP90 = Line.percentile(times, 0.9)
         }
-        self.centralOverdue = centralOverdue
+        for (office, times) in followUpTimes {
+            lines[office]?.followUpMedian = Line.percentile(times, 0.5)
+            lines[office]?.followUpP90 = Line.percentile(times, 0.9)
+        }
+        self.init(lines: Array(lines.values), centralOverdue: centralOverdue)
     }
 }
 
@@ -110,7 +134,8 @@ public struct DailyRecap: Sendable {
     public var overdue: [CaseID] = []
     /// The topic of each case named in the recap that has one.
     public var topics: [CaseID: String] = [:]
-    /// Conflicts recorded on ops central received that day: case and conflict id.
+    /// Conflicts recorded that day (when central received the op that made each one): case and
+    /// conflict id.
     public var conflicts: [(CaseID, String)] { conflictPairs.map { ($0.caseID, $0.conflict) } }
 
     struct Pair: Hashable, Sendable {
@@ -130,7 +155,13 @@ public struct DailyRecap: Sendable {
     var resolvedPairs: [Pair] = []
     var conflictPairs: [ConflictPair] = []
 
-    /// Builds the recap of `date` from case records.
+    /// An empty recap of `date`, for the projection's reader to fill.
+    init(date: CivilDate) {
+        self.date = date
+    }
+
+    /// Builds the recap of `date` by folding every case: what a store opened without a
+    /// deadline policy reads, and the reference the projection's recap is tested against.
     public init(date: CivilDate, records: [CaseRecord], calendar: WorkingCalendar) {
         self.date = date
         let endOfDay = calendar.instant(date.adding(days: 1), minute: 0)
@@ -160,9 +191,9 @@ public struct DailyRecap: Sendable {
             if lateAtEnd { overdue.append(state.caseID) }
             if !state.topic.isEmpty { topics[state.caseID] = state.topic }
             for conflict in state.conflicts
-            where conflict.ops.contains(where: { id in
-                record.receivedAt[id].map { calendar.localDate(of: $0) == date } ?? false
-            }) {
+            where conflict.ops.compactMap({ record.receivedAt[$0] }).max().map({ calendar.localDate(of: $0) == date })
+                ?? false
+            {
                 conflictPairs.append(ConflictPair(caseID: state.caseID, conflict: conflict.id))
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import SambatCore
+public import SambatCore
 import SambatDesk
 import SambatIntake
 public import SambatStore
@@ -35,9 +35,19 @@ public struct NodeRuntime: Sendable {
 
     /// Opens the store for this configuration, creating the data directory on first start.
     ///
+    /// - Parameters:
+    ///   - config: the node's configuration.
+    ///   - create: whether a missing store may be created (only `sambat run` creates one).
+    ///   - deadlines: the policy the store keeps due times by (from the node's reference
+    ///     files), so listings read them instead of folding every case.
+    /// - Returns: the open store.
     /// - Throws: ``NodeStartError`` naming the problem: the directory belongs to another node,
     ///   the file is not a Sambat store, the disk is read-only…
-    public static func openStore(_ config: NodeConfig, create: Bool) throws(NodeStartError) -> Store {
+    public static func openStore(
+        _ config: NodeConfig,
+        create: Bool,
+        deadlines: DeadlinePolicy? = nil
+    ) throws(NodeStartError) -> Store {
         if !FileManager.default.fileExists(atPath: config.storePath) {
             guard create else {
                 throw NodeStartError(
@@ -52,8 +62,10 @@ public struct NodeRuntime: Sendable {
             }
         }
         do {
+            var storeConfiguration = StoreConfiguration(path: config.storePath)
+            storeConfiguration.deadlines = deadlines
             return try Store.open(
-                StoreConfiguration(path: config.storePath),
+                storeConfiguration,
                 identity: NodeIdentity(node: config.node, role: config.role, central: config.central)
             )
         } catch {
@@ -71,7 +83,13 @@ public struct NodeRuntime: Sendable {
             throw NodeStartError(description: "node \(config.node) tidak dijalankan: \(error.description)")
         }
         defer { withExtendedLifetime(lock) {} }
-        let store = try Self.openStore(config, create: true)
+        let deadlines: DeadlinePolicy
+        do {
+            deadlines = try ReferenceData.load(config.reference).deadlinePolicy
+        } catch {
+            throw NodeStartError(description: "data acuan ditolak: \(Presentation.renderReference(error))")
+        }
+        let store = try Self.openStore(config, create: true, deadlines: deadlines)
         let keyPair: CurveKeyPair
         do {
             keyPair = try CurveKeyFile.read(from: config.keyFile)

@@ -2,8 +2,13 @@ import Foundation
 import GRDB
 import SambatCore
 
-/// Writes a case's projection rows (`caseView`, `assignment`, `caseConflict`, `evidence`)
-/// from its folded state, touching only what changed since the previous state.
+/// Writes a case's projection rows (`caseView`, `assignment`, `caseConflict`, `evidence`,
+/// `caseStage`, `officeStats`) from its folded state, touching only what changed since the
+/// previous state.
+///
+/// Due times, stage clocks and the report's per-office counts are written when a milestone,
+/// an assignment, the tier or the topic changed (never for a note), so listings and reports
+/// read them through indexes instead of folding every case.
 ///
 /// Used inside a write transaction; not `Sendable`.
 struct CaseProjection {
@@ -12,6 +17,8 @@ struct CaseProjection {
     let statements: HotStatements
     /// Receive times of ops written in this transaction; older stamps are looked up.
     let receivedAt: [OpID: Timestamp]
+    /// The policy due times are computed with; without one no stage row is written.
+    let deadlines: DeadlinePolicy?
     /// Ops whose stored receive time changed in this transaction: stamps naming them are
     /// rewritten even when the stamp itself did not change.
     var retimed: Set<OpID> = []
@@ -75,18 +82,26 @@ struct CaseProjection {
         if before?.conflicts != state.conflicts {
             try db.execute(sql: "DELETE FROM caseConflict WHERE caseId = ?", arguments: [caseID])
             for conflict in state.conflicts {
+                // Recorded when its last op arrived: that op made it a conflict.
+                let recordedAt = try conflict.ops.map { try time(of: $0) }.max()
                 try db.execute(
                     sql: """
-                        INSERT INTO caseConflict (caseId, conflictId, reason, office, ops, resolvedBy)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO caseConflict (caseId, conflictId, reason, office, ops, resolvedBy, recordedAt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         caseID, conflict.id, conflict.reason.rawValue, conflict.office?.rawValue,
                         conflict.ops.map(\.description).joined(separator: ","),
-                        conflict.resolution?.op.description,
+                        conflict.resolution?.op.description, recordedAt,
                     ]
                 )
             }
+        }
+
+        if before == nil || before?.milestones != state.milestones || before?.assignments != state.assignments
+            || before?.tier != state.tier || before?.topic != state.topic || !retimed.isEmpty
+        {
+            try writeReads(state, before: before)
         }
 
         if state.evidence.count != before?.evidence.count {
@@ -103,6 +118,124 @@ struct CaseProjection {
                     ]
                 )
             }
+        }
+    }
+
+    /// Writes what listings, the queue, the report and the recap read: the subject, close and
+    /// archive times, and (with a deadline policy) every stage clock, the case's and each
+    /// assignment's next due time, the report's work times, and the office counts.
+    private func writeReads(_ state: CaseState, before: CaseBaseline?) throws {
+        let caseID = state.caseID.rawValue
+        let subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
+        let closedAt = try state.milestones.closed.map { try time(of: $0.op) }
+        let archivedAt = try state.milestones.archived.map { try time(of: $0.op) }
+        guard let deadlines else {
+            try db.cachedStatement(
+                sql: "UPDATE caseView SET subject = ?, closedAt = ?, archivedAt = ?, archiveReason = ? WHERE caseId = ?"
+            ).execute(arguments: [
+                subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseID,
+            ])
+            return
+        }
+        // Only the ops the clocks name are looked up (a long case's notes never are).
+        let clocks = CaseDeadlines.clocks(
+            for: state,
+            receivedAt: { id in (try? self.time(of: id)).map { Timestamp(millisecondsSinceEpoch: $0) } },
+            targets: deadlines.targets,
+            calendar: deadlines.calendar
+        )
+        try db.cachedStatement(sql: "DELETE FROM caseStage WHERE caseId = ?").execute(arguments: [caseID])
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """
+        )
+        var caseDue: Int64?
+        for clock in clocks {
+            try insert.execute(arguments: [
+                caseID, Int64(clock.stage.rawValue), clock.office?.rawValue ?? "",
+                clock.startedAt.millisecondsSinceEpoch,
+                clock.dueAt.millisecondsSinceEpoch, clock.doneAt?.millisecondsSinceEpoch,
+            ])
+            if clock.doneAt == nil { caseDue = min(caseDue ?? .max, clock.dueAt.millisecondsSinceEpoch) }
+        }
+        try db.cachedStatement(
+            sql: """
+                UPDATE caseView SET subject = ?, closedAt = ?, archivedAt = ?, archiveReason = ?, dueAt = ?
+                WHERE caseId = ?
+                """
+        ).execute(arguments: [
+            subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseDue, caseID,
+        ])
+        for assignment in state.assignments {
+            let reads = AssignmentReads(assignment, clocks: clocks, caseIsOpen: state.status.isOpen, deadlines)
+            let previous = before?.assignments.first { $0.office == assignment.office }
+            let old: AssignmentReads? = try previous.flatMap { previous in
+                try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT dueAt, isOpen, acknowledgeWork, followUpWork, followUpLate
+                            FROM assignment WHERE caseId = ? AND office = ?
+                            """
+                    ),
+                    arguments: [caseID, assignment.office.rawValue]
+                ).map { row in
+                    AssignmentReads(
+                        status: previous.status,
+                        dueAt: row[0],
+                        isOpen: row[1],
+                        acknowledgeWork: row[2],
+                        followUpWork: row[3],
+                        followUpLate: row[4]
+                    )
+                }
+            }
+            guard old != reads else { continue }
+            try db.cachedStatement(
+                sql: """
+                    UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
+                    WHERE caseId = ? AND office = ?
+                    """
+            ).execute(arguments: [
+                reads.dueAt, reads.isOpen, reads.acknowledgeWork, reads.followUpWork, reads.followUpLate, caseID,
+                assignment.office.rawValue,
+            ])
+            for (metric, before, after) in [
+                (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
+            ] where before.map(OfficeWork.minute) != after.map(OfficeWork.minute) {
+                if let before { try count(OfficeWork.minute(before), metric: metric, of: assignment.office, by: -1) }
+                if let after { try count(OfficeWork.minute(after), metric: metric, of: assignment.office, by: 1) }
+            }
+            let delta = reads.counts.subtracting(old?.counts ?? OfficeCounts())
+            guard delta != OfficeCounts() else { continue }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO officeStats (office, assigned, returned, resolved, resolvedLate, open, acknowledged,
+                                             followedUp)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (office) DO UPDATE SET
+                        assigned = assigned + excluded.assigned, returned = returned + excluded.returned,
+                        resolved = resolved + excluded.resolved, resolvedLate = resolvedLate + excluded.resolvedLate,
+                        open = open + excluded.open, acknowledged = acknowledged + excluded.acknowledged,
+                        followedUp = followedUp + excluded.followedUp
+                    """
+            ).execute(arguments: [
+                assignment.office.rawValue, delta.assigned, delta.returned, delta.resolved, delta.resolvedLate,
+                delta.open, delta.acknowledged, delta.followedUp,
+            ])
+        }
+    }
+
+    /// Adds `change` to the office's count of work times of `minute` (and of its hour).
+    private func count(_ minute: Int64, metric: Int, of office: NodeID, by change: Int) throws {
+        for (table, column, value) in [("officeWork", "minute", minute), ("officeWorkHour", "hour", minute / 60)] {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO \(table) (office, metric, \(column), count) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT (office, metric, \(column)) DO UPDATE SET count = count + ?4
+                    """
+            ).execute(arguments: [office.rawValue, metric, value, change])
         }
     }
 
@@ -235,4 +368,102 @@ struct CaseProjection {
         let statement = try db.cachedStatement(sql: "SELECT receivedAt FROM op WHERE origin = ? AND seq = ?")
         return try Int64.fetchOne(statement, arguments: [id.origin.description, Int64(id.seq)]) ?? 0
     }
+}
+
+/// What the projection keeps of one assignment for listings and the report.
+struct AssignmentReads: Equatable {
+    var status: AssignmentStatus
+    /// The earliest deadline among the office's open stages.
+    var dueAt: Int64?
+    /// Active, not yet followed up, on an open case.
+    var isOpen: Bool
+    /// Office milliseconds from dispatch to acknowledgement, once acknowledged.
+    var acknowledgeWork: Int64?
+    /// Office milliseconds from dispatch to follow-up, for a resolved assignment.
+    var followUpWork: Int64?
+    /// The follow-up came after its deadline.
+    var followUpLate: Bool
+
+    init(
+        status: AssignmentStatus,
+        dueAt: Int64?,
+        isOpen: Bool,
+        acknowledgeWork: Int64?,
+        followUpWork: Int64?,
+        followUpLate: Bool
+    ) {
+        self.status = status
+        self.dueAt = dueAt
+        self.isOpen = isOpen
+        self.acknowledgeWork = acknowledgeWork
+        self.followUpWork = followUpWork
+        self.followUpLate = followUpLate
+    }
+
+    /// The reads of `assignment` from its case's clocks (the rules of `ResponsivenessReport`).
+    init(_ assignment: Assignment, clocks: [StageClock], caseIsOpen: Bool, _ deadlines: DeadlinePolicy) {
+        let mine = clocks.filter { $0.office == assignment.office }
+        status = assignment.status
+        dueAt = mine.filter { $0.doneAt == nil }.map(\.dueAt.millisecondsSinceEpoch).min()
+        switch assignment.status {
+        case .dispatched, .acknowledged, .inProgress, .reopened: isOpen = caseIsOpen
+        case .returned, .revoked, .resolved: isOpen = false
+        }
+        acknowledgeWork = nil
+        if let acknowledge = mine.first(where: { $0.stage == .acknowledge }), let done = acknowledge.doneAt,
+            assignment.acknowledged != nil || assignment.started != nil
+        {
+            acknowledgeWork = deadlines.calendar.workingMilliseconds(from: acknowledge.startedAt, to: done)
+        }
+        followUpWork = nil
+        followUpLate = false
+        if assignment.status == .resolved, let followUp = mine.first(where: { $0.stage == .followUp }),
+            let done = followUp.doneAt
+        {
+            followUpWork = deadlines.calendar.workingMilliseconds(from: followUp.startedAt, to: done)
+            followUpLate = followUp.wasLate
+        }
+    }
+
+    /// This assignment's share of its office's counts.
+    var counts: OfficeCounts {
+        OfficeCounts(
+            assigned: 1,
+            returned: status == .returned ? 1 : 0,
+            resolved: status == .resolved ? 1 : 0,
+            resolvedLate: followUpLate ? 1 : 0,
+            open: isOpen ? 1 : 0,
+            acknowledged: acknowledgeWork == nil ? 0 : 1,
+            followedUp: followUpWork == nil ? 0 : 1
+        )
+    }
+}
+
+/// One office's row of `officeStats`, or a change to it.
+struct OfficeCounts: Equatable {
+    var assigned = 0
+    var returned = 0
+    var resolved = 0
+    var resolvedLate = 0
+    var open = 0
+    var acknowledged = 0
+    var followedUp = 0
+
+    func subtracting(_ other: OfficeCounts) -> OfficeCounts {
+        OfficeCounts(
+            assigned: assigned - other.assigned,
+            returned: returned - other.returned,
+            resolved: resolved - other.resolved,
+            resolvedLate: resolvedLate - other.resolvedLate,
+            open: open - other.open,
+            acknowledged: acknowledged - other.acknowledged,
+            followedUp: followedUp - other.followedUp
+        )
+    }
+}
+
+/// Work times as the report counts them: whole office minutes.
+enum OfficeWork {
+    /// The whole office minutes in `milliseconds`.
+    static func minute(_ milliseconds: Int64) -> Int64 { milliseconds / 60_000 }
 }

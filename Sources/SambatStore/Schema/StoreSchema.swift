@@ -282,6 +282,76 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v9-projection-reads") { db in
+            try db.execute(
+                sql: """
+                    -- What listings, the queue, the report and the recap read without folding.
+                    ALTER TABLE caseView ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE caseView ADD COLUMN closedAt INTEGER;
+                    ALTER TABLE caseView ADD COLUMN archivedAt INTEGER;
+                    ALTER TABLE caseView ADD COLUMN archiveReason INTEGER;
+                    ALTER TABLE assignment ADD COLUMN dueAt INTEGER;
+                    ALTER TABLE assignment ADD COLUMN acknowledgeWork INTEGER;
+                    ALTER TABLE assignment ADD COLUMN followUpWork INTEGER;
+                    ALTER TABLE assignment ADD COLUMN followUpLate INTEGER NOT NULL DEFAULT 0;
+                    -- Active, not yet followed up, on an open case: what the report counts as open.
+                    ALTER TABLE assignment ADD COLUMN isOpen INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE caseConflict ADD COLUMN recordedAt INTEGER;
+                    -- The fingerprint of the deadline policy the due times were computed with;
+                    -- NULL when they are not current (opened without one, or never computed).
+                    ALTER TABLE nodeMeta ADD COLUMN deadlines TEXT;
+                    -- Every stage clock of every case: its start, deadline and end.
+                    CREATE TABLE caseStage (
+                        caseId TEXT NOT NULL,
+                        stage INTEGER NOT NULL,
+                        office TEXT NOT NULL,
+                        startedAt INTEGER NOT NULL,
+                        dueAt INTEGER NOT NULL,
+                        doneAt INTEGER,
+                        PRIMARY KEY (caseId, stage, office)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX caseStageOpen ON caseStage(dueAt) WHERE doneAt IS NULL;
+                    CREATE INDEX caseStageDone ON caseStage(doneAt) WHERE doneAt IS NOT NULL;
+                    CREATE INDEX caseViewByReceived ON caseView(receivedAt);
+                    CREATE INDEX caseViewByClosed ON caseView(closedAt) WHERE closedAt IS NOT NULL;
+                    CREATE INDEX caseViewByArchived ON caseView(archivedAt) WHERE archivedAt IS NOT NULL;
+                    CREATE INDEX assignmentOfficeDue ON assignment(office, dueAt) WHERE dueAt IS NOT NULL;
+                    CREATE INDEX assignmentDue ON assignment(dueAt) WHERE dueAt IS NOT NULL;
+                    CREATE INDEX assignmentDispatchedAt ON assignment(dispatchedAt);
+                    CREATE INDEX assignmentResolvedAt ON assignment(resolvedAt) WHERE resolvedAt IS NOT NULL;
+                    CREATE INDEX caseConflictRecorded ON caseConflict(recordedAt);
+                    -- Per office, kept by the projection as assignments change: the report's
+                    -- counts without a scan of every assignment.
+                    CREATE TABLE officeStats (
+                        office TEXT PRIMARY KEY,
+                        assigned INTEGER NOT NULL DEFAULT 0,
+                        returned INTEGER NOT NULL DEFAULT 0,
+                        resolved INTEGER NOT NULL DEFAULT 0,
+                        resolvedLate INTEGER NOT NULL DEFAULT 0,
+                        open INTEGER NOT NULL DEFAULT 0,
+                        acknowledged INTEGER NOT NULL DEFAULT 0,
+                        followedUp INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID;
+                    -- How many of an office's assignments took each whole office minute to be
+                    -- acknowledged (metric 1) or followed up (metric 2), and per office hour:
+                    -- the report's percentiles walk the hours, then one hour's minutes.
+                    CREATE TABLE officeWork (
+                        office TEXT NOT NULL,
+                        metric INTEGER NOT NULL,
+                        minute INTEGER NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (office, metric, minute)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE officeWorkHour (
+                        office TEXT NOT NULL,
+                        metric INTEGER NOT NULL,
+                        hour INTEGER NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (office, metric, hour)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }
