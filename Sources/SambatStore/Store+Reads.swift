@@ -268,53 +268,71 @@ extension Store {
     public func recapRows(from start: Timestamp, to end: Timestamp) async throws(StoreError) -> RecapRows {
         try await read { db in
             let range: StatementArguments = [start.millisecondsSinceEpoch, end.millisecondsSinceEpoch]
-            func ids(_ sql: String, _ arguments: StatementArguments = range) throws -> [CaseID] {
-                try String.fetchAll(db, sql: sql, arguments: arguments).compactMap { try? CaseID($0) }
+            var rows = RecapRows()
+            // Every query brings each case's topic along, so no case is looked up again.
+            func noteTopic(_ caseID: CaseID, _ topic: String?) {
+                if let topic, !topic.isEmpty { rows.topics[caseID] = topic }
+            }
+            func cases(_ sql: String, _ arguments: StatementArguments = range) throws -> [CaseID] {
+                try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+                    guard let caseID = try? CaseID(row[0] as String) else { return nil }
+                    noteTopic(caseID, row[1])
+                    return caseID
+                }
             }
             func pairs(_ column: String) throws -> [RecapRows.CaseOffice] {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT caseId, office FROM assignment WHERE \(column) >= ? AND \(column) < ?
-                        ORDER BY caseId, dispatchedAt, office
+                        SELECT a.caseId, v.topic, a.office FROM assignment a JOIN caseView v ON v.caseId = a.caseId
+                        WHERE a.\(column) >= ? AND a.\(column) < ? ORDER BY a.caseId, a.dispatchedAt, a.office
                         """,
                     arguments: range
                 ).compactMap { row in
-                    guard let caseID = try? CaseID(row[0] as String), let office = try? NodeID(row[1] as String)
+                    guard let caseID = try? CaseID(row[0] as String), let office = try? NodeID(row[2] as String)
                     else { return nil }
+                    noteTopic(caseID, row[1])
                     return RecapRows.CaseOffice(caseID: caseID, office: office)
                 }
             }
-            var rows = RecapRows()
-            rows.received = try ids(
-                "SELECT caseId FROM caseView WHERE receivedAt >= ? AND receivedAt < ? ORDER BY caseId"
+            rows.received = try cases(
+                "SELECT caseId, topic FROM caseView WHERE receivedAt >= ? AND receivedAt < ? ORDER BY caseId"
             )
             rows.dispatched = try pairs("dispatchedAt")
             rows.resolved = try pairs("resolvedAt")
-            rows.closed = try ids("SELECT caseId FROM caseView WHERE closedAt >= ? AND closedAt < ? ORDER BY caseId")
+            rows.closed = try cases(
+                "SELECT caseId, topic FROM caseView WHERE closedAt >= ? AND closedAt < ? ORDER BY caseId"
+            )
             rows.archived = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT caseId, archiveReason FROM caseView WHERE archivedAt >= ? AND archivedAt < ?
+                    SELECT caseId, topic, archiveReason FROM caseView WHERE archivedAt >= ? AND archivedAt < ?
                     ORDER BY caseId
                     """,
                 arguments: range
             ).compactMap { row in
                 guard let caseID = try? CaseID(row[0] as String),
-                    let reason = (row[1] as Int64?).flatMap({ ArchiveReason(rawValue: UInt8(clamping: $0)) })
+                    let reason = (row[2] as Int64?).flatMap({ ArchiveReason(rawValue: UInt8(clamping: $0)) })
                 else { return nil }
+                noteTopic(caseID, row[1])
                 return RecapRows.CaseArchive(caseID: caseID, reason: reason)
             }
             let end = end.millisecondsSinceEpoch
             // Two index ranges (stages still open, stages done after the end), merged here: a
             // single UNION query scans the whole table.
             let overdue = Set(
-                try ids(
-                    "SELECT caseId FROM caseStage WHERE doneAt IS NULL AND dueAt < ?1 AND startedAt < ?1",
+                try cases(
+                    """
+                    SELECT s.caseId, v.topic FROM caseStage s JOIN caseView v ON v.caseId = s.caseId
+                    WHERE s.doneAt IS NULL AND s.dueAt < ?1 AND s.startedAt < ?1
+                    """,
                     [end]
                 )
-                    + ids(
-                        "SELECT caseId FROM caseStage WHERE doneAt >= ?1 AND dueAt < ?1 AND startedAt < ?1",
+                    + cases(
+                        """
+                        SELECT s.caseId, v.topic FROM caseStage s JOIN caseView v ON v.caseId = s.caseId
+                        WHERE s.doneAt >= ?1 AND s.dueAt < ?1 AND s.startedAt < ?1
+                        """,
                         [end]
                     )
             )
@@ -322,26 +340,14 @@ extension Store {
             rows.conflicts = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT caseId, conflictId FROM caseConflict WHERE recordedAt >= ? AND recordedAt < ?
-                    ORDER BY caseId, conflictId
+                    SELECT c.caseId, v.topic, c.conflictId FROM caseConflict c JOIN caseView v ON v.caseId = c.caseId
+                    WHERE c.recordedAt >= ? AND c.recordedAt < ? ORDER BY c.caseId, c.conflictId
                     """,
                 arguments: range
             ).compactMap { row in
                 guard let caseID = try? CaseID(row[0] as String) else { return nil }
-                return RecapRows.CaseConflictID(caseID: caseID, conflict: row[1])
-            }
-            let named = Set(
-                rows.received + rows.dispatched.map(\.caseID) + rows.resolved.map(\.caseID) + rows.closed
-                    + rows.archived.map(\.caseID) + rows.overdue + rows.conflicts.map(\.caseID)
-            )
-            for caseID in named.sorted() {
-                if let topic = try String.fetchOne(
-                    db,
-                    sql: "SELECT topic FROM caseView WHERE caseId = ?",
-                    arguments: [caseID.rawValue]
-                ), !topic.isEmpty {
-                    rows.topics[caseID] = topic
-                }
+                noteTopic(caseID, row[1])
+                return RecapRows.CaseConflictID(caseID: caseID, conflict: row[2])
             }
             return rows
         }

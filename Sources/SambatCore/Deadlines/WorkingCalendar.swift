@@ -66,7 +66,12 @@ public struct WorkingCalendar: Hashable, Sendable {
     /// The first working day strictly after `date`.
     public func nextWorkingDay(after date: CivilDate) -> CivilDate {
         var day = date.adding(days: 1)
-        for _ in 0..<Self.horizonDays where !isWorkingDay(day) { day = day.adding(days: 1) }
+        // A `for … where` would walk the whole horizon, testing the found day each time.
+        var skipped = 0
+        while !isWorkingDay(day), skipped < Self.horizonDays {
+            day = day.adding(days: 1)
+            skipped += 1
+        }
         return day
     }
 

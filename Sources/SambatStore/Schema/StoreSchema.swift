@@ -310,15 +310,15 @@ enum StoreSchema {
                         doneAt INTEGER,
                         PRIMARY KEY (caseId, stage, office)
                     ) WITHOUT ROWID;
-                    CREATE INDEX caseStageOpen ON caseStage(dueAt) WHERE doneAt IS NULL;
-                    CREATE INDEX caseStageDone ON caseStage(doneAt) WHERE doneAt IS NOT NULL;
+                    CREATE INDEX caseStageOpen ON caseStage(dueAt, startedAt) WHERE doneAt IS NULL;
+                    CREATE INDEX caseStageDone ON caseStage(doneAt, dueAt, startedAt) WHERE doneAt IS NOT NULL;
                     CREATE INDEX caseViewByReceived ON caseView(receivedAt);
                     CREATE INDEX caseViewByClosed ON caseView(closedAt) WHERE closedAt IS NOT NULL;
                     CREATE INDEX caseViewByArchived ON caseView(archivedAt) WHERE archivedAt IS NOT NULL;
                     CREATE INDEX assignmentOfficeDue ON assignment(office, dueAt) WHERE dueAt IS NOT NULL;
                     CREATE INDEX assignmentDue ON assignment(dueAt) WHERE dueAt IS NOT NULL;
                     CREATE INDEX assignmentDispatchedAt ON assignment(dispatchedAt);
-                    CREATE INDEX assignmentResolvedAt ON assignment(resolvedAt) WHERE resolvedAt IS NOT NULL;
+                    CREATE INDEX assignmentResolvedAt ON assignment(resolvedAt, dispatchedAt) WHERE resolvedAt IS NOT NULL;
                     CREATE INDEX caseConflictRecorded ON caseConflict(recordedAt);
                     -- Per office, kept by the projection as assignments change: the report's
                     -- counts without a scan of every assignment.

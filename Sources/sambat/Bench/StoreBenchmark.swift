@@ -27,6 +27,13 @@ struct StoreBenchmark: AsyncParsableCommand {
     var at: String = "central"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
+    /// A store as a node opens it: with a deadline policy, so the apply keeps due times.
+    static func configuration(path: String, cases: Int) -> StoreConfiguration {
+        var configuration = StoreConfiguration(path: path, caseCacheCapacity: cases + 1_000)
+        configuration.deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
+        return configuration
+    }
+
     func validate() throws {
         guard at == "central" || at == "mayor" else { throw ValidationError("--at takes central or mayor") }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
@@ -45,7 +52,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         let role: NodeRole = at == "central" ? .central : .mayor
         let node = role == .central ? central : try NodeID("mayor")
         let store = try Store.open(
-            StoreConfiguration(path: folder + "/\(node).sqlite", caseCacheCapacity: cases + 1_000),
+            Self.configuration(path: folder + "/\(node).sqlite", cases: cases),
             identity: NodeIdentity(node: node, role: role, central: central)
         )
         let source: RemoteSource = role == .central ? .peer(office, .office) : .feed(from: central)
@@ -125,7 +132,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         central: NodeID
     ) async throws -> Double {
         let store = try Store.open(
-            StoreConfiguration(path: folder + "/\(node)-writes-alone.sqlite", caseCacheCapacity: cases + 1_000),
+            Self.configuration(path: folder + "/\(node)-writes-alone.sqlite", cases: cases),
             identity: NodeIdentity(node: node, role: role, central: central)
         )
         for chunk in workload.setup.chunked(into: batch) {
