@@ -76,6 +76,8 @@ import Testing
         "Jembatan retak. Dekat SDN Wates",
         "Lampu mati. Jl. Empunala",
         "Lampu mati. Jl. Gajah Mada",
+        "Sudah 3 hari. Belum Ada Tindakan",
+        "Air keruh sejak kemarin. Mohon Segera Diperbaiki",
     ])
     func ordinaryWordsAndPlacesAreNotNames(text: String) {
         #expect(PIIMasker.writtenNames(in: text).isEmpty, "\(PIIMasker.writtenNames(in: text))")

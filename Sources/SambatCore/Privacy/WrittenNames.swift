@@ -40,6 +40,14 @@ enum WrittenNames {
         "adalah", "yaitu", "bpk", "ny", "nyonya", "tuan", "haji", "hj", "kak", "dik", "lapor", "melapor", "sy",
         "trims", "trimakasih", "makasih", "wassalam", "wassalamualaikum", "hormat", "regards", "thanks",
     ]
+    /// Words people capitalise in a closing sentence that are never names ("Belum Ada
+    /// Tindakan", "Mohon Segera Diperbaiki"): a closing run holding one is not a signature.
+    static let closingPhraseWords: Set<String> = [
+        "belum", "ada", "segera", "tidak", "sudah", "sangat", "harap", "cepat", "secepatnya", "semoga",
+        "lagi", "juga", "karena", "akan", "bisa", "dicek", "diperbaiki", "ditindaklanjuti", "tindakan",
+        "perbaikan", "bantuan", "respon", "tanggapan", "terimakasih", "mohon", "tolong", "pemerintah",
+        "kota", "dinas", "bapak", "ibu", "walikota", "wakil",
+    ]
     /// Words that close a message: a name right after them is a signature, even a single one.
     static let closings: Set<String> = [
         "trims", "kasih", "trimakasih", "makasih", "salam", "wassalam", "wassalamualaikum", "hormat", "thanks",
@@ -97,7 +105,9 @@ enum WrittenNames {
             words.insert(token, at: 0)
             index -= 1
         }
-        guard !words.isEmpty, words.count <= maximumWords else { return [] }
+        guard !words.isEmpty, words.count <= maximumWords,
+            !words.contains(where: { closingPhraseWords.contains($0.lowered) })
+        else { return [] }
         // A place abbreviation just before the run: "… Jl. Gajah Mada" is an address.
         if index >= 1, tokens[index].isPunctuation(["."]), places.contains(tokens[index - 1].lowered) { return [] }
         // What comes before the run: the start of a sentence, or a closing word.

@@ -63,7 +63,17 @@ public struct WhatsAppMediaFetcher: Service {
             let metadata: Logger.Metadata = ["message.id": "\(fetch.messageID)", "case": "\(fetch.caseID)"]
             switch await self.fetch(fetch.media) {
             case .fetched(let bytes):
-                try await desk.keepMedia(fetch, bytes: bytes, at: now)
+                do {
+                    try await desk.keepMedia(fetch, bytes: bytes, at: now)
+                } catch {
+                    // A full disk or a busy store: the fetch waits its backoff, not a second.
+                    logger.error(
+                        "reporter media fetched but not kept; will retry",
+                        metadata: metadata.merging(["error": "\(PollingLoop.describe(error))"]) { $1 }
+                    )
+                    try await desk.retryMedia(fetch, error: "not kept: \(PollingLoop.describe(error))", at: now)
+                    continue
+                }
                 logger.info(
                     "reporter media kept as evidence",
                     metadata: metadata.merging(["bytes": "\(bytes.count)"]) { $1 }
