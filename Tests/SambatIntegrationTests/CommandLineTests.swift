@@ -123,6 +123,33 @@ import Testing
 
     /// `sambat status` at an office whose node has not heard from central for a while: after
     /// the link worked in this run it speaks of an outage; before, of keys and enrolment.
+    @Test func keysAreWrittenIntoFoldersTheCommandCreatesPrivate() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let binary = try ProcessTestKit.sambatBinary()
+        // The guide's first commands, on a machine where no folder exists yet.
+        let curve = scratch.file("data/dpupr/curve.key")
+        let identity = scratch.file("keys/central/identity.key")
+        let generated = try ProcessTestKit.runBlocking(binary, ["keys", "generate", "--out", curve, "--node", "dpupr"])
+        #expect(generated.status == 0, "\(generated.output)")
+        let created = try ProcessTestKit.runBlocking(binary, ["keys", "identity", "--out", identity])
+        #expect(created.status == 0, "\(created.output)")
+        func mode(_ path: String) throws -> Int {
+            try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+        }
+        for folder in ["data", "data/dpupr", "keys", "keys/central"] {
+            #expect(try mode(scratch.file(folder)) == 0o700, "\(folder)")
+        }
+        #expect(try mode(curve) == 0o600 && mode(identity) == 0o600)
+        // A folder that exists keeps its mode.
+        let shared = scratch.file("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: shared)
+        _ = try ProcessTestKit.runBlocking(binary, ["keys", "generate", "--out", shared + "/curve.key"])
+        #expect(try mode(shared) == 0o755)
+        #expect(FileManager.default.fileExists(atPath: shared + "/curve.key"))
+    }
+
     @Test func statusTellsAnOutageFromAWrongKeyOrAddress() throws {
         let deployment = try Deployment()
         defer { deployment.remove() }
