@@ -48,10 +48,16 @@ enum StoreFixtures {
         _ directory: String,
         _ node: NodeID,
         _ role: NodeRole,
-        file: String = "sambat.sqlite"
+        file: String = "sambat.sqlite",
+        deadlines: DeadlinePolicy? = nil
     ) throws -> Store {
-        try Store.open(StoreConfiguration(path: directory + "/" + file), identity: identity(node, role))
+        var configuration = StoreConfiguration(path: directory + "/" + file)
+        configuration.deadlines = deadlines
+        return try Store.open(configuration, identity: identity(node, role))
     }
+
+    /// The deadline policy of the SOP's defaults, as a node opens its store with.
+    static let deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
 
     /// Central with a complaint verified and dispatched to `office`.
     static func dispatchedCase(_ central: Store, serial: Int = 1, to office: NodeID = dpupr) async throws -> CaseID {

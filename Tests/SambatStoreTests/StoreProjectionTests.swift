@@ -16,9 +16,18 @@ import Testing
     func incrementalProjectionsEqualARebuildFromTheLog(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)
         let directory = try StoreFixtures.temporaryDirectory()
-        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
-        let dpupr = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite")
-        let dlh = try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite")
+        // With a deadline policy, as nodes open their stores: stage clocks, due times and
+        // office counts are kept too, and rewritten when an echo changes a receive time.
+        let policy = StoreFixtures.deadlines
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        let dpupr = try StoreFixtures.open(
+            directory,
+            StoreFixtures.dpupr,
+            .office,
+            file: "dpupr.sqlite",
+            deadlines: policy
+        )
+        let dlh = try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite", deadlines: policy)
         var cases: [CaseID] = []
         for serial in 1...10 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
         var clock = StoreFixtures.now.millisecondsSinceEpoch
@@ -75,7 +84,13 @@ import Testing
 
     /// The projection tables of a database, rows sorted.
     static func projectionTables(_ path: String) throws -> [String: [String]] {
-        try StoreFixtures.rows(of: ["caseView", "assignment", "caseConflict", "evidence"], in: path)
+        try StoreFixtures.rows(
+            of: [
+                "caseView", "assignment", "caseConflict", "evidence", "caseStage", "officeStats", "officeWork",
+                "officeWorkHour",
+            ],
+            in: path
+        )
     }
 
     /// The projection tables of a copy of the database whose projections were deleted and
@@ -93,7 +108,9 @@ import Testing
             )
         }
         try queue.close()
-        _ = try Store.open(StoreConfiguration(path: copy), identity: identity)
+        var configuration = StoreConfiguration(path: copy)
+        configuration.deadlines = StoreFixtures.deadlines
+        _ = try Store.open(configuration, identity: identity)
         return try projectionTables(copy)
     }
 }

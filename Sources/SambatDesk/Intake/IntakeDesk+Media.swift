@@ -63,20 +63,11 @@ extension IntakeDesk {
     /// Schedules another fetch after a failure that may pass (the network, a 5xx): 30 s after
     /// the first, doubling, until ``maximumSendAttempts``; then the fetch is marked failed.
     public func retryMedia(_ fetch: MediaFetch, error: String, at now: Timestamp) async throws(StoreError) {
-        let attempts = fetch.attempts + 1
-        guard attempts < Self.maximumSendAttempts else {
+        guard let next = Self.nextAttempt(afterFailures: fetch.attempts + 1, at: now) else {
             try await store.updateMediaFetch(fetch.messageID, state: .failed, error: error, at: now)
             return
         }
-        try await store.updateMediaFetch(
-            fetch.messageID,
-            state: .pending,
-            error: error,
-            nextAttemptAt: Timestamp(
-                millisecondsSinceEpoch: now.millisecondsSinceEpoch + (Int64(30_000) << Int64(attempts - 1))
-            ),
-            at: now
-        )
+        try await store.updateMediaFetch(fetch.messageID, state: .pending, error: error, nextAttemptAt: next, at: now)
     }
 
     /// Gives up on media that will never be right: too large, or not the bytes announced.

@@ -315,20 +315,27 @@ extension IntakeDesk {
     /// Schedules another try of a reply that could not be sent: 30 s after the first failure,
     /// doubling, until ``maximumSendAttempts``; then it is marked failed.
     public func retryReply(_ reply: OutboundMessage, error: String, at now: Timestamp) async throws(StoreError) {
-        let attempts = reply.attempts + 1
-        guard attempts < Self.maximumSendAttempts else {
+        guard let next = Self.nextAttempt(afterFailures: reply.attempts + 1, at: now) else {
             try await store.updateOutbound(reply.id, state: .failed, error: error, countAttempt: true, at: now)
             return
         }
-        let delay = Int64(30_000) << Int64(attempts - 1)
         try await store.updateOutbound(
             reply.id,
             state: .queued,
             error: error,
-            nextAttemptAt: Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + delay),
+            nextAttemptAt: next,
             countAttempt: true,
             at: now
         )
+    }
+
+    /// When to try again after `failures` failed tries, or `nil` to give up.
+    ///
+    /// 30 s after the first failure, doubling, until ``maximumSendAttempts`` tries have failed.
+    /// Replies and media fetches both wait so.
+    static func nextAttempt(afterFailures failures: Int, at now: Timestamp) -> Timestamp? {
+        guard failures < maximumSendAttempts else { return nil }
+        return Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + (Int64(30_000) << Int64(failures - 1)))
     }
 
     /// Marks a WhatsApp reply failed and queues the same text by SMS, once.

@@ -102,9 +102,7 @@ public struct WhatsAppMediaFetcher: Service {
 
     func fetch(_ media: InboundMedia) async -> Outcome {
         guard Self.isMediaID(media.mediaID) else { return .refused("malformed media id") }
-        let base =
-            configuration.graphBaseURL.hasSuffix("/")
-            ? String(configuration.graphBaseURL.dropLast()) : configuration.graphBaseURL
+        let base = configuration.base
         let info: [String: Any]
         switch await get("\(base)/\(media.mediaID)", limit: 1 << 16) {
         case .success(let body):
@@ -171,12 +169,7 @@ public struct WhatsAppMediaFetcher: Service {
     }
 
     private func get(_ url: String, limit: Int) async -> Result<[UInt8], GetFailure> {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        request.headers.add(
-            name: "Authorization",
-            value: "Bearer " + String(decoding: configuration.accessToken, as: UTF8.self)
-        )
+        let request = configuration.request(url, method: .GET)
         do {
             let response = try await client.execute(request, timeout: .seconds(60))
             guard (200..<300).contains(response.status.code) else {

@@ -25,6 +25,20 @@ public struct WhatsAppSenderConfiguration: Hashable, Sendable {
     }
 }
 
+extension WhatsAppSenderConfiguration {
+    /// The Graph API base without a trailing `/`.
+    var base: String { graphBaseURL.hasSuffix("/") ? String(graphBaseURL.dropLast()) : graphBaseURL }
+
+    /// A request to `url` carrying the access token, as every Graph API call (and the media
+    /// download it points to) must.
+    func request(_ url: String, method: HTTPMethod) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer " + String(decoding: accessToken, as: UTF8.self))
+        return request
+    }
+}
+
 /// Central's Service that sends queued WhatsApp replies through the Cloud API.
 ///
 /// A reply accepted by the API is recorded as sent under its `wamid`, which later delivery
@@ -97,14 +111,9 @@ public struct WhatsAppSender: Service {
     }
 
     func send(_ reply: OutboundMessage) async -> Outcome {
-        let base =
-            configuration.graphBaseURL.hasSuffix("/")
-            ? String(configuration.graphBaseURL.dropLast()) : configuration.graphBaseURL
-        var request = HTTPClientRequest(url: "\(base)/\(configuration.phoneNumberID)/messages")
-        request.method = .POST
-        request.headers.add(
-            name: "Authorization",
-            value: "Bearer " + String(decoding: configuration.accessToken, as: UTF8.self)
+        var request = configuration.request(
+            "\(configuration.base)/\(configuration.phoneNumberID)/messages",
+            method: .POST
         )
         request.headers.add(name: "Content-Type", value: "application/json")
         let payload: [String: Any]

@@ -83,20 +83,27 @@ public struct NodeRuntime: Sendable {
             throw NodeStartError(description: "node \(config.node) tidak dijalankan: \(error.description)")
         }
         defer { withExtendedLifetime(lock) {} }
-        let deadlines: DeadlinePolicy
+        // Read once: the store keeps due times by it, and central's intake routes by it.
+        let reference: ReferenceData
         do {
-            deadlines = try ReferenceData.load(config.reference).deadlinePolicy
+            reference = try ReferenceData.load(config.reference)
         } catch {
             throw NodeStartError(description: "data acuan ditolak: \(Presentation.renderReference(error))")
         }
-        let store = try Self.openStore(config, create: true, deadlines: deadlines)
+        let store = try Self.openStore(config, create: true, deadlines: reference.deadlinePolicy)
         let keyPair: CurveKeyPair
         do {
             keyPair = try CurveKeyFile.read(from: config.keyFile)
         } catch {
             throw NodeStartError(description: "node.key_file: \(error)")
         }
-        let role = try Self.roleServices(config: config, store: store, keyPair: keyPair, logger: logger)
+        let role = try Self.roleServices(
+            config: config,
+            reference: reference,
+            store: store,
+            keyPair: keyPair,
+            logger: logger
+        )
         logger.info(
             "node starting",
             metadata: ["node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)"]
@@ -133,13 +140,21 @@ extension NodeRuntime {
     /// added to its list here.
     static func roleServices(
         config: NodeConfig,
+        reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
         switch config.roleConfiguration {
         case .central(let central):
-            return try centralServices(central, config: config, store: store, keyPair: keyPair, logger: logger)
+            return try centralServices(
+                central,
+                config: config,
+                reference: reference,
+                store: store,
+                keyPair: keyPair,
+                logger: logger
+            )
         case .office(let link), .mayor(let link):
             return linkedServices(link, config: config, store: store, keyPair: keyPair, logger: logger)
         }
@@ -150,14 +165,13 @@ extension NodeRuntime {
     static func centralServices(
         _ central: CentralConfiguration,
         config: NodeConfig,
+        reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
         var desk: IntakeDesk
-        let reference: ReferenceData
         do {
-            reference = try ReferenceData.load(config.reference)
             let identityKey = try IdentityKeyFile.read(from: central.identityKeyFile)
             desk = try IntakeDesk(store: store, identityKey: identityKey, calendar: reference.calendar)
             desk.whatsAppTemplate = central.whatsApp?.template

@@ -79,7 +79,9 @@ struct CaseProjection {
             try write(state.assignments[index], previous: previous.map { old[$0] }, caseID: caseID)
         }
 
-        if before?.conflicts != state.conflicts {
+        // A conflict's recorded time follows its ops' receive times.
+        let conflictsRetimed = state.conflicts.contains { $0.ops.contains(where: isRetimed) }
+        if before?.conflicts != state.conflicts || conflictsRetimed {
             try db.execute(sql: "DELETE FROM caseConflict WHERE caseId = ?", arguments: [caseID])
             for conflict in state.conflicts {
                 // Recorded when its last op arrived: that op made it a conflict.
@@ -99,7 +101,8 @@ struct CaseProjection {
         }
 
         if before == nil || before?.milestones != state.milestones || before?.assignments != state.assignments
-            || before?.tier != state.tier || before?.topic != state.topic || !retimed.isEmpty
+            || before?.tier != state.tier || before?.topic != state.topic || isRetimed(state.milestones)
+            || state.assignments.contains(where: isRetimed)
         {
             try writeReads(state, before: before)
         }
@@ -236,6 +239,12 @@ struct CaseProjection {
                     ON CONFLICT (office, metric, \(column)) DO UPDATE SET count = count + ?4
                     """
             ).execute(arguments: [office.rawValue, metric, value, change])
+            if change < 0 {
+                // No empty buckets: the table stays what a rebuild would write.
+                try db.cachedStatement(
+                    sql: "DELETE FROM \(table) WHERE office = ? AND metric = ? AND \(column) = ? AND count <= 0"
+                ).execute(arguments: [office.rawValue, metric, value])
+            }
         }
     }
 
@@ -343,6 +352,17 @@ struct CaseProjection {
         return isRetimed(assignment.dispatched) || isRetimed(assignment.acknowledged)
             || isRetimed(assignment.started) || isRetimed(assignment.resolved) || isRetimed(assignment.ended)
     }
+
+    /// Whether a milestone names an op whose receive time changed.
+    private func isRetimed(_ milestones: Milestones) -> Bool {
+        guard !retimed.isEmpty else { return false }
+        return [
+            milestones.received, milestones.verified, milestones.pended, milestones.archived, milestones.dispatched,
+            milestones.closed, milestones.reopened,
+        ].contains(where: isRetimed)
+    }
+
+    private func isRetimed(_ id: OpID) -> Bool { retimed.contains(id) }
 
     private func isRetimed(_ stamp: Stamp?) -> Bool {
         guard let stamp, !retimed.isEmpty else { return false }
