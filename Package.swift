@@ -246,6 +246,7 @@ let package = Package(
         .target(
             name: "SambatTestKit",
             path: "Tests/TestKit",
+            exclude: ["chaos_proxy.py"],
             swiftSettings: strictSettings
         ),
         // Multi-process runs of the built `sambat` binary: the demo's story, end to end.
@@ -258,7 +259,6 @@ let package = Package(
         .testTarget(
             name: "SambatChaosTests",
             dependencies: ["SambatStore", "SambatCore", "SambatTestKit"],
-            exclude: ["chaos_proxy.py"],
             swiftSettings: strictSettings
         ),
         .testTarget(

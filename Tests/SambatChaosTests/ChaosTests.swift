@@ -80,8 +80,7 @@ import Testing
     /// server without security is accepted, and to a CURVE server it is answered but refused.
     @Test(.timeLimit(.minutes(1)))
     func theReplayDetectorTellsAnAcceptedReplayFromARefusedOne() async throws {
-        let script = ProcessTestKit.repositoryRoot.appendingPathComponent("Tests/SambatChaosTests/chaos_proxy.py")
-        let outcome = try await ProcessTestKit.run("/usr/bin/python3", [script.path, "--self-test"])
+        let outcome = try await ProcessTestKit.run("/usr/bin/python3", [ChaosProxy.script.path, "--self-test"])
         #expect(outcome.status == 0, "\(outcome.output)\(outcome.errors)")
         #expect(outcome.output.contains("\"replays_accepted\": 1"))
     }

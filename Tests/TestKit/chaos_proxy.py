@@ -20,7 +20,11 @@ scheduler per link injects faults into the byte stream:
               own, as an eavesdropper would (central must refuse the handshake: nothing
               the recording held may be applied or answered).
 
-Usage: chaos_proxy.py --target PORT --links dpupr,dlh,... --seed N --ports-file PATH
+With --rate BYTES the proxy is also a slow link, in chaos mode or not: each direction of
+every connection carries at most BYTES a second (the graceful-shutdown test uses it so that
+a feed lasts long enough to be interrupted, however fast the machine).
+
+Usage: chaos_proxy.py --target PORT --links dpupr,dlh,... --seed N --ports-file PATH [--rate BYTES]
        chaos_proxy.py --self-test   (needs python3-zmq: proves the replay detector can fire)
 Commands on stdin, one per line: "chaos" (start injecting), "calm" (stop; connections
 heal), "stats PATH" (write the counters as JSON to PATH), "quit".
@@ -79,8 +83,9 @@ class Connection:
 
 
 class Proxy:
-    def __init__(self, target, names, seed):
+    def __init__(self, target, names, seed, rate=None):
         self.target = target
+        self.rate = rate
         self.links = {name: Link(name) for name in names}
         # Each link's fault schedule has its own generator, so the seed fixes which faults
         # each link gets and when, whatever the traffic; per-chunk delays draw from another.
@@ -188,8 +193,17 @@ class Proxy:
                 wait = release - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                writer.write(data)
-                await writer.drain()
+                if self.rate:
+                    # Slices of a tenth of a second's worth, so the link is slow, not bursty.
+                    step = max(1, self.rate // 10)
+                    for start in range(0, len(data), step):
+                        piece = data[start : start + step]
+                        writer.write(piece)
+                        await writer.drain()
+                        await asyncio.sleep(len(piece) / self.rate)
+                else:
+                    writer.write(data)
+                    await writer.drain()
                 self.counters["bytes_forwarded"] += len(data)
         except (ConnectionError, OSError):
             return
@@ -364,11 +378,14 @@ async def main():
     parser.add_argument("--links", required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ports-file", required=True)
+    parser.add_argument("--rate", type=int, default=None)
     try:
         arguments = parser.parse_args()
     except SystemExit:
         sys.exit(64)
-    proxy = Proxy(arguments.target, arguments.links.split(","), arguments.seed)
+    if arguments.rate is not None and arguments.rate <= 0:
+        sys.exit(64)
+    proxy = Proxy(arguments.target, arguments.links.split(","), arguments.seed, arguments.rate)
     write_atomically(arguments.ports_file, await proxy.start())
     loop = asyncio.get_running_loop()
     while True:
