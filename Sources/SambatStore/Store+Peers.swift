@@ -22,6 +22,15 @@ public struct EnrolledPeer: Hashable, Sendable {
     public let status: Status
     /// When it was last enrolled or revoked.
     public let changedAt: Timestamp
+
+    /// A peer as the peer table holds it (the store reads these; machines' tests make them).
+    public init(node: NodeID, role: NodeRole, publicKey: String, status: Status, changedAt: Timestamp) {
+        self.node = node
+        self.role = role
+        self.publicKey = publicKey
+        self.status = status
+        self.changedAt = changedAt
+    }
 }
 
 extension Store {

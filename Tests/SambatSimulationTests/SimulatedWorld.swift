@@ -78,12 +78,14 @@ final class SimulatedWorld {
     private var order = 0
     var faulty = true
 
-    // Central.
+    // Central: the product's hub over the real store; only the network is simulated.
     var centralStore: Store
     var centralUp = true
-    var sessions: [NodeID: PeerSession] = [:]
-    var sessionOrigins: [NodeID: Origin] = [:]
-    var nextBatchIDs: [NodeID: UInt64] = [:]
+    var hub = CentralHub(settings: SimulatedWorld.settings)
+    /// Bumped when central crashes: messages in flight to or from it die with its connections.
+    var centralGeneration = 0
+    /// The key each peer is enrolled with (ZAP's answer in the product).
+    var peerKeys: [NodeID: String] = [:]
 
     // Offices and the mayor.
     var nodes: [NodeID: SimulatedNode] = [:]
@@ -98,8 +100,8 @@ final class SimulatedWorld {
     var serial = 0
 
     enum WorldEvent {
-        case deliverToCentral(from: NodeID, connection: Int, frames: [[UInt8]])
-        case deliverToNode(NodeID, connection: Int, frames: [[UInt8]])
+        case deliverToCentral(from: NodeID, connection: Int, generation: Int, frames: [[UInt8]])
+        case deliverToNode(NodeID, connection: Int, generation: Int, frames: [[UInt8]])
         case nodeTick(NodeID)
         case centralTick
         case work
@@ -150,6 +152,7 @@ final class SimulatedWorld {
             // Enrolment wants a well-formed Z85 key; the simulation has no CURVE.
             let key = String(repeating: "a", count: 36) + String(1000 + index)
             try await centralStore.enrolPeer(node, role: role, publicKey: key, at: wallTime)
+            peerKeys[node] = key
             nodes[node] = try SimulatedNode(world: self, node: node, role: role)
         }
         for node in nodes.keys.sorted() { await connect(node) }
@@ -180,7 +183,7 @@ final class SimulatedWorld {
         if !centralUp { try await handle(.restart(Self.central)) }
         for node in nodes.keys.sorted() {
             nodes[node]?.partitioned = false
-            if nodes[node]?.link == nil { try await handle(.restart(node)) }
+            if nodes[node]?.sync == nil { try await handle(.restart(node)) }
         }
         let healedAt = now
         let limit = now + 120_000
@@ -211,21 +214,27 @@ final class SimulatedWorld {
 
     private func handle(_ event: WorldEvent) async throws {
         switch event {
-        case .deliverToCentral(let from, let connection, let frames):
-            guard centralUp else { return }
-            await centralReceive(frames, from: from, connection: connection)
-        case .deliverToNode(let node, let connection, let frames):
-            guard let simulated = nodes[node], simulated.link != nil, simulated.connection == connection else { return }
+        case .deliverToCentral(let from, let connection, let generation, let frames):
+            guard centralUp, generation == centralGeneration else { return }
+            let arrival = CentralHub.Arrival(
+                connection: Self.routingID(from, connection),
+                node: from,
+                key: peerKeys[from] ?? "",
+                frames: frames
+            )
+            await driveHub(.arrived(arrival))
+        case .deliverToNode(let node, let connection, let generation, let frames):
+            guard generation == centralGeneration, let simulated = nodes[node], simulated.sync != nil,
+                simulated.connection == connection
+            else { return }
             await simulated.receive(frames)
         case .nodeTick(let node):
-            if let simulated = nodes[node], simulated.link != nil { await simulated.tick() }
+            if let simulated = nodes[node], simulated.sync != nil { await simulated.tick() }
             schedule(.nodeTick(node), after: 200)
         case .centralTick:
             if centralUp {
-                for node in sessions.keys.sorted() {
-                    let head = (try? await centralStore.feedHead(for: node)) ?? 0
-                    await runSession(.feedHead(head), for: node)
-                }
+                await driveHub(.tick)
+                if let peers = try? await centralStore.peers() { await driveHub(.peersRead(peers)) }
             }
             schedule(.centralTick, after: 300)
         case .work:
@@ -239,9 +248,8 @@ final class SimulatedWorld {
             outcome.crashes += 1
             if node == Self.central {
                 centralUp = false
-                for session in sessions.keys { nextBatchIDs[session] = sessions[session]?.nextBatchID }
-                sessions.removeAll()
-                sessionOrigins.removeAll()
+                centralGeneration += 1
+                hub = CentralHub(settings: Self.settings)
             } else {
                 nodes[node]?.crash()
             }
@@ -249,7 +257,7 @@ final class SimulatedWorld {
         case .restart(let node):
             if node == Self.central {
                 centralUp = true
-            } else if let simulated = nodes[node], simulated.link == nil {
+            } else if let simulated = nodes[node], simulated.sync == nil {
                 await connect(node)
             }
         case .partition(let node, let on):
@@ -292,111 +300,56 @@ final class SimulatedWorld {
             let delay = faulty ? 1 + random.next(below: plan.maximumDelay) : 1 + random.next(below: 5)
             let event: WorldEvent =
                 toCentral
-                ? .deliverToCentral(from: node, connection: connection, frames: frames)
-                : .deliverToNode(node, connection: connection, frames: frames)
+                ? .deliverToCentral(from: node, connection: connection, generation: centralGeneration, frames: frames)
+                : .deliverToNode(node, connection: connection, generation: centralGeneration, frames: frames)
             schedule(event, after: delay)
         }
     }
 
-    // MARK: Central (the service's glue, over the real store and PeerSession)
+    // MARK: Central (the product's hub and store work; only sending and probing are simulated)
 
-    private func centralReceive(_ frames: [[UInt8]], from node: NodeID, connection: Int) async {
-        let message: SyncMessage
-        do {
-            message = try SyncFrames.decode(frames)
-        } catch {
-            sendFromCentral(.error(error.code, error.message), to: node, connection: connection)
-            return
+    /// A connection's routing id: the node and its connection number.
+    static func routingID(_ node: NodeID, _ connection: Int) -> CentralHub.Connection {
+        Array("\(node)#\(connection)".utf8)
+    }
+
+    static func endpoint(of routingID: CentralHub.Connection) -> (node: NodeID, connection: Int)? {
+        let parts = String(decoding: routingID, as: UTF8.self).split(separator: "#")
+        guard parts.count == 2, let node = try? NodeID(String(parts[0])), let connection = Int(parts[1]) else {
+            return nil
         }
-        guard let peer = try? await centralStore.peer(node), peer.status == .active else { return }
-        if case .hello(let hello) = message {
-            guard let origin = try? Origin(parsing: hello.origin), origin.node == node else {
-                sendFromCentral(.error(.malformed, "bad origin"), to: node, connection: connection)
-                return
-            }
-            do {
-                let frontier = try await centralStore.frontier(of: origin)
-                guard hello.lastSeq >= frontier else {
-                    sendFromCentral(.error(.storeBehind, "store behind"), to: node, connection: connection)
-                    return
+        return (node, connection)
+    }
+
+    /// Feeds the hub an event and carries out its actions, and theirs, as the service does.
+    private func driveHub(_ first: CentralHub.Event) async {
+        let work = CentralStoreWork(store: centralStore)
+        var pending = [first]
+        while !pending.isEmpty, centralUp {
+            for action in hub.handle(pending.removeFirst(), at: instant) {
+                switch action {
+                case .send(let message, let connection, _):
+                    sendFromCentral(message, to: connection)
+                case .probe(let hello, let connection):
+                    // One process per node here: its old connection is gone once it reconnected
+                    // or crashed.
+                    let old = Self.endpoint(of: connection)
+                    let gone = old.flatMap { nodes[$0.node] }.map { $0.sync == nil || $0.connection != old?.connection }
+                    pending.append(.probed(hello, connectionGone: gone ?? true))
+                case .serveBlob(let ask, let node, let role, let connection):
+                    sendFromCentral(await work.blobChunk(for: ask, node: node, role: role), to: connection)
+                case .connectedChanged, .log:
+                    break
+                case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .readFeedHeads:
+                    if let next = await work.perform(action, receivedAt: wallTime) { pending.append(next) }
                 }
-                let head = try await centralStore.feedHead(for: node)
-                let epoch = UInt64(try await centralStore.currentOrigin().incarnation)
-                if let previous = sessions[node] { nextBatchIDs[node] = previous.nextBatchID }
-                sessions[node] = PeerSession(
-                    node: node,
-                    role: peer.role,
-                    routingID: [UInt8(truncatingIfNeeded: connection)],
-                    settings: Self.settings,
-                    firstBatchID: nextBatchIDs[node] ?? 1
-                )
-                sessionOrigins[node] = origin
-                sessionConnections[node] = connection
-                await runSession(.hello(hello, frontier: frontier, feedHead: head, feedEpoch: epoch), for: node)
-            } catch {
-                sendFromCentral(.error(.unavailable, "store"), to: node, connection: connection)
-            }
-            return
-        }
-        guard sessions[node] != nil else {
-            sendFromCentral(.error(.helloRequired, "say HELLO first"), to: node, connection: connection)
-            return
-        }
-        sessionConnections[node] = connection
-        await runSession(.received(message), for: node)
-    }
-
-    var sessionConnections: [NodeID: Int] = [:]
-
-    private func sendFromCentral(_ message: SyncMessage, to node: NodeID, connection: Int) {
-        transmit(SyncFrames.encode(message), from: node, toCentral: false, connection: connection)
-    }
-
-    private func runSession(_ first: PeerSession.Event, for node: NodeID) async {
-        var pending: [PeerSession.Event] = [first]
-        while !pending.isEmpty, var session = sessions[node] {
-            let event = pending.removeFirst()
-            let actions = session.handle(event, at: instant)
-            sessions[node] = session
-            for action in actions {
-                if let next = await perform(action, for: node) { pending.append(next) }
             }
         }
     }
 
-    private func perform(_ action: PeerSession.Action, for node: NodeID) async -> PeerSession.Event? {
-        guard let session = sessions[node] else { return nil }
-        switch action {
-        case .send(let message):
-            sendFromCentral(message, to: node, connection: sessionConnections[node] ?? 0)
-            return nil
-        case .readFeed(let after, let limit, let generation):
-            let work = CentralStoreWork(store: centralStore)
-            let byteLimit = session.settings.maximumBatchBytes
-            return
-                (try? await work.readFeed(
-                    for: node,
-                    after: after,
-                    limit: limit,
-                    byteLimit: byteLimit,
-                    generation: generation
-                ))
-                ?? .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation)
-        case .applyUpload(let batch):
-            return await CentralStoreWork(store: centralStore).applyUpload(
-                batch,
-                from: node,
-                role: session.role,
-                origin: sessionOrigins[node],
-                receivedAt: wallTime
-            )
-            .event
-        case .saveAcknowledged(let position):
-            try? await centralStore.saveCheckpoint(position, for: node)
-            return nil
-        case .log:
-            return nil
-        }
+    private func sendFromCentral(_ message: SyncMessage, to connection: CentralHub.Connection) {
+        guard let endpoint = Self.endpoint(of: connection) else { return }
+        transmit(SyncFrames.encode(message), from: endpoint.node, toCentral: false, connection: endpoint.connection)
     }
 
     // MARK: Workload
@@ -404,7 +357,7 @@ final class SimulatedWorld {
     /// One change by central or an office (offline or not), as staff would make it; a change
     /// the store's policy refuses is simply not made.
     private func doSomeWork() async throws {
-        let candidates: [NodeID] = (centralUp ? [Self.central] : []) + offices.filter { nodes[$0]?.link != nil }
+        let candidates: [NodeID] = (centralUp ? [Self.central] : []) + offices.filter { nodes[$0]?.sync != nil }
         guard let author = candidates.randomElement(using: &random) else { return }
         if author == Self.central {
             try await centralWork()
@@ -500,7 +453,8 @@ final class SimulatedWorld {
         // Pings keep messages in flight for ever, so quiet means: every link ready, nothing
         // unsent, every feed acknowledged.
         for (node, simulated) in nodes {
-            guard let link = simulated.link, link.phase == .ready, link.unsentCount == 0, simulated.draining == nil
+            guard let sync = simulated.sync, let link = sync.link, link.phase == .ready, link.unsentCount == 0,
+                !sync.isDraining
             else { return false }
             let head = try await centralStore.feedHead(for: node)
             guard try await centralStore.checkpoint(for: node) == head else { return false }
@@ -519,9 +473,9 @@ final class SimulatedWorld {
                 let head = try await centralStore.feedHead(for: node)
                 let acknowledged = try await centralStore.checkpoint(for: node)
                 state.append(
-                    "\(node): phase \(simulated.link.map { "\($0.phase)" } ?? "down"), unsent "
-                        + "\(simulated.link?.unsentCount ?? 0), feed \(acknowledged)/\(head), session "
-                        + "\(sessions[node].map { "ready \($0.isReady) ack \($0.acknowledged)" } ?? "none")"
+                    "\(node): phase \(simulated.sync?.link.map { "\($0.phase)" } ?? "down"), unsent "
+                        + "\(simulated.sync?.link?.unsentCount ?? 0), feed \(acknowledged)/\(head), session "
+                        + "\(hub.sessions[node].map { "ready \($0.isReady) ack \($0.acknowledged)" } ?? "none")"
                 )
             }
             outcome.problems.append(
@@ -609,16 +563,14 @@ final class SimulatedNode {
     let role: NodeRole
     let path: String
     var store: Store
-    var link: NodeLink?
+    /// The product's node-side machine; `nil` while the node is down.
+    var sync: NodeSync?
     /// Bumped on every (re)connect: messages to an older connection are dropped.
     var connection = 0
     var partitioned = false
     var backupPath: String?
     /// This store's highest own seq, kept here so ticks need no query.
     var localHead: UInt64 = 0
-    /// The earlier incarnation being offered to central (after a restore), and those after it.
-    var draining: (origin: Origin, head: UInt64)?
-    var earlier: [(origin: Origin, head: UInt64)] = []
 
     init(world: SimulatedWorld, node: NodeID, role: NodeRole) throws {
         self.world = world
@@ -634,38 +586,23 @@ final class SimulatedNode {
 
     func start() async {
         connection += 1
-        guard let origin = try? await store.currentOrigin() else { return }
         localHead = (try? await store.localHead()) ?? 0
-        // As NodeSyncService: earlier incarnations' ops first, then the current origin's.
-        earlier = (try? await store.earlierOwnOrigins()) ?? []
-        draining = earlier.isEmpty ? nil : earlier.removeFirst()
-        await begin(origin: draining?.origin ?? origin)
-    }
-
-    private func begin(origin: Origin) async {
-        var link = NodeLink(origin: origin, central: SimulatedWorld.central, settings: SimulatedWorld.settings)
-        let actions = link.handle(
-            .connect(
-                localHead: draining?.head ?? localHead,
-                checkpoint: (try? await store.checkpoint(for: SimulatedWorld.central)) ?? 0,
-                feedEpoch: (try? await store.checkpointEpoch(for: SimulatedWorld.central)) ?? 0
-            ),
-            at: world.instant
+        guard let started = try? await NodeStoreWork(store: store).start() else { return }
+        sync = NodeSync(
+            central: SimulatedWorld.central,
+            settings: SimulatedWorld.settings,
+            fetchesBlobs: role == .office
         )
-        self.link = link
-        await perform(actions)
+        await handle(started)
     }
 
     func crash() {
-        link = nil
+        sync = nil
         connection += 1
     }
 
     func tick() async {
-        guard var link else { return }
-        let actions = link.handle(.tick(localHead: draining?.head ?? localHead), at: world.instant)
-        self.link = link
-        await perform(actions)
+        await handle(.tick(localHead: localHead))
     }
 
     func receive(_ frames: [[UInt8]]) async {
@@ -673,70 +610,32 @@ final class SimulatedNode {
         await handle(.received(message))
     }
 
-    private func handle(_ event: NodeLink.Event) async {
-        guard var link else { return }
-        let actions = link.handle(event, at: world.instant)
-        self.link = link
-        await perform(actions)
-    }
-
-    private func perform(_ actions: [NodeLink.Action]) async {
-        var followUps: [NodeLink.Event] = []
-        for action in actions {
-            switch action {
-            case .send(let message):
-                world.transmit(SyncFrames.encode(message), from: node, toCentral: true, connection: connection)
-            case .readLocalOps(let after, let limit, _, let generation):
-                guard let origin = link?.origin else { continue }
-                let ops = (try? await store.opBytes(of: origin, after: after, limit: limit)) ?? []
-                followUps.append(
-                    .localOpsRead(ops.map(\.bytes), lastSeq: ops.last?.seq ?? after, generation: generation)
-                )
-            case .applyFeed(let batch):
-                var ops: [RemoteOp] = []
-                var decodable = true
-                for (index, bytes) in batch.ops.enumerated() {
-                    guard let sealed = try? SealedOp(decoding: Array(bytes)) else {
-                        decodable = false
-                        break
+    /// Feeds the machine an event and carries out its actions, and theirs, as the service does.
+    private func handle(_ first: NodeSync.Event) async {
+        let work = NodeStoreWork(store: store)
+        var pending = [first]
+        while !pending.isEmpty, var sync {
+            let actions = sync.handle(pending.removeFirst(), at: world.instant)
+            self.sync = sync
+            for action in actions {
+                switch action {
+                case .send(let message, _):
+                    world.transmit(SyncFrames.encode(message), from: node, toCentral: true, connection: connection)
+                case .serveBlob(let ask):
+                    let chunk = await work.blobChunk(for: ask)
+                    world.transmit(SyncFrames.encode(chunk), from: node, toCentral: true, connection: connection)
+                case .reconnect:
+                    connection += 1
+                case .linkChanged, .log:
+                    break
+                case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs:
+                    guard let next = await work.perform(action, receivedAt: world.wallTime) else { continue }
+                    if case .feedNotStored = next {
+                        world.outcome.problems.append("\(node) could not apply a feed batch")
                     }
-                    ops.append(
-                        RemoteOp(
-                            sealed,
-                            centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index])
-                        )
-                    )
+                    pending.append(next)
                 }
-                guard decodable else {
-                    followUps.append(.feedRefused(batchID: batch.batchID, SyncProtocolError(.invalidBatch, "bad op")))
-                    continue
-                }
-                do {
-                    _ = try await store.applyRemote(
-                        ops,
-                        from: .feed(from: SimulatedWorld.central),
-                        receivedAt: world.wallTime,
-                        feedPosition: batch.feedPosition
-                    )
-                    followUps.append(.feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition))
-                } catch {
-                    world.outcome.problems.append("\(node) could not apply a feed batch: \(error)")
-                }
-            case .reconnect:
-                connection += 1
-            case .resetCheckpoint(let position, let epoch):
-                try? await store.resetCheckpoint(position, epoch: epoch, for: SimulatedWorld.central)
-            case .linkChanged, .log:
-                break
             }
-        }
-        for event in followUps where link != nil { await handle(event) }
-        if let done = draining, let link,
-            (link.phase == .ready && link.centralFrontier >= done.head) || link.centralRefusal == .storeBehind
-        {
-            draining = earlier.isEmpty ? nil : earlier.removeFirst()
-            guard let current = try? await store.currentOrigin() else { return }
-            await begin(origin: draining?.origin ?? current)
         }
     }
 

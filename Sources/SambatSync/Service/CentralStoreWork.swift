@@ -1,19 +1,108 @@
+public import Logging
 public import SambatCore
 public import SambatStore
 
-/// Central's store work for one peer session: reading the next feed batch and applying an
-/// upload, answered as the events ``PeerSession`` expects.
+/// Central's store work for the ``CentralHub``: every action that reads or writes the store,
+/// answered as the event the hub expects.
 ///
-/// The code between the session machine and the store, shared by ``CentralSyncService`` and
-/// the deterministic simulation so that both run exactly the same rules. Owned by whoever
-/// drives the session; it does no socket I/O and no logging (it reports what to log).
+/// The code between the hub and the store, shared by ``CentralSyncService`` and the
+/// deterministic simulation so that both run exactly the same rules. Owned by whoever drives
+/// the hub; it does no socket I/O, and logs only store failures.
 public struct CentralStoreWork: Sendable {
     /// Central's store.
     public let store: Store
+    private let logger: Logger
 
-    /// Work on `store`.
-    public init(store: Store) {
+    /// Work on `store`, logging store failures to `logger`.
+    public init(store: Store, logger: Logger = Logger(label: "sambat.sync.central")) {
         self.store = store
+        self.logger = logger
+    }
+
+    /// Carries out a store action of the hub.
+    ///
+    /// - Parameters:
+    ///   - action: the hub's action; those that are not store work (sending, probing, blobs,
+    ///     logging) are left to the caller and answer `nil`.
+    ///   - receivedAt: the wall time to record on applied uploads.
+    /// - Returns: the event that reports the result, if the action has one.
+    public func perform(_ action: CentralHub.Action, receivedAt: Timestamp) async -> CentralHub.Event? {
+        switch action {
+        case .lookUpSender(let arrival):
+            do {
+                return .senderLookedUp(arrival, peer: try await store.peer(arrival.node), storeFailed: false)
+            } catch {
+                logger.error("could not check enrolment", metadata: ["node": "\(arrival.node)", "error": "\(error)"])
+                return .senderLookedUp(arrival, peer: nil, storeFailed: true)
+            }
+        case .lookUpHello(let pending):
+            do {
+                let facts = CentralHub.HelloFacts(
+                    frontier: try await store.frontier(of: pending.origin),
+                    feedHead: try await store.feedHead(for: pending.peer.node),
+                    feedEpoch: UInt64(try await store.currentOrigin().incarnation)
+                )
+                return .helloLookedUp(pending, facts)
+            } catch {
+                logger.error(
+                    "could not answer HELLO",
+                    metadata: ["node": "\(pending.peer.node)", "error": "\(error)"]
+                )
+                return .helloLookedUp(pending, nil)
+            }
+        case .readFeed(let node, let after, let limit, let byteLimit, let generation):
+            do {
+                return .session(
+                    node,
+                    try await readFeed(
+                        for: node,
+                        after: after,
+                        limit: limit,
+                        byteLimit: byteLimit,
+                        generation: generation
+                    )
+                )
+            } catch {
+                logger.error("could not read a feed", metadata: ["node": "\(node)", "error": "\(error)"])
+                return .session(node, .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation))
+            }
+        case .applyUpload(let batch, let node, let role, let origin):
+            let outcome = await applyUpload(batch, from: node, role: role, origin: origin, receivedAt: receivedAt)
+            if let failure = outcome.storeFailure {
+                logger.error("could not apply an upload", metadata: ["node": "\(node)", "error": "\(failure)"])
+            }
+            if outcome.integrityAlarms > 0 {
+                logger.error(
+                    "integrity alarm: ops offered again with different bytes",
+                    metadata: ["node": "\(node)", "count": "\(outcome.integrityAlarms)"]
+                )
+            }
+            return .uploaded(node, outcome.event, applied: outcome.applied)
+        case .saveAcknowledged(let node, let position):
+            do {
+                try await store.saveCheckpoint(position, for: node)
+            } catch {
+                logger.error("could not save a peer's checkpoint", metadata: ["node": "\(node)", "error": "\(error)"])
+            }
+            return nil
+        case .readFeedHeads(let nodes):
+            var heads: [NodeID: UInt64] = [:]
+            for node in nodes {
+                if let head = try? await store.feedHead(for: node) { heads[node] = head }
+            }
+            return .feedHeads(heads)
+        case .send, .probe, .serveBlob, .connectedChanged, .log:
+            return nil
+        }
+    }
+
+    /// The answer to a blob request from `node`: the part asked for when the blob belongs
+    /// to a case the node may see, "unavailable" otherwise.
+    ///
+    /// - Returns: the BLOB_CHUNK to send.
+    public func blobChunk(for ask: Sambat_Sync_V1_BlobRequest, node: NodeID, role: NodeRole) async -> SyncMessage {
+        let visible = (try? await store.blob(Array(ask.sha256), isVisibleTo: node, role: role)) ?? false
+        return .blobChunk(await BlobService.answer(ask, from: store.blobs, visible: visible))
     }
 
     /// The feed entries of `peer` after `after`: at most `limit`, and at most `byteLimit`

@@ -13,10 +13,9 @@ import Glibc
 /// mayor connect to, with a ZAP handler that admits only enrolled keys.
 ///
 /// Owned by the central node process, which runs it as one of its `Service`s.
-/// ``run(onBound:)`` keeps one ``PeerSession`` per
-/// connected peer and carries out its actions against the socket and the store. Every message
-/// is attributed to the node its CURVE key is enrolled as (the ZAP `User-Id`), and enrolment is
-/// checked again for every message, so a revoked node is cut off even while connected.
+/// ``run(onBound:)`` drives a ``CentralHub``, which holds the protocol's policy, and carries
+/// out its actions against the socket and (through ``CentralStoreWork``) the store. Every
+/// message is attributed to the node its CURVE key is enrolled as (the ZAP `User-Id`).
 public final class CentralSyncService: Service, Sendable {
     /// Where to listen and with which key.
     public struct Configuration: Sendable {
@@ -33,12 +32,6 @@ public final class CentralSyncService: Service, Sendable {
             self.keyPair = keyPair
             self.settings = settings
         }
-    }
-
-    private enum Event: Sendable {
-        case message(ZMQSocket.Message)
-        case feedHeads([NodeID: UInt64])
-        case peersChanged([EnrolledPeer], readAt: ContinuousClock.Instant)
     }
 
     private let store: Store
@@ -96,22 +89,31 @@ public final class CentralSyncService: Service, Sendable {
         }
     }
 
-    /// Runs the loop over `socket` with its reader and ticker as child tasks, until graceful
+    /// Runs the hub over `socket` with its reader and ticker as child tasks, until graceful
     /// shutdown or cancellation finishes the event stream; closes `socket` on the way out.
     private func serve(_ socket: ZMQSocket) async {
         let settings = configuration.settings
-        let (events, input) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
+        let (events, input) = AsyncStream<CentralHub.Event>.makeStream(bufferingPolicy: .unbounded)
         await withDiscardingTaskGroup { group in
             group.addTask {
                 // Ends when the socket closes.
-                for await message in socket.messages { input.yield(.message(message)) }
+                for await message in socket.messages {
+                    if let arrival = self.arrival(message) { input.yield(.arrived(arrival)) }
+                }
             }
             group.addTask { await self.tick(every: settings.pollInterval, into: input) }
             await untilStopped(finishing: input) {
-                var loop = CentralLoop(service: self, socket: socket)
+                var hub = CentralHub(settings: settings)
+                let work = CentralStoreWork(store: store, logger: logger)
                 for await event in events {
                     if Task.isCancelled { break }
-                    await loop.handle(event)
+                    // The results of one event's actions are handled before the next event.
+                    var pending = [event]
+                    while !pending.isEmpty {
+                        for action in hub.handle(pending.removeFirst(), at: .now) {
+                            if let next = await perform(action, on: socket, work: work) { pending.append(next) }
+                        }
+                    }
                 }
             }
             await socket.close()
@@ -119,24 +121,76 @@ public final class CentralSyncService: Service, Sendable {
         }
     }
 
-    /// Feeds the loop the feed heads of connected peers every poll interval, and the peer
-    /// table about once a second (enrolment changes from `sambat node enrol|revoke`), until
-    /// cancelled.
-    private func tick(every pollInterval: Duration, into input: AsyncStream<Event>.Continuation) async {
+    /// The message with the node and key ZAP authenticated its connection as, or `nil` when
+    /// it carries none (without CURVE and ZAP nothing reaches here; refuse rather than guess).
+    private func arrival(_ message: ZMQSocket.Message) -> CentralHub.Arrival? {
+        guard message.frames.count >= 2, let connection = message.frames.first else { return nil }
+        let identity = message.userID?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
+        guard identity.count == 2, let node = try? NodeID(identity[0]) else {
+            logger.warning("dropped a message without an authenticated node")
+            return nil
+        }
+        return CentralHub.Arrival(
+            connection: connection,
+            node: node,
+            key: identity[1],
+            frames: Array(message.frames.dropFirst())
+        )
+    }
+
+    /// Carries out one of the hub's actions; returns the event that reports its result, if any.
+    private func perform(
+        _ action: CentralHub.Action,
+        on socket: ZMQSocket,
+        work: CentralStoreWork
+    ) async -> CentralHub.Event? {
+        switch action {
+        case .send(let message, let connection, let session):
+            let sent = await socket.send([connection] + SyncFrames.encode(message), within: .seconds(1))
+            guard !sent, let session else { return nil }
+            return .sendFailed(session, connection: connection)
+        case .probe(let pending, let connection):
+            var ping = Sambat_Sync_V1_Ping()
+            ping.nonce = 0
+            // With ROUTER_MANDATORY a send to a connection libzmq has closed fails at once;
+            // only that means gone. A connection too busy to take the PING within 200 ms is
+            // alive.
+            let attempt = await socket.attemptSend(
+                [connection] + SyncFrames.encode(.ping(ping)),
+                within: .milliseconds(200)
+            )
+            guard case .failed(let error) = attempt, error.errno == EHOSTUNREACH else {
+                return .probed(pending, connectionGone: false)
+            }
+            return .probed(pending, connectionGone: true)
+        case .serveBlob(let ask, let node, let role, let connection):
+            let chunk = await work.blobChunk(for: ask, node: node, role: role)
+            _ = await socket.send([connection] + SyncFrames.encode(chunk), within: .milliseconds(50))
+            return nil
+        case .connectedChanged(let peers):
+            connected.withLock { $0 = peers }
+            return nil
+        case .log(let level, let text, let node):
+            logger.log(level: level.logLevel, "\(text)", metadata: node.map { ["node": "\($0)"] })
+            return nil
+        case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .readFeedHeads:
+            return await work.perform(action, receivedAt: .now)
+        }
+    }
+
+    /// Ticks the hub every poll interval, and reads the peer table about once a second
+    /// (enrolment changes from `sambat node enrol|revoke`), until cancelled.
+    private func tick(every pollInterval: Duration, into input: AsyncStream<CentralHub.Event>.Continuation) async {
         let ticksPerSecond = max(1, Int(1_000 / max(1, pollInterval.milliseconds)))
         var ticks = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: pollInterval)
             ticks += 1
-            // Only the feeds of connected peers matter; one indexed lookup each.
-            var heads: [NodeID: UInt64] = [:]
-            for node in connectedPeers {
-                if let head = try? await store.feedHead(for: node) { heads[node] = head }
-            }
-            input.yield(.feedHeads(heads))
+            input.yield(.tick)
             let readAt = ContinuousClock.now
             if ticks % ticksPerSecond == 0, let peers = try? await store.peers() {
-                input.yield(.peersChanged(peers, readAt: readAt))
+                refreshKeys(peers, readAt: readAt)
+                input.yield(.peersRead(peers))
             }
         }
     }
@@ -160,7 +214,7 @@ public final class CentralSyncService: Service, Sendable {
         return admitted.withLock { $0.keys[key] }
     }
 
-    fileprivate func refreshKeys(_ peers: [EnrolledPeer], readAt: ContinuousClock.Instant) {
+    private func refreshKeys(_ peers: [EnrolledPeer], readAt: ContinuousClock.Instant) {
         var keys: [String: String] = [:]
         for peer in peers where peer.status == .active && !peer.publicKey.isEmpty {
             // The User-Id names the node and the key it authenticated with, so a connection
@@ -170,339 +224,6 @@ public final class CentralSyncService: Service, Sendable {
         admitted.withLock { admitted in
             guard admitted.readAt.map({ $0 <= readAt }) ?? true else { return }
             admitted = (keys, readAt)
-        }
-    }
-
-    /// The state of one `run`: sessions by node, owned by the loop's task.
-    private struct CentralLoop {
-        let service: CentralSyncService
-        let socket: ZMQSocket
-        var sessions: [NodeID: PeerSession] = [:]
-        var origins: [NodeID: Origin] = [:]
-        /// The key each session authenticated with.
-        var sessionKeys: [NodeID: String] = [:]
-        /// When each session's node was last heard from, to tell a second process running
-        /// with the same node id from a reconnect.
-        var lastHeard: [NodeID: ContinuousClock.Instant] = [:]
-        /// Feed batch ids continue across a node's sessions.
-        var nextBatchIDs: [NodeID: UInt64] = [:]
-        /// Blob bytes served per node in the current second.
-        var blobBudget: [NodeID: (second: ContinuousClock.Instant, used: Int)] = [:]
-        /// The most blob bytes served to one node per second.
-        static let blobBytesPerSecond = 16 << 20
-
-        init(service: CentralSyncService, socket: ZMQSocket) {
-            self.service = service
-            self.socket = socket
-        }
-
-        var store: Store { service.store }
-        var logger: Logger { service.logger }
-
-        mutating func handle(_ event: Event) async {
-            switch event {
-            case .message(let message):
-                await receive(message)
-            case .feedHeads(let heads):
-                for node in Array(sessions.keys) {
-                    await run(.feedHead(heads[node] ?? 0), for: node)
-                }
-            case .peersChanged(let peers, let readAt):
-                service.refreshKeys(peers, readAt: readAt)
-                var keys: [NodeID: String] = [:]
-                for peer in peers where peer.status == .active { keys[peer.node] = peer.publicKey }
-                for node in Array(sessions.keys) where keys[node] == nil || keys[node] != sessionKeys[node] {
-                    await cutOff(node, reason: "\(node) is no longer enrolled with the key it connected with")
-                }
-            }
-        }
-
-        private mutating func receive(_ message: ZMQSocket.Message) async {
-            guard message.frames.count >= 2, let routingID = message.frames.first else { return }
-            let identity = message.userID?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
-            guard identity.count == 2, let node = try? NodeID(identity[0]) else {
-                // Without CURVE and ZAP nothing reaches here; refuse rather than guess.
-                logger.warning("dropped a message without an authenticated node")
-                return
-            }
-            let key = identity[1]
-            let frames = Array(message.frames.dropFirst())
-            // Enrolment is checked again for every message: a revoked node is cut off at once.
-            let enrolled: EnrolledPeer?
-            do {
-                enrolled = try await store.peer(node)
-            } catch {
-                logger.error("could not check enrolment", metadata: ["node": "\(node)", "error": "\(error)"])
-                await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
-                return
-            }
-            guard let peer = enrolled, peer.status == .active, peer.role != .central, peer.publicKey == key else {
-                logger.warning("refused a message from a node that is not enrolled", metadata: ["node": "\(node)"])
-                await send(.error(.notEnrolled, "this node is not enrolled at central"), to: routingID)
-                // A connection still using a replaced key must not end the session the node
-                // opened with its current key.
-                if enrolled?.status != .active || sessionKeys[node] == key { forget(node) }
-                return
-            }
-            let decoded: SyncMessage
-            do {
-                decoded = try SyncFrames.decode(frames)
-            } catch {
-                logger.warning(
-                    "refused a malformed message",
-                    metadata: ["node": "\(node)", "reason": "\(error.message)"]
-                )
-                await send(.error(error.code, error.message), to: routingID)
-                return
-            }
-            if case .hello(let hello) = decoded {
-                if isDuplicate(node, key: key, routingID: routingID), await isStillConnected(node) {
-                    logger.error(
-                        "refused HELLO: another connection of this node is active; two processes may run with one node id",
-                        metadata: ["node": "\(node)"]
-                    )
-                    await send(
-                        .error(
-                            .duplicateNode,
-                            "another connection of node \(node) is active; run one process per node id"
-                        ),
-                        to: routingID
-                    )
-                    return
-                }
-                sessionKeys[node] = key
-                await receiveHello(hello, from: peer, routingID: routingID)
-                return
-            }
-            guard sessions[node] != nil else {
-                await send(.error(.helloRequired, "say HELLO first"), to: routingID)
-                return
-            }
-            sessions[node]?.routingID = routingID
-            lastHeard[node] = .now
-            switch decoded {
-            case .blobRequest(let ask):
-                // At most `blobBytesPerSecond` per node, so one office cannot take central's
-                // loop from the others; a request over the budget is dropped (the office asks
-                // again when its transfer stalls).
-                guard spendBlobBudget(of: node, bytes: Int(min(ask.length, UInt32(BlobService.maximumChunkBytes))))
-                else { break }
-                // Only blobs of cases this node may see.
-                let visible = (try? await store.blob(Array(ask.sha256), isVisibleTo: node, role: peer.role)) ?? false
-                let answer = await BlobService.answer(ask, from: store.blobs, visible: visible)
-                // Briefly: a chunk the node does not take now is dropped, not waited on.
-                _ = await socket.send([routingID] + SyncFrames.encode(.blobChunk(answer)), within: .milliseconds(50))
-            case .blobChunk:
-                break  // central does not fetch blobs from nodes yet
-            default:
-                await run(.received(decoded), for: node)
-            }
-        }
-
-        private mutating func receiveHello(
-            _ hello: Sambat_Sync_V1_Hello,
-            from peer: EnrolledPeer,
-            routingID: [UInt8]
-        ) async {
-            guard hello.node == peer.node.rawValue else {
-                logger.warning("HELLO names another node than its key", metadata: ["node": "\(peer.node)"])
-                await send(
-                    .error(.identityMismatch, "HELLO names another node than this key is enrolled as"),
-                    to: routingID
-                )
-                return
-            }
-            guard let origin = try? Origin(parsing: hello.origin), origin.node == peer.node else {
-                await send(.error(.malformed, "HELLO's origin must be this node's, as node#incarnation"), to: routingID)
-                return
-            }
-            do {
-                let frontier = try await store.frontier(of: origin)
-                // Only the store that wrote an origin's ops can hold them all: one that
-                // reports less never wrote them, and would reuse their seqs.
-                guard hello.lastSeq >= frontier else {
-                    logger.error(
-                        "refused HELLO: the store is behind central for its own origin",
-                        metadata: [
-                            "node": "\(peer.node)", "origin": "\(origin)", "last_seq": "\(hello.lastSeq)",
-                            "frontier": "\(frontier)",
-                        ]
-                    )
-                    await send(
-                        .error(
-                            .storeBehind,
-                            "central holds \(origin) up to seq \(frontier) but this store reports \(hello.lastSeq): "
-                                + "it did not write them (another store uses this node id, or it was copied back)"
-                        ),
-                        to: routingID
-                    )
-                    return
-                }
-                let head = try await store.feedHead(for: peer.node)
-                // The feed's numbering changes exactly when central's incarnation does (a restore).
-                let epoch = UInt64(try await store.currentOrigin().incarnation)
-                if let previous = sessions[peer.node] { nextBatchIDs[peer.node] = previous.nextBatchID }
-                sessions[peer.node] = PeerSession(
-                    node: peer.node,
-                    role: peer.role,
-                    routingID: routingID,
-                    settings: service.configuration.settings,
-                    firstBatchID: nextBatchIDs[peer.node] ?? 1
-                )
-                origins[peer.node] = origin
-                lastHeard[peer.node] = .now
-                service.connected.withLock { _ = $0.insert(peer.node) }
-                await run(.hello(hello, frontier: frontier, feedHead: head, feedEpoch: epoch), for: peer.node)
-            } catch {
-                logger.error("could not answer HELLO", metadata: ["node": "\(peer.node)", "error": "\(error)"])
-                await send(.error(.unavailable, "central cannot read its store; try again"), to: routingID)
-            }
-        }
-
-        /// Whether a HELLO on `routingID` comes from a second process of `node`: its session
-        /// lives on another connection, with the same key, heard from within two ping intervals.
-        ///
-        /// A reconnecting node was silent for at least that long (it reconnects after its link
-        /// timeout), and a re-keyed node's old session is being cut off.
-        private func isDuplicate(_ node: NodeID, key: String, routingID: [UInt8]) -> Bool {
-            guard let existing = sessions[node], existing.routingID != routingID, sessionKeys[node] == key,
-                let heard = lastHeard[node]
-            else { return false }
-            return ContinuousClock.now - heard < service.configuration.settings.pingInterval * 2
-        }
-
-        /// Whether the connection of `node`'s current session still takes messages.
-        ///
-        /// A node killed and restarted says HELLO on a new connection within seconds, while
-        /// its old session still looks live. With `ROUTER_MANDATORY` a send to a connection
-        /// libzmq has closed fails at once, so a PING tells a restart (old connection gone:
-        /// the old session is forgotten) from a second process (old connection alive).
-        private mutating func isStillConnected(_ node: NodeID) async -> Bool {
-            guard let old = sessions[node]?.routingID else { return false }
-            var ping = Sambat_Sync_V1_Ping()
-            ping.nonce = 0
-            // Only "no such connection" means gone. A connection too busy to take the PING
-            // within 200 ms is alive: the HELLO is refused as a second process's.
-            let attempt = await socket.attemptSend([old] + SyncFrames.encode(.ping(ping)), within: .milliseconds(200))
-            guard case .failed(let error) = attempt, error.errno == EHOSTUNREACH else { return true }
-            logger.info("a node reconnected after its old connection closed", metadata: ["node": "\(node)"])
-            forget(node)
-            return false
-        }
-
-        private mutating func spendBlobBudget(of node: NodeID, bytes: Int) -> Bool {
-            let now = ContinuousClock.now
-            var budget = blobBudget[node] ?? (now, 0)
-            if now - budget.second >= .seconds(1) { budget = (now, 0) }
-            guard budget.used + bytes <= Self.blobBytesPerSecond else { return false }
-            budget.used += bytes
-            blobBudget[node] = budget
-            return true
-        }
-
-        private mutating func cutOff(_ node: NodeID, reason: String) async {
-            guard let session = sessions[node] else { return }
-            forget(node)
-            logger.notice("cut off a peer", metadata: ["node": "\(node)", "reason": "\(reason)"])
-            await send(.error(.notEnrolled, reason), to: session.routingID)
-        }
-
-        private mutating func forget(_ node: NodeID) {
-            if let session = sessions[node] { nextBatchIDs[node] = session.nextBatchID }
-            sessions[node] = nil
-            origins[node] = nil
-            lastHeard[node] = nil
-            service.connected.withLock { _ = $0.remove(node) }
-        }
-
-        /// Feeds an event to a peer's session and carries out what it asks, until it asks nothing.
-        private mutating func run(_ first: PeerSession.Event, for node: NodeID) async {
-            var pending = [first]
-            while !pending.isEmpty {
-                let event = pending.removeFirst()
-                guard var session = sessions[node] else { return }
-                let actions = session.handle(event, at: .now)
-                sessions[node] = session
-                for action in actions {
-                    if let next = await perform(action, session: session) { pending.append(next) }
-                }
-            }
-        }
-
-        private mutating func perform(_ action: PeerSession.Action, session: PeerSession) async -> PeerSession.Event? {
-            switch action {
-            case .send(let message):
-                if await !send(message, to: session.routingID) {
-                    // The peer is gone or too slow to take a message within a second: forget
-                    // the session (nothing counts as in flight); its next HELLO resumes the
-                    // feed from its checkpoint. One slow peer never holds up the others.
-                    logger.notice("dropped a peer that does not take messages", metadata: ["node": "\(session.node)"])
-                    forget(session.node)
-                }
-                return nil
-            case .readFeed(let after, let limit, let generation):
-                do {
-                    return try await CentralStoreWork(store: store).readFeed(
-                        for: session.node,
-                        after: after,
-                        limit: limit,
-                        byteLimit: session.settings.maximumBatchBytes,
-                        generation: generation
-                    )
-                } catch {
-                    logger.error("could not read a feed", metadata: ["node": "\(session.node)", "error": "\(error)"])
-                    return .feedRead(ops: [], receivedAt: [], lastPosition: after, generation: generation)
-                }
-            case .applyUpload(let batch):
-                return await apply(batch, from: session)
-            case .saveAcknowledged(let position):
-                do {
-                    try await store.saveCheckpoint(position, for: session.node)
-                } catch {
-                    logger.error(
-                        "could not save a peer's checkpoint",
-                        metadata: ["node": "\(session.node)", "error": "\(error)"]
-                    )
-                }
-                return nil
-            case .log(let level, let text):
-                logger.log(level: level.logLevel, "\(text)")
-                return nil
-            }
-        }
-
-        private mutating func apply(_ batch: Sambat_Sync_V1_Batch, from session: PeerSession) async -> PeerSession.Event
-        {
-            let outcome = await CentralStoreWork(store: store).applyUpload(
-                batch,
-                from: session.node,
-                role: session.role,
-                origin: origins[session.node],
-                receivedAt: .now
-            )
-            if let failure = outcome.storeFailure {
-                logger.error("could not apply an upload", metadata: ["node": "\(session.node)", "error": "\(failure)"])
-            }
-            if outcome.integrityAlarms > 0 {
-                logger.error(
-                    "integrity alarm: ops offered again with different bytes",
-                    metadata: ["node": "\(session.node)", "count": "\(outcome.integrityAlarms)"]
-                )
-            }
-            if outcome.applied {
-                // Let the other feeds that just grew (the mayor's above all) stream at once; the
-                // uploader's own echo follows on the next tick.
-                for node in Array(sessions.keys) where node != session.node {
-                    if let head = try? await store.feedHead(for: node) { await run(.feedHead(head), for: node) }
-                }
-            }
-            return outcome.event
-        }
-
-        /// Sends to a routing id; returns whether libzmq took the message within a second.
-        @discardableResult
-        private func send(_ message: SyncMessage, to routingID: [UInt8]) async -> Bool {
-            await socket.send([routingID] + SyncFrames.encode(message), within: .seconds(1))
         }
     }
 }

@@ -1,0 +1,173 @@
+public import Logging
+public import SambatCore
+public import SambatStore
+
+/// An office's or the mayor's store work for ``NodeSync``: every action that reads or writes
+/// the store or its blobs, answered as the event the machine expects.
+///
+/// The code between the machine and the store, shared by ``NodeSyncService`` and the
+/// deterministic simulation so that both run exactly the same rules. Owned by whoever drives
+/// the machine; it does no socket I/O, and logs only what the store did or failed to do.
+public struct NodeStoreWork: Sendable {
+    /// The node's store.
+    public let store: Store
+    private let logger: Logger
+
+    /// Work on `store`, logging to `logger`.
+    public init(store: Store, logger: Logger = Logger(label: "sambat.sync")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// What the machine is started with: the current origin, the earlier incarnations whose
+    /// ops central may lack, and where the store stands.
+    ///
+    /// - Returns: the `started` event.
+    /// - Throws: ``StoreError`` when the store cannot be read.
+    public func start() async throws(StoreError) -> NodeSync.Event {
+        .started(
+            current: try await store.currentOrigin(),
+            earlier: try await store.earlierOwnOrigins().map { NodeSync.OwnOrigin(origin: $0.origin, head: $0.head) },
+            try await linkStart()
+        )
+    }
+
+    /// Carries out a store action of the machine.
+    ///
+    /// - Parameters:
+    ///   - action: the machine's action; those that are not store work (sending, serving a
+    ///     blob, reconnecting, logging) are left to the caller and answer `nil`.
+    ///   - receivedAt: the wall time to record on applied feed batches.
+    /// - Returns: the event that reports the result, if the action has one.
+    public func perform(_ action: NodeSync.Action, receivedAt: Timestamp) async -> NodeSync.Event? {
+        switch action {
+        case .readLocalOps(let origin, let after, let limit, let byteLimit, let generation):
+            do {
+                let ops = try await store.opBytes(of: origin, after: after, limit: limit)
+                    .prefix(withinBytes: byteLimit) { $0.bytes.count }
+                return .link(.localOpsRead(ops.map(\.bytes), lastSeq: ops.last?.seq ?? after, generation: generation))
+            } catch {
+                logger.error("could not read local ops to upload", metadata: ["error": "\(error)"])
+                return .link(.localOpsRead([], lastSeq: after, generation: generation))
+            }
+        case .applyFeed(let batch):
+            return await apply(batch, receivedAt: receivedAt)
+        case .resetCheckpoint(let position, let epoch):
+            do {
+                try await store.resetCheckpoint(position, epoch: epoch, for: store.identity.central)
+            } catch {
+                logger.error("could not reset the feed checkpoint", metadata: ["error": "\(error)"])
+            }
+            return nil
+        case .readLinkStart:
+            do {
+                return .linkStartRead(try await linkStart())
+            } catch {
+                logger.error("could not read the store's sync position", metadata: ["error": "\(error)"])
+                return .linkStartRead(NodeSync.LinkStart(localHead: 0, checkpoint: 0, feedEpoch: 0))
+            }
+        case .blob(let blobAction):
+            return await blobWork(blobAction).map { .blob($0) }
+        case .readMissingBlobs(let cursor):
+            guard let missing = try? await store.missingBlobs(after: cursor, limit: 20) else {
+                return .missingBlobsRead([], lastSeen: nil)
+            }
+            var wanted: [MissingBlob] = []
+            for blob in missing {
+                // A blob found complete on disk (fetched before a crash) is only marked.
+                if await store.blobs.contains(blob.sha256) {
+                    try? await store.markBlobStored(blob.sha256)
+                } else {
+                    wanted.append(blob)
+                }
+            }
+            return .missingBlobsRead(wanted, lastSeen: missing.last?.sha256)
+        case .send, .reconnect, .serveBlob, .linkChanged, .log:
+            return nil
+        }
+    }
+
+    /// The answer to central's request for part of a blob this node holds.
+    ///
+    /// - Returns: the BLOB_CHUNK to send.
+    public func blobChunk(for ask: Sambat_Sync_V1_BlobRequest) async -> SyncMessage {
+        .blobChunk(await BlobService.answer(ask, from: store.blobs, visible: true))
+    }
+
+    private func linkStart() async throws(StoreError) -> NodeSync.LinkStart {
+        let central = store.identity.central
+        return NodeSync.LinkStart(
+            localHead: try await store.localHead(),
+            checkpoint: try await store.checkpoint(for: central),
+            feedEpoch: try await store.checkpointEpoch(for: central)
+        )
+    }
+
+    /// Decodes and applies a feed batch in one durable transaction.
+    private func apply(_ batch: Sambat_Sync_V1_Batch, receivedAt: Timestamp) async -> NodeSync.Event {
+        var ops: [RemoteOp] = []
+        do {
+            let sealed = try await SealedOp.decodeBatch(
+                batch.ops.map { Array($0) },
+                parallelism: SyncSettings.decodingParallelism
+            )
+            ops.reserveCapacity(sealed.count)
+            for (index, op) in sealed.enumerated() {
+                ops.append(
+                    RemoteOp(op, centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index]))
+                )
+            }
+        } catch {
+            return .link(
+                .feedRefused(
+                    batchID: batch.batchID,
+                    SyncProtocolError(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
+                )
+            )
+        }
+        do {
+            _ = try await store.applyRemote(
+                ops,
+                from: .feed(from: store.identity.central),
+                receivedAt: receivedAt,
+                feedPosition: batch.feedPosition
+            )
+            return .link(.feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition))
+        } catch {
+            logger.error("could not apply a feed batch", metadata: ["error": "\(error)"])
+            return .feedNotStored
+        }
+    }
+
+    /// Blob store work for the fetcher; returns the event that reports it.
+    private func blobWork(_ action: BlobFetcher.Action) async -> BlobFetcher.Event? {
+        switch action {
+        case .resume(let sha256):
+            return .resumed(sha256: sha256, at: await store.blobs.partialSize(sha256))
+        case .store(let chunk):
+            let sha256 = Array(chunk.sha256)
+            do {
+                let size = try await store.blobs.append(sha256, offset: chunk.offset, data: Array(chunk.data))
+                return .stored(sha256: sha256, size: size)
+            } catch {
+                logger.error("could not store an evidence chunk", metadata: ["error": "\(error)"])
+                return .reset
+            }
+        case .finish(let sha256, let size):
+            do {
+                try await store.blobs.complete(sha256, size: size)
+                try await store.markBlobStored(sha256)
+                logger.info(
+                    "evidence blob received",
+                    metadata: ["sha256": "\(Hex.encode(sha256))", "bytes": "\(size)"]
+                )
+                return .finished(sha256: sha256, verified: true)
+            } catch {
+                logger.error("evidence blob not stored", metadata: ["error": "\(error)"])
+                return .finished(sha256: sha256, verified: false)
+            }
+        case .send, .log:
+            return nil
+        }
+    }
+}
