@@ -26,7 +26,8 @@ public final class ChaosProxy: Sendable {
     ///   - bytesPerSecond: when set, each direction of every connection carries at most this
     ///     many bytes a second.
     ///   - directory: where the ports file, the stats files and `logs/proxy.log` go.
-    /// - Throws: ``ProcessTestKit/Failure`` when the proxy does not start within 10 s.
+    /// - Throws: ``ProcessTestKit/Failure`` when the proxy does not start within 30 s (a
+    ///   loaded machine can take seconds to start Python).
     public init(
         target: Int,
         links: [String],
@@ -55,7 +56,7 @@ public final class ChaosProxy: Sendable {
         try? output?.close()
         self.process = process
         commands = input.fileHandleForWriting
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         var ports: [String: Int]?
         while ports == nil, ContinuousClock.now < deadline, process.isRunning {
             if let data = FileManager.default.contents(atPath: portsFile) {
@@ -65,8 +66,11 @@ public final class ChaosProxy: Sendable {
             }
         }
         guard let ports, ports.count == links.count else {
+            let exited = process.isRunning ? "still running" : "exited with \(process.terminationStatus)"
             process.terminate()
-            throw ProcessTestKit.Failure("the chaos proxy did not start; see \(log)")
+            // The log goes into the failure: the test's scratch folder is removed after it.
+            let said = FileManager.default.contents(atPath: log).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            throw ProcessTestKit.Failure("the chaos proxy did not start (\(exited)); it said: \(said.suffix(2_000))")
         }
         self.ports = ports
     }
