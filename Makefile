@@ -5,9 +5,10 @@ SWIFT ?= swift
 # Debian packages needed to build and run the tests.
 # protobuf-compiler, python3-zmq and python3-protobuf run the foreign-client test (/usr/bin/python3);
 # gammu-smsd (dummy phone, SQLite backend through libdbd-sqlite3) and sqlite3 the SMS gateway test;
-# curl posts to central's webhook in the process tests.
+# curl posts to central's webhook in the process tests; chromium (driven over its DevTools
+# protocol by python3-websocket) uses the mayor's dashboard as a person would.
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf \
-	gammu gammu-smsd libdbd-sqlite3 sqlite3 curl
+	gammu gammu-smsd libdbd-sqlite3 sqlite3 curl chromium python3-websocket fonts-dejavu-core
 
 .PHONY: all deps build test test-long test-only lint format demo bench bench-store fuzz tsan clean
 

@@ -117,6 +117,9 @@ mkdir -p "$DEMO_DIR/keys/central"
 CENTRAL_KEY="$("$SAMBAT" keys public --key "$DEMO_DIR/data/central/curve.key")"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 HTTP_PORT="$(free_port)"
+MAYOR_HTTP_PORT="$(free_port)"
+MAYOR_LOGIN="walikota.demo"
+MAYOR_PASSWORD="demo-walikota-2026"
 GRAPH_PORT="$(free_port)"
 DOORS=(python3 "$ROOT/scripts/demo_doors.py")
 WEBHOOK="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp"
@@ -151,9 +154,9 @@ fi
 # Each node's config is the shipped one with this run's directories, port and central key;
 # central also gets its HTTP port, the WhatsApp Cloud API (a stand-in for Meta on this
 # machine) and, with gammu-smsd installed, the SMS gateway.
-python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" "$HTTP_PORT" "$GRAPH_PORT" "$SMSD_DB" <<'PYTHON'
+python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" "$HTTP_PORT" "$GRAPH_PORT" "$SMSD_DB" "$MAYOR_HTTP_PORT" <<'PYTHON'
 import sys
-root, demo, port, key, http_port, graph_port, smsd = sys.argv[1:]
+root, demo, port, key, http_port, graph_port, smsd, mayor_http_port = sys.argv[1:]
 files = {"central": "central.yaml", "mayor": "mayor.yaml"}
 for office in ("dpupr", "dlh", "perkim", "dishub"):
     files[office] = f"office-{office}.yaml"
@@ -165,6 +168,7 @@ for node, name in files.items():
     text = text.replace(": Config/", f": {root}/Config/")
     text = text.replace("tcp://127.0.0.1:7301", f"tcp://127.0.0.1:{port}")
     text = text.replace("SET-ME-central-public-key-40-characters", key)
+    text = text.replace("  port: 8081", f"  port: {mayor_http_port}")
     if node == "central":
         text += f"""
 http:
@@ -207,6 +211,11 @@ say "Menjalankan kantor OPD (${OFFICES[*]}) dan node mayor"
 for node in "${OFFICES[@]}" mayor; do start_node "$node"; done
 for node in "${OFFICES[@]}" mayor; do wait_for 90 "$node tersambung" is_linked "$node"; done
 sam central status | show
+# The vice-mayor's office signs in to the dashboard with an account of the mayor's node.
+printf '%s\n' "$MAYOR_PASSWORD" | sam mayor account add "$MAYOR_LOGIN" --display-name "Wakil Wali Kota (demo)" \
+    --password-stdin | show
+wait_for 30 "dasbor mayor menjawab" curl -fsS -o /dev/null "http://127.0.0.1:$MAYOR_HTTP_PORT/healthz"
+note "dasbor wali kota: http://127.0.0.1:$MAYOR_HTTP_PORT/ (masuk: $MAYOR_LOGIN / $MAYOR_PASSWORD)"
 
 # --- intake, verification and dispatch ----------------------------------------------------
 say "Pengaduan masuk: WhatsApp (dikirim seperti Meta, bertanda tangan), SMS, dan telepon"
@@ -387,6 +396,18 @@ else
     RESULT="HASIL: TIDAK konvergen (not converged); bandingkan $DEMO_DIR/work/*.digests dan log di $DEMO_DIR/logs."
 fi
 
+# With SAMBAT_DEMO_SCREENSHOTS=DIR the dashboard is also used in headless Chromium as a person
+# would (scripts/console_browser.py): what it showed goes to work/browser.json, screenshots to DIR.
+if [ -n "${SAMBAT_DEMO_SCREENSHOTS:-}" ]; then
+    say "Dasbor wali kota di Chromium"
+    printf '%s\n' "$MAYOR_PASSWORD" >"$DEMO_DIR/work/mayor-password"
+    /usr/bin/python3 "$ROOT/scripts/console_browser.py" --base "http://127.0.0.1:$MAYOR_HTTP_PORT" \
+        --login "$MAYOR_LOGIN" --password-file "$DEMO_DIR/work/mayor-password" \
+        --date "$(TZ=Asia/Jakarta date +%F)" --screenshots "$SAMBAT_DEMO_SCREENSHOTS" \
+        >"$DEMO_DIR/work/browser.json" || fail "the dashboard did not behave in Chromium: $(cat "$DEMO_DIR/work/browser.json")"
+    note "$(cat "$DEMO_DIR/work/browser.json")"
+fi
+
 if [ $EXIT_AT_END -eq 1 ]; then
     stop_all
     echo
@@ -397,6 +418,8 @@ fi
 
 say "Lihat lebih lanjut (semua node masih berjalan)"
 cat <<EOF
+   Dasbor      : http://127.0.0.1:$MAYOR_HTTP_PORT/  (masuk: $MAYOR_LOGIN / $MAYOR_PASSWORD)
+                 rekap harian: http://127.0.0.1:$MAYOR_HTTP_PORT/rekap
    Konfigurasi : $DEMO_DIR/config/<node>.yaml
    Log         : $DEMO_DIR/logs/<node>.log
    Contoh      : $SAMBAT case list --config $DEMO_DIR/config/dpupr.yaml

@@ -175,6 +175,28 @@ extension Store {
         }
     }
 
+    /// How many cases central received, and how many were closed, between each two
+    /// consecutive `boundaries` (counts over index ranges of the received and closed times).
+    ///
+    /// - Returns: one pair per interval, in order (one fewer than the boundaries).
+    public func caseCounts(between boundaries: [Timestamp]) async throws(StoreError) -> [(received: Int, closed: Int)] {
+        let edges = boundaries.map(\.millisecondsSinceEpoch)
+        return try await read { db in
+            let received = try db.cachedStatement(
+                sql: "SELECT count(*) FROM caseView WHERE receivedAt >= ? AND receivedAt < ?"
+            )
+            let closed = try db.cachedStatement(
+                sql: "SELECT count(*) FROM caseView WHERE closedAt >= ? AND closedAt < ?"
+            )
+            return try zip(edges, edges.dropFirst()).map { start, end in
+                (
+                    try Int.fetchOne(received, arguments: [start, end]) ?? 0,
+                    try Int.fetchOne(closed, arguments: [start, end]) ?? 0
+                )
+            }
+        }
+    }
+
     /// Every office's line of the responsiveness report at `now`, and central's own overdue
     /// count (cases not yet verified or dispatched past a deadline).
     public func officeReport(

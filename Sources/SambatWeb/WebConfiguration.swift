@@ -10,12 +10,16 @@ public struct WebConfiguration: Hashable, Sendable {
     /// The largest request body accepted, in bytes (`http.body_limit`, default 3 MiB: Meta's
     /// webhook bodies stay under it).
     public var bodyLimit: Int
+    /// Mark the consoles' cookies `Secure` (`http.secure_cookies`, default false): set it when
+    /// browsers reach the node over HTTPS through a reverse proxy.
+    public var secureCookies: Bool
 
     /// A configuration; defaults as above.
-    public init(bindAddress: String = "127.0.0.1", port: Int, bodyLimit: Int = 3 << 20) {
+    public init(bindAddress: String = "127.0.0.1", port: Int, bodyLimit: Int = 3 << 20, secureCookies: Bool = false) {
         self.bindAddress = bindAddress
         self.port = port
         self.bodyLimit = bodyLimit
+        self.secureCookies = secureCookies
     }
 }
 

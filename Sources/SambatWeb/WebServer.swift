@@ -1,11 +1,12 @@
 public import Hummingbird
 public import Logging
 import SambatCore
+import SambatDesk
 public import SambatIntake
 import SambatStore
 
 /// Builds a node's HTTP application: `/healthz` on every node, the WhatsApp webhook where
-/// configured.
+/// configured, the mayor's dashboard where a console is configured.
 ///
 /// The application is a `Service` for the node's ServiceGroup. Routes only parse, call the
 /// intake or use-case layer, and answer; the body limit is enforced before anything is read
@@ -15,21 +16,47 @@ public enum WebServer {
     public static func router(
         configuration: WebConfiguration,
         whatsApp: (WhatsAppWebhookConfiguration, WhatsAppIntake)?,
+        dashboard: WebConsoleConfiguration? = nil,
         logger: Logger
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+    ) -> Router<WebContext> {
+        let router = Router(context: WebContext.self)
         router.get("healthz") { _, _ -> String in "ok\n" }
         if let (webhook, intake) = whatsApp {
             WhatsAppRoutes(configuration: webhook, intake: intake, bodyLimit: configuration.bodyLimit, logger: logger)
                 .add(to: router)
         }
+        if let dashboard {
+            let console = dashboardConsole(dashboard, logger: logger)
+            console.add(to: router)
+            DashboardRoutes(console: console).add(to: router)
+        }
         return router
+    }
+
+    /// The HTML of the mayor's dashboard's first page, as `GET /` renders it: for the reads
+    /// benchmark, which times it on a year of a city.
+    ///
+    /// - Returns: the page's bytes.
+    /// - Throws: ``DeskError`` when the store cannot be read.
+    public static func dashboardFirstPage(_ dashboard: WebConsoleConfiguration) async throws -> [UInt8] {
+        let routes = DashboardRoutes(console: dashboardConsole(dashboard, logger: Logger(label: "sambat.web")))
+        return Array(try await routes.overviewPage(period: TrendPeriod.day, session: nil).utf8)
+    }
+
+    static func dashboardConsole(_ dashboard: WebConsoleConfiguration, logger: Logger) -> WebConsole {
+        WebConsole(
+            configuration: dashboard,
+            renderer: PageRenderer(),
+            logger: logger,
+            links: DashboardRoutes.links,
+            nodeLabel: "Dasbor wali kota — node \(dashboard.node)"
+        )
     }
 
     /// The application serving `router` at the configured address.
     public static func application(
         configuration: WebConfiguration,
-        router: Router<BasicRequestContext>,
+        router: Router<WebContext>,
         logger: Logger
     ) -> some ApplicationProtocol {
         Application(
@@ -56,7 +83,7 @@ struct WhatsAppRoutes: Sendable {
     let bodyLimit: Int
     let logger: Logger
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<WebContext>) {
         router.get("webhooks/whatsapp") { request, _ -> Response in
             let query = request.uri.queryParameters
             let answer = WhatsAppSubscription.answer(

@@ -16,13 +16,14 @@ struct Sambat: AsyncParsableCommand {
             Office: case list|show|ack|start|note|resolve|return, status.
             Central: intake, queue, case verify|pend|archive|dispatch|reassign|close|reopen,
             conflicts, conflict resolve, reporter show (audited), node enrol|revoke|list.
-            Mayor: report, recap.
+            Mayor: report, recap, and the dashboard (http.port).
+            Every node with a web console: account add|password|disable|enable|list.
             """,
         version: SambatVersion.current,
         subcommands: [
             Info.self, Run.self, Status.self, Case.self, Intake.self, Queue.self, Conflicts.self,
-            ConflictCommand.self, Reporter.self, Report.self, Recap.self, Keys.self, Node.self, Inspect.self,
-            Bench.self,
+            ConflictCommand.self, Reporter.self, Report.self, Recap.self, Keys.self, Node.self, Account.self,
+            Inspect.self, Bench.self,
         ]
     )
 

@@ -33,6 +33,8 @@ import Testing
         process.arguments = [Self.root.appendingPathComponent("scripts/demo.sh").path, "--exit", "--dir=\(directory)"]
         var environment = ProcessInfo.processInfo.environment
         environment["SAMBAT_BIN"] = try ProcessTestKit.sambatBinary()
+        // The dashboard is used in headless Chromium; its screenshots are the README's.
+        environment["SAMBAT_DEMO_SCREENSHOTS"] = Self.root.appendingPathComponent("docs/screenshots").path
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -112,5 +114,49 @@ import Testing
         }
         #expect(scan.scanned >= 12)
         #expect(scan.leaks.isEmpty, "files holding a reporter's personal data: \(scan.leaks)")
+
+        try await Self.expectTheDashboardShowedWhatTheCLISays(directory: directory, caseCount: caseIDs.count)
+    }
+
+    /// What the mayor's dashboard showed in Chromium: a stranger was sent to sign in, the
+    /// ranking, the trend chart, the overdue list and the day's recap say what the mayor's CLI
+    /// says, and the recap prints without the navigation.
+    static func expectTheDashboardShowedWhatTheCLISays(directory: String, caseCount: Int) async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/work/browser.json"))
+        let seen = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(seen["error"] == nil, "\(seen)")
+        #expect((seen["sign_in_url"] as? String)?.hasPrefix("/masuk") == true)
+        #expect(seen["after_sign_in_url"] as? String == "/")
+        #expect(seen["signed_in_as"] as? String == "Wakil Wali Kota (demo)")
+        #expect(Set(seen["ranking"] as? [String] ?? []) == Set(offices))
+        #expect(seen["chart_bars"] as? Int == 60, "30 days, a bar for cases in and one for cases closed")
+        #expect((seen["case_timeline_steps"] as? Int ?? 0) > 0)
+        #expect(seen["recap_print_hides_navigation"] as? Bool == true)
+        #expect((seen["recap_pdf_bytes"] as? Int ?? 0) > 1_000)
+
+        let binary = try ProcessTestKit.sambatBinary()
+        let config = "\(directory)/config/mayor.yaml"
+        let overdue = try await ProcessTestKit.run(binary, ["case", "list", "--overdue", "--config", config])
+        let tickets = overdue.output.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first.map(String.init).flatMap { $0.hasPrefix("MJK-") ? $0 : nil }
+        }
+        #expect(Set(seen["overdue"] as? [String] ?? []) == Set(tickets.prefix(20)))
+
+        // The recap page counts what `sambat recap` counts, section by section.
+        let formatter = DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "Asia/Jakarta")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let today = formatter.string(from: Date())
+        let recap = try await ProcessTestKit.run(binary, ["recap", "--date", today, "--config", config])
+        var printed: [String: Int] = [:]
+        for line in recap.output.split(separator: "\n") where !line.hasPrefix(" ") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, let count = Int(parts[1].trimmingCharacters(in: .whitespaces)) {
+                printed[String(parts[0])] = count
+            }
+        }
+        let page = seen["recap"] as? [String: Int] ?? [:]
+        #expect(!page.isEmpty && page == printed, "page \(page), CLI \(printed)")
+        #expect(page["Pengaduan baru"] == caseCount)
     }
 }

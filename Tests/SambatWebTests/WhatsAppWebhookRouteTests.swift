@@ -20,7 +20,7 @@ import Testing
     struct Central {
         let store: Store
         let desk: IntakeDesk
-        let application: Application<RouterResponder<BasicRequestContext>>
+        let application: Application<RouterResponder<WebContext>>
 
         init(_ scratch: Scratch, bodyLimit: Int = 3 << 20) throws {
             let central = try NodeID("central")

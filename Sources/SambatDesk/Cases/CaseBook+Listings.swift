@@ -191,13 +191,15 @@ extension CaseBook {
         reference.screening.flags(for: record.state.complaint?.text ?? "")
     }
 
-    /// Conflicts recorded by the merge, by case; resolved ones only when asked.
-    public func conflicts(includeResolved: Bool) async throws(DeskError) -> [ConflictEntry] {
+    /// Conflicts recorded by the merge, by case; resolved ones only when asked, and of the
+    /// first `limit` cases (by ticket) when given.
+    public func conflicts(includeResolved: Bool, cases limit: Int? = nil) async throws(DeskError) -> [ConflictEntry] {
         var entries: [ConflictEntry] = []
         var records: [CaseRecord] = []
         do {
             // Only the cases the projection lists with a conflict are folded.
-            for caseID in try await store.casesWithConflicts(includeResolved: includeResolved) {
+            let listed = try await store.casesWithConflicts(includeResolved: includeResolved)
+            for caseID in listed.prefix(limit ?? listed.count) {
                 if let found = try await record(caseID) { records.append(found) }
             }
         } catch {

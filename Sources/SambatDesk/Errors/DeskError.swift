@@ -31,6 +31,11 @@ public struct DeskError: Error, Hashable, Sendable, CustomStringConvertible {
             case textTooLong = "text_too_long"
             case unknownValue = "unknown_value"
             case storage = "storage"
+            case invalidAccountName = "invalid_account_name"
+            case accountExists = "account_exists"
+            case accountNotFound = "account_not_found"
+            case weakPassword = "weak_password"
+            case signInRefused = "sign_in_refused"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -76,13 +81,24 @@ public struct DeskError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The store failed; ``DeskError/detail`` says how (English, no personal data).
         public static let storage = Code(.storage)
 
+        /// A staff account name that is not 2–64 of `a-z 0-9 . _ -`, starting with a letter.
+        public static let invalidAccountName = Code(.invalidAccountName)
+        /// An account with that name exists already.
+        public static let accountExists = Code(.accountExists)
+        /// No account has that name.
+        public static let accountNotFound = Code(.accountNotFound)
+        /// A password shorter than ``StaffAccounts/minimumPasswordLength`` characters.
+        public static let weakPassword = Code(.weakPassword)
+        /// A wrong name or password, or a disabled account (never said which).
+        public static let signInRefused = Code(.signInRefused)
+
         /// The snake_case name.
         public var description: String { base.rawValue }
     }
 
     /// What a text or coded value was, so the refusal can name it.
     public enum Field: String, Hashable, Sendable {
-        case note, summary, instructions, topic, request, reason, tier, channel, outcome, location
+        case note, summary, instructions, topic, request, reason, tier, channel, outcome, location, displayName
     }
 
     /// The class of refusal.

@@ -55,6 +55,17 @@ extension Presentation {
             return "\(capitalised) '\(value)' tidak dikenal: \(error.allowed.joined(separator: ", "))."
         case .storage:
             return "Tidak tersimpan: \(error.detail ?? "kesalahan penyimpanan")"
+        case .invalidAccountName:
+            return "Nama akun '\(value)' tidak sah: 2–64 huruf kecil, angka, titik, garis bawah atau tanda hubung, "
+                + "diawali huruf (contoh: op.rina)."
+        case .accountExists:
+            return "Akun '\(value)' sudah ada; tidak ada yang ditulis."
+        case .accountNotFound:
+            return "Akun '\(value)' tidak ada."
+        case .weakPassword:
+            return "Kata sandi terlalu pendek: minimal \(error.limit ?? 0) karakter."
+        case .signInRefused:
+            return "Nama akun atau kata sandi salah."
         default:
             return "Permintaan ditolak (\(error.code)); tidak ada yang ditulis."
         }

@@ -223,6 +223,17 @@ public enum Presentation {
         roles.map(\.rawValue).sorted().joined(separator: " atau ")
     }
 
+    /// Why the merge recorded a conflict, as staff read it.
+    public static func label(_ reason: Conflict.Reason) -> String {
+        switch reason {
+        case .staleEpoch: "langkah dari penugasan yang sudah diganti"
+        case .concurrentWithCentral: "bersamaan dengan keputusan central"
+        case .resolvedVersusReturned: "diselesaikan sekaligus dikembalikan"
+        case .illegalTransition: "langkah tidak sah untuk status kasus"
+        case .notPermitted: "langkah tidak diizinkan bagi node itu"
+        }
+    }
+
     /// The Bahasa name of a field in a refusal.
     static func name(of field: DeskError.Field) -> String {
         switch field {
@@ -236,6 +247,7 @@ public enum Presentation {
         case .channel: "saluran"
         case .outcome: "hasil"
         case .location: "lokasi"
+        case .displayName: "nama tampilan"
         }
     }
 }

@@ -142,10 +142,13 @@ public struct CentralLinkConfiguration: Hashable, Sendable {
     public var endpoint: String
     /// Central's pinned public key, Z85 (`central.public_key`).
     public var publicKey: String
+    /// The mayor's dashboard server (`http.*`); `nil` when no `http.port` is configured.
+    public var web: WebConfiguration?
 
     /// A link to central.
-    public init(endpoint: String, publicKey: String) {
+    public init(endpoint: String, publicKey: String, web: WebConfiguration? = nil) {
         self.endpoint = endpoint
         self.publicKey = publicKey
+        self.web = web
     }
 }

@@ -35,9 +35,10 @@ public enum NodeConfigLoader {
         "sync.reconnect_max": [.office, .mayor],
         "sync.blob_chunk_bytes": [.office, .mayor],
         "identity.key_file": [.central],
-        "http.bind": [.central],
-        "http.port": [.central],
-        "http.body_limit": [.central],
+        "http.bind": [.central, .mayor],
+        "http.port": [.central, .mayor],
+        "http.body_limit": [.central, .mayor],
+        "http.secure_cookies": [.central, .mayor],
         "whatsapp.verify_token": [.central],
         "whatsapp.app_secret_file": [.central],
         "whatsapp.phone_number_id": [.central],
@@ -266,8 +267,9 @@ public enum NodeConfigLoader {
             }
             let publicKey = central.required("public_key", &problems)
             if let publicKey, !isZ85Key(publicKey) { problems.add(.init("central.public_key", .invalidPublicKey)) }
+            let web = role == .mayor ? webSettings(Section(reader, "http"), &problems) : nil
             guard let endpoint, let publicKey else { return nil }
-            let link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey)
+            let link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey, web: web)
             return role == .office ? .office(link) : .mayor(link)
         case nil:
             return nil
@@ -283,6 +285,13 @@ public enum NodeConfigLoader {
         }
         var web = WebConfiguration(port: port)
         if let bind = section.value("bind") { web.bindAddress = bind }
+        if let text = section.value("secure_cookies") {
+            switch text.lowercased() {
+            case "true", "yes": web.secureCookies = true
+            case "false", "no": web.secureCookies = false
+            default: problems.add(.init("http.secure_cookies", .invalidBoolean, text))
+            }
+        }
         if let limitText = section.value("body_limit") {
             if let limit = Int(limitText), (4_096...(64 << 20)).contains(limit) {
                 web.bodyLimit = limit

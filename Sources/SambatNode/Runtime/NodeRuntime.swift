@@ -156,7 +156,14 @@ extension NodeRuntime {
                 logger: logger
             )
         case .office(let link), .mayor(let link):
-            return linkedServices(link, config: config, store: store, keyPair: keyPair, logger: logger)
+            return linkedServices(
+                link,
+                config: config,
+                reference: reference,
+                store: store,
+                keyPair: keyPair,
+                logger: logger
+            )
         }
     }
 
@@ -266,10 +273,12 @@ extension NodeRuntime {
         return RoleServices(services: services, status: status)
     }
 
-    /// An office or the mayor: the link to central, and the status writer.
+    /// An office or the mayor: the link to central, the mayor's dashboard where configured,
+    /// and the status writer.
     static func linkedServices(
         _ link: CentralLinkConfiguration,
         config: NodeConfig,
+        reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
         logger: Logger
@@ -285,10 +294,22 @@ extension NodeRuntime {
             logger: logger
         )
         let status = StatusWriter(config: config, store: store, node: sync)
-        return RoleServices(
-            services: [sync, status],
-            status: status
-        )
+        var services: [any Service] = [sync]
+        if let web = link.web, config.role == .mayor {
+            var webLogger = logger
+            webLogger[metadataKey: "component"] = "http"
+            let dashboard = WebConsoleConfiguration(
+                book: CaseBook(store: store, reference: reference),
+                accounts: StaffAccounts(store: store),
+                node: config.node,
+                secureCookies: web.secureCookies,
+                now: { Timestamp.now }
+            )
+            let router = WebServer.router(configuration: web, whatsApp: nil, dashboard: dashboard, logger: webLogger)
+            services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
+        }
+        services.append(status)
+        return RoleServices(services: services, status: status)
     }
 }
 

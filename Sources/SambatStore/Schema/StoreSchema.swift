@@ -352,6 +352,32 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v10-web-accounts") { db in
+            try db.execute(
+                sql: """
+                    -- This node's staff accounts for its web console; never synced. The name is
+                    -- the actor of every op the account writes.
+                    CREATE TABLE account (
+                        name TEXT PRIMARY KEY,
+                        displayName TEXT NOT NULL,
+                        passwordHash TEXT NOT NULL,
+                        isDisabled INTEGER NOT NULL DEFAULT 0,
+                        createdAt INTEGER NOT NULL,
+                        changedAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    -- Signed-in browsers: only the SHA-256 of the cookie's token is kept, so a
+                    -- copy of the store lets no one in.
+                    CREATE TABLE webSession (
+                        tokenHash BLOB PRIMARY KEY,
+                        account TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
+                        csrfToken TEXT NOT NULL,
+                        createdAt INTEGER NOT NULL,
+                        lastSeenAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX webSessionByAccount ON webSession(account);
+                    """
+            )
+        }
         return migrator
     }
 }

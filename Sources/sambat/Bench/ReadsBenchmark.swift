@@ -3,6 +3,7 @@ import Foundation
 import SambatCore
 import SambatDesk
 import SambatStore
+import SambatWeb
 
 /// `sambat bench reads`: the mayor's reads on a year of a city, through the projection.
 struct ReadsBenchmark: AsyncParsableCommand {
@@ -99,6 +100,17 @@ struct ReadsBenchmark: AsyncParsableCommand {
         let report = try await time { lines = try await book.report(at: now).lines.count }
         var recapped = 0
         let recap = try await time { recapped = try await book.recap(of: lastDay).newCases.count }
+        // The mayor's dashboard's first page, rendered as `GET /` renders it.
+        var accounts = StaffAccounts(store: store)
+        accounts.hashCost = 4
+        let dashboard = WebConsoleConfiguration(
+            book: book,
+            accounts: accounts,
+            node: try NodeID("mayor"),
+            now: { now }
+        )
+        var pageBytes = 0
+        let firstPage = try await time { pageBytes = try await WebServer.dashboardFirstPage(dashboard).count }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: configuration.path)[.size] as? Int) ?? 0
 
         let figures: [(String, String)] = [
@@ -107,9 +119,11 @@ struct ReadsBenchmark: AsyncParsableCommand {
             ("case_detail_ms", Self.format(detail)),
             ("report_ms", Self.format(report)),
             ("recap_ms", Self.format(recap)),
+            ("dashboard_first_page_ms", Self.format(firstPage)),
             ("cases", "\(cases)"), ("ops", "\(cases * opsPerCase)"), ("offices", "\(offices)"),
             ("overdue_page_rows", "\(overdueCount)"), ("report_lines", "\(lines)"),
-            ("recap_new_cases", "\(recapped)"), ("store_mib", "\(bytes >> 20)"),
+            ("recap_new_cases", "\(recapped)"), ("dashboard_page_kib", "\(pageBytes >> 10)"),
+            ("store_mib", "\(bytes >> 20)"),
             ("build_s", buildSeconds.map { String(format: "%.0f", $0) } ?? "reused"),
         ]
         if json {

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Drives the mayor's dashboard in headless Chromium as a person would, and reports what it saw.
+
+Signs in through the form, reads the dashboard (ranking rows, the trend chart, the overdue
+list), opens the day's recap in print layout and prints it to PDF, and saves screenshots.
+Talks to Chromium over its DevTools protocol (python3-websocket), so nothing is downloaded.
+
+Usage: console_browser.py --base http://127.0.0.1:PORT --login NAME --password-file FILE
+                          --date YYYY-MM-DD --screenshots DIR
+Prints one JSON object: what each page showed. Exit codes: 0 seen, 1 a page did not behave,
+2 Chromium could not be started.
+"""
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+CHROMIUM = next((c for c in ("chromium", "chromium-browser") if shutil.which(c)), None)
+
+
+class Page:
+    """One browser tab driven over the DevTools protocol."""
+
+    def __init__(self, url):
+        self.socket = websocket.create_connection(url, timeout=30)
+        self.next_id = 0
+        self.call("Page.enable")
+        self.call("Runtime.enable")
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def wait_for_load(self, seconds=20):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            state = self.evaluate("document.readyState")
+            if state == "complete":
+                return
+            time.sleep(0.1)
+        raise RuntimeError("page did not load")
+
+    def open(self, url):
+        self.call("Page.navigate", url=url)
+        time.sleep(0.2)
+        self.wait_for_load()
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    def screenshot(self, path, width=1280):
+        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or 900)
+        self.call(
+            "Emulation.setDeviceMetricsOverride", width=width, height=min(height, 4000), deviceScaleFactor=1,
+            mobile=False,
+        )
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(data))
+
+    def url(self):
+        return self.evaluate("location.pathname + location.search")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_chromium(profile):
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-dev-shm-usage", f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
+            "--window-size=1280,900", "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as answer:
+                pages = [p for p in json.load(answer) if p.get("type") == "page"]
+            if pages:
+                return process, pages[0]["webSocketDebuggerUrl"]
+        except OSError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    return None, None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True)
+    parser.add_argument("--login", required=True)
+    parser.add_argument("--password-file", required=True)
+    parser.add_argument("--date", required=True)
+    parser.add_argument("--screenshots", required=True)
+    arguments = parser.parse_args()
+    with open(arguments.password_file, encoding="utf-8") as file:
+        password = file.read().strip()
+    if CHROMIUM is None:
+        print(json.dumps({"error": "chromium is not installed"}))
+        return 2
+    os.makedirs(arguments.screenshots, exist_ok=True)
+    profile = tempfile.mkdtemp(prefix="sambat-chromium-")
+    process, url = start_chromium(profile)
+    if process is None:
+        print(json.dumps({"error": "chromium did not start"}))
+        return 2
+    seen = {}
+    try:
+        page = Page(url)
+        base = arguments.base.rstrip("/")
+        # A stranger is sent to the sign-in form.
+        page.open(base + "/")
+        seen["sign_in_url"] = page.url()
+        page.screenshot(os.path.join(arguments.screenshots, "sign-in.png"))
+        page.evaluate(
+            "document.querySelector('input[name=name]').value = " + json.dumps(arguments.login) + ";"
+            + "document.querySelector('input[name=password]').value = " + json.dumps(password) + ";"
+            + "document.querySelector('form.signin').submit(); true"
+        )
+        time.sleep(0.5)
+        page.wait_for_load()
+        seen["after_sign_in_url"] = page.url()
+        seen["ranking"] = page.evaluate(
+            "[...document.querySelectorAll('table.ranking tbody tr td.office strong')].map(e => e.textContent)"
+        )
+        seen["chart_bars"] = page.evaluate("document.querySelectorAll('svg.chart rect').length")
+        seen["overdue"] = page.evaluate(
+            "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
+        )
+        seen["signed_in_as"] = page.evaluate("(document.querySelector('.who') || {}).textContent || ''")
+        page.screenshot(os.path.join(arguments.screenshots, "dashboard.png"))
+        # A case's timeline, from the dashboard's own link when one is listed.
+        page.open(base + "/kasus")
+        first = page.evaluate("(document.querySelector('table.cases tbody a') || {}).href || ''")
+        if first:
+            page.open(first)
+            seen["case_timeline_steps"] = page.evaluate("document.querySelectorAll('ol.timeline li').length")
+            page.screenshot(os.path.join(arguments.screenshots, "case.png"))
+        # The day's recap, as it prints.
+        page.open(f"{base}/rekap?tanggal={arguments.date}")
+        seen["recap"] = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('table.summary tr')]"
+            ".map(r => [r.querySelector('th').textContent, Number(r.querySelector('td').textContent)]))"
+        )
+        page.call("Emulation.setEmulatedMedia", media="print")
+        seen["recap_print_hides_navigation"] = page.evaluate(
+            "getComputedStyle(document.querySelector('header.bar')).display === 'none'"
+        )
+        page.screenshot(os.path.join(arguments.screenshots, "recap.png"), width=900)
+        pdf = base64.b64decode(page.call("Page.printToPDF", printBackground=False)["data"])
+        seen["recap_pdf_bytes"] = len(pdf)
+        page.call("Emulation.setEmulatedMedia", media="")
+        print(json.dumps(seen, ensure_ascii=False))
+        return 0
+    except Exception as error:  # a page that did not behave: say what was seen so far
+        seen["error"] = str(error)
+        print(json.dumps(seen, ensure_ascii=False))
+        return 1
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
