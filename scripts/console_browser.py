@@ -5,8 +5,12 @@ Signs in through the form, reads the dashboard (ranking rows, the trend chart, t
 list), opens the day's recap in print layout and prints it to PDF, and saves screenshots.
 Talks to Chromium over its DevTools protocol (python3-websocket), so nothing is downloaded.
 
+With --office-base, --office-login and --office-password-file it also signs in to an office's
+console, reads its case list and takes a screenshot of a case with its action forms.
+
 Usage: console_browser.py --base http://127.0.0.1:PORT --login NAME --password-file FILE
                           --date YYYY-MM-DD --screenshots DIR
+                          [--office-base URL --office-login NAME --office-password-file FILE]
 Prints one JSON object: what each page showed. Exit codes: 0 seen, 1 a page did not behave,
 2 Chromium could not be started.
 """
@@ -78,6 +82,16 @@ class Page:
     def url(self):
         return self.evaluate("location.pathname + location.search")
 
+    def sign_in(self, login, password):
+        """Fills and posts the sign-in form the page shows."""
+        self.evaluate(
+            "document.querySelector('input[name=name]').value = " + json.dumps(login) + ";"
+            + "document.querySelector('input[name=password]').value = " + json.dumps(password) + ";"
+            + "document.querySelector('form.signin').submit(); true"
+        )
+        time.sleep(0.5)
+        self.wait_for_load()
+
 
 def free_port():
     with socket.socket() as probe:
@@ -117,6 +131,9 @@ def main():
     parser.add_argument("--password-file", required=True)
     parser.add_argument("--date", required=True)
     parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--office-base")
+    parser.add_argument("--office-login")
+    parser.add_argument("--office-password-file")
     arguments = parser.parse_args()
     with open(arguments.password_file, encoding="utf-8") as file:
         password = file.read().strip()
@@ -137,13 +154,7 @@ def main():
         page.open(base + "/")
         seen["sign_in_url"] = page.url()
         page.screenshot(os.path.join(arguments.screenshots, "sign-in.png"))
-        page.evaluate(
-            "document.querySelector('input[name=name]').value = " + json.dumps(arguments.login) + ";"
-            + "document.querySelector('input[name=password]').value = " + json.dumps(password) + ";"
-            + "document.querySelector('form.signin').submit(); true"
-        )
-        time.sleep(0.5)
-        page.wait_for_load()
+        page.sign_in(arguments.login, password)
         seen["after_sign_in_url"] = page.url()
         seen["ranking"] = page.evaluate(
             "[...document.querySelectorAll('table.ranking tbody tr td.office strong')].map(e => e.textContent)"
@@ -175,6 +186,24 @@ def main():
         pdf = base64.b64decode(page.call("Page.printToPDF", printBackground=False)["data"])
         seen["recap_pdf_bytes"] = len(pdf)
         page.call("Emulation.setEmulatedMedia", media="")
+        if arguments.office_base:
+            with open(arguments.office_password_file, encoding="utf-8") as file:
+                office_password = file.read().strip()
+            office = arguments.office_base.rstrip("/")
+            page.open(office + "/")
+            page.sign_in(arguments.office_login, office_password)
+            seen["office_cases"] = page.evaluate(
+                "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
+            )
+            seen["office_sync"] = page.evaluate("(document.querySelector('p.sync') || {}).textContent || ''")
+            page.screenshot(os.path.join(arguments.screenshots, "office.png"))
+            first = page.evaluate("(document.querySelector('table.cases tbody a') || {}).href || ''")
+            if first:
+                page.open(first)
+                seen["office_case_forms"] = page.evaluate(
+                    "[...document.querySelectorAll('section.actions input[name=aksi]')].map(e => e.value)"
+                )
+                page.screenshot(os.path.join(arguments.screenshots, "office-case.png"))
         print(json.dumps(seen, ensure_ascii=False))
         return 0
     except Exception as error:  # a page that did not behave: say what was seen so far

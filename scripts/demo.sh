@@ -120,6 +120,9 @@ HTTP_PORT="$(free_port)"
 MAYOR_HTTP_PORT="$(free_port)"
 MAYOR_LOGIN="walikota.demo"
 MAYOR_PASSWORD="demo-walikota-2026"
+OFFICE_HTTP_PORT="$(free_port)"
+OFFICE_LOGIN="dpupr.demo"
+OFFICE_PASSWORD="demo-dpupr-2026"
 GRAPH_PORT="$(free_port)"
 DOORS=(python3 "$ROOT/scripts/demo_doors.py")
 WEBHOOK="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp"
@@ -154,9 +157,9 @@ fi
 # Each node's config is the shipped one with this run's directories, port and central key;
 # central also gets its HTTP port, the WhatsApp Cloud API (a stand-in for Meta on this
 # machine) and, with gammu-smsd installed, the SMS gateway.
-python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" "$HTTP_PORT" "$GRAPH_PORT" "$SMSD_DB" "$MAYOR_HTTP_PORT" <<'PYTHON'
+python3 - "$ROOT" "$DEMO_DIR" "$PORT" "$CENTRAL_KEY" "$HTTP_PORT" "$GRAPH_PORT" "$SMSD_DB" "$MAYOR_HTTP_PORT" "$OFFICE_HTTP_PORT" <<'PYTHON'
 import sys
-root, demo, port, key, http_port, graph_port, smsd, mayor_http_port = sys.argv[1:]
+root, demo, port, key, http_port, graph_port, smsd, mayor_http_port, office_http_port = sys.argv[1:]
 files = {"central": "central.yaml", "mayor": "mayor.yaml"}
 for office in ("dpupr", "dlh", "perkim", "dishub"):
     files[office] = f"office-{office}.yaml"
@@ -169,6 +172,7 @@ for node, name in files.items():
     text = text.replace("tcp://127.0.0.1:7301", f"tcp://127.0.0.1:{port}")
     text = text.replace("SET-ME-central-public-key-40-characters", key)
     text = text.replace("  port: 8081", f"  port: {mayor_http_port}")
+    text = text.replace("  port: 8082", f"  port: {office_http_port}")
     if node == "central":
         text += f"""
 http:
@@ -216,6 +220,10 @@ printf '%s\n' "$MAYOR_PASSWORD" | sam mayor account add "$MAYOR_LOGIN" --display
     --password-stdin | show
 wait_for 30 "dasbor mayor menjawab" curl -fsS -o /dev/null "http://127.0.0.1:$MAYOR_HTTP_PORT/healthz"
 note "dasbor wali kota: http://127.0.0.1:$MAYOR_HTTP_PORT/ (masuk: $MAYOR_LOGIN / $MAYOR_PASSWORD)"
+printf '%s\n' "$OFFICE_PASSWORD" | sam dpupr account add "$OFFICE_LOGIN" --display-name "Petugas DPUPR (demo)" \
+    --password-stdin | show
+wait_for 30 "konsol DPUPR menjawab" curl -fsS -o /dev/null "http://127.0.0.1:$OFFICE_HTTP_PORT/healthz"
+note "konsol DPUPR: http://127.0.0.1:$OFFICE_HTTP_PORT/ (masuk: $OFFICE_LOGIN / $OFFICE_PASSWORD)"
 
 # --- intake, verification and dispatch ----------------------------------------------------
 say "Pengaduan masuk: WhatsApp (dikirim seperti Meta, bertanda tangan), SMS, dan telepon"
@@ -396,13 +404,17 @@ else
     RESULT="HASIL: TIDAK konvergen (not converged); bandingkan $DEMO_DIR/work/*.digests dan log di $DEMO_DIR/logs."
 fi
 
-# With SAMBAT_DEMO_SCREENSHOTS=DIR the dashboard is also used in headless Chromium as a person
-# would (scripts/console_browser.py): what it showed goes to work/browser.json, screenshots to DIR.
+# With SAMBAT_DEMO_SCREENSHOTS=DIR the dashboard and DPUPR's console are also used in headless
+# Chromium as a person would (scripts/console_browser.py): what they showed goes to
+# work/browser.json, screenshots to DIR.
 if [ -n "${SAMBAT_DEMO_SCREENSHOTS:-}" ]; then
-    say "Dasbor wali kota di Chromium"
+    say "Dasbor wali kota dan konsol DPUPR di Chromium"
     printf '%s\n' "$MAYOR_PASSWORD" >"$DEMO_DIR/work/mayor-password"
+    printf '%s\n' "$OFFICE_PASSWORD" >"$DEMO_DIR/work/office-password"
     /usr/bin/python3 "$ROOT/scripts/console_browser.py" --base "http://127.0.0.1:$MAYOR_HTTP_PORT" \
         --login "$MAYOR_LOGIN" --password-file "$DEMO_DIR/work/mayor-password" \
+        --office-base "http://127.0.0.1:$OFFICE_HTTP_PORT" --office-login "$OFFICE_LOGIN" \
+        --office-password-file "$DEMO_DIR/work/office-password" \
         --date "$(TZ=Asia/Jakarta date +%F)" --screenshots "$SAMBAT_DEMO_SCREENSHOTS" \
         >"$DEMO_DIR/work/browser.json" || fail "the dashboard did not behave in Chromium: $(cat "$DEMO_DIR/work/browser.json")"
     note "$(cat "$DEMO_DIR/work/browser.json")"
@@ -420,6 +432,7 @@ say "Lihat lebih lanjut (semua node masih berjalan)"
 cat <<EOF
    Dasbor      : http://127.0.0.1:$MAYOR_HTTP_PORT/  (masuk: $MAYOR_LOGIN / $MAYOR_PASSWORD)
                  rekap harian: http://127.0.0.1:$MAYOR_HTTP_PORT/rekap
+   Konsol DPUPR: http://127.0.0.1:$OFFICE_HTTP_PORT/  (masuk: $OFFICE_LOGIN / $OFFICE_PASSWORD)
    Konfigurasi : $DEMO_DIR/config/<node>.yaml
    Log         : $DEMO_DIR/logs/<node>.log
    Contoh      : $SAMBAT case list --config $DEMO_DIR/config/dpupr.yaml

@@ -6,7 +6,7 @@ public import SambatIntake
 import SambatStore
 
 /// Builds a node's HTTP application: `/healthz` on every node, the WhatsApp webhook where
-/// configured, the mayor's dashboard where a console is configured.
+/// configured, the mayor's dashboard or an office's console where one is configured.
 ///
 /// The application is a `Service` for the node's ServiceGroup. Routes only parse, call the
 /// intake or use-case layer, and answer; the body limit is enforced before anything is read
@@ -17,6 +17,7 @@ public enum WebServer {
         configuration: WebConfiguration,
         whatsApp: (WhatsAppWebhookConfiguration, WhatsAppIntake)?,
         dashboard: WebConsoleConfiguration? = nil,
+        office: WebConsoleConfiguration? = nil,
         logger: Logger
     ) -> Router<WebContext> {
         let router = Router(context: WebContext.self)
@@ -29,6 +30,17 @@ public enum WebServer {
             let console = dashboardConsole(dashboard, logger: logger)
             console.add(to: router)
             DashboardRoutes(console: console).add(to: router)
+        }
+        if let office, let actions = office.actions {
+            let console = WebConsole(
+                configuration: office,
+                renderer: PageRenderer(),
+                logger: logger,
+                links: OfficeRoutes.links,
+                nodeLabel: "Konsol OPD — node \(office.node)"
+            )
+            console.add(to: router)
+            OfficeRoutes(console: console, actions: actions).add(to: router)
         }
         return router
     }

@@ -158,5 +158,19 @@ import Testing
         let page = seen["recap"] as? [String: Int] ?? [:]
         #expect(!page.isEmpty && page == printed, "page \(page), CLI \(printed)")
         #expect(page["Pengaduan baru"] == caseCount)
+
+        // DPUPR's console lists the cases assigned to it now, as its CLI does, and offers
+        // the actions its assignments allow.
+        let officeList = try await ProcessTestKit.run(
+            binary,
+            ["case", "list", "--config", "\(directory)/config/dpupr.yaml"]
+        )
+        let officeTickets = officeList.output.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first.map(String.init).flatMap { $0.hasPrefix("MJK-") ? $0 : nil }
+        }
+        #expect(!officeTickets.isEmpty)
+        #expect(Set(seen["office_cases"] as? [String] ?? []) == Set(officeTickets))
+        #expect((seen["office_sync"] as? String)?.contains("central") == true)
+        #expect((seen["office_case_forms"] as? [String] ?? []).contains("catatan"))
     }
 }

@@ -142,7 +142,8 @@ public struct CentralLinkConfiguration: Hashable, Sendable {
     public var endpoint: String
     /// Central's pinned public key, Z85 (`central.public_key`).
     public var publicKey: String
-    /// The mayor's dashboard server (`http.*`); `nil` when no `http.port` is configured.
+    /// The dashboard's (mayor) or the console's (office) server (`http.*`); `nil` when no
+    /// `http.port` is configured.
     public var web: WebConfiguration?
 
     /// A link to central.

@@ -35,10 +35,10 @@ public enum NodeConfigLoader {
         "sync.reconnect_max": [.office, .mayor],
         "sync.blob_chunk_bytes": [.office, .mayor],
         "identity.key_file": [.central],
-        "http.bind": [.central, .mayor],
-        "http.port": [.central, .mayor],
-        "http.body_limit": [.central, .mayor],
-        "http.secure_cookies": [.central, .mayor],
+        "http.bind": [.central, .office, .mayor],
+        "http.port": [.central, .office, .mayor],
+        "http.body_limit": [.central, .office, .mayor],
+        "http.secure_cookies": [.central, .office, .mayor],
         "whatsapp.verify_token": [.central],
         "whatsapp.app_secret_file": [.central],
         "whatsapp.phone_number_id": [.central],
@@ -267,7 +267,7 @@ public enum NodeConfigLoader {
             }
             let publicKey = central.required("public_key", &problems)
             if let publicKey, !isZ85Key(publicKey) { problems.add(.init("central.public_key", .invalidPublicKey)) }
-            let web = role == .mayor ? webSettings(Section(reader, "http"), &problems) : nil
+            let web = webSettings(Section(reader, "http"), &problems)
             guard let endpoint, let publicKey else { return nil }
             let link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey, web: web)
             return role == .office ? .office(link) : .mayor(link)

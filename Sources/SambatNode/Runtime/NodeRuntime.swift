@@ -273,8 +273,8 @@ extension NodeRuntime {
         return RoleServices(services: services, status: status)
     }
 
-    /// An office or the mayor: the link to central, the mayor's dashboard where configured,
-    /// and the status writer.
+    /// An office or the mayor: the link to central, the office's console or the mayor's
+    /// dashboard where `http.port` is configured, and the status writer.
     static func linkedServices(
         _ link: CentralLinkConfiguration,
         config: NodeConfig,
@@ -295,17 +295,35 @@ extension NodeRuntime {
         )
         let status = StatusWriter(config: config, store: store, node: sync)
         var services: [any Service] = [sync]
-        if let web = link.web, config.role == .mayor {
+        if let web = link.web {
             var webLogger = logger
             webLogger[metadataKey: "component"] = "http"
-            let dashboard = WebConsoleConfiguration(
+            var console = WebConsoleConfiguration(
                 book: CaseBook(store: store, reference: reference),
                 accounts: StaffAccounts(store: store),
                 node: config.node,
                 secureCookies: web.secureCookies,
                 now: { Timestamp.now }
             )
-            let router = WebServer.router(configuration: web, whatsApp: nil, dashboard: dashboard, logger: webLogger)
+            if config.role == .office {
+                console.actions = CaseActions(store: store, reference: reference)
+                console.syncState = {
+                    let status = sync.status
+                    return WebConsoleConfiguration.SyncState(
+                        linkUp: status.linkUp,
+                        origin: try? await store.currentOrigin(),
+                        centralFrontier: status.centralFrontier,
+                        unsent: status.unsent
+                    )
+                }
+            }
+            let router = WebServer.router(
+                configuration: web,
+                whatsApp: nil,
+                dashboard: config.role == .mayor ? console : nil,
+                office: config.role == .office ? console : nil,
+                logger: webLogger
+            )
             services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
         }
         services.append(status)

@@ -9,8 +9,28 @@ import Synchronization
 /// What a node's web console needs: the use-case layer, the accounts, who the node is, and
 /// how its cookies are set.
 ///
-/// Built by SambatNode for the mayor's node (the dashboard); shared by every request.
+/// Built by SambatNode for the mayor's node (the dashboard) and for an office (its console);
+/// shared by every request.
 public struct WebConsoleConfiguration: Sendable {
+    /// How this node's own changes stand with central, for an office's console.
+    public struct SyncState: Sendable, Hashable {
+        /// Whether the link to central is up.
+        public var linkUp: Bool
+        /// This node's origin and the highest of its seqs central has acknowledged.
+        public var origin: Origin?
+        public var centralFrontier: UInt64
+        /// This node's changes central has not acknowledged yet.
+        public var unsent: UInt64
+
+        /// The state as the sync service reports it.
+        public init(linkUp: Bool, origin: Origin?, centralFrontier: UInt64, unsent: UInt64) {
+            self.linkUp = linkUp
+            self.origin = origin
+            self.centralFrontier = centralFrontier
+            self.unsent = unsent
+        }
+    }
+
     /// The cases of this node's store.
     public var book: CaseBook
     /// This node's staff accounts.
@@ -22,6 +42,10 @@ public struct WebConsoleConfiguration: Sendable {
     public var secureCookies: Bool
     /// The time now (tests pass a fixed clock).
     public var now: @Sendable () -> Timestamp
+    /// Staff actions, for a console that writes (an office's); `nil` for the read-only dashboard.
+    public var actions: CaseActions?
+    /// Where this node's changes stand with central; `nil` where the console does not show it.
+    public var syncState: (@Sendable () async -> SyncState)?
 
     /// A console over `book` and `accounts`.
     public init(
@@ -29,13 +53,17 @@ public struct WebConsoleConfiguration: Sendable {
         accounts: StaffAccounts,
         node: NodeID,
         secureCookies: Bool = false,
-        now: @escaping @Sendable () -> Timestamp
+        now: @escaping @Sendable () -> Timestamp,
+        actions: CaseActions? = nil,
+        syncState: (@Sendable () async -> SyncState)? = nil
     ) {
         self.book = book
         self.accounts = accounts
         self.node = node
         self.secureCookies = secureCookies
         self.now = now
+        self.actions = actions
+        self.syncState = syncState
     }
 }
 

@@ -179,6 +179,8 @@ struct CaseDetailModel: Encodable {
         let kind: String
         let what: String
         let effect: String
+        /// This node's own change that central has not acknowledged yet (an office's console).
+        let unsent: Bool
     }
     struct Note: Encodable {
         let time: String
@@ -202,7 +204,7 @@ struct CaseDetailModel: Encodable {
     let notes: [Note]
     let conflicts: [ConflictModel]
 
-    init(_ record: CaseRecord, now: Timestamp, book: CaseBook) {
+    init(_ record: CaseRecord, now: Timestamp, book: CaseBook, sync: WebConsoleConfiguration.SyncState? = nil) {
         let calendar = book.reference.calendar
         let state = record.state
         caseID = state.caseID.rawValue
@@ -241,7 +243,8 @@ struct CaseDetailModel: Encodable {
                 actor: entry.actor.rawValue,
                 kind: entry.kind.description,
                 what: Presentation.label(entry.kind),
-                effect: Presentation.label(entry.effect)
+                effect: Presentation.label(entry.effect),
+                unsent: sync.map { entry.op.origin == $0.origin && entry.op.seq > $0.centralFrontier } ?? false
             )
         }
         notes = state.notes.map {
@@ -351,10 +354,12 @@ enum JSONAnswer {
     }
 
     /// The status a refusal answers: 404 for a case that is not there (or a ticket that cannot
-    /// be one), 503 when the store could not be read, 400 for other bad input.
+    /// be one), 409 for an action the case's state does not allow now, 503 when the store
+    /// could not be read, 400 for other bad input.
     static func status(of error: DeskError) -> HTTPResponse.Status {
         switch error.code {
         case .caseNotFound, .invalidCaseID: .notFound
+        case .illegalTransition, .staleAssignment, .notAssigned, .conflictAlreadyResolved: .conflict
         case .storage: .serviceUnavailable
         default: .badRequest
         }

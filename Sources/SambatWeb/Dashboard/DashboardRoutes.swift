@@ -41,13 +41,12 @@ struct DashboardRoutes: Sendable {
             "kasus",
             use: console.signedIn { request, _, session in
                 let overdueOnly = request.uri.queryParameters["terlambat"] == "1"
-                let cases = try await listing(overdueOnly: overdueOnly, limit: Self.listLimit)
-                var content = try Self.values(of: ["cases": cases])
-                content["overdueOnly"] = overdueOnly
-                content["more"] = cases.count == Self.listLimit
-                content["shown"] = cases.count
-                let title = overdueOnly ? "Kasus terlambat" : "Kasus terbuka"
-                return console.renderer.page("caseList", content, chrome: console.chrome(title, session))
+                return try await listPage(
+                    overdueOnly: overdueOnly,
+                    listHref: "/kasus",
+                    title: overdueOnly ? "Kasus terlambat" : "Kasus terbuka",
+                    session: session
+                )
             }
         )
         router.get(
@@ -187,15 +186,42 @@ struct DashboardRoutes: Sendable {
         )
     }
 
-    func listing(overdueOnly: Bool, limit: Int) async throws(DeskError) -> [CaseLineModel] {
+    /// A listing's page: open cases (of `office` only, when given), overdue first, with the
+    /// sync line when `sync` is given.
+    func listPage(
+        overdueOnly: Bool,
+        office: NodeID? = nil,
+        listHref: String,
+        title: String,
+        session: StaffSession,
+        sync: [String: Any]? = nil
+    ) async throws -> Response {
+        let cases = try await listing(overdueOnly: overdueOnly, office: office, limit: Self.listLimit)
+        var content = try Self.values(of: ["cases": cases])
+        content["overdueOnly"] = overdueOnly
+        content["listHref"] = listHref
+        content["more"] = cases.count == Self.listLimit
+        content["shown"] = cases.count
+        content["sync"] = sync
+        return console.renderer.page("caseList", content, chrome: console.chrome(title, session))
+    }
+
+    /// Open cases (of `office` only, by urgency, when given), overdue first.
+    func listing(overdueOnly: Bool, office: NodeID? = nil, limit: Int) async throws(DeskError) -> [CaseLineModel] {
         let now = console.configuration.now()
-        return try await book.list(CaseListFilter(overdueOnly: overdueOnly), at: now, limit: limit)
+        return try await book.list(CaseListFilter(office: office, overdueOnly: overdueOnly), at: now, limit: limit)
             .map { CaseLineModel($0, now: now, calendar: calendar) }
     }
 
-    func detail(_ ticket: String) async throws(DeskError) -> CaseDetailModel {
+    /// One case; its own unsent changes marked when `sync` is given.
+    func detail(
+        _ ticket: String,
+        sync: WebConsoleConfiguration.SyncState? = nil
+    ) async throws(DeskError)
+        -> CaseDetailModel
+    {
         let caseID = try StaffInput.caseID(ticket)
-        return CaseDetailModel(try await book.detail(caseID), now: console.configuration.now(), book: book)
+        return CaseDetailModel(try await book.detail(caseID), now: console.configuration.now(), book: book, sync: sync)
     }
 
     func recap(of date: CivilDate) async throws(DeskError) -> RecapModel {

@@ -12,6 +12,7 @@ enum PageTemplates {
         "caseDetail": caseDetail,
         "recap": recap,
         "cases": cases,
+        "sync": sync,
     ]
 
     static let layout = """
@@ -129,13 +130,19 @@ enum PageTemplates {
         """
 
     static let caseList = """
-        <p class="tabs"><a href="/kasus"{{^overdueOnly}} class="current"{{/overdueOnly}}>Semua terbuka</a>
-        <a href="/kasus?terlambat=1"{{#overdueOnly}} class="current"{{/overdueOnly}}>Terlambat</a></p>
+        {{> sync}}
+        <p class="tabs"><a href="{{listHref}}"{{^overdueOnly}} class="current"{{/overdueOnly}}>Semua terbuka</a>
+        <a href="{{listHref}}?terlambat=1"{{#overdueOnly}} class="current"{{/overdueOnly}}>Terlambat</a></p>
         {{> cases}}
         {{#more}}<p class="hint">Ditampilkan {{shown}} kasus pertama.</p>{{/more}}
         """
 
     static let caseDetail = """
+        {{> sync}}
+        {{#actions}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#done}}<p class="done" role="status">{{done}}</p>{{/done}}
+        {{/actions}}
         <dl class="facts">
           <dt>Status</dt><dd>{{status}}</dd>
           {{#channel}}<dt>Saluran</dt><dd>{{channel}}</dd>{{/channel}}
@@ -158,7 +165,7 @@ enum PageTemplates {
 
         <h2>Riwayat</h2>
         <ol class="timeline">
-        {{#timeline}}<li><time>{{time}}</time> <strong>{{actor}}</strong> {{what}}{{#effect}} <em>{{effect}}</em>{{/effect}}</li>{{/timeline}}
+        {{#timeline}}<li><time>{{time}}</time> <strong>{{actor}}</strong> {{what}}{{#effect}} <em>{{effect}}</em>{{/effect}}{{#unsent}} <span class="unsent">belum terkirim</span>{{/unsent}}</li>{{/timeline}}
         </ol>
 
         {{#hasNotes}}
@@ -166,10 +173,52 @@ enum PageTemplates {
         <ul>{{#notes}}<li><time>{{time}}</time> {{actor}} ({{visibility}}): {{text}}</li>{{/notes}}</ul>
         {{/hasNotes}}
 
+        {{#actions}}
+        <section class="actions">
+        <h2>Tindakan</h2>
+        {{#canAcknowledge}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="terima"><button type="submit">Terima kasus</button></form>
+        {{/canAcknowledge}}
+        {{#canStart}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="mulai"><button type="submit">Mulai dikerjakan</button></form>
+        {{/canStart}}
+        {{#canResolve}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="selesai">
+          <label>Ringkasan tindak lanjut (dibaca pelapor)
+            <textarea name="ringkasan" required rows="3"></textarea></label>
+          <button type="submit">Tandai selesai</button></form>
+        {{/canResolve}}
+        {{#canReturn}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="kembalikan">
+          <label>Alasan <select name="alasan">{{#reasons}}<option value="{{code}}">{{label}}</option>{{/reasons}}</select></label>
+          <label>Keterangan <textarea name="catatan" rows="2"></textarea></label>
+          <button type="submit">Kembalikan ke central</button></form>
+        {{/canReturn}}
+        {{#canNote}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="catatan">
+          <label>Catatan <textarea name="catatan" required rows="2"></textarea></label>
+          <label><input type="checkbox" name="publik" value="1"> tampilkan ke pelapor</label>
+          <button type="submit">Tambah catatan</button></form>
+        {{/canNote}}
+        {{^canNote}}<p class="hint">Kasus ini tidak sedang ditugaskan ke kantor ini.</p>{{/canNote}}
+        </section>
+        {{/actions}}
+
         {{#hasConflicts}}
         <h2>Konflik</h2>
         <ul>{{#conflicts}}<li>{{id}} — {{reason}}{{#resolved}} <em>(selesai)</em>{{/resolved}}</li>{{/conflicts}}</ul>
         {{/hasConflicts}}
+        """
+
+    static let sync = """
+        {{#sync}}
+        <p class="sync{{#down}} down{{/down}}" role="status">{{text}}</p>
+        {{/sync}}
         """
 
     static let recap = """
@@ -214,6 +263,13 @@ enum PageTemplates {
         .hint, small, footer { color: var(--muted); }
         .flag { color: var(--late); }
         .error { color: var(--late); font-weight: 600; }
+        .done { color: #2e6b31; font-weight: 600; }
+        .unsent { color: #8a5a00; font-size: .85em; border: 1px solid #e0b85c; padding: 0 .3em; border-radius: 3px; }
+        .sync { padding: .5rem .8rem; background: #eef5ee; border-left: 4px solid #58a55c; }
+        .sync.down { background: #fff6e0; border-left-color: #e0a100; }
+        section.actions form.action { display: grid; gap: .4rem; max-width: 36rem; margin: .8rem 0;
+                                      padding: .6rem .8rem; border: 1px solid var(--line); }
+        section.actions textarea, section.actions select { width: 100%; font: inherit; }
         .tabs a { margin-right: .8rem; }
         .tabs a.current { font-weight: 700; text-decoration: none; color: var(--ink); }
         .signin { display: grid; gap: .8rem; max-width: 22rem; }
