@@ -5,12 +5,20 @@ Signs in through the form, reads the dashboard (ranking rows, the trend chart, t
 list), opens the day's recap in print layout and prints it to PDF, and saves screenshots.
 Talks to Chromium over its DevTools protocol (python3-websocket), so nothing is downloaded.
 
-With --office-base, --office-login and --office-password-file it also signs in to an office's
-console, reads its case list and takes a screenshot of a case with its action forms.
+With --operator-base, --operator-login and --operator-password-file it also signs in to the
+operator's console at central, reads the queue, and dispatches the first case waiting for
+dispatch (verifying it first if it waits for that) to the office of --office-code.
+With --office-base, --office-login and --office-password-file it signs in to that office's
+console, waits up to 60 s for the dispatched case to arrive, reads its case list and takes a
+screenshot of a case with its action forms.
 
-Usage: console_browser.py --base http://127.0.0.1:PORT --login NAME --password-file FILE
-                          --date YYYY-MM-DD --screenshots DIR
-                          [--office-base URL --office-login NAME --office-password-file FILE]
+Each part runs only when its options are given; the consoles before the dashboard.
+
+Usage: console_browser.py --screenshots DIR
+                          [--base http://127.0.0.1:PORT --login NAME --password-file FILE --date YYYY-MM-DD]
+                          [--operator-base URL --operator-login NAME --operator-password-file FILE]
+                          [--office-base URL --office-login NAME --office-password-file FILE
+                           --office-code CODE]
 Prints one JSON object: what each page showed. Exit codes: 0 seen, 1 a page did not behave,
 2 Chromium could not be started.
 """
@@ -126,17 +134,23 @@ def start_chromium(profile):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", required=True)
-    parser.add_argument("--login", required=True)
-    parser.add_argument("--password-file", required=True)
-    parser.add_argument("--date", required=True)
+    parser.add_argument("--base")
+    parser.add_argument("--login")
+    parser.add_argument("--password-file")
+    parser.add_argument("--date")
     parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--operator-base")
+    parser.add_argument("--operator-login")
+    parser.add_argument("--operator-password-file")
+    parser.add_argument("--office-code", default="dpupr")
     parser.add_argument("--office-base")
     parser.add_argument("--office-login")
     parser.add_argument("--office-password-file")
     arguments = parser.parse_args()
-    with open(arguments.password_file, encoding="utf-8") as file:
-        password = file.read().strip()
+    password = ""
+    if arguments.base:
+        with open(arguments.password_file, encoding="utf-8") as file:
+            password = file.read().strip()
     if CHROMIUM is None:
         print(json.dumps({"error": "chromium is not installed"}))
         return 2
@@ -149,52 +163,58 @@ def main():
     seen = {}
     try:
         page = Page(url)
-        base = arguments.base.rstrip("/")
-        # A stranger is sent to the sign-in form.
-        page.open(base + "/")
-        seen["sign_in_url"] = page.url()
-        page.screenshot(os.path.join(arguments.screenshots, "sign-in.png"))
-        page.sign_in(arguments.login, password)
-        seen["after_sign_in_url"] = page.url()
-        seen["ranking"] = page.evaluate(
-            "[...document.querySelectorAll('table.ranking tbody tr td.office strong')].map(e => e.textContent)"
-        )
-        seen["chart_bars"] = page.evaluate("document.querySelectorAll('svg.chart rect').length")
-        seen["overdue"] = page.evaluate(
-            "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
-        )
-        seen["signed_in_as"] = page.evaluate("(document.querySelector('.who') || {}).textContent || ''")
-        page.screenshot(os.path.join(arguments.screenshots, "dashboard.png"))
-        # A case's timeline, from the dashboard's own link when one is listed.
-        page.open(base + "/kasus")
-        first = page.evaluate("(document.querySelector('table.cases tbody a') || {}).href || ''")
-        if first:
-            page.open(first)
-            seen["case_timeline_steps"] = page.evaluate("document.querySelectorAll('ol.timeline li').length")
-            page.screenshot(os.path.join(arguments.screenshots, "case.png"))
-        # The day's recap, as it prints.
-        page.open(f"{base}/rekap?tanggal={arguments.date}")
-        seen["recap"] = page.evaluate(
-            "Object.fromEntries([...document.querySelectorAll('table.summary tr')]"
-            ".map(r => [r.querySelector('th').textContent, Number(r.querySelector('td').textContent)]))"
-        )
-        page.call("Emulation.setEmulatedMedia", media="print")
-        seen["recap_print_hides_navigation"] = page.evaluate(
-            "getComputedStyle(document.querySelector('header.bar')).display === 'none'"
-        )
-        page.screenshot(os.path.join(arguments.screenshots, "recap.png"), width=900)
-        pdf = base64.b64decode(page.call("Page.printToPDF", printBackground=False)["data"])
-        seen["recap_pdf_bytes"] = len(pdf)
-        page.call("Emulation.setEmulatedMedia", media="")
+        if arguments.operator_base:
+            with open(arguments.operator_password_file, encoding="utf-8") as file:
+                operator_password = file.read().strip()
+            hotline = arguments.operator_base.rstrip("/")
+            page.open(hotline + "/")
+            page.sign_in(arguments.operator_login, operator_password)
+            seen["queue"] = page.evaluate(
+                "[...document.querySelectorAll('table.queue tbody tr')].filter(r => r.querySelector('a'))"
+                ".map(r => ({ticket: r.querySelector('a').textContent, step: r.children[1].textContent}))"
+            )
+            page.screenshot(os.path.join(arguments.screenshots, "operator-queue.png"))
+            waiting = [e for e in seen["queue"] if e["step"] in ("disposisi", "verifikasi")]
+            waiting.sort(key=lambda e: e["step"] != "disposisi")
+            if waiting:
+                ticket = waiting[0]["ticket"]
+                page.open(f"{hotline}/kasus/{ticket}")
+                if page.evaluate("document.querySelector('input[name=aksi][value=verifikasi]') !== null"):
+                    page.evaluate(
+                        "const f = document.querySelector('input[name=aksi][value=verifikasi]').form;"
+                        "f.querySelector('select[name=kategori]').value = 'normatif'; f.submit(); true"
+                    )
+                    time.sleep(0.5)
+                    page.wait_for_load()
+                page.screenshot(os.path.join(arguments.screenshots, "operator-case.png"))
+                page.evaluate(
+                    "const f = document.querySelector('input[name=aksi][value=disposisi]').form;"
+                    f"f.querySelector('input[name=opd_{arguments.office_code}]').checked = true;"
+                    "f.querySelector('textarea[name=instruksi]').value = 'Mohon ditindaklanjuti (dari konsol).';"
+                    "f.submit(); true"
+                )
+                time.sleep(0.5)
+                page.wait_for_load()
+                seen["operator_done"] = page.evaluate("(document.querySelector('p.done') || {}).textContent || ''")
+                seen["dispatched_case"] = ticket
+            # Sign out, as a person would before handing over the browser.
+            page.evaluate("document.querySelector('form.signout').submit(); true")
+            time.sleep(0.3)
+            page.wait_for_load()
         if arguments.office_base:
             with open(arguments.office_password_file, encoding="utf-8") as file:
                 office_password = file.read().strip()
             office = arguments.office_base.rstrip("/")
             page.open(office + "/")
             page.sign_in(arguments.office_login, office_password)
-            seen["office_cases"] = page.evaluate(
-                "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
-            )
+            listed = "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
+            deadline = time.monotonic() + 60
+            while seen.get("dispatched_case") and time.monotonic() < deadline:
+                if seen["dispatched_case"] in (page.evaluate(listed) or []):
+                    break
+                time.sleep(1)
+                page.open(office + "/")
+            seen["office_cases"] = page.evaluate(listed)
             seen["office_sync"] = page.evaluate("(document.querySelector('p.sync') || {}).textContent || ''")
             page.screenshot(os.path.join(arguments.screenshots, "office.png"))
             first = page.evaluate("(document.querySelector('table.cases tbody a') || {}).href || ''")
@@ -204,6 +224,44 @@ def main():
                     "[...document.querySelectorAll('section.actions input[name=aksi]')].map(e => e.value)"
                 )
                 page.screenshot(os.path.join(arguments.screenshots, "office-case.png"))
+        if arguments.base:
+            base = arguments.base.rstrip("/")
+            # A stranger is sent to the sign-in form.
+            page.open(base + "/")
+            seen["sign_in_url"] = page.url()
+            page.screenshot(os.path.join(arguments.screenshots, "sign-in.png"))
+            page.sign_in(arguments.login, password)
+            seen["after_sign_in_url"] = page.url()
+            seen["ranking"] = page.evaluate(
+                "[...document.querySelectorAll('table.ranking tbody tr td.office strong')].map(e => e.textContent)"
+            )
+            seen["chart_bars"] = page.evaluate("document.querySelectorAll('svg.chart rect').length")
+            seen["overdue"] = page.evaluate(
+                "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
+            )
+            seen["signed_in_as"] = page.evaluate("(document.querySelector('.who') || {}).textContent || ''")
+            page.screenshot(os.path.join(arguments.screenshots, "dashboard.png"))
+            # A case's timeline, from the dashboard's own link when one is listed.
+            page.open(base + "/kasus")
+            first = page.evaluate("(document.querySelector('table.cases tbody a') || {}).href || ''")
+            if first:
+                page.open(first)
+                seen["case_timeline_steps"] = page.evaluate("document.querySelectorAll('ol.timeline li').length")
+                page.screenshot(os.path.join(arguments.screenshots, "case.png"))
+            # The day's recap, as it prints.
+            page.open(f"{base}/rekap?tanggal={arguments.date}")
+            seen["recap"] = page.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('table.summary tr')]"
+                ".map(r => [r.querySelector('th').textContent, Number(r.querySelector('td').textContent)]))"
+            )
+            page.call("Emulation.setEmulatedMedia", media="print")
+            seen["recap_print_hides_navigation"] = page.evaluate(
+                "getComputedStyle(document.querySelector('header.bar')).display === 'none'"
+            )
+            page.screenshot(os.path.join(arguments.screenshots, "recap.png"), width=900)
+            pdf = base64.b64decode(page.call("Page.printToPDF", printBackground=False)["data"])
+            seen["recap_pdf_bytes"] = len(pdf)
+            page.call("Emulation.setEmulatedMedia", media="")
         print(json.dumps(seen, ensure_ascii=False))
         return 0
     except Exception as error:  # a page that did not behave: say what was seen so far

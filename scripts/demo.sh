@@ -120,6 +120,8 @@ HTTP_PORT="$(free_port)"
 MAYOR_HTTP_PORT="$(free_port)"
 MAYOR_LOGIN="walikota.demo"
 MAYOR_PASSWORD="demo-walikota-2026"
+OPERATOR_LOGIN="operator.demo"
+OPERATOR_PASSWORD="demo-operator-2026"
 OFFICE_HTTP_PORT="$(free_port)"
 OFFICE_LOGIN="dpupr.demo"
 OFFICE_PASSWORD="demo-dpupr-2026"
@@ -215,7 +217,11 @@ say "Menjalankan kantor OPD (${OFFICES[*]}) dan node mayor"
 for node in "${OFFICES[@]}" mayor; do start_node "$node"; done
 for node in "${OFFICES[@]}" mayor; do wait_for 90 "$node tersambung" is_linked "$node"; done
 sam central status | show
-# The vice-mayor's office signs in to the dashboard with an account of the mayor's node.
+# The operator signs in to central's console, the vice-mayor's office to the mayor's dashboard,
+# DPUPR's liaison officer to its console: an account of each node.
+printf '%s\n' "$OPERATOR_PASSWORD" | sam central account add "$OPERATOR_LOGIN" --display-name "Operator (demo)" \
+    --password-stdin | show
+note "konsol operator: http://127.0.0.1:$HTTP_PORT/ (masuk: $OPERATOR_LOGIN / $OPERATOR_PASSWORD)"
 printf '%s\n' "$MAYOR_PASSWORD" | sam mayor account add "$MAYOR_LOGIN" --display-name "Wakil Wali Kota (demo)" \
     --password-stdin | show
 wait_for 30 "dasbor mayor menjawab" curl -fsS -o /dev/null "http://127.0.0.1:$MAYOR_HTTP_PORT/healthz"
@@ -397,27 +403,38 @@ sam mayor report | show
 say "Node mayor: rekap hari ini"
 sam mayor recap --date "$(TZ=Asia/Jakarta date +%F)" | show
 
+# With SAMBAT_DEMO_SCREENSHOTS=DIR the consoles are also used in headless Chromium as a person
+# would (scripts/console_browser.py): the operator dispatches a case to DPUPR and it must appear
+# in DPUPR's console; once every node holds it, the mayor's dashboard is read. What they showed
+# goes to work/browser-consoles.json and work/browser-dashboard.json, screenshots to DIR.
+if [ -n "${SAMBAT_DEMO_SCREENSHOTS:-}" ]; then
+    say "Konsol operator dan konsol DPUPR di Chromium"
+    printf '%s\n' "$MAYOR_PASSWORD" >"$DEMO_DIR/work/mayor-password"
+    printf '%s\n' "$OFFICE_PASSWORD" >"$DEMO_DIR/work/office-password"
+    printf '%s\n' "$OPERATOR_PASSWORD" >"$DEMO_DIR/work/operator-password"
+    BROWSER=(/usr/bin/python3 "$ROOT/scripts/console_browser.py" --screenshots "$SAMBAT_DEMO_SCREENSHOTS")
+    "${BROWSER[@]}" --operator-base "http://127.0.0.1:$HTTP_PORT" --operator-login "$OPERATOR_LOGIN" \
+        --operator-password-file "$DEMO_DIR/work/operator-password" --office-code dpupr \
+        --office-base "http://127.0.0.1:$OFFICE_HTTP_PORT" --office-login "$OFFICE_LOGIN" \
+        --office-password-file "$DEMO_DIR/work/office-password" >"$DEMO_DIR/work/browser-consoles.json" ||
+        fail "the consoles did not behave in Chromium: $(cat "$DEMO_DIR/work/browser-consoles.json")"
+    note "$(cat "$DEMO_DIR/work/browser-consoles.json")"
+    # The case the operator dispatched is DPUPR's now: every node must hold it as central does.
+    EXPECT[dpupr]=$((${EXPECT[dpupr]:-0} + 1))
+    wait_for_converged || converged=0
+    say "Dasbor wali kota di Chromium"
+    "${BROWSER[@]}" --base "http://127.0.0.1:$MAYOR_HTTP_PORT" --login "$MAYOR_LOGIN" \
+        --password-file "$DEMO_DIR/work/mayor-password" --date "$(TZ=Asia/Jakarta date +%F)" \
+        >"$DEMO_DIR/work/browser-dashboard.json" ||
+        fail "the dashboard did not behave in Chromium: $(cat "$DEMO_DIR/work/browser-dashboard.json")"
+    note "$(cat "$DEMO_DIR/work/browser-dashboard.json")"
+fi
+
 total=${#CASES[@]}
 if [ $converged -eq 1 ]; then
     RESULT="HASIL: semua node konvergen (converged): $total kasus, ${#NODES[@]} node, digest kanonik sama di setiap node."
 else
     RESULT="HASIL: TIDAK konvergen (not converged); bandingkan $DEMO_DIR/work/*.digests dan log di $DEMO_DIR/logs."
-fi
-
-# With SAMBAT_DEMO_SCREENSHOTS=DIR the dashboard and DPUPR's console are also used in headless
-# Chromium as a person would (scripts/console_browser.py): what they showed goes to
-# work/browser.json, screenshots to DIR.
-if [ -n "${SAMBAT_DEMO_SCREENSHOTS:-}" ]; then
-    say "Dasbor wali kota dan konsol DPUPR di Chromium"
-    printf '%s\n' "$MAYOR_PASSWORD" >"$DEMO_DIR/work/mayor-password"
-    printf '%s\n' "$OFFICE_PASSWORD" >"$DEMO_DIR/work/office-password"
-    /usr/bin/python3 "$ROOT/scripts/console_browser.py" --base "http://127.0.0.1:$MAYOR_HTTP_PORT" \
-        --login "$MAYOR_LOGIN" --password-file "$DEMO_DIR/work/mayor-password" \
-        --office-base "http://127.0.0.1:$OFFICE_HTTP_PORT" --office-login "$OFFICE_LOGIN" \
-        --office-password-file "$DEMO_DIR/work/office-password" \
-        --date "$(TZ=Asia/Jakarta date +%F)" --screenshots "$SAMBAT_DEMO_SCREENSHOTS" \
-        >"$DEMO_DIR/work/browser.json" || fail "the dashboard did not behave in Chromium: $(cat "$DEMO_DIR/work/browser.json")"
-    note "$(cat "$DEMO_DIR/work/browser.json")"
 fi
 
 if [ $EXIT_AT_END -eq 1 ]; then
@@ -430,6 +447,7 @@ fi
 
 say "Lihat lebih lanjut (semua node masih berjalan)"
 cat <<EOF
+   Operator    : http://127.0.0.1:$HTTP_PORT/  (masuk: $OPERATOR_LOGIN / $OPERATOR_PASSWORD)
    Dasbor      : http://127.0.0.1:$MAYOR_HTTP_PORT/  (masuk: $MAYOR_LOGIN / $MAYOR_PASSWORD)
                  rekap harian: http://127.0.0.1:$MAYOR_HTTP_PORT/rekap
    Konsol DPUPR: http://127.0.0.1:$OFFICE_HTTP_PORT/  (masuk: $OFFICE_LOGIN / $OFFICE_PASSWORD)

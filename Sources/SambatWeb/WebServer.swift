@@ -1,12 +1,13 @@
 public import Hummingbird
 public import Logging
 import SambatCore
-import SambatDesk
+public import SambatDesk
 public import SambatIntake
 import SambatStore
 
 /// Builds a node's HTTP application: `/healthz` on every node, the WhatsApp webhook where
-/// configured, the mayor's dashboard or an office's console where one is configured.
+/// configured, and the console of the node's role (the operator's at central, an office's, the
+/// mayor's dashboard) where one is configured.
 ///
 /// The application is a `Service` for the node's ServiceGroup. Routes only parse, call the
 /// intake or use-case layer, and answer; the body limit is enforced before anything is read
@@ -18,6 +19,7 @@ public enum WebServer {
         whatsApp: (WhatsAppWebhookConfiguration, WhatsAppIntake)?,
         dashboard: WebConsoleConfiguration? = nil,
         office: WebConsoleConfiguration? = nil,
+        hotline: (WebConsoleConfiguration, IntakeDesk)? = nil,
         logger: Logger
     ) -> Router<WebContext> {
         let router = Router(context: WebContext.self)
@@ -41,6 +43,17 @@ public enum WebServer {
             )
             console.add(to: router)
             OfficeRoutes(console: console, actions: actions).add(to: router)
+        }
+        if let (hotline, desk) = hotline, let actions = hotline.actions {
+            let console = WebConsole(
+                configuration: hotline,
+                renderer: PageRenderer(),
+                logger: logger,
+                links: OperatorRoutes.links,
+                nodeLabel: "Konsol operator — node \(hotline.node)"
+            )
+            console.add(to: router)
+            OperatorRoutes(console: console, actions: actions, desk: desk).add(to: router)
         }
         return router
     }

@@ -122,8 +122,12 @@ import Testing
     /// ranking, the trend chart, the overdue list and the day's recap say what the mayor's CLI
     /// says, and the recap prints without the navigation.
     static func expectTheDashboardShowedWhatTheCLISays(directory: String, caseCount: Int) async throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/work/browser.json"))
-        let seen = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var seen: [String: Any] = [:]
+        for part in ["consoles", "dashboard"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/work/browser-\(part).json"))
+            let values = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            seen.merge(values) { first, _ in first }
+        }
         #expect(seen["error"] == nil, "\(seen)")
         #expect((seen["sign_in_url"] as? String)?.hasPrefix("/masuk") == true)
         #expect(seen["after_sign_in_url"] as? String == "/")
@@ -170,6 +174,10 @@ import Testing
         }
         #expect(!officeTickets.isEmpty)
         #expect(Set(seen["office_cases"] as? [String] ?? []) == Set(officeTickets))
+        // The case the operator dispatched in Chromium reached DPUPR's console.
+        let dispatched = try #require(seen["dispatched_case"] as? String, "the operator found nothing to dispatch")
+        #expect((seen["operator_done"] as? String)?.contains("didisposisikan") == true)
+        #expect((seen["office_cases"] as? [String] ?? []).contains(dispatched))
         #expect((seen["office_sync"] as? String)?.contains("central") == true)
         #expect((seen["office_case_forms"] as? [String] ?? []).contains("catatan"))
     }

@@ -86,6 +86,7 @@ final class SimulatedWorld {
     var centralGeneration = 0
     /// The key each peer is enrolled with (ZAP's answer in the product).
     var peerKeys: [NodeID: String] = [:]
+    var centralTicks = 0
 
     // Offices and the mayor.
     var nodes: [NodeID: SimulatedNode] = [:]
@@ -234,7 +235,11 @@ final class SimulatedWorld {
         case .centralTick:
             if centralUp {
                 await driveHub(.tick)
-                if let peers = try? await centralStore.peers() { await driveHub(.peersRead(peers)) }
+                // The service reads the peer table about once a second.
+                centralTicks += 1
+                if centralTicks % 3 == 0, let peers = try? await centralStore.peers() {
+                    await driveHub(.peersRead(peers))
+                }
             }
             schedule(.centralTick, after: 300)
         case .work:

@@ -164,13 +164,14 @@ import Testing
     /// Signs in through the form, as a browser does; returns the browser and the dashboard's page.
     static func signIn(
         _ client: some TestClientProtocol,
+        as name: String = "walikota.ani",
         password: String = password
     ) async throws -> (Browser, TestResponse) {
         var browser = Browser()
         let form = try await client.execute(uri: "/masuk", method: .get, headers: browser.header)
         browser.keep(form)
         let token = try #require(csrf(in: String(buffer: form.body)))
-        let (headers, body) = browser.form(["_csrf": token, "name": "walikota.ani", "password": password, "ke": "/"])
+        let (headers, body) = browser.form(["_csrf": token, "name": name, "password": password, "ke": "/"])
         let answer = try await client.execute(uri: "/masuk", method: .post, headers: headers, body: body)
         browser.keep(answer)
         return (browser, answer)

@@ -105,14 +105,8 @@ import Testing
     }
 
     static func signIn(_ client: some TestClientProtocol) async throws -> DashboardRouteTests.Browser {
-        var browser = DashboardRouteTests.Browser()
-        let form = try await client.execute(uri: "/masuk", method: .get)
-        browser.keep(form)
-        let token = try #require(DashboardRouteTests.csrf(in: String(buffer: form.body)))
-        let (headers, body) = browser.form(["_csrf": token, "name": "dpupr.budi", "password": password, "ke": "/"])
-        let answer = try await client.execute(uri: "/masuk", method: .post, headers: headers, body: body)
+        let (browser, answer) = try await DashboardRouteTests.signIn(client, as: "dpupr.budi", password: password)
         #expect(answer.status == .seeOther)
-        browser.keep(answer)
         return browser
     }
 

@@ -223,6 +223,15 @@ public enum Presentation {
         roles.map(\.rawValue).sorted().joined(separator: " atau ")
     }
 
+    /// Why a case was closed.
+    public static func label(_ reason: CloseReason) -> String {
+        switch reason {
+        case .confirmedByReporter: "dikonfirmasi pelapor"
+        case .reporterSilent: "pelapor tidak menjawab"
+        case .byOperator: "ditutup operator"
+        }
+    }
+
     /// Why the merge recorded a conflict, as staff read it.
     public static func label(_ reason: Conflict.Reason) -> String {
         switch reason {

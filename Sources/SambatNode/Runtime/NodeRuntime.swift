@@ -266,7 +266,20 @@ extension NodeRuntime {
             }
             var webLogger = logger
             webLogger[metadataKey: "component"] = "http"
-            let router = WebServer.router(configuration: web, whatsApp: webhook, logger: webLogger)
+            let console = WebConsoleConfiguration(
+                book: CaseBook(store: store, reference: reference),
+                accounts: StaffAccounts(store: store),
+                node: config.node,
+                secureCookies: web.secureCookies,
+                now: { Timestamp.now },
+                actions: CaseActions(store: store, reference: reference)
+            )
+            let router = WebServer.router(
+                configuration: web,
+                whatsApp: webhook,
+                hotline: (console, desk),
+                logger: webLogger
+            )
             services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
         }
         services.append(status)

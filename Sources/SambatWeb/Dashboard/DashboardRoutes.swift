@@ -37,50 +37,20 @@ struct DashboardRoutes: Sendable {
                 return try await Self.json { () async throws(DeskError) in try await overview(period: period) }
             }
         )
-        router.get(
-            "kasus",
-            use: console.signedIn { request, _, session in
-                let overdueOnly = request.uri.queryParameters["terlambat"] == "1"
-                return try await listPage(
-                    overdueOnly: overdueOnly,
-                    listHref: "/kasus",
-                    title: overdueOnly ? "Kasus terlambat" : "Kasus terbuka",
-                    session: session
-                )
-            }
-        )
-        router.get(
-            "api/kasus",
-            use: console.signedIn { request, _, _ in
-                let overdueOnly = request.uri.queryParameters["terlambat"] == "1"
-                return try await Self.json { () async throws(DeskError) in
-                    try await listing(overdueOnly: overdueOnly, limit: Self.listLimit)
-                }
-            }
-        )
+        addCaseListRoutes(to: router)
         router.get(
             "kasus/:id",
             use: console.signedIn { _, context, session in
-                let model: CaseDetailModel
-                do throws(DeskError) {
-                    model = try await detail(context.parameters.get("id") ?? "")
-                } catch {
-                    let status = JSONAnswer.status(of: error)
-                    return console.message(
-                        "Kasus tidak ditemukan",
-                        Presentation.render(error),
-                        session: session,
-                        status: status
+                switch try await casePage(context.parameters.get("id") ?? "", session: session) {
+                case .refused(let response):
+                    return response
+                case .shown(let model, let content):
+                    return console.renderer.page(
+                        "caseDetail",
+                        content,
+                        chrome: console.chrome("Kasus \(model.caseID)", session)
                     )
                 }
-                var content = try Self.values(of: model)
-                content["hasNotes"] = !model.notes.isEmpty
-                content["hasConflicts"] = !model.conflicts.isEmpty
-                return console.renderer.page(
-                    "caseDetail",
-                    content,
-                    chrome: console.chrome("Kasus \(model.caseID)", session)
-                )
             }
         )
         router.get(
@@ -147,6 +117,63 @@ struct DashboardRoutes: Sendable {
             ]
         }
         return console.renderer.render("dashboard", content, chrome: console.chrome("Ringkasan kinerja", session))
+    }
+
+    /// `/kasus` and `/api/kasus`: every open case, or the overdue ones, overdue first.
+    func addCaseListRoutes(to router: Router<WebContext>) {
+        router.get(
+            "kasus",
+            use: console.signedIn { request, _, session in
+                let overdueOnly = request.uri.queryParameters["terlambat"] == "1"
+                return try await listPage(
+                    overdueOnly: overdueOnly,
+                    listHref: "/kasus",
+                    title: overdueOnly ? "Kasus terlambat" : "Kasus terbuka",
+                    session: session
+                )
+            }
+        )
+        router.get(
+            "api/kasus",
+            use: console.signedIn { request, _, _ in
+                let overdueOnly = request.uri.queryParameters["terlambat"] == "1"
+                return try await Self.json { () async throws(DeskError) in
+                    try await listing(overdueOnly: overdueOnly, limit: Self.listLimit)
+                }
+            }
+        )
+    }
+
+    /// A case page's model and template values, or the page saying why it cannot be shown.
+    enum CasePage {
+        case shown(CaseDetailModel, [String: Any])
+        case refused(Response)
+    }
+
+    /// The values every console's case page starts from (its own unsent changes marked when
+    /// `sync` is given), or the "not found" page.
+    func casePage(
+        _ ticket: String,
+        session: StaffSession,
+        sync: WebConsoleConfiguration.SyncState? = nil
+    ) async throws -> CasePage {
+        let model: CaseDetailModel
+        do throws(DeskError) {
+            model = try await detail(ticket, sync: sync)
+        } catch {
+            return .refused(
+                console.message(
+                    "Kasus tidak ditemukan",
+                    Presentation.render(error),
+                    session: session,
+                    status: JSONAnswer.status(of: error)
+                )
+            )
+        }
+        var content = try Self.values(of: model)
+        content["hasNotes"] = !model.notes.isEmpty
+        content["hasConflicts"] = !model.conflicts.isEmpty
+        return .shown(model, content)
     }
 
     /// `model`'s JSON, or the refusal's status and `{"error": …}`.

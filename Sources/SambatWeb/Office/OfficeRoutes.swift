@@ -87,38 +87,21 @@ struct OfficeRoutes: Sendable {
 
     /// Carries out the action a case page's form asks for, as the signed-in account.
     private func act(_ request: Request, ticket: String, session: StaffSession) async throws -> Response {
-        let form = try await WebConsole.form(request)
-        guard WebConsole.matches(form["_csrf"], session.csrfToken) else { return console.forbidden(session) }
-        let verb = form["aksi"] ?? ""
-        let outcome: ActionOutcome
-        do throws(DeskError) {
-            let caseID = try StaffInput.caseID(ticket)
-            let action = try Self.action(verb, form)
-            outcome = try await actions.perform(
-                action,
-                on: caseID,
-                actor: session.account.actor,
-                at: configuration.now()
-            )
-        } catch {
-            console.logger.notice(
-                "office action refused",
-                metadata: ["web.account": "\(session.account.name)", "desk.code": "\(error.code)"]
-            )
-            return try await casePage(
-                ticket,
-                session: session,
-                error: Presentation.render(error),
-                status: JSONAnswer.status(of: error)
-            )
-        }
-        console.logger.info(
-            "office action",
-            metadata: [
-                "web.account": "\(session.account.name)", "case": "\(outcome.caseID)", "op": "\(outcome.op)",
-            ]
+        try await console.submitCaseForm(
+            request,
+            ticket: ticket,
+            session: session,
+            actions: actions,
+            parse: { verb, form throws(DeskError) in [try Self.action(verb, form)] },
+            refused: { error in
+                try await casePage(
+                    ticket,
+                    session: session,
+                    error: Presentation.render(error),
+                    status: JSONAnswer.status(of: error)
+                )
+            }
         )
-        return Response.redirect(to: "/kasus/\(outcome.caseID.rawValue)?ok=\(verb)")
     }
 
     /// The staff action a form names.
@@ -151,19 +134,11 @@ struct OfficeRoutes: Sendable {
     ) async throws -> Response {
         let sync = await configuration.syncState?()
         let model: CaseDetailModel
-        do throws(DeskError) {
-            model = try await cases.detail(ticket, sync: sync)
-        } catch {
-            return console.message(
-                "Kasus tidak ditemukan",
-                Presentation.render(error),
-                session: session,
-                status: JSONAnswer.status(of: error)
-            )
+        var content: [String: Any]
+        switch try await cases.casePage(ticket, session: session, sync: sync) {
+        case .refused(let response): return response
+        case .shown(let shown, let values): (model, content) = (shown, values)
         }
-        var content = try DashboardRoutes.values(of: model)
-        content["hasNotes"] = !model.notes.isEmpty
-        content["hasConflicts"] = !model.conflicts.isEmpty
         content["sync"] = await syncBanner()
         let mine = model.assignments.last { $0.office == configuration.node.rawValue }
         let state = mine?.statusCode ?? ""

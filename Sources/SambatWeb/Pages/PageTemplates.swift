@@ -13,6 +13,8 @@ enum PageTemplates {
         "recap": recap,
         "cases": cases,
         "sync": sync,
+        "queue": queue,
+        "operatorCase": operatorCase,
     ]
 
     static let layout = """
@@ -215,6 +217,120 @@ enum PageTemplates {
         {{/hasConflicts}}
         """
 
+    static let queue = """
+        <p class="hint">{{count}} kasus menunggu verifikasi, disposisi atau jawaban pelapor; tenggat terdekat di atas.</p>
+        <div class="scroll">
+        <table class="cases queue">
+        <thead><tr><th>Tiket</th><th>Langkah</th><th>Tenggat (WIB)</th><th>Pengaduan</th><th>Saran OPD</th></tr></thead>
+        <tbody>
+        {{#queue}}
+        <tr{{#isOverdue}} class="late"{{/isOverdue}}>
+          <td><a href="/kasus/{{caseID}}">{{caseID}}</a><br><small>{{statusLabel}}</small></td>
+          <td>{{step}}</td><td>{{due}}{{#isOverdue}} <strong>TERLAMBAT</strong>{{/isOverdue}}</td>
+          <td>{{text}}{{#flags}}<br><small class="flag">Tanda (periksa, jangan langsung arsipkan): {{flags}}</small>{{/flags}}</td>
+          <td>{{#suggestions}}<div>{{.}}</div>{{/suggestions}}{{^suggestions}}<small>tidak ada saran</small>{{/suggestions}}</td>
+        </tr>
+        {{/queue}}
+        {{^queue}}<tr><td colspan="5">Antrean kosong.</td></tr>{{/queue}}
+        </tbody>
+        </table>
+        </div>
+        """
+
+    static let operatorCase = """
+        {{#operator}}
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#done}}<p class="done" role="status">{{done}}</p>{{/done}}
+        {{/operator}}
+        {{> caseDetail}}
+
+        <h2>Identitas pelapor</h2>
+        {{#identity}}
+        <dl class="facts identity">
+        {{#missing}}<dt>Identitas</dt><dd>Belum diberikan pelapor.</dd>{{/missing}}
+        {{#name}}<dt>Nama</dt><dd>{{name}}</dd><dt>NIK</dt><dd>{{nik}}</dd><dt>Telepon</dt><dd>{{phone}}</dd>{{/name}}
+        </dl>
+        <p class="hint">Dicatat dalam audit. Jangan disalin atau diteruskan ke OPD.</p>
+        {{/identity}}
+        {{^identity}}
+        {{#operator}}
+        <form method="post" action="/kasus/{{caseID}}/identitas" class="action">
+          <input type="hidden" name="_csrf" value="{{csrf}}">
+          <label>Alasan membuka identitas (dicatat dalam audit)
+            <input name="alasan" required></label>
+          <button type="submit">Tampilkan identitas</button>
+        </form>
+        {{/operator}}
+        {{/identity}}
+        {{#hasAudit}}
+        <ul class="audit">{{#audit}}<li><time>{{time}}</time> {{actor}}: {{reason}}</li>{{/audit}}</ul>
+        {{/hasAudit}}
+
+        <h2>Pesan ke pelapor</h2>
+        <ul>{{#replies}}<li><time>{{time}}</time> {{channel}} — {{state}}: {{text}}</li>{{/replies}}
+        {{^replies}}<li>Belum ada pesan.</li>{{/replies}}</ul>
+
+        {{#operator}}
+        <section class="actions">
+        <h2>Tindakan</h2>
+        {{#canVerify}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="verifikasi">
+          <label>Kategori <select name="kategori">{{#tiers}}<option value="{{code}}">{{label}}</option>{{/tiers}}</select></label>
+          <label>Topik <input name="topik"></label>
+          <button type="submit">Verifikasi</button></form>
+        {{/canVerify}}
+        {{#canPend}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="tunda">
+          <label>Yang diminta dari pelapor <input name="permintaan" required></label>
+          <button type="submit">Tunda</button></form>
+        {{/canPend}}
+        {{#canDispatch}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="disposisi">
+          <fieldset><legend>Disposisi ke OPD</legend>
+          {{#offices}}<label><input type="checkbox" name="opd_{{code}}" value="1"> {{code}} — {{name}}</label>{{/offices}}
+          </fieldset>
+          <label>Instruksi <textarea name="instruksi" rows="2"></textarea></label>
+          <button type="submit">Disposisikan</button></form>
+        {{/canDispatch}}
+        {{#canReassign}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="alihkan">
+          <label>Dari <select name="dari">{{#activeOffices}}<option value="{{code}}">{{code}}</option>{{/activeOffices}}</select></label>
+          <label>Ke <select name="ke">{{#offices}}<option value="{{code}}">{{code}} — {{name}}</option>{{/offices}}</select></label>
+          <label>Catatan <input name="catatan"></label>
+          <button type="submit">Alihkan</button></form>
+        {{/canReassign}}
+        {{#canClose}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="tutup">
+          <label>Alasan <select name="alasan">{{#closeReasons}}<option value="{{code}}">{{label}}</option>{{/closeReasons}}</select></label>
+          <button type="submit">Tutup kasus</button></form>
+        {{/canClose}}
+        {{#canReopen}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="buka">
+          <label>Alasan dibuka kembali <input name="alasan" required></label>
+          <button type="submit">Buka kembali</button></form>
+        {{/canReopen}}
+        {{#canArchive}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="arsip">
+          <label>Alasan <select name="alasan">{{#archiveReasons}}<option value="{{code}}">{{label}}</option>{{/archiveReasons}}</select></label>
+          <label>Keterangan <input name="catatan"></label>
+          <button type="submit">Arsipkan</button></form>
+        {{/canArchive}}
+        <form method="post" class="action"><input type="hidden" name="_csrf" value="{{csrf}}">
+          <input type="hidden" name="aksi" value="catatan">
+          <label>Catatan <textarea name="catatan" required rows="2"></textarea></label>
+          <label><input type="checkbox" name="publik" value="1"> tampilkan ke pelapor</label>
+          <button type="submit">Tambah catatan</button></form>
+        </section>
+        {{/operator}}
+        """
+
     static let sync = """
         {{#sync}}
         <p class="sync{{#down}} down{{/down}}" role="status">{{text}}</p>
@@ -256,7 +372,7 @@ enum PageTemplates {
         th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; }
         th { background: #f3f5f8; font-weight: 600; }
         td.n { text-align: right; font-variant-numeric: tabular-nums; }
-        td.office { white-space: nowrap; }
+        td.office, table.cases td:first-child { white-space: nowrap; }
         tr.slow td:first-child, tr.late td:first-child { border-left: 4px solid var(--late); }
         tr.late td { color: var(--late); }
         .scroll { overflow-x: auto; }
