@@ -54,6 +54,7 @@ public enum WebServer {
             )
             console.add(to: router)
             OperatorRoutes(console: console, actions: actions, desk: desk).add(to: router)
+            Open311Routes(desk: desk, book: hotline.book, now: hotline.now, logger: logger).add(to: router)
         }
         return router
     }

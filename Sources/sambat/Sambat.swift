@@ -15,7 +15,8 @@ struct Sambat: AsyncParsableCommand {
             $SAMBAT_CONFIG), whether the node runs or not.
             Office: case list|show|ack|start|note|resolve|return, status.
             Central: intake, queue, case verify|pend|archive|dispatch|reassign|close|reopen,
-            conflicts, conflict resolve, reporter show (audited), node enrol|revoke|list.
+            conflicts, conflict resolve, reporter show (audited), node enrol|revoke|list,
+            apikey add|revoke|list (Open311 clients).
             Mayor: report, recap, and the dashboard (http.port).
             Every node with a web console: account add|password|disable|enable|list.
             """,
@@ -23,6 +24,7 @@ struct Sambat: AsyncParsableCommand {
         subcommands: [
             Info.self, Run.self, Status.self, Case.self, Intake.self, Queue.self, Conflicts.self,
             ConflictCommand.self, Reporter.self, Report.self, Recap.self, Keys.self, Node.self, Account.self,
+            ApiKey.self,
             Inspect.self, Bench.self,
         ]
     )

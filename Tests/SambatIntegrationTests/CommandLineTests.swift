@@ -121,8 +121,61 @@ import Testing
         #expect(object?["ops"] as? Int == 1200)
     }
 
-    /// `sambat status` at an office whose node has not heard from central for a while: after
-    /// the link worked in this run it speaks of an outage; before, of keys and enrolment.
+    /// Runs `sambat ARGS --config NODE.yaml` with `input` on its standard input.
+    static func run(
+        _ deployment: Deployment,
+        input: String,
+        _ node: String,
+        _ arguments: [String]
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: deployment.binary)
+        process.arguments = arguments + ["--config", "\(deployment.directory)/\(node).yaml"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SAMBAT_CONFIG"] = nil
+        process.environment = environment
+        let standardInput = Pipe()
+        let output = Pipe()
+        process.standardInput = standardInput
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        standardInput.fileHandleForWriting.write(Data(input.utf8))
+        try standardInput.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func accountsAndOpen311KeysAreManagedFromTheCommandLine() throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        let add = ["account", "add", "walikota.ani", "--display-name", "Ani", "--password-stdin"]
+        let short = try Self.run(deployment, input: "pendek\n", "mayor", add)
+        #expect(short.status != 0)
+        #expect(short.output.contains("minimal 10 karakter"), "\(short.output)")
+        let added = try Self.run(deployment, input: "rahasia-wali-kota\n", "mayor", add)
+        #expect(added.status == 0, "\(added.output)")
+        let again = try Self.run(deployment, input: "rahasia-wali-kota\n", "mayor", add)
+        #expect(again.status != 0)
+        #expect(again.output.contains("sudah ada"))
+        #expect(try deployment.run("mayor", ["account", "disable", "walikota.ani"]).status == 0)
+        let listed = try deployment.run("mayor", ["account", "list"])
+        #expect(listed.output.contains("walikota.ani") && listed.output.contains("nonaktif"), "\(listed.output)")
+        #expect(try deployment.run("mayor", ["account", "disable", "walikota.siapa"]).status != 0)
+
+        let made = try deployment.run("central", ["apikey", "add", "lapor-app"])
+        #expect(made.status == 0, "\(made.output)")
+        #expect(made.output.split(separator: "\n").contains { $0.hasPrefix("s311_") })
+        #expect(try deployment.run("dpupr", ["apikey", "add", "lapor-app"]).status != 0, "keys live at central only")
+        #expect(try deployment.run("central", ["apikey", "revoke", "lapor-app"]).status == 0)
+        let revokedAgain = try deployment.run("central", ["apikey", "revoke", "lapor-app"])
+        #expect(revokedAgain.status != 0)
+        #expect(revokedAgain.output.contains("Tidak ada kunci aktif"))
+        #expect(try deployment.run("central", ["apikey", "list"]).output.contains("dicabut"))
+    }
+
+    /// `keys generate` and `keys identity` create the folders a key needs, private (0700).
     @Test func keysAreWrittenIntoFoldersTheCommandCreatesPrivate() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -150,6 +203,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: shared + "/curve.key"))
     }
 
+    /// `sambat status` at an office whose node has not heard from central for a while: after
+    /// the link worked in this run it speaks of an outage; before, of keys and enrolment.
     @Test func statusTellsAnOutageFromAWrongKeyOrAddress() throws {
         let deployment = try Deployment()
         defer { deployment.remove() }

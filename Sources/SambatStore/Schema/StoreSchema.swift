@@ -378,6 +378,29 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v11-open311") { db in
+            try db.execute(
+                sql: """
+                    -- Central only. The API keys of the city's apps and CRMs posting Open311
+                    -- requests: only each key's SHA-256 is kept.
+                    CREATE TABLE open311Key (
+                        name TEXT PRIMARY KEY,
+                        keyHash BLOB NOT NULL UNIQUE,
+                        createdAt INTEGER NOT NULL,
+                        revokedAt INTEGER
+                    ) WITHOUT ROWID;
+                    -- Central only. The Open311 service and coordinates a request came with.
+                    CREATE TABLE open311Request (
+                        caseId TEXT PRIMARY KEY,
+                        serviceCode TEXT NOT NULL,
+                        client TEXT NOT NULL,
+                        latitude REAL,
+                        longitude REAL,
+                        createdAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }
