@@ -201,7 +201,7 @@ import Testing
         try await dashboard.application.test(.router) { client in
             let (browser, answer) = try await Self.signIn(client)
             #expect(answer.status == .seeOther)
-            let cookie = try #require(answer.headers[values: .setCookie].first { $0.hasPrefix("sambat_sesi=") })
+            let cookie = try #require(answer.headers[values: .setCookie].first { $0.hasPrefix("sambat_sesi_mayor=") })
             #expect(cookie.contains("HttpOnly"))
             #expect(cookie.contains("SameSite=Strict"))
             let page = try await client.execute(uri: "/", method: .get, headers: browser.header)
@@ -331,7 +331,7 @@ import Testing
             let forged = try await client.execute(uri: "/masuk", method: .post, headers: headers, body: body)
             stranger.keep(forged)
             #expect(forged.status == .forbidden)
-            #expect(stranger.cookies["sambat_sesi"] == nil)
+            #expect(stranger.cookies["sambat_sesi_mayor"] == nil)
 
             // Sign-out without the session's token: still signed in.
             let (browser, _) = try await Self.signIn(client)
@@ -364,7 +364,10 @@ import Testing
             let (browser, locked) = try await Self.signIn(client)
             #expect(locked.status == .tooManyRequests)
             #expect(String(buffer: locked.body).contains("Terlalu banyak percobaan gagal"))
-            #expect(browser.cookies["sambat_sesi"] == nil)
+            #expect(browser.cookies["sambat_sesi_mayor"] == nil)
+            // Another account from the same address (everyone behind one proxy) is not locked.
+            let (_, other) = try await Self.signIn(client, as: "walikota.budi", password: "salah-salah-salah")
+            #expect(other.status == .unauthorized)
         }
     }
 

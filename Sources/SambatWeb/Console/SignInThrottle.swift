@@ -1,9 +1,10 @@
 /// Counts failed sign-ins per key (an account name, a client address) and locks a key that
 /// failed too often, as a value-type state machine with the time as an input.
 ///
-/// Owned by ``SignInRoutes`` behind a mutex. Five failures within fifteen minutes lock the
-/// key until the oldest of them is fifteen minutes old; a success clears the account name's
-/// count (not the address's, so one good password cannot unlock guessing at others). At most
+/// Owned by ``WebConsole`` behind a mutex, one for account names (five failures) and one for
+/// addresses (thirty). `limit` failures within fifteen minutes lock the key until the oldest
+/// of them is fifteen minutes old; a success clears the account name's count (not the
+/// address's, so one good password cannot unlock guessing at others). At most
 /// ``maximumKeys`` keys are remembered, the oldest forgotten first, so a flood of new names or
 /// addresses cannot grow it without bound.
 public struct SignInThrottle: Sendable {

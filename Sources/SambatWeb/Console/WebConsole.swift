@@ -73,8 +73,11 @@ public struct WebConsoleConfiguration: Sendable {
 /// and a form post in ``signedInPost(_:_:)``, which checks the session's anti-forgery token
 /// before the handler runs.
 struct WebConsole: Sendable {
-    static let sessionCookie = "sambat_sesi"
-    static let signInCookie = "sambat_masuk"
+    /// The session cookie's name: one per node, since browsers keep cookies per host, not
+    /// per port, and several consoles may share a host (the demo's do).
+    var sessionCookie: String { "sambat_sesi_" + configuration.node.rawValue }
+    /// The sign-in form's anti-forgery cookie.
+    var signInCookie: String { "sambat_masuk_" + configuration.node.rawValue }
     static let formLimit = 16 * 1024
 
     let configuration: WebConsoleConfiguration
@@ -100,7 +103,13 @@ struct WebConsole: Sendable {
 
     /// Adds the session middleware, the stylesheet and the sign-in and sign-out routes.
     func add(to router: Router<WebContext>) {
-        router.add(middleware: SessionMiddleware(accounts: configuration.accounts, now: configuration.now))
+        router.add(
+            middleware: SessionMiddleware(
+                accounts: configuration.accounts,
+                cookie: sessionCookie,
+                now: configuration.now
+            )
+        )
         router.get("aset/sambat.css") { _, _ in PageRenderer.stylesheet() }
         router.get("masuk") { request, context in
             if context.session != nil { return Response.redirect(to: "/") }
@@ -118,7 +127,7 @@ struct WebConsole: Sendable {
             try? await configuration.accounts.signOut(token: token)
             logger.info("signed out", metadata: ["web.account": "\(session.account.name)"])
             var response = Response.redirect(to: "/masuk")
-            response.setCookie(expired(Self.sessionCookie))
+            response.setCookie(expired(sessionCookie))
             return response
         }
     }
@@ -137,7 +146,7 @@ struct WebConsole: Sendable {
         var content: [String: Any] = ["csrf": token, "next": next, "name": name]
         if let error { content["error"] = error }
         var response = renderer.page("signIn", content, chrome: chrome("Masuk", nil), status: status)
-        response.setCookie(cookie(Self.signInCookie, token, maxAge: 3_600))
+        response.setCookie(cookie(signInCookie, token, maxAge: 3_600))
         return response
     }
 
@@ -145,7 +154,7 @@ struct WebConsole: Sendable {
         let form = try await Self.form(request)
         let next = Self.safeNext(form["ke"])
         let name = String((form["name"] ?? "").prefix(64))
-        guard let expected = request.cookies[Self.signInCookie]?.value, Self.matches(form["_csrf"], expected) else {
+        guard let expected = request.cookies[signInCookie]?.value, Self.matches(form["_csrf"], expected) else {
             logger.notice("sign-in refused", metadata: ["web.reason": "anti-forgery token"])
             return signInPage(
                 next: next,
@@ -155,9 +164,10 @@ struct WebConsole: Sendable {
             )
         }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        let keys = ["account:" + name, "address:" + address]
         let clock = ContinuousClock.now
-        if let until = throttle.mutex.withLock({ $0.lockedUntil(keys, at: clock) }) {
+        let accountLock = throttle.accounts.withLock { $0.lockedUntil([name], at: clock) }
+        let addressLock = throttle.addresses.withLock { $0.lockedUntil([address], at: clock) }
+        if let until = [accountLock, addressLock].compactMap({ $0 }).max() {
             let minutes = max(1, Int(((until - clock) / .seconds(60)).rounded(.up)))
             logger.notice("sign-in refused", metadata: ["web.reason": "too many failures"])
             return signInPage(
@@ -173,14 +183,15 @@ struct WebConsole: Sendable {
                 password: form["password"] ?? "",
                 at: configuration.now()
             )
-            throttle.mutex.withLock { $0.clear("account:" + name) }
+            throttle.accounts.withLock { $0.clear(name) }
             logger.info("signed in", metadata: ["web.account": "\(session.account.name)"])
             var response = Response.redirect(to: next)
-            response.setCookie(cookie(Self.sessionCookie, token, maxAge: nil))
-            response.setCookie(expired(Self.signInCookie))
+            response.setCookie(cookie(sessionCookie, token, maxAge: nil))
+            response.setCookie(expired(signInCookie))
             return response
         } catch  where error.code == .signInRefused {
-            throttle.mutex.withLock { $0.recordFailure(keys, at: clock) }
+            throttle.accounts.withLock { $0.recordFailure([name], at: clock) }
+            throttle.addresses.withLock { $0.recordFailure([address], at: clock) }
             logger.notice("sign-in refused", metadata: ["web.reason": "wrong name or password"])
             return signInPage(next: next, name: name, error: Presentation.render(error), status: .unauthorized)
         } catch {
@@ -310,6 +321,8 @@ struct WebConsole: Sendable {
 struct SessionMiddleware: RouterMiddleware {
     typealias Context = WebContext
     let accounts: StaffAccounts
+    /// The session cookie's name.
+    let cookie: String
     let now: @Sendable () -> Timestamp
 
     func handle(
@@ -318,7 +331,7 @@ struct SessionMiddleware: RouterMiddleware {
         next: (Request, WebContext) async throws -> Response
     ) async throws -> Response {
         var context = context
-        if let token = request.cookies[WebConsole.sessionCookie]?.value,
+        if let token = request.cookies[cookie]?.value,
             let session = try? await accounts.session(token: token, at: now())
         {
             context.session = session
@@ -328,7 +341,10 @@ struct SessionMiddleware: RouterMiddleware {
     }
 }
 
-/// The sign-in throttle, shared by every copy of the console's routes.
+/// The sign-in throttles, shared by every copy of the console's routes: five failures lock an
+/// account name, thirty an address (a reverse proxy puts many people behind one address, and
+/// one person's typos must not lock them all out).
 final class ThrottleBox: Sendable {
-    let mutex = Mutex(SignInThrottle())
+    let accounts = Mutex(SignInThrottle(limit: 5))
+    let addresses = Mutex(SignInThrottle(limit: 30))
 }
