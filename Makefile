@@ -75,6 +75,9 @@ bench-store: deps
 	.build/release/sambat bench store $(ARGS)
 
 ## make tsan: unit tests under ThreadSanitizer; run before submitting concurrency changes.
+## On Linux TSan does not see Synchronization.Mutex (a futex it does not intercept): every
+## access under such a lock is reported as a race, even in a trivially correct program
+## (checked 2026-12-04). Read the reports for stacks outside Mutex.withLock.
 tsan: deps
 	$(SWIFT) test --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
