@@ -255,6 +255,20 @@ import Testing
         #expect(await blobs.partialSize(wrong) == 0)
     }
 
+    /// Issue 18: after central restarts, its HELLO_REQUIRED made every office log an error,
+    /// though saying HELLO again is all there is to do.
+    @Test func aRestartedCentralAskingForHelloIsNoError() {
+        let now = ContinuousClock.now
+        var link = Self.readyLink(at: now)
+        var error = Sambat_Sync_V1_Error()
+        error.code = .helloRequired
+        error.message = "say HELLO first"
+        let actions = link.handle(.received(.error(error)), at: now)
+        #expect(Self.sentHello(actions) != nil)
+        #expect(!actions.contains { if case .log(.error, _) = $0 { true } else { false } })
+        #expect(actions.contains { if case .log(.notice, _) = $0 { true } else { false } })
+    }
+
     @Test func batchIDsContinueAcrossSessionsOfTheSameNode() throws {
         let session = PeerSession(node: try NodeID("dpupr"), role: .office, routingID: [1], firstBatchID: 42)
         #expect(session.nextBatchID == 42)

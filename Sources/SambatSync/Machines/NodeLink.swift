@@ -334,10 +334,16 @@ public struct NodeLink: Sendable {
         case .pong:
             return
         case .error(let error):
-            actions.append(.log(.error, "central \(central) says \(error.code): \(error.message)"))
             switch error.code {
             case .helloRequired:
+                // Central restarted (or dropped this session): an ordinary event, not an error.
+                actions.append(.log(.notice, "central \(central) has no session for this node; saying HELLO again"))
                 sayHello(at: now, into: &actions)
+                return
+            default:
+                actions.append(.log(.error, "central \(central) says \(error.code): \(error.message)"))
+            }
+            switch error.code {
             case .invalidBatch where inflight.contains(where: { $0.batchID == error.batchID }):
                 // Central refused one of our uploads whole; resending it at once would fail
                 // the same way. Try again after a while (the log says why).
