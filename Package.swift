@@ -245,7 +245,10 @@ let package = Package(
         // Deterministic simulation: the sync machines and real stores over a simulated network.
         .testTarget(
             name: "SambatSimulationTests",
-            dependencies: ["SambatSync", "SambatStore", "SambatCore", "SambatTestKit"],
+            dependencies: [
+                "SambatSync", "SambatStore", "SambatCore", "SambatTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // Helpers shared by test targets: running built binaries as processes, a seeded generator.

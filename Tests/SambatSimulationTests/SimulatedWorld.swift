@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SambatCore
 import SambatStore
 import SambatSync
@@ -46,6 +47,9 @@ final class SimulatedWorld {
     /// Simulated wall time starts here (2026-11-30 08:00 WIB), so receive times replay too.
     static let epochMilliseconds: Int64 = 1_796_000_400_000
 
+    /// The store work's logger: the simulation reads outcomes, not log lines.
+    static let quiet = Logger(label: "sambat.simulation") { _ in SwiftLogNoOpLogHandler() }
+
     static func node(_ name: String) -> NodeID {
         guard let id = try? NodeID(name) else { preconditionFailure("bad node id \(name)") }
         return id
@@ -82,6 +86,8 @@ final class SimulatedWorld {
     var centralStore: Store
     var centralUp = true
     var hub = CentralHub(settings: SimulatedWorld.settings)
+    /// Central's store work, made once: the service makes it once per run, too.
+    let centralWork: CentralStoreWork
     /// Bumped when central crashes: messages in flight to or from it die with its connections.
     var centralGeneration = 0
     /// The key each peer is enrolled with (ZAP's answer in the product).
@@ -138,6 +144,7 @@ final class SimulatedWorld {
         self.random = random
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         centralStore = try StoreTemplates.open(directory + "/central.sqlite", node: Self.central, role: .central)
+        centralWork = CentralStoreWork(store: centralStore, logger: Self.quiet)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -328,7 +335,7 @@ final class SimulatedWorld {
 
     /// Feeds the hub an event and carries out its actions, and theirs, as the service does.
     private func driveHub(_ first: CentralHub.Event) async {
-        let work = CentralStoreWork(store: centralStore)
+        let work = centralWork
         var pending = [first]
         while !pending.isEmpty, centralUp {
             for action in hub.handle(pending.removeFirst(), at: instant) {
@@ -567,7 +574,11 @@ final class SimulatedNode {
     let node: NodeID
     let role: NodeRole
     let path: String
-    var store: Store
+    var store: Store {
+        didSet { work = NodeStoreWork(store: store, logger: SimulatedWorld.quiet) }
+    }
+    /// The store work on `store`, made again only when a restore replaces the store.
+    var work: NodeStoreWork
     /// The product's node-side machine; `nil` while the node is down.
     var sync: NodeSync?
     /// Bumped on every (re)connect: messages to an older connection are dropped.
@@ -582,7 +593,9 @@ final class SimulatedNode {
         self.node = node
         self.role = role
         path = world.directory + "/\(node).sqlite"
-        store = try Self.open(path, node: node, role: role)
+        let opened = try Self.open(path, node: node, role: role)
+        store = opened
+        work = NodeStoreWork(store: opened, logger: SimulatedWorld.quiet)
     }
 
     static func open(_ path: String, node: NodeID, role: NodeRole) throws -> Store {
@@ -592,7 +605,7 @@ final class SimulatedNode {
     func start() async {
         connection += 1
         localHead = (try? await store.localHead()) ?? 0
-        guard let started = try? await NodeStoreWork(store: store).start() else { return }
+        guard let started = try? await work.start() else { return }
         sync = NodeSync(
             central: SimulatedWorld.central,
             settings: SimulatedWorld.settings,
@@ -617,7 +630,6 @@ final class SimulatedNode {
 
     /// Feeds the machine an event and carries out its actions, and theirs, as the service does.
     private func handle(_ first: NodeSync.Event) async {
-        let work = NodeStoreWork(store: store)
         var pending = [first]
         while !pending.isEmpty, var sync {
             let actions = sync.handle(pending.removeFirst(), at: world.instant)

@@ -284,11 +284,17 @@ struct WebConsole: Sendable {
         } catch {
             throw HTTPError(.contentTooLarge, message: "Formulir terlalu besar.")
         }
+        return fields(in: String(buffer: buffer))
+    }
+
+    /// The fields of an `application/x-www-form-urlencoded` body; a field named twice keeps
+    /// its last value, a field that does not decode is skipped.
+    static func fields(in body: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in body.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = Self.decode(parts[0]) else { continue }
-            fields[key] = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
+            guard let key = decode(parts[0]) else { continue }
+            fields[key] = parts.count > 1 ? decode(parts[1]) ?? "" : ""
         }
         return fields
     }

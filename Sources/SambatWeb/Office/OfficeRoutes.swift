@@ -37,7 +37,7 @@ struct OfficeRoutes: Sendable {
                     listHref: "/",
                     title: overdueOnly ? "Kasus terlambat" : "Kasus \(configuration.node)",
                     session: session,
-                    sync: await syncBanner()
+                    sync: Self.syncBanner(await configuration.syncState?())
                 )
             }
         )
@@ -139,7 +139,7 @@ struct OfficeRoutes: Sendable {
         case .refused(let response): return response
         case .shown(let shown, let values): (model, content) = (shown, values)
         }
-        content["sync"] = await syncBanner()
+        content["sync"] = Self.syncBanner(sync)
         let mine = model.assignments.last { $0.office == configuration.node.rawValue }
         let state = mine?.statusCode ?? ""
         var forms: [String: Any] = [
@@ -163,8 +163,8 @@ struct OfficeRoutes: Sendable {
     }
 
     /// The line that says whether this office's changes have reached central.
-    private func syncBanner() async -> [String: Any]? {
-        guard let state = await configuration.syncState?() else { return nil }
+    private static func syncBanner(_ state: WebConsoleConfiguration.SyncState?) -> [String: Any]? {
+        guard let state else { return nil }
         let link =
             state.linkUp ? "Tersambung ke central." : "Tidak tersambung ke central; pekerjaan tetap tersimpan di sini."
         let unsent =

@@ -116,7 +116,7 @@ struct Open311Routes: Sendable {
         } catch {
             throw Failure(status: .contentTooLarge, description: "request body over 64 KiB")
         }
-        let form = Self.fields(String(buffer: buffer))
+        let form = WebConsole.fields(in: String(buffer: buffer))
         guard let client = try await desk.open311Client(key: form["api_key"] ?? "") else {
             throw Failure(status: .forbidden, description: "api_key missing or not valid")
         }
@@ -217,21 +217,6 @@ struct Open311Routes: Sendable {
             )
         }
         return Timestamp(millisecondsSinceEpoch: Int64(date.timeIntervalSince1970 * 1_000))
-    }
-
-    /// A form post's fields (`application/x-www-form-urlencoded`).
-    static func fields(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding else {
-                continue
-            }
-            fields[key] =
-                parts.count > 1
-                ? String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : ""
-        }
-        return fields
     }
 
     // MARK: Encoding
