@@ -36,7 +36,6 @@ public enum WebServer {
         if let office, let actions = office.actions {
             let console = WebConsole(
                 configuration: office,
-                renderer: PageRenderer(),
                 logger: logger,
                 links: OfficeRoutes.links,
                 nodeLabel: "Konsol OPD — node \(office.node)"
@@ -47,7 +46,6 @@ public enum WebServer {
         if let (hotline, desk) = hotline, let actions = hotline.actions {
             let console = WebConsole(
                 configuration: hotline,
-                renderer: PageRenderer(),
                 logger: logger,
                 links: OperatorRoutes.links,
                 nodeLabel: "Konsol operator — node \(hotline.node)"
@@ -72,7 +70,6 @@ public enum WebServer {
     static func dashboardConsole(_ dashboard: WebConsoleConfiguration, logger: Logger) -> WebConsole {
         WebConsole(
             configuration: dashboard,
-            renderer: PageRenderer(),
             logger: logger,
             links: DashboardRoutes.links,
             nodeLabel: "Dasbor wali kota — node \(dashboard.node)"

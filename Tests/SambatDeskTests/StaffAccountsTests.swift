@@ -99,6 +99,19 @@ import Testing
         #expect(try await accounts.session(token: busy, at: Self.later(24 * 60 + 1)) == nil)
     }
 
+    /// Found in review: nothing removed the sessions of browsers that never came back.
+    @Test func aSignInClearsSessionsPastTheirLimits() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let accounts = try Self.accounts(scratch)
+        try await accounts.add(name: "op.rina", displayName: "Rina", password: "kata-sandi-rina", at: Self.start)
+        _ = try await accounts.signIn(name: "op.rina", password: "kata-sandi-rina", at: Self.start)
+        let (fresh, _) = try await accounts.signIn(name: "op.rina", password: "kata-sandi-rina", at: Self.later(9 * 60))
+        // The first session, idle for nine hours, is gone already; the new one is kept.
+        #expect(try await accounts.endStaleSessions(at: Self.later(9 * 60)) == 0)
+        #expect(try await accounts.session(token: fresh, at: Self.later(9 * 60 + 1)) != nil)
+    }
+
     @Test func badNamesShortPasswordsAndTakenNamesAreRefusedAndWriteNothing() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

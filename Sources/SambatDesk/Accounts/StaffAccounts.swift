@@ -169,6 +169,9 @@ public struct StaffAccounts: Sendable {
         } catch {
             throw .storage(error)
         }
+        // Browsers that never came back leave their sessions behind; each sign-in clears
+        // those, so the table stays as small as the staff's recent sign-ins.
+        try await endStaleSessions(at: time)
         return (token, StaffSession(account: account, csrfToken: csrf))
     }
 

@@ -81,7 +81,8 @@ struct WebConsole: Sendable {
     static let formLimit = 16 * 1024
 
     let configuration: WebConsoleConfiguration
-    let renderer: PageRenderer
+    /// The templates, compiled once per process: they are constants of the binary.
+    let renderer = PageRenderer.shared
     let logger: Logger
     let throttle = ThrottleBox()
     /// The navigation links every page of this console shows.

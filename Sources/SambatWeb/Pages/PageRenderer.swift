@@ -7,11 +7,14 @@ import Mustache
 /// content inside one layout, with the node's own stylesheet (no CDN: the pages work with
 /// no internet).
 ///
-/// Built once when the HTTP server starts and shared by every request (it is immutable).
+/// Built once per process (``shared``) and used by every request (it is immutable).
 /// Every `{{value}}` is HTML-escaped, so a complaint's text renders as text whatever it
 /// holds; only the layout's `{{{content}}}`, which is the already-escaped page, is not.
 public struct PageRenderer: Sendable {
     private let library: MustacheLibrary
+
+    /// The templates compiled once, shared by every console of the process.
+    public static let shared = PageRenderer()
 
     /// Compiles the templates.
     public init() {
