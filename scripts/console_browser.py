@@ -2,7 +2,8 @@
 """Drives the mayor's dashboard in headless Chromium as a person would, and reports what it saw.
 
 Signs in through the form, reads the dashboard (ranking rows, the trend chart, the overdue
-list), opens the day's recap in print layout and prints it to PDF, and saves screenshots.
+list, the sync health of every node), opens the day's recap in print layout and prints it to
+PDF, and saves screenshots.
 Talks to Chromium over its DevTools protocol (python3-websocket), so nothing is downloaded.
 
 With --operator-base, --operator-login and --operator-password-file it also signs in to the
@@ -240,6 +241,10 @@ def main():
                 "[...document.querySelectorAll('table.cases tbody tr td:first-child a')].map(e => e.textContent)"
             )
             seen["signed_in_as"] = page.evaluate("(document.querySelector('.who') || {}).textContent || ''")
+            seen["sync_health"] = page.evaluate(
+                "Object.fromEntries([...document.querySelectorAll('table.health tbody tr')]"
+                ".map(r => [r.querySelector('td.office strong').textContent, r.cells[1].textContent]))"
+            )
             page.screenshot(os.path.join(arguments.screenshots, "dashboard.png"))
             # A case's timeline, from the dashboard's own link when one is listed.
             page.open(base + "/kasus")

@@ -134,6 +134,10 @@ import Testing
         #expect(seen["signed_in_as"] as? String == "Wakil Wali Kota (demo)")
         #expect(Set(seen["ranking"] as? [String] ?? []) == Set(offices))
         #expect(seen["chart_bars"] as? Int == 60, "30 days, a bar for cases in and one for cases closed")
+        // The sync-health table lists every node central knows, the mayor's own node connected.
+        let health = seen["sync_health"] as? [String: String] ?? [:]
+        #expect(Set(health.keys) == Set(offices + ["mayor"]), "\(health)")
+        #expect(health["mayor"] == "terhubung")
         #expect((seen["case_timeline_steps"] as? Int ?? 0) > 0)
         #expect(seen["recap_print_hides_navigation"] as? Bool == true)
         #expect((seen["recap_pdf_bytes"] as? Int ?? 0) > 1_000)

@@ -352,7 +352,9 @@ final class SimulatedWorld {
                     sendFromCentral(await work.blobChunk(for: ask, node: node, role: role), to: connection)
                 case .connectedChanged, .log:
                     break
-                case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .readFeedHeads:
+                case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .resetAcknowledged,
+                    .readFeedHeads,
+                    .recordContact, .readSyncHealth:
                     if let next = await work.perform(action, receivedAt: wallTime) { pending.append(next) }
                 }
             }
@@ -463,13 +465,15 @@ final class SimulatedWorld {
 
     private func isQuiet() async throws -> Bool {
         // Pings keep messages in flight for ever, so quiet means: every link ready, nothing
-        // unsent, every feed acknowledged.
+        // unsent, every feed applied by the node and acknowledged.
         for (node, simulated) in nodes {
             guard let sync = simulated.sync, let link = sync.link, link.phase == .ready, link.unsentCount == 0,
                 !sync.isDraining
             else { return false }
             let head = try await centralStore.feedHead(for: node)
-            guard try await centralStore.checkpoint(for: node) == head else { return false }
+            guard try await centralStore.checkpoint(for: node) == head,
+                try await simulated.store.checkpoint(for: Self.central) == head
+            else { return false }
         }
         return true
     }
@@ -609,7 +613,8 @@ final class SimulatedNode {
         sync = NodeSync(
             central: SimulatedWorld.central,
             settings: SimulatedWorld.settings,
-            fetchesBlobs: role == .office
+            fetchesBlobs: role == .office,
+            keepsNodeHealth: role == .mayor
         )
         await handle(started)
     }
@@ -645,7 +650,8 @@ final class SimulatedNode {
                     connection += 1
                 case .linkChanged, .log:
                     break
-                case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs:
+                case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs,
+                    .saveNodeHealth:
                     guard let next = await work.perform(action, receivedAt: world.wallTime) else { continue }
                     if case .feedNotStored = next {
                         world.outcome.problems.append("\(node) could not apply a feed batch")

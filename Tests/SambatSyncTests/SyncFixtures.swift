@@ -133,6 +133,42 @@ final class SyncWorld: Sendable {
         return (central, office, caseID, hub)
     }
 
+    /// Central, dpupr and the mayor syncing over real sockets, with one case dispatched to
+    /// dpupr before they started; ``stop()`` cancels all three.
+    struct Star {
+        let central: Store
+        let office: Store
+        let mayor: Store
+        let caseID: CaseID
+        let hub: (task: Task<Void, any Error>, service: CentralSyncService, endpoint: String)
+        let officeLink: (task: Task<Void, any Error>, service: NodeSyncService)
+        let mayorLink: (task: Task<Void, any Error>, service: NodeSyncService)
+
+        func stop() {
+            officeLink.task.cancel()
+            mayorLink.task.cancel()
+            hub.task.cancel()
+        }
+    }
+
+    /// Starts a ``Star`` whose dispatched case has `serial`.
+    func startStar(serial: Int = 1) async throws -> Star {
+        let central = try await openCentral()
+        let office = try open(Self.dpupr, .office)
+        let mayor = try open(Self.mayor, .mayor)
+        let caseID = try await Self.dispatch(central, serial: serial)
+        let hub = try await startCentral(central)
+        return Star(
+            central: central,
+            office: office,
+            mayor: mayor,
+            caseID: caseID,
+            hub: hub,
+            officeLink: startNode(office, endpoint: hub.endpoint),
+            mayorLink: startNode(mayor, endpoint: hub.endpoint)
+        )
+    }
+
     /// Starts a node's sync service against central at `endpoint`.
     func startNode(
         _ store: Store,

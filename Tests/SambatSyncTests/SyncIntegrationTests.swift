@@ -8,19 +8,9 @@ import Testing
 /// Central, offices and the mayor over real CURVE sockets on 127.0.0.1, in one process.
 @Suite(.timeLimit(.minutes(2)), .serialized) struct SyncIntegrationTests {
     @Test func dispatchReachesTheOfficeAndItsWorkReachesCentralAndTheMayor() async throws {
-        let world = try SyncWorld()
-        let central = try await world.openCentral()
-        let office = try world.open(SyncWorld.dpupr, .office)
-        let mayor = try world.open(SyncWorld.mayor, .mayor)
-        let caseID = try await SyncWorld.dispatch(central, serial: 1)
-        let hub = try await world.startCentral(central)
-        let officeLink = world.startNode(office, endpoint: hub.endpoint)
-        let mayorLink = world.startNode(mayor, endpoint: hub.endpoint)
-        defer {
-            officeLink.task.cancel()
-            mayorLink.task.cancel()
-            hub.task.cancel()
-        }
+        let star = try await SyncWorld().startStar()
+        defer { star.stop() }
+        let (central, office, mayor, caseID) = (star.central, star.office, star.mayor, star.caseID)
 
         try await eventually("the office holds the dispatched case") {
             try await office.caseState(caseID)?.status == .dispatched
@@ -32,7 +22,7 @@ import Testing
             let atMayor = try await mayor.caseState(caseID)?.status
             return atCentral == .inProgress && atMayor == .inProgress
         }
-        try await eventually("the office knows central holds its ops") { officeLink.service.status.unsent == 0 }
+        try await eventually("the office knows central holds its ops") { star.officeLink.service.status.unsent == 0 }
         let reference = try await SyncWorld.hashes(central, caseID)
         #expect(reference.count == 5)
         try await eventually("every node holds the same ops") {
@@ -40,7 +30,7 @@ import Testing
             let atMayor = try await SyncWorld.hashes(mayor, caseID)
             return atOffice == reference && atMayor == reference
         }
-        #expect(hub.service.connectedPeers == [SyncWorld.dpupr, SyncWorld.mayor])
+        #expect(star.hub.service.connectedPeers == [SyncWorld.dpupr, SyncWorld.mayor])
         #expect(try await central.integrityAlarmCount() == 0)
     }
 

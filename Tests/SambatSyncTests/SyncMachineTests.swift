@@ -157,10 +157,44 @@ import Testing
         hello.origin = "dpupr#1"
         hello.feedCheckpoint = 28
         let actions = session.handle(.hello(hello, frontier: 0, feedHead: 28), at: .now)
-        #expect(actions.contains(.saveAcknowledged(28)))
-        // A checkpoint central does not recognise (beyond its feed) is not recorded.
+        #expect(actions.contains(.resetAcknowledged(28)))
+        // A checkpoint central does not recognise (beyond its feed) is not recorded: the feed
+        // is replayed from the start.
         hello.feedCheckpoint = 40
-        #expect(!session.handle(.hello(hello, frontier: 0, feedHead: 28), at: .now).contains(.saveAcknowledged(40)))
+        let replayed = session.handle(.hello(hello, frontier: 0, feedHead: 28), at: .now)
+        #expect(replayed.contains(.resetAcknowledged(0)))
+        #expect(!replayed.contains(.resetAcknowledged(40)))
+    }
+
+    /// Found by the simulation (seed 299, once NODE_HEALTH changed its schedule).
+    ///
+    /// An office restored from a backup said HELLO with a checkpoint below what it had
+    /// acknowledged. Central kept the higher one, so it (and the mayor's dashboard) took the office for
+    /// caught up while the office's first feed batch was still to be resent.
+    @Test func aHelloBelowTheStoredCheckpointMovesItBack() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sambat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let central = try Store.open(
+            StoreConfiguration(path: directory.appendingPathComponent("central.sqlite").path),
+            identity: NodeIdentity(node: try NodeID("central"), role: .central, central: try NodeID("central"))
+        )
+        let dpupr = try NodeID("dpupr")
+        let work = CentralStoreWork(store: central)
+        _ = await work.perform(.saveAcknowledged(dpupr, 5), receivedAt: .now)
+        var session = PeerSession(node: dpupr, role: .office, routingID: [1])
+        var hello = Sambat_Sync_V1_Hello()
+        hello.node = "dpupr"
+        hello.origin = "dpupr#2"
+        hello.feedCheckpoint = 2
+        for action in session.handle(.hello(hello, frontier: 0, feedHead: 5), at: .now) {
+            guard case .resetAcknowledged(let position) = action else { continue }
+            _ = await work.perform(.resetAcknowledged(dpupr, position), receivedAt: .now)
+        }
+        #expect(try await central.checkpoint(for: dpupr) == 2)
+        // An ACK still only moves it forward.
+        _ = await work.perform(.saveAcknowledged(dpupr, 1), receivedAt: .now)
+        #expect(try await central.checkpoint(for: dpupr) == 2)
     }
 
     @Test func centralResendsAFeedBatchThePeerNeverAcknowledged() throws {

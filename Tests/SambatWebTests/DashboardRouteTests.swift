@@ -251,6 +251,82 @@ import Testing
         }
     }
 
+    @Test func theSyncHealthOfEveryNodeIsListedTroubleFirstAndAnOldReportIsFlagged() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let dashboard = try await Dashboard(scratch)
+        try await dashboard.application.test(.router) { client in
+            let (browser, _) = try await Self.signIn(client)
+            let before = String(buffer: try await client.execute(uri: "/", method: .get, headers: browser.header).body)
+            #expect(before.contains("Kesehatan sinkronisasi"))
+            #expect(before.contains("Belum ada laporan dari pusat."))
+
+            let threeDaysAgo = Timestamp(millisecondsSinceEpoch: Self.now.millisecondsSinceEpoch - 3 * 86_400_000)
+            func report(ageSeconds: Int64) -> NodeHealthReport {
+                NodeHealthReport(
+                    reportedAt: Timestamp(millisecondsSinceEpoch: Self.now.millisecondsSinceEpoch - ageSeconds * 1_000),
+                    nodes: [
+                        NodeSyncHealth(
+                            node: Self.dpupr,
+                            role: .office,
+                            connected: true,
+                            lastSeenAt: Self.now,
+                            feedBehind: 0,
+                            uploadBehind: 0
+                        ),
+                        NodeSyncHealth(
+                            node: Self.dlh,
+                            role: .office,
+                            connected: false,
+                            lastSeenAt: threeDaysAgo,
+                            feedBehind: 12,
+                            uploadBehind: 3
+                        ),
+                        NodeSyncHealth(
+                            node: Self.node("mayor"),
+                            role: .mayor,
+                            connected: true,
+                            lastSeenAt: Self.now,
+                            feedBehind: 4,
+                            uploadBehind: 0
+                        ),
+                    ]
+                )
+            }
+            try await dashboard.store.saveNodeHealth(report(ageSeconds: 4))
+            let page = String(buffer: try await client.execute(uri: "/", method: .get, headers: browser.header).body)
+            let section = try #require(page.range(of: "Kesehatan sinkronisasi")).upperBound
+            let health = String(page[section...])
+            // The office cut off for three days comes first, then the one behind, then the rest.
+            let dlh = try #require(health.range(of: "Dinas Lingkungan Hidup"))
+            let mayor = try #require(health.range(of: "Kantor Wali Kota"))
+            let dpupr = try #require(health.range(of: "Dinas Pekerjaan Umum dan Penataan Ruang"))
+            #expect(dlh.lowerBound < mayor.lowerBound && mayor.lowerBound < dpupr.lowerBound)
+            #expect(health.contains("terputus"))
+            #expect(health.contains("3 hari lalu"))
+            #expect(health.contains("<td class=\"n\">12</td><td class=\"n\">3</td>"))
+            #expect(!health.contains("mungkin sudah berubah"), "a fresh report is not flagged")
+
+            let answer = try await client.execute(uri: "/api/kesehatan", method: .get, headers: browser.header)
+            #expect(answer.status == .ok)
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView)) as? [String: Any]
+            )
+            #expect(json["stale"] as? Bool == false)
+            #expect(json["ageSeconds"] as? Int == 4)
+            let nodes = try #require(json["nodes"] as? [[String: Any]])
+            #expect(nodes.compactMap { $0["node"] as? String } == ["dlh", "mayor", "dpupr"])
+            #expect(nodes.first?["feedBehind"] as? Int == 12)
+            #expect(nodes.first?["connected"] as? Bool == false)
+
+            // Three missed reports: the mayor's link to central is down, and the page says so.
+            try await dashboard.store.saveNodeHealth(report(ageSeconds: 120))
+            let old = String(buffer: try await client.execute(uri: "/", method: .get, headers: browser.header).body)
+            #expect(old.contains("(2 menit lalu)"))
+            #expect(old.contains("mungkin sudah berubah"))
+        }
+    }
+
     @Test func aComplaintsMarkupRendersAsTextAndTheReporterStaysAPseudonym() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

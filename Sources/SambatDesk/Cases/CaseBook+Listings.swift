@@ -1,5 +1,5 @@
 public import SambatCore
-import SambatStore
+public import SambatStore
 
 /// Which cases a listing shows.
 public struct CaseListFilter: Hashable, Sendable {
@@ -189,6 +189,16 @@ extension CaseBook {
     /// The screening flags a case's complaint raises (at central, where the lists are).
     public func flags(of record: CaseRecord) -> [ScreeningRules.Flag] {
         reference.screening.flags(for: record.state.complaint?.text ?? "")
+    }
+
+    /// At the mayor: central's latest report of every node's sync health (last seen, ops
+    /// behind), or `nil` before central has sent one.
+    public func syncHealth() async throws(DeskError) -> NodeHealthReport? {
+        do {
+            return try await store.nodeHealthReport()
+        } catch {
+            throw .storage(error)
+        }
     }
 
     /// Conflicts recorded by the merge, by case; resolved ones only when asked, and of the

@@ -33,6 +33,15 @@ public enum Presentation {
         return "\(minutes / 60) j \(pad(Int(minutes % 60))) m"
     }
 
+    /// "baru saja", "12 menit lalu", "3 jam lalu", "2 hari lalu": how long ago, in wall time.
+    public static func ago(_ milliseconds: Int64) -> String {
+        let minutes = max(0, milliseconds) / 60_000
+        if minutes < 1 { return "baru saja" }
+        if minutes < 60 { return "\(minutes) menit lalu" }
+        if minutes < 48 * 60 { return "\(minutes / 60) jam lalu" }
+        return "\(minutes / (24 * 60)) hari lalu"
+    }
+
     /// Two digits.
     public static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 

@@ -401,6 +401,31 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v12-sync-health") { db in
+            try db.execute(
+                sql: """
+                    -- Central only. When central last heard from each peer, and the highest seq
+                    -- the peer said it authored under its origin (HELLO or an upload): what
+                    -- central reports to the mayor as the peer's sync health.
+                    CREATE TABLE peerContact (
+                        node TEXT PRIMARY KEY,
+                        lastSeenAt INTEGER NOT NULL,
+                        origin TEXT NOT NULL,
+                        claimedSeq INTEGER NOT NULL CHECK (claimedSeq >= 0)
+                    ) WITHOUT ROWID;
+                    -- Mayor only. Central's latest sync-health report, one row per node.
+                    CREATE TABLE nodeHealth (
+                        node TEXT PRIMARY KEY,
+                        role TEXT NOT NULL,
+                        connected INTEGER NOT NULL,
+                        lastSeenAt INTEGER,
+                        feedBehind INTEGER NOT NULL,
+                        uploadBehind INTEGER NOT NULL,
+                        reportedAt INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -12,7 +12,8 @@ public import SambatStore
 ///   origin, and a second process running with one node id (told from a restart by a probe);
 /// - cut-offs when the peer table changes;
 /// - the per-node blob budget;
-/// - feed batch ids continuing across a node's sessions.
+/// - feed batch ids continuing across a node's sessions;
+/// - when each peer was last heard from, and the NODE_HEALTH reports a mayor asked for.
 ///
 /// It touches neither socket nor store: it returns ``Action``s, and the results of the store
 /// work and probes come back as ``Event``s. The store work is ``CentralStoreWork/perform(_:)``,
@@ -88,6 +89,9 @@ public struct CentralHub: Sendable {
         case uploaded(NodeID, PeerSession.Event, applied: Bool)
         /// A message to a session's connection was not taken within a second.
         case sendFailed(NodeID, connection: Connection)
+        /// The report ``Action/readSyncHealth(for:connected:)`` built; `nil` when the store
+        /// could not be read.
+        case syncHealthRead(NodeID, Sambat_Sync_V1_NodeHealth?)
     }
 
     /// What the service must do.
@@ -111,10 +115,19 @@ public struct CentralHub: Sendable {
         case applyUpload(Sambat_Sync_V1_Batch, node: NodeID, role: NodeRole, origin: Origin)
         /// Save how far a peer has acknowledged its feed.
         case saveAcknowledged(NodeID, UInt64)
+        /// Save how far a peer holds its feed as its HELLO said, also backwards.
+        case resetAcknowledged(NodeID, UInt64)
         /// Read the feed heads of these peers, then report ``Event/feedHeads(_:)``.
         case readFeedHeads([NodeID])
         /// The set of peers with a session changed.
         case connectedChanged(Set<NodeID>)
+        /// Save that `node` was last heard from `silentFor` ago, with its origin and the
+        /// highest seq it said it authored under it.
+        case recordContact(NodeID, origin: Origin, claimedSeq: UInt64, silentFor: Duration)
+        /// Build a NODE_HEALTH report for `node`: every peer's sync health, with how long ago
+        /// each session was heard from, and which sessions count as connected. Then report
+        /// ``Event/syncHealthRead(_:_:)``.
+        case readSyncHealth(for: NodeID, heard: [NodeID: Duration], connected: Set<NodeID>)
         /// Write a log line (English, no personal data).
         case log(SyncLogLevel, String, node: NodeID?)
     }
@@ -136,6 +149,15 @@ public struct CentralHub: Sendable {
     private var nextBatchIDs: [NodeID: UInt64] = [:]
     /// Blob bytes served per node in the current second.
     private var blobBudget: [NodeID: (second: ContinuousClock.Instant, used: Int)] = [:]
+    /// The highest seq each session's node said it authored (HELLO, then acknowledged uploads).
+    private var claimedSeqs: [NodeID: UInt64] = [:]
+    /// When each session's contact was last saved.
+    private var contactSavedAt: [NodeID: ContinuousClock.Instant] = [:]
+    /// Mayor sessions that asked for NODE_HEALTH, and when each was last sent one.
+    private var healthSentAt: [NodeID: ContinuousClock.Instant] = [:]
+
+    /// How often a session's "last heard from" is saved while it lasts; also when it ends.
+    public static let contactSaveInterval: Duration = .seconds(30)
 
     /// A hub with no sessions.
     public init(settings: SyncSettings) {
@@ -167,12 +189,22 @@ public struct CentralHub: Sendable {
                 return actions
             }
             actions.append(.log(.info, "a node reconnected after its old connection closed", node: pending.peer.node))
-            forget(pending.peer.node, into: &actions)
+            forget(pending.peer.node, at: now, into: &actions)
             actions.append(.lookUpHello(pending))
         case .helloLookedUp(let pending, let facts):
             admit(pending, facts: facts, at: now, into: &actions)
         case .tick:
             if !sessions.isEmpty { actions.append(.readFeedHeads(sessions.keys.sorted())) }
+            for node in sessions.keys.sorted() {
+                if let saved = contactSavedAt[node], now - saved >= Self.contactSaveInterval {
+                    recordContact(of: node, at: now, into: &actions)
+                }
+                // A mayor that asked is told every ping interval (5 s by default).
+                if let sent = healthSentAt[node], now - sent >= settings.pingInterval {
+                    healthSentAt[node] = now
+                    actions.append(readSyncHealth(for: node, at: now))
+                }
+            }
         case .feedHeads(let heads):
             for (node, head) in heads.sorted(by: { $0.key < $1.key }) {
                 run(.feedHead(head), for: node, at: now, into: &actions)
@@ -183,7 +215,7 @@ public struct CentralHub: Sendable {
             for node in sessions.keys.sorted() where keys[node] == nil || keys[node] != sessionKeys[node] {
                 guard let session = sessions[node] else { continue }
                 let reason = "\(node) is no longer enrolled with the key it connected with"
-                forget(node, into: &actions)
+                forget(node, at: now, into: &actions)
                 actions.append(.log(.notice, "cut off a peer: \(reason)", node: node))
                 actions.append(.send(.error(.notEnrolled, reason), to: session.routingID, session: nil))
             }
@@ -201,7 +233,14 @@ public struct CentralHub: Sendable {
             // checkpoint. One slow peer never holds up the others.
             guard sessions[node]?.routingID == connection else { break }
             actions.append(.log(.notice, "dropped a peer that does not take messages", node: node))
-            forget(node, into: &actions)
+            forget(node, at: now, into: &actions)
+        case .syncHealthRead(let node, let report):
+            guard let report else {
+                actions.append(.log(.error, "could not read the nodes' sync health", node: node))
+                break
+            }
+            guard let session = sessions[node], healthSentAt[node] != nil else { break }
+            actions.append(.send(.nodeHealth(report), to: session.routingID, session: node))
         }
         return actions
     }
@@ -228,7 +267,7 @@ public struct CentralHub: Sendable {
             answer(.error(.notEnrolled, "this node is not enrolled at central"))
             // A connection still using a replaced key must not end the session the node
             // opened with its current key.
-            if enrolled?.status != .active || sessionKeys[node] == arrival.key { forget(node, into: &actions) }
+            if enrolled?.status != .active || sessionKeys[node] == arrival.key { forget(node, at: now, into: &actions) }
             return
         }
         let message: SyncMessage
@@ -363,7 +402,15 @@ public struct CentralHub: Sendable {
         sessionKeys[node] = pending.key
         origins[node] = pending.origin
         lastHeard[node] = now
+        claimedSeqs[node] = pending.hello.lastSeq
         if !wasConnected { actions.append(.connectedChanged(connectedPeers)) }
+        recordContact(of: node, at: now, into: &actions)
+        // Only the mayor's dashboard shows every node's health; offices are not told of others.
+        healthSentAt[node] = nil
+        if pending.peer.role == .mayor, pending.hello.nodeHealth {
+            healthSentAt[node] = now
+            actions.append(readSyncHealth(for: node, at: now))
+        }
         run(
             .hello(pending.hello, frontier: facts.frontier, feedHead: facts.feedHead, feedEpoch: facts.feedEpoch),
             for: node,
@@ -381,13 +428,41 @@ public struct CentralHub: Sendable {
         return true
     }
 
-    private mutating func forget(_ node: NodeID, into actions: inout [Action]) {
+    private mutating func forget(_ node: NodeID, at now: ContinuousClock.Instant, into actions: inout [Action]) {
         guard let session = sessions[node] else { return }
+        recordContact(of: node, at: now, pace: false, into: &actions)
         nextBatchIDs[node] = session.nextBatchID
         sessions[node] = nil
         origins[node] = nil
         lastHeard[node] = nil
+        claimedSeqs[node] = nil
+        contactSavedAt[node] = nil
+        healthSentAt[node] = nil
         actions.append(.connectedChanged(connectedPeers))
+    }
+
+    /// Asks to save when a session's node was last heard from; `pace` is now, to pace the
+    /// next save (`nil` when the session ends).
+    private mutating func recordContact(
+        of node: NodeID,
+        at now: ContinuousClock.Instant,
+        pace: Bool = true,
+        into actions: inout [Action]
+    ) {
+        guard let origin = origins[node] else { return }
+        contactSavedAt[node] = pace ? now : nil
+        let silence = lastHeard[node].map { max(.zero, now - $0) } ?? .zero
+        actions.append(.recordContact(node, origin: origin, claimedSeq: claimedSeqs[node] ?? 0, silentFor: silence))
+    }
+
+    /// The report request for `node`: how long ago each session was heard from, and as
+    /// connected those heard from within the link timeout (a node pings when quiet, so a
+    /// longer silence means its connection is dead even if no send to it has failed yet).
+    private func readSyncHealth(for node: NodeID, at now: ContinuousClock.Instant) -> Action {
+        var heard: [NodeID: Duration] = [:]
+        for (peer, instant) in lastHeard where sessions[peer] != nil { heard[peer] = max(.zero, now - instant) }
+        let connected = Set(heard.filter { $0.value < settings.linkTimeout }.keys)
+        return .readSyncHealth(for: node, heard: heard, connected: connected)
     }
 
     /// Feeds an event to a peer's session and turns what it asks into hub actions.
@@ -403,6 +478,9 @@ public struct CentralHub: Sendable {
         for action in asked {
             switch action {
             case .send(let message):
+                if case .ack(let ack) = message, ack.frontier > claimedSeqs[node] ?? 0 {
+                    claimedSeqs[node] = ack.frontier
+                }
                 actions.append(.send(message, to: session.routingID, session: node))
             case .readFeed(let after, let limit, let generation):
                 actions.append(
@@ -420,6 +498,8 @@ public struct CentralHub: Sendable {
                 actions.append(.applyUpload(batch, node: node, role: session.role, origin: origin))
             case .saveAcknowledged(let position):
                 actions.append(.saveAcknowledged(node, position))
+            case .resetAcknowledged(let position):
+                actions.append(.resetAcknowledged(node, position))
             case .log(let level, let text):
                 actions.append(.log(level, text, node: node))
             }

@@ -70,6 +70,8 @@ public struct NodeLink: Sendable {
     public let settings: SyncSettings
     /// Free text sent in HELLO.
     public let software: String
+    /// Whether HELLO asks central for NODE_HEALTH reports (the mayor does).
+    public let asksNodeHealth: Bool
 
     public private(set) var phase: Phase = .idle
     /// Central's acknowledged frontier for this origin: ops above it are "not yet sent".
@@ -109,11 +111,18 @@ public struct NodeLink: Sendable {
     private var pingNonce: UInt64 = 0
 
     /// A link for `origin` to `central`, not started.
-    public init(origin: Origin, central: NodeID, settings: SyncSettings = SyncSettings(), software: String = "sambat") {
+    public init(
+        origin: Origin,
+        central: NodeID,
+        settings: SyncSettings = SyncSettings(),
+        software: String = "sambat",
+        asksNodeHealth: Bool = false
+    ) {
         self.origin = origin
         self.central = central
         self.settings = settings
         self.software = software
+        self.asksNodeHealth = asksNodeHealth
     }
 
     /// How many of this node's ops central has not acknowledged.
@@ -181,6 +190,7 @@ public struct NodeLink: Sendable {
         hello.software = String(software.utf8.prefix(64)) ?? "sambat"
         hello.session = generation
         hello.feedEpoch = feedEpoch
+        hello.nodeHealth = asksNodeHealth
         send(.hello(hello), at: now, into: &actions)
     }
 
@@ -361,8 +371,8 @@ public struct NodeLink: Sendable {
             }
         case .hello:
             send(.error(.unexpectedMessage, "HELLO goes from a node to central"), at: now, into: &actions)
-        case .blobRequest, .blobChunk:
-            return  // evidence blobs are the service's BlobFetcher's business
+        case .blobRequest, .blobChunk, .nodeHealth:
+            return  // evidence blobs and health reports are NodeSync's business, beside the link
         }
     }
 

@@ -91,6 +91,8 @@ public struct NodeSync: Sendable {
         case readMissingBlobs(after: [UInt8]?)
         /// The link came up or went down.
         case linkChanged(up: Bool)
+        /// Keep central's latest sync-health report (the mayor).
+        case saveNodeHealth(NodeHealthReport)
         /// Write a log line (English, no personal data).
         case log(SyncLogLevel, String)
     }
@@ -99,6 +101,8 @@ public struct NodeSync: Sendable {
     public let settings: SyncSettings
     /// Whether this node fetches evidence blobs (offices do; the mayor holds none).
     public let fetchesBlobs: Bool
+    /// Whether this node asks for and keeps central's NODE_HEALTH reports (the mayor does).
+    public let keepsNodeHealth: Bool
     /// The link of the origin being offered; `nil` before ``Event/started(current:earlier:_:)``.
     public private(set) var link: NodeLink?
     /// The earlier incarnation being offered, if any.
@@ -113,10 +117,11 @@ public struct NodeSync: Sendable {
     private var awaitingStart = false
 
     /// A machine for a node whose central is `central`.
-    public init(central: NodeID, settings: SyncSettings, fetchesBlobs: Bool) {
+    public init(central: NodeID, settings: SyncSettings, fetchesBlobs: Bool, keepsNodeHealth: Bool = false) {
         self.central = central
         self.settings = settings
         self.fetchesBlobs = fetchesBlobs
+        self.keepsNodeHealth = keepsNodeHealth
         fetcher = BlobFetcher(chunkBytes: settings.blobChunkBytes, window: settings.credit)
     }
 
@@ -151,6 +156,12 @@ public struct NodeSync: Sendable {
                 if fetchesBlobs { fetch(.chunk(chunk), into: &actions) }
             case .blobRequest(let ask):
                 actions.append(.serveBlob(ask))
+            case .nodeHealth(let health):
+                guard keepsNodeHealth else {
+                    actions.append(.log(.debug, "ignored a NODE_HEALTH report this node did not ask for"))
+                    break
+                }
+                keep(health, into: &actions)
             default:
                 drive(.received(message), into: &actions, at: now)
             }
@@ -186,7 +197,9 @@ public struct NodeSync: Sendable {
     private mutating func begin(_ start: LinkStart, into actions: inout [Action], at now: ContinuousClock.Instant) {
         guard let current else { return }
         let origin = draining?.origin ?? current
-        if link?.origin != origin { link = NodeLink(origin: origin, central: central, settings: settings) }
+        if link?.origin != origin {
+            link = NodeLink(origin: origin, central: central, settings: settings, asksNodeHealth: keepsNodeHealth)
+        }
         drive(
             .connect(
                 localHead: draining?.head ?? start.localHead,
@@ -240,6 +253,39 @@ public struct NodeSync: Sendable {
             }
         }
     }
+
+    /// Keeps a health report: entries naming no valid node or role are dropped (and counted in
+    /// the log), the rest kept whole; a report of nothing valid is not kept.
+    private func keep(_ health: Sambat_Sync_V1_NodeHealth, into actions: inout [Action]) {
+        var nodes: [NodeSyncHealth] = []
+        for entry in health.nodes.prefix(Self.maximumHealthEntries) {
+            guard let node = try? NodeID(entry.node), let role = NodeRole(rawValue: entry.role), role != .central
+            else { continue }
+            nodes.append(
+                NodeSyncHealth(
+                    node: node,
+                    role: role,
+                    connected: entry.connected,
+                    lastSeenAt: entry.lastSeenMs > 0 ? Timestamp(millisecondsSinceEpoch: entry.lastSeenMs) : nil,
+                    feedBehind: entry.feedBehind,
+                    uploadBehind: entry.uploadBehind
+                )
+            )
+        }
+        let dropped = health.nodes.count - nodes.count
+        if dropped > 0 {
+            actions.append(.log(.warning, "dropped \(dropped) entries of a NODE_HEALTH report that name no valid node"))
+        }
+        guard !nodes.isEmpty, health.reportedAtMs > 0 else { return }
+        let report = NodeHealthReport(
+            reportedAt: Timestamp(millisecondsSinceEpoch: health.reportedAtMs),
+            nodes: nodes.sorted { $0.node < $1.node }
+        )
+        actions.append(.saveNodeHealth(report))
+    }
+
+    /// The most nodes one health report may list: a province-wide central has a few hundred.
+    public static let maximumHealthEntries = 10_000
 
     /// Feeds the blob fetcher an event; its sends go out briefly, its store work is asked for.
     private mutating func fetch(_ event: BlobFetcher.Event, into actions: inout [Action]) {

@@ -36,6 +36,9 @@ public struct PeerSession: Sendable {
         case applyUpload(Sambat_Sync_V1_Batch)
         /// Save how far the peer has acknowledged its feed.
         case saveAcknowledged(UInt64)
+        /// Save how far the peer holds its feed as its HELLO says, also backwards: a node
+        /// restored from a backup holds less than it acknowledged before.
+        case resetAcknowledged(UInt64)
         /// Write a log line (English, no personal data).
         case log(SyncLogLevel, String)
     }
@@ -111,8 +114,10 @@ public struct PeerSession: Sendable {
                 )
             )
             // The peer's HELLO says how far it holds the feed: record it, since an ACK that
-            // said so may have been lost (and nothing may be left to send that would be ACKed).
-            if from > 0 { actions.append(.saveAcknowledged(from)) }
+            // said so may have been lost (and nothing may be left to send that would be ACKed),
+            // and a restored node holds less than it acknowledged (what it waits for is shown
+            // on the mayor's dashboard).
+            actions.append(.resetAcknowledged(from))
             readMoreIfPossible(into: &actions)
         case .received(let message):
             receive(message, into: &actions)
@@ -216,7 +221,7 @@ public struct PeerSession: Sendable {
             }
         case .blobRequest, .blobChunk:
             return  // handled by the service, beside the session
-        case .hello, .welcome:
+        case .hello, .welcome, .nodeHealth:
             actions.append(.send(.error(.unexpectedMessage, "\(message.name) is not expected here")))
         }
     }

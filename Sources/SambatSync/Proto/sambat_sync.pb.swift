@@ -64,6 +64,10 @@ public nonisolated struct Sambat_Sync_V1_Hello: Sendable {
   /// The feed epoch the checkpoint belongs to, as the last WELCOME gave it (0 if never).
   public var feedEpoch: UInt64 = 0
 
+  /// Asks central for NODE_HEALTH reports during this session. Central honours it only for
+  /// the mayor node; an older central ignores the field.
+  public var nodeHealth: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -355,13 +359,61 @@ public nonisolated struct Sambat_Sync_V1_BlobChunk: Sendable {
   public init() {}
 }
 
+/// Type 10, central to the mayor: how every enrolled node's sync stands, as central sees it.
+/// Sent only in a session whose HELLO set node_health: once after WELCOME, then every 5 s.
+public nonisolated struct Sambat_Sync_V1_NodeHealth: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// When central took the readings, in Unix milliseconds.
+  public var reportedAtMs: Int64 = 0
+
+  /// One entry per enrolled, active office and mayor node, ordered by node id.
+  public var nodes: [Sambat_Sync_V1_PeerHealth] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One node's sync health inside NODE_HEALTH.
+public nonisolated struct Sambat_Sync_V1_PeerHealth: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The node id.
+  public var node: String = String()
+
+  /// "office" or "mayor".
+  public var role: String = String()
+
+  /// Whether the node has a session with central now.
+  public var connected: Bool = false
+
+  /// When central last heard from the node, in Unix milliseconds; 0 if never.
+  public var lastSeenMs: Int64 = 0
+
+  /// Feed entries central holds for the node that it has not yet acknowledged.
+  public var feedBehind: UInt64 = 0
+
+  /// Ops the node said it authored (HELLO's last_seq, or uploads) that central does not
+  /// hold yet; as of the node's last session.
+  public var uploadBehind: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "sambat.sync.v1"
 
 nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0\u{3}feed_epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0\u{3}feed_epoch\0\u{3}node_health\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -376,6 +428,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
       case 5: try { try decoder.decodeSingularStringField(value: &self.software) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.feedEpoch) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.nodeHealth) }()
       default: break
       }
     }
@@ -403,6 +456,9 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if self.feedEpoch != 0 {
       try visitor.visitSingularUInt64Field(value: self.feedEpoch, fieldNumber: 7)
     }
+    if self.nodeHealth != false {
+      try visitor.visitSingularBoolField(value: self.nodeHealth, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -414,6 +470,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.software != rhs.software {return false}
     if lhs.session != rhs.session {return false}
     if lhs.feedEpoch != rhs.feedEpoch {return false}
+    if lhs.nodeHealth != rhs.nodeHealth {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -798,6 +855,96 @@ nonisolated extension Sambat_Sync_V1_BlobChunk: SwiftProtobuf.Message, SwiftProt
     if lhs.totalSize != rhs.totalSize {return false}
     if lhs.data != rhs.data {return false}
     if lhs.unavailable != rhs.unavailable {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sambat_Sync_V1_NodeHealth: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NodeHealth"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reported_at_ms\0\u{1}nodes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.reportedAtMs) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.nodes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.reportedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.reportedAtMs, fieldNumber: 1)
+    }
+    if !self.nodes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.nodes, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sambat_Sync_V1_NodeHealth, rhs: Sambat_Sync_V1_NodeHealth) -> Bool {
+    if lhs.reportedAtMs != rhs.reportedAtMs {return false}
+    if lhs.nodes != rhs.nodes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sambat_Sync_V1_PeerHealth: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PeerHealth"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}role\0\u{1}connected\0\u{3}last_seen_ms\0\u{3}feed_behind\0\u{3}upload_behind\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.connected) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.lastSeenMs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.feedBehind) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.uploadBehind) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
+    }
+    if !self.role.isEmpty {
+      try visitor.visitSingularStringField(value: self.role, fieldNumber: 2)
+    }
+    if self.connected != false {
+      try visitor.visitSingularBoolField(value: self.connected, fieldNumber: 3)
+    }
+    if self.lastSeenMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSeenMs, fieldNumber: 4)
+    }
+    if self.feedBehind != 0 {
+      try visitor.visitSingularUInt64Field(value: self.feedBehind, fieldNumber: 5)
+    }
+    if self.uploadBehind != 0 {
+      try visitor.visitSingularUInt64Field(value: self.uploadBehind, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sambat_Sync_V1_PeerHealth, rhs: Sambat_Sync_V1_PeerHealth) -> Bool {
+    if lhs.node != rhs.node {return false}
+    if lhs.role != rhs.role {return false}
+    if lhs.connected != rhs.connected {return false}
+    if lhs.lastSeenMs != rhs.lastSeenMs {return false}
+    if lhs.feedBehind != rhs.feedBehind {return false}
+    if lhs.uploadBehind != rhs.uploadBehind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

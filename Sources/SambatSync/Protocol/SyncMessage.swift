@@ -14,6 +14,7 @@ public enum SyncMessage: Sendable, Equatable {
     case pong(Sambat_Sync_V1_Pong)
     case blobRequest(Sambat_Sync_V1_BlobRequest)
     case blobChunk(Sambat_Sync_V1_BlobChunk)
+    case nodeHealth(Sambat_Sync_V1_NodeHealth)
 
     /// The message type byte of frame 1.
     public var type: UInt8 {
@@ -27,6 +28,7 @@ public enum SyncMessage: Sendable, Equatable {
         case .pong: 7
         case .blobRequest: 8
         case .blobChunk: 9
+        case .nodeHealth: 10
         }
     }
 
@@ -42,6 +44,7 @@ public enum SyncMessage: Sendable, Equatable {
         case .pong: "PONG"
         case .blobRequest: "BLOB_REQUEST"
         case .blobChunk: "BLOB_CHUNK"
+        case .nodeHealth: "NODE_HEALTH"
         }
     }
 
@@ -100,6 +103,7 @@ public enum SyncFrames {
             case .pong(let value): body = try value.serializedBytes()
             case .blobRequest(let value): body = try value.serializedBytes()
             case .blobChunk(let value): body = try value.serializedBytes()
+            case .nodeHealth(let value): body = try value.serializedBytes()
             }
         } catch {
             // Serializing a proto3 message with only scalar, string and bytes fields cannot fail.
@@ -142,6 +146,7 @@ public enum SyncFrames {
             case 7: return .pong(try Sambat_Sync_V1_Pong(serializedBytes: body))
             case 8: return .blobRequest(try Sambat_Sync_V1_BlobRequest(serializedBytes: body))
             case 9: return .blobChunk(try Sambat_Sync_V1_BlobChunk(serializedBytes: body))
+            case 10: return .nodeHealth(try Sambat_Sync_V1_NodeHealth(serializedBytes: body))
             default: throw SyncProtocolError(.unexpectedMessage, "unknown message type \(header[1])")
             }
         } catch let error as SyncProtocolError {

@@ -85,15 +85,65 @@ public struct CentralStoreWork: Sendable {
                 logger.error("could not save a peer's checkpoint", metadata: ["node": "\(node)", "error": "\(error)"])
             }
             return nil
+        case .resetAcknowledged(let node, let position):
+            do {
+                try await store.resetCheckpoint(position, for: node)
+            } catch {
+                logger.error("could not save a peer's checkpoint", metadata: ["node": "\(node)", "error": "\(error)"])
+            }
+            return nil
         case .readFeedHeads(let nodes):
             var heads: [NodeID: UInt64] = [:]
             for node in nodes {
                 if let head = try? await store.feedHead(for: node) { heads[node] = head }
             }
             return .feedHeads(heads)
+        case .recordContact(let node, let origin, let claimed, let silence):
+            do {
+                try await store.recordContact(
+                    of: node,
+                    origin: origin,
+                    claimedSeq: claimed,
+                    at: Timestamp(millisecondsSinceEpoch: receivedAt.millisecondsSinceEpoch - silence.milliseconds)
+                )
+            } catch {
+                logger.error(
+                    "could not save when a peer was last heard from",
+                    metadata: ["node": "\(node)", "error": "\(error)"]
+                )
+            }
+            return nil
+        case .readSyncHealth(let node, let silences, let connected):
+            do {
+                let heard = silences.mapValues {
+                    Timestamp(millisecondsSinceEpoch: receivedAt.millisecondsSinceEpoch - $0.milliseconds)
+                }
+                let nodes = try await store.syncHealth(heard: heard, connected: connected)
+                return .syncHealthRead(node, Self.report(nodes, at: receivedAt))
+            } catch {
+                logger.error("could not read the nodes' sync health", metadata: ["error": "\(error)"])
+                return .syncHealthRead(node, nil)
+            }
         case .send, .probe, .serveBlob, .connectedChanged, .log:
             return nil
         }
+    }
+
+    /// The NODE_HEALTH message for `nodes`, taken at `time`.
+    static func report(_ nodes: [NodeSyncHealth], at time: Timestamp) -> Sambat_Sync_V1_NodeHealth {
+        var report = Sambat_Sync_V1_NodeHealth()
+        report.reportedAtMs = time.millisecondsSinceEpoch
+        report.nodes = nodes.map { health in
+            var entry = Sambat_Sync_V1_PeerHealth()
+            entry.node = health.node.rawValue
+            entry.role = health.role.rawValue
+            entry.connected = health.connected
+            entry.lastSeenMs = health.lastSeenAt?.millisecondsSinceEpoch ?? 0
+            entry.feedBehind = health.feedBehind
+            entry.uploadBehind = health.uploadBehind
+            return entry
+        }
+        return report
     }
 
     /// The answer to a blob request from `node`: the part asked for when the blob belongs

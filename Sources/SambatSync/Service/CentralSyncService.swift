@@ -173,7 +173,8 @@ public final class CentralSyncService: Service, Sendable {
         case .log(let level, let text, let node):
             logger.log(level: level.logLevel, "\(text)", metadata: node.map { ["node": "\($0)"] })
             return nil
-        case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .readFeedHeads:
+        case .lookUpSender, .lookUpHello, .readFeed, .applyUpload, .saveAcknowledged, .resetAcknowledged,
+            .readFeedHeads, .recordContact, .readSyncHealth:
             return await work.perform(action, receivedAt: .now)
         }
     }

@@ -82,6 +82,13 @@ public struct NodeStoreWork: Sendable {
                 }
             }
             return .missingBlobsRead(wanted, lastSeen: missing.last?.sha256)
+        case .saveNodeHealth(let report):
+            do {
+                try await store.saveNodeHealth(report)
+            } catch {
+                logger.error("could not keep central's sync-health report", metadata: ["error": "\(error)"])
+            }
+            return nil
         case .send, .reconnect, .serveBlob, .linkChanged, .log:
             return nil
         }

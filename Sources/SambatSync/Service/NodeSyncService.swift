@@ -103,7 +103,8 @@ public final class NodeSyncService: Service, Sendable {
                     var machine = NodeSync(
                         central: store.identity.central,
                         settings: settings,
-                        fetchesBlobs: store.identity.role == .office
+                        fetchesBlobs: store.identity.role == .office,
+                        keepsNodeHealth: store.identity.role == .mayor
                     )
                     for await event in events {
                         if Task.isCancelled { break }
@@ -167,7 +168,7 @@ public final class NodeSyncService: Service, Sendable {
             return nil
         case .reconnect:
             return nil  // handled by the run loop, which owns the connection
-        case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs:
+        case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs, .saveNodeHealth:
             return await work.perform(action, receivedAt: .now)
         }
     }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import SambatCore
 import SambatDesk
+import SambatStore
 
 /// The dashboard's first page: the ranking, the backlog, overdue cases, conflicts, the trend.
 ///
@@ -14,6 +15,88 @@ struct OverviewModel: Encodable {
     let overdue: [CaseLineModel]
     let conflicts: [ConflictModel]
     let trend: TrendModel
+    let syncHealth: SyncHealthModel
+}
+
+/// The sync health of every node as central last reported it to the mayor.
+///
+/// Its JSON is part of `GET /api/ringkasan` and is `GET /api/kesehatan`.
+struct SyncHealthModel: Encodable {
+    /// When central took the readings (ISO 8601); `nil` before the first report.
+    let reportedAt: String?
+    /// How old the report is, in seconds; `nil` before the first report.
+    let ageSeconds: Int64?
+    /// Older than ``staleAfterSeconds``: the mayor node has not heard from central lately.
+    let stale: Bool
+    /// Problem nodes first: not connected, then most ops behind.
+    let nodes: [NodeHealthModel]
+    // For the page.
+    let reported: String
+    let hasReport: Bool
+
+    /// Central reports every 5 s; three missed reports mean the mayor's link is down.
+    static let staleAfterSeconds: Int64 = 30
+
+    init(_ report: NodeHealthReport?, now: Timestamp, book: CaseBook) {
+        let calendar = book.reference.calendar
+        guard let report else {
+            reportedAt = nil
+            ageSeconds = nil
+            stale = true
+            nodes = []
+            reported = "Belum ada laporan dari pusat."
+            hasReport = false
+            return
+        }
+        let age = now.millisecondsSinceEpoch - report.reportedAt.millisecondsSinceEpoch
+        reportedAt = report.reportedAt.iso
+        ageSeconds = max(0, age / 1_000)
+        stale = age > Self.staleAfterSeconds * 1_000
+        nodes = report.nodes
+            .sorted { lhs, rhs in
+                if lhs.connected != rhs.connected { return !lhs.connected }
+                if lhs.opsBehind != rhs.opsBehind { return lhs.opsBehind > rhs.opsBehind }
+                return lhs.node < rhs.node
+            }
+            .map { NodeHealthModel($0, now: now, book: book) }
+        reported =
+            "Laporan pusat \(Presentation.time(report.reportedAt, calendar)) WIB (\(Presentation.ago(max(0, age))))."
+        hasReport = true
+    }
+}
+
+/// One node's line of the sync-health table.
+struct NodeHealthModel: Encodable {
+    let node: String
+    let name: String
+    let role: String
+    let connected: Bool
+    /// ISO 8601; `nil` when central never heard from the node.
+    let lastSeenAt: String?
+    let feedBehind: UInt64
+    let uploadBehind: UInt64
+    // For the page.
+    let status: String
+    let lastSeen: String
+    let lagging: Bool
+
+    init(_ health: NodeSyncHealth, now: Timestamp, book: CaseBook) {
+        node = health.node.rawValue
+        name = health.role == .mayor ? "Kantor Wali Kota" : book.reference.office(health.node)?.name ?? ""
+        role = health.role.rawValue
+        connected = health.connected
+        lastSeenAt = health.lastSeenAt?.iso
+        feedBehind = health.feedBehind
+        uploadBehind = health.uploadBehind
+        status = health.connected ? "terhubung" : "terputus"
+        lastSeen =
+            health.lastSeenAt.map {
+                health.connected
+                    ? "sekarang"
+                    : "\(Presentation.time($0, book.reference.calendar)) (\(Presentation.ago(now.millisecondsSinceEpoch - $0.millisecondsSinceEpoch)))"
+            } ?? "belum pernah"
+        lagging = !health.connected || health.opsBehind > 0
+    }
 }
 
 /// One office's line of the ranking, slowest first: raw figures for tools, Bahasa text for

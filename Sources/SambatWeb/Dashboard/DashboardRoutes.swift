@@ -37,6 +37,14 @@ struct DashboardRoutes: Sendable {
                 return try await Self.json { () async throws(DeskError) in try await overview(period: period) }
             }
         )
+        router.get(
+            "api/kesehatan",
+            use: console.signedIn { _, _, _ in
+                try await Self.json { () async throws(DeskError) in
+                    SyncHealthModel(try await book.syncHealth(), now: console.configuration.now(), book: book)
+                }
+            }
+        )
         addCaseListRoutes(to: router)
         router.get(
             "kasus/:id",
@@ -209,7 +217,8 @@ struct DashboardRoutes: Sendable {
             centralOverdue: report.centralOverdue,
             overdue: overdue.map { CaseLineModel($0, now: now, calendar: calendar) },
             conflicts: conflicts.map { ConflictModel(caseID: $0.caseID.rawValue, conflict: $0.conflict) },
-            trend: TrendModel(period: period.rawValue, points: points)
+            trend: TrendModel(period: period.rawValue, points: points),
+            syncHealth: SyncHealthModel(try await book.syncHealth(), now: now, book: book)
         )
     }
 

@@ -112,6 +112,29 @@ enum PageTemplates {
         {{^conflicts}}<li>Tidak ada konflik terbuka.</li>{{/conflicts}}
         </ul>
         </section>
+
+        {{#syncHealth}}
+        <section>
+        <h2>Kesehatan sinkronisasi</h2>
+        <p class="{{#stale}}error{{/stale}}{{^stale}}hint{{/stale}}">{{reported}}{{#stale}}{{#hasReport}} Node wali kota tidak mendapat laporan baru dari pusat; angka di bawah mungkin sudah berubah.{{/hasReport}}{{/stale}}</p>
+        {{#hasReport}}
+        <div class="scroll">
+        <table class="health">
+        <thead><tr><th>Node</th><th>Status</th><th>Terakhir terlihat</th><th>Belum diterima node (op)</th><th>Belum diterima pusat (op)</th></tr></thead>
+        <tbody>
+        {{#nodes}}
+        <tr{{#lagging}} class="slow"{{/lagging}}>
+          <td class="office"><strong>{{node}}</strong><br><small>{{name}}</small></td>
+          <td>{{status}}</td><td>{{lastSeen}}</td><td class="n">{{feedBehind}}</td><td class="n">{{uploadBehind}}</td>
+        </tr>
+        {{/nodes}}
+        </tbody>
+        </table>
+        </div>
+        <p class="hint">"Belum diterima pusat" dihitung dari sesi terakhir node itu dengan pusat.</p>
+        {{/hasReport}}
+        </section>
+        {{/syncHealth}}
         """
 
     static let cases = """
