@@ -1,6 +1,18 @@
 import Foundation
 import GRDB
-import SambatCore
+public import SambatCore
+
+/// What a backup file holds, as ``Store/checkBackup(at:for:)`` found it before a restore.
+public struct BackupSummary: Hashable, Sendable {
+    /// The node the backup belongs to.
+    public let node: NodeID
+    /// The incarnation the node was in when the backup was taken.
+    public let incarnation: UInt64
+    /// Ops in its log.
+    public let opCount: Int
+    /// Cases in it.
+    public let caseCount: Int
+}
 
 extension Store {
     /// Writes a consistent online copy of the database to `destination` (SQLite backup API).
@@ -27,24 +39,118 @@ extension Store {
         }
     }
 
+    /// Checks that `path` is a whole, readable backup of the node `identity` names, written by
+    /// this release or an older one, without changing it.
+    ///
+    /// - Returns: what the backup holds.
+    /// - Throws: ``StoreError``: ``StoreError/Code/cannotOpen`` when it is missing,
+    ///   ``StoreError/Code/notADatabase`` when it is truncated or damaged,
+    ///   ``StoreError/Code/foreignDatabase`` when it is not a Sambat store,
+    ///   ``StoreError/Code/newerSchema`` when a newer release wrote it, and
+    ///   ``StoreError/Code/wrongNode`` when it belongs to another node.
+    public static func checkBackup(at path: String, for identity: NodeIdentity) throws(StoreError) -> BackupSummary {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.cannotOpen, path: path, message: "the backup file does not exist")
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
+                guard check == ["ok"] else { throw Self.damagedBackup(path) }
+                let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                guard tables.isSuperset(of: ["grdb_migrations", "nodeMeta", "op"]) else {
+                    throw StoreError(.foreignDatabase, path: path, message: "this file is not a Sambat backup")
+                }
+                if try StoreSchema.migrator.hasBeenSuperseded(db) {
+                    throw StoreError(
+                        .newerSchema,
+                        path: path,
+                        message: "the backup was written by a newer Sambat (unknown migrations); "
+                            + "restore it with that release or a newer one"
+                    )
+                }
+                guard let row = try Row.fetchOne(db, sql: "SELECT node, role, central, incarnation FROM nodeMeta"),
+                    let node = try? NodeID(row["node"] as String)
+                else {
+                    throw StoreError(.foreignDatabase, path: path, message: "the backup names no node")
+                }
+                let role: String = row["role"]
+                let central: String = row["central"]
+                guard node == identity.node, role == identity.role.rawValue, central == identity.central.rawValue
+                else {
+                    throw StoreError(
+                        .wrongNode,
+                        path: path,
+                        message: "the backup belongs to node \(node) (\(role), central \(central)), not \(identity)"
+                    )
+                }
+                let cases = tables.contains("caseView") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") : 0
+                return BackupSummary(
+                    node: node,
+                    incarnation: UInt64(max(1, row["incarnation"] as Int64)),
+                    opCount: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM op") ?? 0,
+                    caseCount: cases ?? 0
+                )
+            }
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw Self.damagedBackup(path)
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    private static func damagedBackup(_ path: String) -> StoreError {
+        StoreError(
+            .notADatabase,
+            path: path,
+            message: "the backup is damaged (truncated or altered); take a new one or use an older one"
+        )
+    }
+
     /// Puts a backup in place of a node's database; the node must be stopped.
     ///
     /// Removes the old database together with its `-wal` and `-shm` files — a stale WAL left
-    /// beside a restored file would be replayed onto it — then copies the backup in. The
-    /// next ``open(_:identity:)`` starts a new incarnation.
+    /// beside a restored file would be replayed onto it — then copies the backup in and marks
+    /// it restored, so the next ``open(_:identity:)`` starts a new incarnation (also for a
+    /// plain copy of a database file, which would otherwise reuse the seqs written since).
+    /// - Parameters:
+    ///   - backup: the backup file, checked with ``checkBackup(at:for:)`` first.
+    ///   - path: the node's database.
+    ///   - setAside: where to move the old database and its journal files instead of removing
+    ///     them (the same name with `-wal` and `-shm` added); `nil` removes them.
     /// - Throws: ``StoreError`` when the backup is missing or the files cannot be replaced.
-    public static func restore(backup: String, to path: String) throws(StoreError) {
+    public static func restore(
+        backup: String,
+        to path: String,
+        settingAsideTo setAside: String? = nil
+    )
+        throws(StoreError)
+    {
         let files = FileManager.default
         guard files.fileExists(atPath: backup) else {
             throw StoreError(.cannotOpen, path: backup, message: "the backup file does not exist")
         }
         do {
             for suffix in ["", "-wal", "-shm"] where files.fileExists(atPath: path + suffix) {
-                try files.removeItem(atPath: path + suffix)
+                if let setAside {
+                    try files.moveItem(atPath: path + suffix, toPath: setAside + suffix)
+                } else {
+                    try files.removeItem(atPath: path + suffix)
+                }
             }
             try files.copyItem(atPath: backup, toPath: path)
         } catch {
             throw StoreError(.cannotOpen, path: path, message: "cannot replace the database with the backup: \(error)")
+        }
+        do {
+            let copy = try DatabaseQueue(path: path)
+            try copy.write { db in try db.execute(sql: "UPDATE nodeMeta SET restorePending = 1 WHERE id = 1") }
+            try copy.close()
+        } catch {
+            throw Self.translate(error, path: path)
         }
     }
 

@@ -228,6 +228,61 @@ import Testing
         #expect(silent.output.contains("central.public_key"), "\(silent.output)")
     }
 
+    @Test func backupAndRestoreRefuseWhatWouldLoseDataAndRestoreUnderANewIncarnation() async throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        let directory = deployment.directory
+        let backup = "\(directory)/dpupr-backup.sqlite"
+        let taken = try deployment.run("dpupr", ["backup", "--out", backup])
+        #expect(taken.status == 0, "\(taken.output)")
+        #expect(taken.output.contains("Cadangan node dpupr ditulis ke \(backup)"), "\(taken.output)")
+        let again = try deployment.run("dpupr", ["backup", "--out", backup])
+        #expect(again.status != 0 && again.output.contains("refusing to overwrite"), "\(again.output)")
+        let other = "\(directory)/dlh-backup.sqlite"
+        #expect(try deployment.run("dlh", ["backup", "--out", other]).status == 0)
+
+        // Bad backups: cut short, another node's, a newer release's. Each is refused and the
+        // store is left as it was.
+        let store = "\(directory)/dpupr/sambat.sqlite"
+        let truncated = "\(directory)/truncated.sqlite"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: backup))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let newer = "\(directory)/newer.sqlite"
+        try FileManager.default.copyItem(atPath: backup, toPath: newer)
+        _ = try ProcessTestKit.runBlocking(
+            "/usr/bin/sqlite3",
+            [newer, "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')"]
+        )
+        let before = try Data(contentsOf: URL(fileURLWithPath: store))
+        for (file, reason) in [
+            (truncated, "damaged"), (other, "belongs to node dlh"), (newer, "newer Sambat"),
+            ("\(directory)/missing.sqlite", "does not exist"),
+        ] {
+            let refused = try deployment.run("dpupr", ["restore", "--from", file])
+            #expect(refused.status != 0, "\(file) was restored: \(refused.output)")
+            #expect(refused.output.contains("ditolak"), "\(refused.output)")
+            #expect(refused.output.contains(reason), "\(refused.output)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+
+        // A running node (its data directory locked) is not restored over.
+        let lock = open("\(directory)/dpupr/sambat.lock", O_RDWR | O_CREAT, 0o644)
+        #expect(flock(lock, LOCK_EX | LOCK_NB) == 0)
+        let running = try deployment.run("dpupr", ["restore", "--from", backup])
+        #expect(running.status != 0 && running.output.contains("masih berjalan"), "\(running.output)")
+        close(lock)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store)) == before)
+
+        // Stopped: restored under a new incarnation, the old store kept beside it.
+        let restored = try deployment.run("dpupr", ["restore", "--from", backup])
+        #expect(restored.status == 0, "\(restored.output)")
+        #expect(restored.output.contains("dpupr#2"), "\(restored.output)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/dpupr")
+            .filter { $0.hasPrefix("sambat.sqlite.before-restore-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        #expect(kept.count == 1)
+        #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 2)
+    }
+
     /// Expects a refusal: non-zero exit, the message, and no new op on `node`.
     func expectRefused(
         _ deployment: Deployment,

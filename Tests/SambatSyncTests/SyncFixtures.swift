@@ -82,6 +82,16 @@ final class SyncWorld: Sendable {
         )
     }
 
+    /// Central's store restored from `backup` into a new file (as `sambat restore` does).
+    func restoreCentral(from backup: String) throws -> Store {
+        let path = "\(directory)/central-restored.sqlite"
+        try Store.restore(backup: backup, to: path)
+        return try Store.open(
+            StoreConfiguration(path: path),
+            identity: NodeIdentity(node: Self.central, role: .central, central: Self.central)
+        )
+    }
+
     /// Central's store with dpupr, dlh (offices) and the mayor enrolled.
     func openCentral() async throws -> Store {
         let store = try open(Self.central, .central)

@@ -491,12 +491,7 @@ import Testing
 
         // Central is restored from the backup (losing cases 2 and 3) and takes new complaints,
         // so its feed positions grow again past the office's checkpoint, numbering other ops.
-        let restoredPath = world.directory + "/central-restored.sqlite"
-        try Store.restore(backup: backup, to: restoredPath)
-        let restored = try Store.open(
-            StoreConfiguration(path: restoredPath),
-            identity: NodeIdentity(node: SyncWorld.central, role: .central, central: SyncWorld.central)
-        )
+        let restored = try world.restoreCentral(from: backup)
         var fresh: [CaseID] = []
         for serial in 4...6 { fresh.append(try await SyncWorld.dispatch(restored, serial: serial)) }
         #expect(try await restored.feedHead(for: SyncWorld.dpupr) > checkpoint)
