@@ -5,9 +5,9 @@ public import SambatDesk
 public import SambatIntake
 import SambatStore
 
-/// Builds a node's HTTP application: `/healthz` on every node, the WhatsApp webhook where
-/// configured, and the console of the node's role (the operator's at central, an office's, the
-/// mayor's dashboard) where one is configured.
+/// Builds a node's HTTP application: `/healthz`, `/readyz` and `/metrics` on every node, the
+/// WhatsApp webhook where configured, and the console of the node's role (the operator's at
+/// central, an office's, the mayor's dashboard) where one is configured.
 ///
 /// The application is a `Service` for the node's ServiceGroup. Routes only parse, call the
 /// intake or use-case layer, and answer; the body limit is enforced before anything is read
@@ -20,10 +20,12 @@ public enum WebServer {
         dashboard: WebConsoleConfiguration? = nil,
         office: WebConsoleConfiguration? = nil,
         hotline: (WebConsoleConfiguration, IntakeDesk)? = nil,
+        probe: NodeProbe? = nil,
         logger: Logger
     ) -> Router<WebContext> {
         let router = Router(context: WebContext.self)
         router.get("healthz") { _, _ -> String in "ok\n" }
+        if let probe { addProbeRoutes(probe, to: router, logger: logger) }
         if let (webhook, intake) = whatsApp {
             WhatsAppRoutes(configuration: webhook, intake: intake, bodyLimit: configuration.bodyLimit, logger: logger)
                 .add(to: router)
@@ -55,6 +57,41 @@ public enum WebServer {
             Open311Routes(desk: desk, book: hotline.book, now: hotline.now, logger: logger).add(to: router)
         }
         return router
+    }
+
+    /// `/readyz` (200 while the node serves, 503 while it starts or stops or its store does not
+    /// answer) and `/metrics` (Prometheus text; 503 while stopping).
+    static func addProbeRoutes(_ probe: NodeProbe, to router: Router<WebContext>, logger: Logger) {
+        router.get("readyz") { _, _ -> Response in
+            if probe.isStopping { return plainText(.serviceUnavailable, "stopping\n") }
+            guard await probe.isReady() else {
+                return plainText(.serviceUnavailable, "not ready: the store does not answer\n")
+            }
+            return plainText(.ok, "ready\n")
+        }
+        router.get("metrics") { _, _ -> Response in
+            if probe.isStopping { return plainText(.serviceUnavailable, "stopping\n") }
+            do {
+                let bytes = try await probe.exposition()
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+                )
+            } catch {
+                logger.error("metrics could not be read", metadata: ["error": "\(type(of: error))"])
+                return plainText(.serviceUnavailable, "metrics could not be read\n")
+            }
+        }
+    }
+
+    /// A short plain-text answer that no cache keeps.
+    static func plainText(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
     }
 
     /// The HTML of the mayor's dashboard's first page, as `GET /` renders it: for the reads

@@ -27,7 +27,9 @@ struct Run: AsyncParsableCommand {
         logger.logLevel = level
         logger[metadataKey: "node"] = "\(config.node)"
         do {
-            try await NodeRuntime(config: config, logger: logger).run()
+            var runtime = NodeRuntime(config: config, logger: logger)
+            runtime.metricsRegistry = NodeRuntime.bootstrapMetrics()
+            try await runtime.run()
         } catch let error as NodeStartError {
             throw CommandFailure(error.description)
         }

@@ -117,7 +117,22 @@ import Glibc
         let modems = try sambat(["status", "--json", "--config", configPath]).output
         #expect(modems.contains("\"sms_modems\":[{"), "\(modems)")
 
+        // What Prometheus scrapes: the intake counters, the figures of the moment.
+        #expect(try curl(["\(base)/readyz"]) == "ready\n")
+        let metrics = try curl(["\(base)/metrics"])
+        #expect(metrics.contains("sambat_intake_messages_total{channel=\"whatsapp\"} 1"), "\(metrics)")
+        #expect(metrics.contains("sambat_intake_messages_total{channel=\"sms\"} 1"), "\(metrics)")
+        #expect(metrics.contains("sambat_peers_connected 0"), "\(metrics)")
+        #expect(metrics.contains("sambat_store_bytes "), "\(metrics)")
+        #expect(!metrics.contains("Dewi") && !metrics.contains("6285712340102"), "personal data in metrics")
+
         kill(node.processIdentifier, SIGTERM)
+        // Scraped while it stops: an answer or a closed port, never a half-read node.
+        var seen: Set<String> = []
+        while node.isRunning {
+            seen.insert(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/metrics"]))
+        }
+        #expect(seen.isSubset(of: ["200", "503", "000"]), "\(seen)")
         #expect(try await eventually { !node.isRunning }, "central did not stop on SIGTERM")
     }
 }

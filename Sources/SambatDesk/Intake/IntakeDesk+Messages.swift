@@ -151,14 +151,17 @@ extension IntakeDesk {
     /// - Returns: `false` for a duplicate of a stored message.
     public func accept(_ message: InboundMessage, at now: Timestamp) async throws(StoreError) -> Bool {
         let reference = ReporterReference.make(phone: message.sender, secret: referenceSecret)
-        return try await store.recordInbound(
-            channel: message.channel,
-            externalID: message.externalID,
-            reporterRef: reference,
-            body: Self.envelope(message),
-            cipher: cipher,
-            at: now
-        ) != nil
+        let stored =
+            try await store.recordInbound(
+                channel: message.channel,
+                externalID: message.externalID,
+                reporterRef: reference,
+                body: Self.envelope(message),
+                cipher: cipher,
+                at: now
+            ) != nil
+        if stored { IntakeMetrics.received(on: message.channel) }
+        return stored
     }
 
     /// Applies a gateway's delivery report to the message it names.
@@ -315,6 +318,7 @@ extension IntakeDesk {
     /// Schedules another try of a reply that could not be sent: 30 s after the first failure,
     /// doubling, until ``maximumSendAttempts``; then it is marked failed.
     public func retryReply(_ reply: OutboundMessage, error: String, at now: Timestamp) async throws(StoreError) {
+        IntakeMetrics.sendFailed(on: reply.channel)
         guard let next = Self.nextAttempt(afterFailures: reply.attempts + 1, at: now) else {
             try await store.updateOutbound(reply.id, state: .failed, error: error, countAttempt: true, at: now)
             return
@@ -340,6 +344,7 @@ extension IntakeDesk {
 
     /// Marks a WhatsApp reply failed and queues the same text by SMS, once.
     public func sendBySMSInstead(_ reply: OutboundMessage, error: String, at now: Timestamp) async throws(StoreError) {
+        IntakeMetrics.sendFailed(on: reply.channel)
         try await store.updateOutbound(reply.id, state: .failed, error: error, countAttempt: true, at: now)
         _ = try await store.enqueueOutbound(
             key: reply.idempotencyKey + ":sms",

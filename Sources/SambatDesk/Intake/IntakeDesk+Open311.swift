@@ -137,6 +137,7 @@ extension IntakeDesk {
             cipher: cipher,
             at: now
         )
+        IntakeMetrics.received(on: .open311)
         try await store.recordOpen311Request(
             Open311RequestRecord(serviceCode: serviceCode, client: client, latitude: latitude, longitude: longitude),
             caseID: caseID,

@@ -162,6 +162,7 @@ public struct IntakeDesk: Sendable {
             cipher: cipher,
             at: now
         )
+        IntakeMetrics.received(on: complaint.channel)
         return Registered(caseID: caseID, reporterRef: reference, maskedText: masked)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import Prometheus
 public import SambatCore
 import SambatDesk
 import SambatIntake
@@ -26,6 +27,9 @@ public struct NodeRuntime: Sendable {
     /// The configuration it runs.
     public let config: NodeConfig
     private let logger: Logger
+    /// Where `/metrics` finds the process's counters: the registry ``bootstrapMetrics()``
+    /// returned (a private one by default, which swift-metrics does not feed).
+    public var metricsRegistry = PrometheusCollectorRegistry()
 
     /// Prepares a node; nothing is opened yet.
     public init(config: NodeConfig, logger: Logger) {
@@ -102,6 +106,7 @@ public struct NodeRuntime: Sendable {
             reference: reference,
             store: store,
             keyPair: keyPair,
+            registry: metricsRegistry,
             logger: logger
         )
         logger.info(
@@ -143,6 +148,7 @@ extension NodeRuntime {
         reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
         switch config.roleConfiguration {
@@ -153,6 +159,7 @@ extension NodeRuntime {
                 reference: reference,
                 store: store,
                 keyPair: keyPair,
+                registry: registry,
                 logger: logger
             )
         case .office(let link), .mayor(let link):
@@ -162,6 +169,7 @@ extension NodeRuntime {
                 reference: reference,
                 store: store,
                 keyPair: keyPair,
+                registry: registry,
                 logger: logger
             )
         }
@@ -175,6 +183,7 @@ extension NodeRuntime {
         reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
+        registry: PrometheusCollectorRegistry,
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
         var desk: IntakeDesk
@@ -274,13 +283,25 @@ extension NodeRuntime {
                 now: { Timestamp.now },
                 actions: CaseActions(store: store, reference: reference)
             )
+            let probe = probe(
+                registry: registry,
+                config: config,
+                reference: reference,
+                store: store,
+                central: sync,
+                status: status
+            )
             let router = WebServer.router(
                 configuration: web,
                 whatsApp: webhook,
                 hotline: (console, desk),
+                probe: probe,
                 logger: webLogger
             )
             services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
+            services.append(status)
+            services.append(ShutdownWatcher(probe: probe))
+            return RoleServices(services: services, status: status)
         }
         services.append(status)
         return RoleServices(services: services, status: status)
@@ -294,6 +315,7 @@ extension NodeRuntime {
         reference: ReferenceData,
         store: Store,
         keyPair: CurveKeyPair,
+        registry: PrometheusCollectorRegistry,
         logger: Logger
     ) -> RoleServices {
         let sync = NodeSyncService(
@@ -330,14 +352,26 @@ extension NodeRuntime {
                     )
                 }
             }
+            let probe = probe(
+                registry: registry,
+                config: config,
+                reference: reference,
+                store: store,
+                node: sync,
+                status: status
+            )
             let router = WebServer.router(
                 configuration: web,
                 whatsApp: nil,
                 dashboard: config.role == .mayor ? console : nil,
                 office: config.role == .office ? console : nil,
+                probe: probe,
                 logger: webLogger
             )
             services.append(WebServer.application(configuration: web, router: router, logger: webLogger))
+            services.append(status)
+            services.append(ShutdownWatcher(probe: probe))
+            return RoleServices(services: services, status: status)
         }
         services.append(status)
         return RoleServices(services: services, status: status)
@@ -382,6 +416,9 @@ final class StatusWriter: Service, Sendable {
     }
 
     func writeFinal() async { await write(running: false) }
+
+    /// When the link to central was last seen up (ms since the epoch), this run or the last.
+    var lastContactAt: Int64? { lastContact.withLock { $0 } }
 
     static func name(of code: Sambat_Sync_V1_Error.Code) -> String {
         switch code {

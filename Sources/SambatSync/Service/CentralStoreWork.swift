@@ -228,6 +228,7 @@ public struct CentralStoreWork: Sendable {
         }
         do {
             let result = try await store.applyRemote(ops, from: .peer(node, role), receivedAt: receivedAt)
+            SyncMetrics.applied(result.inserted, source: "upload")
             let frontier: UInt64
             if let known = result.frontiers[origin] {
                 frontier = known

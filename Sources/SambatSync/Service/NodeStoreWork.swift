@@ -133,12 +133,13 @@ public struct NodeStoreWork: Sendable {
             )
         }
         do {
-            _ = try await store.applyRemote(
+            let result = try await store.applyRemote(
                 ops,
                 from: .feed(from: store.identity.central),
                 receivedAt: receivedAt,
                 feedPosition: batch.feedPosition
             )
+            SyncMetrics.applied(result.inserted, source: "feed")
             return .link(.feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition))
         } catch {
             logger.error("could not apply a feed batch", metadata: ["error": "\(error)"])
