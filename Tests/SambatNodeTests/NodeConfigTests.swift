@@ -75,6 +75,27 @@ import Testing
         #expect(error?.problems.first?.key == "central.public_key")
     }
 
+    @Test func centralsNextKeyIsReadForARotationAndABadOneIsRefused() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try Self.officeWithSync("  ping_interval: 5s", in: scratch)
+        let next = try scratch.keyFile("central-next.key").pair.publicKey
+        let config = try await NodeConfigLoader.load(
+            path: path,
+            environment: ["SAMBAT_CENTRAL_NEXT_PUBLIC_KEY": next]
+        )
+        guard case .office(let link) = config.roleConfiguration else {
+            Issue.record("expected an office")
+            return
+        }
+        #expect(link.nextPublicKey == next)
+        let error = await #expect(throws: ConfigurationError.self) {
+            try await NodeConfigLoader.load(path: path, environment: ["SAMBAT_CENTRAL_NEXT_PUBLIC_KEY": "short"])
+        }
+        #expect(error?.problems.map(\.key) == ["central.next_public_key"])
+        #expect(error?.problems.map(\.code) == [.invalidPublicKey])
+    }
+
     @Test func anInvalidConfigIsRefusedWithEveryProblemListed() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

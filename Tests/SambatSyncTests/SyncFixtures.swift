@@ -111,13 +111,14 @@ final class SyncWorld: Sendable {
     /// Starts central on `endpoint` and returns the task and the bound endpoint.
     func startCentral(
         _ store: Store,
-        endpoint: String = "tcp://127.0.0.1:*"
+        endpoint: String = "tcp://127.0.0.1:*",
+        keyPair: CurveKeyPair? = nil
     ) async throws -> (
         task: Task<Void, any Error>, service: CentralSyncService, endpoint: String
     ) {
         let service = CentralSyncService(
             store: store,
-            configuration: .init(bindEndpoint: endpoint, keyPair: centralKeys, settings: Self.settings),
+            configuration: .init(bindEndpoint: endpoint, keyPair: keyPair ?? centralKeys, settings: Self.settings),
             logger: logger("central")
         )
         let bound = Mutex<String?>(nil)
@@ -185,6 +186,7 @@ final class SyncWorld: Sendable {
         endpoint: String,
         keys: CurveKeyPair? = nil,
         centralKey: String? = nil,
+        nextCentralKey: String? = nil,
         settings: SyncSettings = SyncWorld.settings
     ) -> (task: Task<Void, any Error>, service: NodeSyncService) {
         let node = store.identity.node
@@ -193,6 +195,7 @@ final class SyncWorld: Sendable {
             configuration: .init(
                 centralEndpoint: endpoint,
                 centralPublicKey: centralKey ?? centralKeys.publicKey,
+                nextCentralPublicKey: nextCentralKey,
                 keyPair: keys ?? key(node),
                 settings: settings
             ),

@@ -142,6 +142,9 @@ public struct CentralLinkConfiguration: Hashable, Sendable {
     public var endpoint: String
     /// Central's pinned public key, Z85 (`central.public_key`).
     public var publicKey: String
+    /// Central's next public key while central's key is being rotated
+    /// (`central.next_public_key`): tried when central does not answer on the current one.
+    public var nextPublicKey: String?
     /// The dashboard's (mayor) or the console's (office) server (`http.*`); `nil` when no
     /// `http.port` is configured.
     public var web: WebConfiguration?

@@ -22,6 +22,7 @@ public enum NodeConfigLoader {
         "central.id": [.central, .office, .mayor],
         "central.endpoint": [.office, .mayor],
         "central.public_key": [.office, .mayor],
+        "central.next_public_key": [.office, .mayor],
         "sync.bind": [.central],
         "sync.batch_ops": [.central, .office, .mayor],
         "sync.batch_bytes": [.central, .office, .mayor],
@@ -267,9 +268,12 @@ public enum NodeConfigLoader {
             }
             let publicKey = central.required("public_key", &problems)
             if let publicKey, !isZ85Key(publicKey) { problems.add(.init("central.public_key", .invalidPublicKey)) }
+            let nextKey = central.value("next_public_key")
+            if let nextKey, !isZ85Key(nextKey) { problems.add(.init("central.next_public_key", .invalidPublicKey)) }
             let web = webSettings(Section(reader, "http"), &problems)
             guard let endpoint, let publicKey else { return nil }
-            let link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey, web: web)
+            var link = CentralLinkConfiguration(endpoint: endpoint, publicKey: publicKey, web: web)
+            link.nextPublicKey = nextKey == publicKey ? nil : nextKey
             return role == .office ? .office(link) : .mayor(link)
         case nil:
             return nil

@@ -323,6 +323,7 @@ extension NodeRuntime {
             configuration: .init(
                 centralEndpoint: link.endpoint,
                 centralPublicKey: link.publicKey,
+                nextCentralPublicKey: link.nextPublicKey,
                 keyPair: keyPair,
                 settings: config.sync
             ),

@@ -20,6 +20,10 @@ public final class NodeSyncService: Service, Sendable {
         public var centralEndpoint: String
         /// Central's CURVE public key (Z85), pinned.
         public var centralPublicKey: String
+        /// Central's next public key during a rotation of central's key, if any: when central
+        /// does not answer on a connection made with one key, the next connection uses the
+        /// other, so the node follows central's switch without a change to its own config.
+        public var nextCentralPublicKey: String?
         /// This node's keypair; its public key must be enrolled at central.
         public var keyPair: CurveKeyPair
         /// Protocol tunables.
@@ -29,11 +33,13 @@ public final class NodeSyncService: Service, Sendable {
         public init(
             centralEndpoint: String,
             centralPublicKey: String,
+            nextCentralPublicKey: String? = nil,
             keyPair: CurveKeyPair,
             settings: SyncSettings = SyncSettings()
         ) {
             self.centralEndpoint = centralEndpoint
             self.centralPublicKey = centralPublicKey
+            self.nextCentralPublicKey = nextCentralPublicKey
             self.keyPair = keyPair
             self.settings = settings
         }
@@ -106,8 +112,14 @@ public final class NodeSyncService: Service, Sendable {
                         fetchesBlobs: store.identity.role == .office,
                         keepsNodeHealth: store.identity.role == .mayor
                     )
+                    var linkOptions = options
+                    var centralKey = configuration.centralPublicKey
+                    // Whether central answered on the socket open now (with `centralKey`):
+                    // anything it says, a refusal too, proves the key right.
+                    var answeredOnSocket = false
                     for await event in events {
                         if Task.isCancelled { break }
+                        if case .received = event { answeredOnSocket = true }
                         // The results of one event's actions are handled before the next event.
                         var pending = [event]
                         while !pending.isEmpty {
@@ -117,9 +129,20 @@ public final class NodeSyncService: Service, Sendable {
                                     continue
                                 }
                                 // A fresh connection: libzmq may stop retrying a refused
-                                // handshake. Closing the old socket ends its reader.
+                                // handshake. Closing the old socket ends its reader. Central
+                                // silent on this key while its key is being rotated: the
+                                // other key is tried.
+                                if !answeredOnSocket, let other = otherCentralKey(than: centralKey) {
+                                    centralKey = other
+                                    linkOptions.curve = .client(configuration.keyPair, serverPublicKey: other)
+                                    logger.notice(
+                                        "central does not answer on this key; trying its other configured key",
+                                        metadata: ["central.key": "\(other.prefix(8))…"]
+                                    )
+                                }
+                                answeredOnSocket = false
                                 do {
-                                    let fresh = try await connect(context: context, options: options)
+                                    let fresh = try await connect(context: context, options: linkOptions)
                                     await socket.close()
                                     socket = fresh
                                     group.addTask { await self.read(fresh, into: input) }
@@ -132,6 +155,11 @@ public final class NodeSyncService: Service, Sendable {
                             }
                         }
                         publish(machine)
+                        if case .received(.welcome) = event, centralKey != configuration.centralPublicKey {
+                            logger.notice(
+                                "central answers on central.next_public_key: make it central.public_key in this node's config"
+                            )
+                        }
                     }
                 }
                 await socket.close()
@@ -171,6 +199,12 @@ public final class NodeSyncService: Service, Sendable {
         case .readLocalOps, .applyFeed, .resetCheckpoint, .readLinkStart, .blob, .readMissingBlobs, .saveNodeHealth:
             return await work.perform(action, receivedAt: .now)
         }
+    }
+
+    /// The configured central key other than `key`, during a rotation of central's key.
+    private func otherCentralKey(than key: String) -> String? {
+        guard let next = configuration.nextCentralPublicKey else { return nil }
+        return key == next ? configuration.centralPublicKey : next
     }
 
     /// Opens a socket to central.
