@@ -136,6 +136,9 @@ struct Status: AsyncParsableCommand {
             "central menolak: node ini belum atau tidak lagi terdaftar (`sambat node enrol \(node) ...` di central)."
         case "identity_mismatch":
             "central menolak: id node di konfigurasi tidak cocok dengan kunci yang terdaftar di central."
+        case "unsupported_version":
+            "central memakai versi protokol sinkronisasi lain: samakan versi sambat node ini dengan central "
+                + "(lihat log node untuk versinya)."
         default:
             "central menolak sesi node ini; lihat log node."
         }

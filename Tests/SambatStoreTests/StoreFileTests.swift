@@ -251,6 +251,42 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: locked + "/sambat.sqlite"))
     }
 
+    /// Every schema an earlier release left behind, the newest excepted.
+    static let earlierSchemas = Array(StoreSchema.migrator.migrations.dropLast())
+
+    /// An upgrade from each earlier schema: the store opens, reaches the current schema,
+    /// rebuilds what it lists from the log, shows the same case, and takes new work.
+    @Test(arguments: earlierSchemas)
+    func aStoreOfAnEarlierSchemaOpensUnderThisRelease(_ schema: String) async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let path = directory + "/earlier.sqlite"
+        let source = try StoreFixtures.open(try StoreFixtures.temporaryDirectory(), StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(source)
+        try Self.makeVersion1Database(at: path, caseID: caseID, ops: try await source.ops(ofCase: caseID))
+        let queue = try DatabaseQueue(path: path)
+        try StoreSchema.migrator.migrate(queue, upTo: schema)
+        let before = try await queue.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
+        try queue.close()
+        #expect(before.contains(schema) && before.count < StoreSchema.migrator.migrations.count)
+
+        let upgraded = try Store.open(
+            StoreConfiguration(path: path),
+            identity: StoreFixtures.identity(StoreFixtures.central, .central)
+        )
+        let after = try await upgraded.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
+        #expect(after == Set(StoreSchema.migrator.migrations))
+        #expect(try await upgraded.caseState(caseID) == source.caseState(caseID))
+        #expect(try await upgraded.caseIDs() == [caseID])
+        _ = try await upgraded.append(
+            .noted(.init(text: "Setelah pembaruan", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(try await upgraded.ops(ofCase: caseID).count == 4)
+        #expect(try await upgraded.integrityCheck() == ["ok"])
+    }
+
     @Test func aFeedWrittenOneRowPerOpBeforeRunsIsServedAndContinued() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let path = directory + "/v4.sqlite"

@@ -147,6 +147,21 @@ import Testing
         #expect(link.phase == .ready)
     }
 
+    @Test func aCentralOfAnotherProtocolVersionIsARefusalNotALoop() {
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Self.origin, central: Self.central)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        let refused = link.handle(
+            .received(.error(.unsupportedVersion, "protocol version 1 is not supported (this node speaks 2)")),
+            at: now
+        )
+        #expect(link.centralRefusal == .unsupportedVersion)
+        #expect(refused.contains { if case .log(.error, let text) = $0 { text.contains("version") } else { false } })
+        // No HELLO again at once: it waits a link timeout, as after any refusal.
+        #expect(Self.sentHello(link.handle(.tick(localHead: 0), at: now + .seconds(1))) == nil)
+        #expect(Self.sentHello(link.handle(.tick(localHead: 0), at: now + SyncSettings().linkTimeout)) != nil)
+    }
+
     /// Found by the simulation (seed 15): the ACK of the last feed batch was lost, the node
     /// said HELLO with its checkpoint, and with nothing left to send nothing was ever ACKed
     /// again, so central's stored checkpoint stayed behind for good.

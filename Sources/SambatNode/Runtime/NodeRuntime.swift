@@ -427,6 +427,7 @@ final class StatusWriter: Service, Sendable {
         case .identityMismatch: "identity_mismatch"
         case .duplicateNode: "duplicate_node"
         case .storeBehind: "store_behind"
+        case .unsupportedVersion: "unsupported_version"
         default: "other"
         }
     }

@@ -358,7 +358,7 @@ public struct NodeLink: Sendable {
                 // Central refused one of our uploads whole; resending it at once would fail
                 // the same way. Try again after a while (the log says why).
                 waitBeforeHello(settings.linkTimeout, at: now, into: &actions)
-            case .unavailable, .notEnrolled, .identityMismatch, .duplicateNode, .storeBehind:
+            case .unavailable, .notEnrolled, .identityMismatch, .duplicateNode, .storeBehind, .unsupportedVersion:
                 if error.code != .unavailable { centralRefusal = error.code }
                 // Central answered, so the keys are right; try again later, not in a tight loop.
                 waitBeforeHello(
