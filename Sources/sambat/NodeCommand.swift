@@ -64,12 +64,7 @@ struct Node: AsyncParsableCommand {
             guard let role = NodeRole(rawValue: role), role != .central else {
                 throw ValidationError("--role harus office atau mayor.")
             }
-            let node: NodeID
-            do {
-                node = try NodeID(id)
-            } catch {
-                throw ValidationError("Id node tidak sah: \(error)")
-            }
+            let node = try nodeID(id)
             let store = try await options.open()
             do {
                 try await store.enrolPeer(node, role: role, publicKey: publicKey, at: .now)
@@ -90,12 +85,7 @@ struct Node: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let node: NodeID
-            do {
-                node = try NodeID(id)
-            } catch {
-                throw ValidationError("Id node tidak sah: \(error)")
-            }
+            let node = try nodeID(id)
             let store = try await options.open()
             guard try await store.revokePeer(node, at: .now) else {
                 throw CommandFailure("Node \(node) tidak terdaftar atau sudah dicabut.")

@@ -83,6 +83,15 @@ struct NodeContext {
 }
 
 /// Reads the reference files a configuration names, refusing in Bahasa.
+/// A node id typed on the command line, or a usage error saying why it is not one.
+func nodeID(_ text: String) throws -> NodeID {
+    do {
+        return try NodeID(text)
+    } catch {
+        throw ValidationError("Id node tidak sah: \(error)")
+    }
+}
+
 func loadReference(_ config: NodeConfig) throws -> ReferenceData {
     do {
         return try ReferenceData.load(config.reference)

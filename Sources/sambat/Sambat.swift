@@ -24,7 +24,7 @@ struct Sambat: AsyncParsableCommand {
         subcommands: [
             Info.self, Run.self, Status.self, Case.self, Intake.self, Queue.self, Conflicts.self,
             ConflictCommand.self, Reporter.self, Report.self, Recap.self, Keys.self, Node.self, Account.self,
-            ApiKey.self, Backup.self, Restore.self,
+            ApiKey.self, Backup.self, Restore.self, ConfigCommand.self,
             Inspect.self, Bench.self,
         ]
     )

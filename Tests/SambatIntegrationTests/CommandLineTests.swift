@@ -283,6 +283,70 @@ import Testing
         #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 2)
     }
 
+    @Test func aConfigIsWrittenForEveryOfficeOfTheDirectoryAndChecked() throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        let directory = deployment.directory
+        let centralKey = try deployment.run(nil, ["keys", "public", "--key", "\(directory)/central/curve.key"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let reference = ProcessTestKit.repositoryRoot.appendingPathComponent("Config").path
+        let listing = try String(contentsOfFile: reference + "/opd-directory.yaml", encoding: .utf8)
+        let codes = listing.split(separator: "\n").compactMap { line -> String? in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            return text.hasPrefix("- code: ") ? String(text.dropFirst("- code: ".count)) : nil
+        }
+        #expect(codes.count == 18)
+        func generate(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            try deployment.run(
+                nil,
+                ["config"] + arguments + [
+                    "--central-endpoint", "tcp://10.20.0.5:7301", "--central-public-key=\(centralKey)",
+                    "--reference-dir", reference,
+                ]
+            )
+        }
+        for code in codes {
+            let out = "\(directory)/generated/office-\(code).yaml"
+            try FileManager.default.createDirectory(
+                atPath: "\(directory)/generated",
+                withIntermediateDirectories: true
+            )
+            let written = try generate([
+                "office", code, "--out", out, "--data-dir", "\(directory)/generated/\(code)",
+                "--key-file", "\(directory)/generated/keys/\(code).key", "--http-port", "8082",
+            ])
+            #expect(written.status == 0, "\(code): \(written.output)")
+            #expect(
+                written.output.contains("sambat node enrol \(code) --role office --public-key "),
+                "\(written.output)"
+            )
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(text.contains("id: \(code)\n") && text.contains("role: office"))
+            // The generated config is one `sambat` accepts as it stands.
+            let status = try deployment.run(nil, ["status", "--config", out])
+            // (Its store does not exist yet: the node never ran. A config problem would come first.)
+            #expect(status.output.contains("belum ada"), "\(code): \(status.output)")
+            #expect(!status.output.contains("ditolak"), "\(code): \(status.output)")
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(directory)/generated/keys")[.posixPermissions]
+        #expect(mode as? Int == 0o700)
+
+        let unknown = try generate(["office", "dinas-rahasia", "--out", "\(directory)/x.yaml"])
+        #expect(unknown.status != 0 && unknown.output.contains("tidak ada di direktori OPD"), "\(unknown.output)")
+        #expect(unknown.output.contains("dpupr"))
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/x.yaml"))
+        let again = try generate([
+            "office", "dpupr", "--out", "\(directory)/generated/office-dpupr.yaml",
+            "--key-file", "\(directory)/generated/keys/dpupr.key",
+        ])
+        #expect(again.status != 0 && again.output.contains("tidak ditimpa"), "\(again.output)")
+        let mayor = try generate([
+            "mayor", "--out", "\(directory)/generated/mayor.yaml", "--data-dir", "\(directory)/generated/mayor",
+            "--key-file", "\(directory)/generated/keys/mayor.key", "--http-port", "8081",
+        ])
+        #expect(mayor.status == 0, "\(mayor.output)")
+    }
+
     /// Expects a refusal: non-zero exit, the message, and no new op on `node`.
     func expectRefused(
         _ deployment: Deployment,
