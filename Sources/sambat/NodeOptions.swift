@@ -82,7 +82,6 @@ struct NodeContext {
     }
 }
 
-/// Reads the reference files a configuration names, refusing in Bahasa.
 /// A node id typed on the command line, or a usage error saying why it is not one.
 func nodeID(_ text: String) throws -> NodeID {
     do {
@@ -92,6 +91,7 @@ func nodeID(_ text: String) throws -> NodeID {
     }
 }
 
+/// Reads the reference files a configuration names, refusing in Bahasa.
 func loadReference(_ config: NodeConfig) throws -> ReferenceData {
     do {
         return try ReferenceData.load(config.reference)
