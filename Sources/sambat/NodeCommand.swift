@@ -22,11 +22,13 @@ struct Node: AsyncParsableCommand {
         @Option(help: "Central's SQLite store.") var store: String = "data/central/sambat.sqlite"
         @Option(help: "Central's node id.") var central: String = "central"
 
-        func open() async throws -> Store {
+        /// Central's store; `create` makes it when central has never run (enrolment may come
+        /// first when a deployment is set up).
+        func open(create: Bool = false) async throws -> Store {
             if config != nil || ProcessInfo.processInfo.environment["SAMBAT_CONFIG"] != nil {
                 var option = ConfigOption()
                 option.config = config
-                return try await option.open(requiring: [.central]).store
+                return try await option.open(requiring: [.central], create: create).store
             }
             let node: NodeID
             do {
@@ -65,7 +67,7 @@ struct Node: AsyncParsableCommand {
                 throw ValidationError("--role harus office atau mayor.")
             }
             let node = try nodeID(id)
-            let store = try await options.open()
+            let store = try await options.open(create: true)
             do {
                 try await store.enrolPeer(node, role: role, publicKey: publicKey, at: .now)
             } catch {

@@ -21,8 +21,9 @@ struct ConfigOption: ParsableArguments {
         )
     }
 
-    /// Loads the configuration and reference data and opens the node's existing store.
-    func open(requiring roles: Set<NodeRole>? = nil) async throws -> NodeContext {
+    /// Loads the configuration and reference data and opens the node's store: an existing
+    /// one, or a new one when `create` (enrolment before central's first run).
+    func open(requiring roles: Set<NodeRole>? = nil, create: Bool = false) async throws -> NodeContext {
         let config = try await NodeConfigLoader.load(path: try path())
         if let roles, !roles.contains(config.role) {
             let names = roles.map(\.rawValue).sorted().joined(separator: " atau ")
@@ -31,7 +32,7 @@ struct ConfigOption: ParsableArguments {
         let reference = try loadReference(config)
         let store: Store
         do {
-            store = try NodeRuntime.openStore(config, create: false, deadlines: reference.deadlinePolicy)
+            store = try NodeRuntime.openStore(config, create: create, deadlines: reference.deadlinePolicy)
         } catch {
             throw CommandFailure(error.description)
         }
