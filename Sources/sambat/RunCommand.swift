@@ -23,7 +23,10 @@ struct Run: AsyncParsableCommand {
         _ = try loadReference(config)
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
         let label = "sambat.\(config.node)"
-        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        var logger =
+            config.logFormat == "json"
+            ? Logger(label: label) { JSONLogHandler(label: $0) }
+            : Logger(label: label) { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = level
         logger[metadataKey: "node"] = "\(config.node)"
         do {

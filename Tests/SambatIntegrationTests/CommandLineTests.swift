@@ -347,6 +347,47 @@ import Testing
         #expect(mayor.status == 0, "\(mayor.output)")
     }
 
+    @Test func jsonLogsAreOneObjectPerLineWithTheLevelFromTheConfig() async throws {
+        let deployment = try Deployment()
+        defer { deployment.remove() }
+        let path = "\(deployment.directory)/dpupr.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(
+            of: "node: {id: dpupr,",
+            with: "node: {log_format: json, log_level: debug, id: dpupr,"
+        )
+        .write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: deployment.binary)
+        process.arguments = ["run", "--config", path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .seconds(2))
+        process.terminate()
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count >= 2, "\(lines)")
+        var levels: Set<String> = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+            #expect(object?["node"] == "dpupr", "\(line)")
+            #expect(object?["time"]?.hasSuffix("Z") == true, "\(line)")
+            #expect(object?["message"]?.isEmpty == false, "\(line)")
+            if let level = object?["level"] { levels.insert(level) }
+        }
+        #expect(levels.contains("debug"), "log_level debug lets debug lines through: \(levels)")
+        #expect(lines.contains { $0.contains("\"message\":\"node stopped\"") })
+
+        // A format the node does not know is refused with the choices.
+        try text.replacingOccurrences(of: "node: {id: dpupr,", with: "node: {log_format: xml, id: dpupr,")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let refused = try deployment.run(nil, ["run", "--config", path])
+        #expect(refused.status != 0 && refused.output.contains("node.log_format"), "\(refused.output)")
+    }
+
     /// Expects a refusal: non-zero exit, the message, and no new op on `node`.
     func expectRefused(
         _ deployment: Deployment,

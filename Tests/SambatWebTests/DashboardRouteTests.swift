@@ -314,6 +314,10 @@ import Testing
             )
             #expect(json["stale"] as? Bool == false)
             #expect(json["ageSeconds"] as? Int == 4)
+            // Times are ISO 8601 in UTC, with the zone: a tool must not read them as local time.
+            let reportedAt = try #require(json["reportedAt"] as? String)
+            let parsed = try Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(reportedAt)
+            #expect(Int64((parsed.timeIntervalSince1970 * 1_000).rounded()) == Self.now.millisecondsSinceEpoch - 4_000)
             let nodes = try #require(json["nodes"] as? [[String: Any]])
             #expect(nodes.compactMap { $0["node"] as? String } == ["dlh", "mayor", "dpupr"])
             #expect(nodes.first?["feedBehind"] as? Int == 12)

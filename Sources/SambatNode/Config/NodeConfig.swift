@@ -22,6 +22,9 @@ public struct NodeConfig: Hashable, Sendable {
     public var keyFile: String
     /// Log level (`node.log_level`, default `info`).
     public var logLevel: String
+    /// `text` (default: one readable line with key=value metadata) or `json` (one object per
+    /// line, for log shippers) (`node.log_format`).
+    public var logFormat: String = "text"
     /// The reference files (`reference.*`).
     public var reference: ReferenceFiles
     /// The sync protocol's tunables (`sync.*`); design.md §4's defaults where not set.

@@ -19,6 +19,7 @@ public enum NodeConfigLoader {
         "node.data_dir": [.central, .office, .mayor],
         "node.key_file": [.central, .office, .mayor],
         "node.log_level": [.central, .office, .mayor],
+        "node.log_format": [.central, .office, .mayor],
         "central.id": [.central, .office, .mayor],
         "central.endpoint": [.office, .mayor],
         "central.public_key": [.office, .mayor],
@@ -138,6 +139,10 @@ public enum NodeConfigLoader {
         if !logLevels.contains(logLevel) {
             problems.add(.init("node.log_level", .invalidLogLevel, values: logLevels.sorted()))
         }
+        let logFormat = nodeSection.value("log_format") ?? "text"
+        if !["text", "json"].contains(logFormat) {
+            problems.add(.init("node.log_format", .invalidLogLevel, values: ["json", "text"]))
+        }
         let roleConfiguration = roleSettings(role, reader: reader, &problems)
         let sync = syncSettings(Section(reader, "sync").value, role: role, problems: &problems)
         let directory = referenceSection.required("directory", &problems)
@@ -174,6 +179,7 @@ public enum NodeConfigLoader {
             ),
             sourcePath: path
         )
+        config.logFormat = logFormat
         config.sync = sync
         return config
     }

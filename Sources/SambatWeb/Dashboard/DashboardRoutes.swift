@@ -295,6 +295,6 @@ extension Timestamp {
     /// ISO 8601 in UTC with milliseconds, for JSON.
     var iso: String {
         let date = Date(timeIntervalSince1970: Double(millisecondsSinceEpoch) / 1_000)
-        return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        return date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
