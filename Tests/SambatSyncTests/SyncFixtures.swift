@@ -112,13 +112,14 @@ final class SyncWorld: Sendable {
     func startCentral(
         _ store: Store,
         endpoint: String = "tcp://127.0.0.1:*",
-        keyPair: CurveKeyPair? = nil
+        keyPair: CurveKeyPair? = nil,
+        settings: SyncSettings = SyncWorld.settings
     ) async throws -> (
         task: Task<Void, any Error>, service: CentralSyncService, endpoint: String
     ) {
         let service = CentralSyncService(
             store: store,
-            configuration: .init(bindEndpoint: endpoint, keyPair: keyPair ?? centralKeys, settings: Self.settings),
+            configuration: .init(bindEndpoint: endpoint, keyPair: keyPair ?? centralKeys, settings: settings),
             logger: logger("central")
         )
         let bound = Mutex<String?>(nil)
@@ -162,13 +163,13 @@ final class SyncWorld: Sendable {
         }
     }
 
-    /// Starts a ``Star`` whose dispatched case has `serial`.
-    func startStar(serial: Int = 1) async throws -> Star {
+    /// Starts a ``Star`` whose dispatched case has `serial`, central with `centralSettings`.
+    func startStar(serial: Int = 1, centralSettings: SyncSettings = SyncWorld.settings) async throws -> Star {
         let central = try await openCentral()
         let office = try open(Self.dpupr, .office)
         let mayor = try open(Self.mayor, .mayor)
         let caseID = try await Self.dispatch(central, serial: serial)
-        let hub = try await startCentral(central)
+        let hub = try await startCentral(central, settings: centralSettings)
         return Star(
             central: central,
             office: office,
