@@ -28,6 +28,7 @@ import argparse
 import base64
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -103,9 +104,17 @@ class Page:
 
 
 def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    # Below Linux's ephemeral range: a port bind(0) handed out may become the source port of
+    # another process's outgoing connection before Chromium binds it.
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for Chromium's DevTools")
 
 
 def start_chromium(profile):

@@ -105,7 +105,21 @@ has_conflict() { sam "$1" conflicts --all | grep -q "$2"; }
 
 # --- set-up -------------------------------------------------------------------------------
 say "Menyiapkan kunci dan konfigurasi di $DEMO_DIR"
-PORT="${SAMBAT_DEMO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+# Ports below Linux's ephemeral range (32768-60999): a port bind(0) handed out may be taken as
+# the source port of any outgoing connection before the node binds it.
+free_port() {
+    python3 -c 'import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break'
+}
+PORT="${SAMBAT_DEMO_PORT:-$(free_port)}"
 for node in "${NODES[@]}"; do
     mkdir -p "$DEMO_DIR/data/$node"
     [ -f "$DEMO_DIR/data/$node/curve.key" ] ||
@@ -115,7 +129,6 @@ mkdir -p "$DEMO_DIR/keys/central"
 [ -f "$DEMO_DIR/keys/central/identity.key" ] ||
     "$SAMBAT" keys identity --out "$DEMO_DIR/keys/central/identity.key" >/dev/null
 CENTRAL_KEY="$("$SAMBAT" keys public --key "$DEMO_DIR/data/central/curve.key")"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 HTTP_PORT="$(free_port)"
 MAYOR_HTTP_PORT="$(free_port)"
 MAYOR_LOGIN="walikota.demo"

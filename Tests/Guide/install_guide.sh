@@ -26,7 +26,20 @@ fail() {
     done
     exit 1
 }
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Below Linux's ephemeral range, so that no outgoing connection takes the port before a node
+# binds it (as can happen to a port bind(0) handed out).
+free_port() {
+    /usr/bin/python3 -c 'import random, socket
+for _ in range(200):
+    port = random.randrange(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break'
+}
 # Waits up to $1 seconds for the command after it to succeed.
 wait_for() {
     local seconds="$1"

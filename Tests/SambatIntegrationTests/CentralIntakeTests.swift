@@ -131,6 +131,7 @@ import Glibc
         var seen: Set<String> = []
         while node.isRunning {
             seen.insert(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(base)/metrics"]))
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(seen.isSubset(of: ["200", "503", "000"]), "\(seen)")
         #expect(try await eventually { !node.isRunning }, "central did not stop on SIGTERM")
