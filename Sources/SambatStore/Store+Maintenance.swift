@@ -112,16 +112,21 @@ extension Store {
 
     /// Puts a backup in place of a node's database; the node must be stopped.
     ///
-    /// Removes the old database together with its `-wal` and `-shm` files — a stale WAL left
-    /// beside a restored file would be replayed onto it — then copies the backup in and marks
-    /// it restored, so the next ``open(_:identity:)`` starts a new incarnation (also for a
-    /// plain copy of a database file, which would otherwise reuse the seqs written since).
+    /// The backup is copied beside the database and marked restored first, so the next
+    /// ``open(_:identity:)`` starts a new incarnation (also for a plain copy of a database
+    /// file, which would otherwise reuse the seqs written since). Its incarnation is raised to
+    /// the replaced store's when that is higher: restoring one backup twice, or one older than
+    /// an earlier restore, must still yield an origin never used. Only then is the old
+    /// database moved aside (or removed) with its `-wal` and `-shm` files, since a stale WAL
+    /// beside the restored file would be replayed onto it, and the copy moved into place; if
+    /// that fails, the old database is put back.
     /// - Parameters:
     ///   - backup: the backup file, checked with ``checkBackup(at:for:)`` first.
     ///   - path: the node's database.
     ///   - setAside: where to move the old database and its journal files instead of removing
     ///     them (the same name with `-wal` and `-shm` added); `nil` removes them.
-    /// - Throws: ``StoreError`` when the backup is missing or the files cannot be replaced.
+    /// - Throws: ``StoreError`` when the backup is missing or is the database itself, or the
+    ///   files cannot be replaced (the old database is then where it was).
     public static func restore(
         backup: String,
         to path: String,
@@ -133,25 +138,66 @@ extension Store {
         guard files.fileExists(atPath: backup) else {
             throw StoreError(.cannotOpen, path: backup, message: "the backup file does not exist")
         }
+        func resolved(_ file: String) -> String { URL(fileURLWithPath: file).resolvingSymlinksInPath().path }
+        guard resolved(backup) != resolved(path) else {
+            throw StoreError(.invalidArgument, path: backup, message: "this is the node's own database, not a backup")
+        }
+        let replaced = files.fileExists(atPath: path) ? (try? incarnation(of: path)) ?? 0 : 0
+        let staging = path + ".restoring"
+        func removeStaging() {
+            for suffix in ["", "-wal", "-shm"] { try? files.removeItem(atPath: staging + suffix) }
+        }
+        removeStaging()
+        do {
+            try files.copyItem(atPath: backup, toPath: staging)
+            let copy = try DatabaseQueue(path: staging)
+            // A rollback journal, so the staged file is whole on its own when it is moved.
+            try copy.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = DELETE")
+                try db.execute(
+                    sql: "UPDATE nodeMeta SET restorePending = 1, incarnation = MAX(incarnation, ?) WHERE id = 1",
+                    arguments: [replaced]
+                )
+            }
+            try copy.close()
+        } catch {
+            removeStaging()
+            if let error = error as? DatabaseError { throw Self.translate(error, path: staging) }
+            throw StoreError(
+                .cannotOpen,
+                path: staging,
+                message: "cannot copy the backup beside the database: \(error)"
+            )
+        }
+        var movedAside: [String] = []
         do {
             for suffix in ["", "-wal", "-shm"] where files.fileExists(atPath: path + suffix) {
                 if let setAside {
                     try files.moveItem(atPath: path + suffix, toPath: setAside + suffix)
+                    movedAside.append(suffix)
                 } else {
                     try files.removeItem(atPath: path + suffix)
                 }
             }
-            try files.copyItem(atPath: backup, toPath: path)
+            try files.moveItem(atPath: staging, toPath: path)
         } catch {
-            throw StoreError(.cannotOpen, path: path, message: "cannot replace the database with the backup: \(error)")
+            if let setAside {
+                for suffix in movedAside { try? files.moveItem(atPath: setAside + suffix, toPath: path + suffix) }
+            }
+            removeStaging()
+            throw StoreError(
+                .cannotOpen,
+                path: path,
+                message: "cannot put the backup in place; the database is left as it was: \(error)"
+            )
         }
-        do {
-            let copy = try DatabaseQueue(path: path)
-            try copy.write { db in try db.execute(sql: "UPDATE nodeMeta SET restorePending = 1 WHERE id = 1") }
-            try copy.close()
-        } catch {
-            throw Self.translate(error, path: path)
-        }
+    }
+
+    /// The incarnation recorded in the database at `path`.
+    static func incarnation(of path: String) throws -> Int64 {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT incarnation FROM nodeMeta") ?? 0 }
     }
 
     /// Moves this store to a new incarnation now (for a store rebuilt from peers).

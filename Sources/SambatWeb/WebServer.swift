@@ -59,7 +59,7 @@ public enum WebServer {
         return router
     }
 
-    /// `/readyz` (200 while the node serves, 503 while it starts or stops or its store does not
+    /// `/readyz` (200 while the node serves, 503 once it stops or when its store does not
     /// answer) and `/metrics` (Prometheus text; 503 while stopping).
     static func addProbeRoutes(_ probe: NodeProbe, to router: Router<WebContext>, logger: Logger) {
         router.get("readyz") { _, _ -> Response in

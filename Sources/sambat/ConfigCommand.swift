@@ -73,13 +73,22 @@ struct ConfigCommand: AsyncParsableCommand {
                 }
                 madeKey = pair.publicKey
             }
+            // Checked under a temporary name first: a refused config never replaces a good one.
+            let draft = out + ".draft"
             do {
-                try (lines.joined(separator: "\n") + "\n").write(toFile: out, atomically: true, encoding: .utf8)
+                try (lines.joined(separator: "\n") + "\n").write(toFile: draft, atomically: true, encoding: .utf8)
             } catch {
                 throw CommandFailure("Berkas \(out) tidak dapat ditulis: \(error)")
             }
-            let config = try await NodeConfigLoader.load(path: out)
-            _ = try loadReference(config)
+            do {
+                let config = try await NodeConfigLoader.load(path: draft)
+                _ = try loadReference(config)
+                if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+                try FileManager.default.moveItem(atPath: draft, toPath: out)
+            } catch {
+                try? FileManager.default.removeItem(atPath: draft)
+                throw error
+            }
             print("Konfigurasi node \(id) (\(role)) ditulis ke \(out) dan lolos pemeriksaan.")
             let publicKey = try madeKey ?? CurveKeyFile.read(from: keyFile).publicKey
             if madeKey != nil { print("Kunci baru: \(keyFile) (mode 0600).") }
@@ -137,6 +146,9 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let node = try nodeID(id)
+            if FileManager.default.fileExists(atPath: files.out), !files.force {
+                throw CommandFailure("Berkas \(files.out) sudah ada; tidak ditimpa (pakai --force untuk menggantinya).")
+            }
             if !FileManager.default.fileExists(atPath: identityKeyFile) {
                 do {
                     try createKeyFolder(for: identityKeyFile)

@@ -121,6 +121,8 @@ at_office() { "$SAMBAT" case list --config "$ETC/office-dpupr.yaml" | grep -q "$
 wait_for 30 at_office || fail 9 "the dispatched case did not reach the office"
 health() { curl -sf "http://127.0.0.1:$CENTRAL_HTTP/metrics" | grep -q 'sambat_peer_connected{node="dpupr"} 1'; }
 wait_for 30 health || fail 9 "central's metrics do not show the office connected"
+applied() { curl -sf "http://127.0.0.1:$OFFICE_HTTP/metrics" | grep -q 'sambat_ops_applied_total{source="feed"} [1-9]'; }
+wait_for 30 applied || fail 9 "the office's metrics do not count the ops its feed brought"
 
 # 10. Backups.
 "$SAMBAT" backup --out "$ROOT/dpupr-backup.sqlite" --config "$ETC/office-dpupr.yaml" >/dev/null ||

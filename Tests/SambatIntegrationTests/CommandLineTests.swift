@@ -281,6 +281,17 @@ import Testing
             .filter { $0.hasPrefix("sambat.sqlite.before-restore-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
         #expect(kept.count == 1)
         #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 2)
+
+        // The same backup once more: an origin never used, not dpupr#2 again (which would
+        // reuse the seqs written as dpupr#2 since the first restore).
+        let twice = try deployment.run("dpupr", ["restore", "--from", backup])
+        #expect(twice.status == 0, "\(twice.output)")
+        #expect(twice.output.contains("dpupr#3"), "\(twice.output)")
+        #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 3)
+        // The node's own database is no backup.
+        let own = try deployment.run("dpupr", ["restore", "--from", store])
+        #expect(own.status != 0 && own.output.contains("not a backup"), "\(own.output)")
+        #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 3)
     }
 
     @Test func aConfigIsWrittenForEveryOfficeOfTheDirectoryAndChecked() throws {
@@ -364,7 +375,13 @@ import Testing
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        try await Task.sleep(for: .seconds(2))
+        // SIGTERM once the node runs (its status file says so), not while it is still starting.
+        var running = false
+        for _ in 0..<300 where !running {
+            try await Task.sleep(for: .milliseconds(100))
+            running = try deployment.run("dpupr", ["status", "--json"]).output.contains("\"running\":true")
+        }
+        #expect(running)
         process.terminate()
         let data = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

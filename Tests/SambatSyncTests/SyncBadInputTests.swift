@@ -286,4 +286,39 @@ import Testing
         await stolen.socket.close()
         await context.terminate()
     }
+
+    /// Found in review: a node dropped a message of another protocol version as malformed,
+    /// then took central for silent (and would swap central keys during a rotation).
+    @Test func aCentralAnsweringInAnotherProtocolVersionIsReportedAsARefusal() async throws {
+        let world = try SyncWorld()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        try await ZMQContext.withContext { context in
+            try await ZAPHandler.serving(context: context, authorize: { key in "dpupr \(key)" }) {
+                var options = ZMQSocket.Options()
+                options.curve = .server(world.centralKeys)
+                try await ZMQSocket.withSocket(.router, context: context, bind: "tcp://127.0.0.1:*", options: options) {
+                    router in
+                    // A central of protocol version 2: it answers everything in its own framing.
+                    let answering = Task {
+                        for await message in router.messages {
+                            guard let connection = message.frames.first else { continue }
+                            _ = await router.send([connection, [2, 5], []], within: .seconds(1))
+                        }
+                    }
+                    defer { answering.cancel() }
+                    let link = world.startNode(
+                        office,
+                        endpoint: router.endpoint,
+                        nextCentralKey: try CurveKeyPair.generate().publicKey
+                    )
+                    defer { link.task.cancel() }
+                    try await eventually("the office reports central's other protocol version") {
+                        link.service.status.centralRefusal == .unsupportedVersion
+                    }
+                    #expect(!link.service.status.linkUp)
+                    #expect(!link.service.status.centralSilent)
+                }
+            }
+        }
+    }
 }

@@ -102,9 +102,12 @@ import Testing
         #expect(quiet.connected.isEmpty)
         #expect(quiet.heard[Self.dpupr] == .seconds(20))
 
-        // A session that ends has its last contact saved.
+        // What the service publishes for /metrics: when each session was last heard from.
+        #expect(hub.lastHeardBySession[Self.dpupr] == start)
+        // A session that ends has its last contact saved, and is no longer published.
         let dropped = hub.handle(.sendFailed(Self.dpupr, connection: [1]), at: start + .seconds(21))
         #expect(Self.contacts(dropped).map(\.0) == [Self.dpupr])
+        #expect(hub.lastHeardBySession[Self.dpupr] == nil)
 
         // A mayor that does not ask is not told.
         var quietHub = CentralHub(settings: settings)

@@ -41,6 +41,7 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
             case keyFileUnusable = "key_file_unusable"
             case identityKeyUnusable = "identity_key_unusable"
             case invalidLogLevel = "invalid_log_level"
+            case invalidLogFormat = "invalid_log_format"
             case invalidEndpoint = "invalid_endpoint"
             case invalidPublicKey = "invalid_public_key"
             case fileMissing = "file_missing"
@@ -98,6 +99,8 @@ public struct ConfigurationProblem: Hashable, Sendable, CustomStringConvertible 
         public static let identityKeyUnusable = Code(.identityKeyUnusable)
         /// Not a log level (values: the levels).
         public static let invalidLogLevel = Code(.invalidLogLevel)
+        /// `node.log_format` is not `text` or `json`.
+        public static let invalidLogFormat = Code(.invalidLogFormat)
         /// A ZeroMQ endpoint that cannot work (values: ``EndpointProblem`` name, endpoint).
         public static let invalidEndpoint = Code(.invalidEndpoint)
         /// Not a 40-character Z85 public key.

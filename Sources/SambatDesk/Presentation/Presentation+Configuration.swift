@@ -32,7 +32,8 @@ extension Presentation {
         case .nodeIsCentral: return "node.id tidak boleh sama dengan central.id (\(first))"
         case .keyFileUnusable: return "\(key): \(first) (\(second)); buat dengan `sambat keys generate --out \(second)`"
         case .identityKeyUnusable: return "\(key): \(first)"
-        case .invalidLogLevel: return "\(key) harus salah satu dari \(problem.values.joined(separator: ", "))"
+        case .invalidLogLevel, .invalidLogFormat:
+            return "\(key) harus salah satu dari \(problem.values.joined(separator: ", "))"
         case .invalidEndpoint: return "\(key): " + endpoint(problem)
         case .invalidPublicKey: return "\(key) bukan kunci publik Z85 (40 karakter)"
         case .fileMissing: return "\(key): berkas tidak ada: \(first)"

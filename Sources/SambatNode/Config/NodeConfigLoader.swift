@@ -141,7 +141,7 @@ public enum NodeConfigLoader {
         }
         let logFormat = nodeSection.value("log_format") ?? "text"
         if !["text", "json"].contains(logFormat) {
-            problems.add(.init("node.log_format", .invalidLogLevel, values: ["json", "text"]))
+            problems.add(.init("node.log_format", .invalidLogFormat, values: ["json", "text"]))
         }
         let roleConfiguration = roleSettings(role, reader: reader, &problems)
         let sync = syncSettings(Section(reader, "sync").value, role: role, problems: &problems)

@@ -1,10 +1,6 @@
 import Foundation
 public import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes each log event to standard error as one JSON object per line, for log shippers
 /// (`node.log_format: json`).
 ///
@@ -12,8 +8,11 @@ import Glibc
 /// milliseconds), `level`, `label`, `message` and the event's metadata as strings; the node's
 /// log lines carry node ids, codes and counts, never a reporter's data.
 public struct JSONLogHandler: LogHandler {
+    /// The least severe level written (`node.log_level`).
     public var logLevel: Logger.Level = .info
+    /// Metadata on every line of this logger, such as `node`.
     public var metadata: Logger.Metadata = [:]
+    /// Adds metadata from the task's context, if set.
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
 
@@ -22,11 +21,13 @@ public struct JSONLogHandler: LogHandler {
         self.label = label
     }
 
+    /// One metadata value of this logger.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes `event` as one line of JSON.
     public func log(event: LogEvent) {
         var fields: [String: String] = [:]
         for (key, value) in metadata { fields[key] = "\(value)" }
@@ -39,10 +40,10 @@ public struct JSONLogHandler: LogHandler {
         Self.write(fields)
     }
 
-    /// One line per event in a single `write(2)`, so lines from concurrent tasks never mix.
+    /// One line per event, handed to the kernel whole, so lines of concurrent tasks do not mix.
     static func write(_ fields: [String: String]) {
         guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
         line.append(0x0A)
-        _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        try? FileHandle.standardError.write(contentsOf: line)
     }
 }

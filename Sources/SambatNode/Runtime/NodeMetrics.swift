@@ -51,7 +51,7 @@ extension NodeRuntime {
                     )
                 }
                 if let central {
-                    readings += try await Self.peerReadings(store: store, connected: central.connectedPeers, now: now)
+                    readings += try await Self.peerReadings(store: store, central: central, now: now)
                 }
                 if let node {
                     let link = node.status
@@ -77,16 +77,32 @@ extension NodeRuntime {
                 }
                 return readings
             },
-            ready: { (try? await store.caseCount()) != nil }
+            // A one-row read: a readiness probe every few seconds must not count a million cases.
+            ready: { (try? await store.currentOrigin()) != nil }
         )
     }
 
-    /// Central's view of each peer: connected, ops behind both ways, age of the last contact.
-    static func peerReadings(store: Store, connected: Set<NodeID>, now: Timestamp) async throws -> [MetricReading] {
+    /// Central's view of each peer: connected (heard within the link timeout), ops behind both
+    /// ways, age of the last contact.
+    static func peerReadings(
+        store: Store,
+        central: CentralSyncService,
+        now: Timestamp
+    ) async throws
+        -> [MetricReading]
+    {
+        let contacts = central.peerContacts(at: .now)
+        let heard = contacts.silence.mapValues {
+            Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.milliseconds)
+        }
         var readings = [
-            MetricReading("sambat_peers_connected", Double(connected.count), help: "Peers with a session at central")
+            MetricReading(
+                "sambat_peers_connected",
+                Double(contacts.live.count),
+                help: "Peers with a session at central, heard from within the link timeout"
+            )
         ]
-        for health in try await store.syncHealth(heard: [:], connected: connected) {
+        for health in try await store.syncHealth(heard: heard, connected: contacts.live) {
             let labels = [("node", health.node.rawValue)]
             readings.append(
                 MetricReading(
@@ -113,14 +129,13 @@ extension NodeRuntime {
                 )
             )
             if let seen = health.lastSeenAt {
-                let age =
-                    health.connected ? 0 : Double(max(0, now.millisecondsSinceEpoch - seen.millisecondsSinceEpoch))
+                let age = Double(max(0, now.millisecondsSinceEpoch - seen.millisecondsSinceEpoch))
                 readings.append(
                     MetricReading(
                         "sambat_peer_last_seen_age_seconds",
                         age / 1_000,
                         labels: labels,
-                        help: "Seconds since central last heard from the peer (0 while connected)"
+                        help: "Seconds since central last heard from the peer"
                     )
                 )
             }

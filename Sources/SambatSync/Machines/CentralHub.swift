@@ -167,6 +167,11 @@ public struct CentralHub: Sendable {
     /// Peers with a session.
     public var connectedPeers: Set<NodeID> { Set(sessions.keys) }
 
+    /// When each peer with a session was last heard from.
+    public var lastHeardBySession: [NodeID: ContinuousClock.Instant] {
+        lastHeard.filter { sessions[$0.key] != nil }
+    }
+
     /// Handles one event and returns what to do, in order.
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []

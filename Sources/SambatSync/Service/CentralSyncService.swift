@@ -43,6 +43,8 @@ public final class CentralSyncService: Service, Sendable {
     /// When the ZAP handler last re-read the peers for a key it did not know.
     private let lastKeyLookup = Mutex<ContinuousClock.Instant?>(nil)
     private let connected = Mutex<Set<NodeID>>([])
+    /// When each peer with a session was last heard from, as the hub last knew it.
+    private let heard = Mutex<[NodeID: ContinuousClock.Instant]>([:])
 
     /// A service for central's `store`; nothing happens until ``run(onBound:)``.
     public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync.central")) {
@@ -53,6 +55,15 @@ public final class CentralSyncService: Service, Sendable {
 
     /// Peers that said HELLO and have not been cut off since.
     public var connectedPeers: Set<NodeID> { connected.withLock { $0 } }
+
+    /// The peers with a session, with how long ago each was heard from, and of them the ones
+    /// heard within the link timeout: a session whose node went silent stays until a send to
+    /// it fails, so "connected" is judged by silence, as in NODE_HEALTH.
+    public func peerContacts(at now: ContinuousClock.Instant) -> (silence: [NodeID: Duration], live: Set<NodeID>) {
+        let silence = heard.withLock { $0 }.mapValues { max(.zero, now - $0) }
+        let live = Set(silence.filter { $0.value < configuration.settings.linkTimeout }.keys)
+        return (silence, live)
+    }
 
     /// Serves peers until graceful shutdown or cancellation; the `Service` entry point.
     public func run() async throws {
@@ -114,6 +125,8 @@ public final class CentralSyncService: Service, Sendable {
                             if let next = await perform(action, on: socket, work: work) { pending.append(next) }
                         }
                     }
+                    let contacts = hub.lastHeardBySession
+                    heard.withLock { $0 = contacts }
                 }
             }
             await socket.close()

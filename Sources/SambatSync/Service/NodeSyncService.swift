@@ -132,19 +132,24 @@ public final class NodeSyncService: Service, Sendable {
                                 // handshake. Closing the old socket ends its reader. Central
                                 // silent on this key while its key is being rotated: the
                                 // other key is tried.
+                                var nextOptions = linkOptions
+                                var nextKey = centralKey
                                 if !answeredOnSocket, let other = otherCentralKey(than: centralKey) {
-                                    centralKey = other
-                                    linkOptions.curve = .client(configuration.keyPair, serverPublicKey: other)
+                                    nextKey = other
+                                    nextOptions.curve = .client(configuration.keyPair, serverPublicKey: other)
                                     logger.notice(
                                         "central does not answer on this key; trying its other configured key",
                                         metadata: ["central.key": "\(other.prefix(8))…"]
                                     )
                                 }
-                                answeredOnSocket = false
                                 do {
-                                    let fresh = try await connect(context: context, options: linkOptions)
+                                    let fresh = try await connect(context: context, options: nextOptions)
                                     await socket.close()
                                     socket = fresh
+                                    // The key changes only with the connection made with it.
+                                    centralKey = nextKey
+                                    linkOptions = nextOptions
+                                    answeredOnSocket = false
                                     group.addTask { await self.read(fresh, into: input) }
                                 } catch {
                                     logger.error(
@@ -221,6 +226,11 @@ public final class NodeSyncService: Service, Sendable {
                 input.yield(.received(try SyncFrames.decode(message.frames)))
             } catch {
                 logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
+                // Central answered in another protocol version: it is there and speaks another
+                // language, a refusal to report (not a silence to wait out or a key to swap).
+                if error.code == .unsupportedVersion {
+                    input.yield(.received(.error(.unsupportedVersion, "central: \(error.message)")))
+                }
             }
         }
     }
@@ -262,7 +272,7 @@ extension SyncLogLevel {
 
 extension Duration {
     /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
+    public var milliseconds: Int64 {
         components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
