@@ -125,12 +125,15 @@ extension Store {
     ///   - path: the node's database.
     ///   - setAside: where to move the old database and its journal files instead of removing
     ///     them (the same name with `-wal` and `-shm` added); `nil` removes them.
+    ///   - incarnationAbove: an incarnation the restored store must move past, when the old
+    ///     database is lost and central holds a later origin of this node than the backup knows.
     /// - Throws: ``StoreError`` when the backup is missing or is the database itself, or the
     ///   files cannot be replaced (the old database is then where it was).
     public static func restore(
         backup: String,
         to path: String,
-        settingAsideTo setAside: String? = nil
+        settingAsideTo setAside: String? = nil,
+        incarnationAbove: UInt64 = 0
     )
         throws(StoreError)
     {
@@ -142,7 +145,10 @@ extension Store {
         guard resolved(backup) != resolved(path) else {
             throw StoreError(.invalidArgument, path: backup, message: "this is the node's own database, not a backup")
         }
-        let replaced = files.fileExists(atPath: path) ? (try? incarnation(of: path)) ?? 0 : 0
+        let replaced = max(
+            files.fileExists(atPath: path) ? (try? incarnation(of: path)) ?? 0 : 0,
+            Int64(clamping: incarnationAbove)
+        )
         let staging = path + ".restoring"
         func removeStaging() {
             for suffix in ["", "-wal", "-shm"] { try? files.removeItem(atPath: staging + suffix) }

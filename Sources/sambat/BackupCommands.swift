@@ -64,6 +64,11 @@ struct Restore: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
     @Option(name: .customLong("from"), help: "The backup file, from `sambat backup`.") var from: String
+    @Option(
+        name: .customLong("incarnation-above"),
+        help: "With the old store lost: the later origin number central names in a store_behind refusal."
+    )
+    var incarnationAbove: UInt64 = 0
 
     func run() async throws {
         let config = try await NodeConfigLoader.load(path: try options.path())
@@ -87,9 +92,20 @@ struct Restore: AsyncParsableCommand {
             throw CommandFailure("Cadangan \(from) ditolak, tidak ada yang diubah: \(error.message)")
         }
         let hadStore = FileManager.default.fileExists(atPath: config.storePath)
-        let setAside = config.storePath + ".before-restore-" + Self.stamp()
+        // A second restore within the same second must not meet the first one's file.
+        var setAside = config.storePath + ".before-restore-" + Self.stamp()
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: setAside) {
+            attempt += 1
+            setAside = config.storePath + ".before-restore-" + Self.stamp() + "-\(attempt)"
+        }
         do {
-            try Store.restore(backup: from, to: config.storePath, settingAsideTo: hadStore ? setAside : nil)
+            try Store.restore(
+                backup: from,
+                to: config.storePath,
+                settingAsideTo: hadStore ? setAside : nil,
+                incarnationAbove: incarnationAbove
+            )
         } catch {
             throw CommandFailure("Pemulihan gagal: \(error.message)")
         }

@@ -292,6 +292,10 @@ import Testing
         let own = try deployment.run("dpupr", ["restore", "--from", store])
         #expect(own.status != 0 && own.output.contains("not a backup"), "\(own.output)")
         #expect(try await deployment.store("dpupr").currentOrigin().incarnation == 3)
+        // A lost disk, and central already holds dpupr#7: the restore starts above it.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+        let above = try deployment.run("dpupr", ["restore", "--from", backup, "--incarnation-above", "7"])
+        #expect(above.status == 0 && above.output.contains("dpupr#8"), "\(above.output)")
     }
 
     @Test func aConfigIsWrittenForEveryOfficeOfTheDirectoryAndChecked() throws {
