@@ -28,9 +28,7 @@ import argparse
 import base64
 import json
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,8 @@ import time
 import urllib.request
 
 import websocket
+
+from free_port import free_port
 
 CHROMIUM = next((c for c in ("chromium", "chromium-browser") if shutil.which(c)), None)
 
@@ -101,20 +101,6 @@ class Page:
         )
         time.sleep(0.5)
         self.wait_for_load()
-
-
-def free_port():
-    # Below Linux's ephemeral range: a port bind(0) handed out may become the source port of
-    # another process's outgoing connection before Chromium binds it.
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for Chromium's DevTools")
 
 
 def start_chromium(profile):

@@ -105,20 +105,7 @@ has_conflict() { sam "$1" conflicts --all | grep -q "$2"; }
 
 # --- set-up -------------------------------------------------------------------------------
 say "Menyiapkan kunci dan konfigurasi di $DEMO_DIR"
-# Ports below Linux's ephemeral range (32768-60999): a port bind(0) handed out may be taken as
-# the source port of any outgoing connection before the node binds it.
-free_port() {
-    python3 -c 'import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    print(port)
-    break'
-}
+free_port() { /usr/bin/python3 "$ROOT/scripts/free_port.py"; }
 PORT="${SAMBAT_DEMO_PORT:-$(free_port)}"
 for node in "${NODES[@]}"; do
     mkdir -p "$DEMO_DIR/data/$node"

@@ -26,20 +26,7 @@ fail() {
     done
     exit 1
 }
-# Below Linux's ephemeral range, so that no outgoing connection takes the port before a node
-# binds it (as can happen to a port bind(0) handed out).
-free_port() {
-    /usr/bin/python3 -c 'import random, socket
-for _ in range(200):
-    port = random.randrange(20000, 32000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    print(port)
-    break'
-}
+free_port() { /usr/bin/python3 "$REPO/scripts/free_port.py"; }
 # Waits up to $1 seconds for the command after it to succeed.
 wait_for() {
     local seconds="$1"

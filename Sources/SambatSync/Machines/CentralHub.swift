@@ -464,10 +464,20 @@ public struct CentralHub: Sendable {
     /// connected those heard from within the link timeout (a node pings when quiet, so a
     /// longer silence means its connection is dead even if no send to it has failed yet).
     private func readSyncHealth(for node: NodeID, at now: ContinuousClock.Instant) -> Action {
-        var heard: [NodeID: Duration] = [:]
-        for (peer, instant) in lastHeard where sessions[peer] != nil { heard[peer] = max(.zero, now - instant) }
-        let connected = Set(heard.filter { $0.value < settings.linkTimeout }.keys)
-        return .readSyncHealth(for: node, heard: heard, connected: connected)
+        let contacts = Self.contacts(from: lastHeardBySession, at: now, linkTimeout: settings.linkTimeout)
+        return .readSyncHealth(for: node, heard: contacts.silence, connected: contacts.live)
+    }
+
+    /// How long ago each session was heard from, and which count as connected.
+    ///
+    /// Connected means heard within `linkTimeout`: the one rule for NODE_HEALTH and `/metrics`.
+    public static func contacts(
+        from lastHeard: [NodeID: ContinuousClock.Instant],
+        at now: ContinuousClock.Instant,
+        linkTimeout: Duration
+    ) -> (silence: [NodeID: Duration], live: Set<NodeID>) {
+        let silence = lastHeard.mapValues { max(.zero, now - $0) }
+        return (silence, Set(silence.filter { $0.value < linkTimeout }.keys))
     }
 
     /// Feeds an event to a peer's session and turns what it asks into hub actions.

@@ -60,9 +60,7 @@ public final class CentralSyncService: Service, Sendable {
     /// heard within the link timeout: a session whose node went silent stays until a send to
     /// it fails, so "connected" is judged by silence, as in NODE_HEALTH.
     public func peerContacts(at now: ContinuousClock.Instant) -> (silence: [NodeID: Duration], live: Set<NodeID>) {
-        let silence = heard.withLock { $0 }.mapValues { max(.zero, now - $0) }
-        let live = Set(silence.filter { $0.value < configuration.settings.linkTimeout }.keys)
-        return (silence, live)
+        CentralHub.contacts(from: heard.withLock { $0 }, at: now, linkTimeout: configuration.settings.linkTimeout)
     }
 
     /// Serves peers until graceful shutdown or cancellation; the `Service` entry point.
@@ -125,8 +123,11 @@ public final class CentralSyncService: Service, Sendable {
                             if let next = await perform(action, on: socket, work: work) { pending.append(next) }
                         }
                     }
-                    let contacts = hub.lastHeardBySession
-                    heard.withLock { $0 = contacts }
+                    // Published once a poll interval, not on every message: /metrics reads it.
+                    if case .tick = event {
+                        let contacts = hub.lastHeardBySession
+                        heard.withLock { $0 = contacts }
+                    }
                 }
             }
             await socket.close()
