@@ -32,9 +32,10 @@ import Testing
         let newKeys = try CurveKeyPair.generate()
         try await central.enrolPeer(SyncWorld.dpupr, role: .office, publicKey: newKeys.publicKey, at: .now)
 
-        // The old key, presented late (a copy of the old PC): central never answers it.
+        // The old key, presented late (a copy of the old PC): central's ZAP handler refuses it
+        // in the handshake, before any message, and the node reports it is not enrolled.
         let stale = world.startNode(office, endpoint: hub.endpoint)
-        try await eventually("the old key gets no answer") { stale.service.status.centralSilent }
+        try await eventually("the old key is refused") { stale.service.status.centralRefusal == .notEnrolled }
         #expect(!stale.service.status.linkUp)
         stale.task.cancel()
         _ = await stale.task.result

@@ -42,6 +42,17 @@ final class SyncWorld: Sendable {
         return settings
     }
 
+    /// The test settings with every node timer (link and HELLO timeouts, ping interval) at ten
+    /// minutes: a link that comes back within a test's patience came back through the socket
+    /// monitor, not a timer.
+    static var patientTimers: SyncSettings {
+        var settings = Self.settings
+        settings.linkTimeout = .seconds(600)
+        settings.helloTimeout = .seconds(600)
+        settings.pingInterval = .seconds(600)
+        return settings
+    }
+
     /// Quick timings, so link loss and hints show within a test's patience.
     static var settings: SyncSettings {
         var settings = SyncSettings()

@@ -41,7 +41,9 @@ import Testing
         let caseID = try await SyncWorld.dispatch(central, serial: 7)
         var hub = try await world.startCentral(central)
         let endpoint = hub.endpoint
-        let officeLink = world.startNode(office, endpoint: endpoint)
+        // Every node timer at ten minutes: the office relinks when its socket monitor sees
+        // central back, not when a timer runs out.
+        let officeLink = world.startNode(office, endpoint: endpoint, settings: SyncWorld.patientTimers)
         defer { officeLink.task.cancel() }
         try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
 
@@ -72,6 +74,7 @@ import Testing
         }
         try await eventually("the office's outbox is empty") { officeLink.service.status.unsent == 0 }
         #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(central, caseID))
+        #expect(officeLink.service.status.handshakesRefused == 0)
     }
 
     @Test func anOfficeOfflineWhileAThousandCasesWereDispatchedCatchesUp() async throws {
@@ -291,8 +294,10 @@ import Testing
             settings: SyncWorld.productionTimeouts
         )
         defer { dlh.task.cancel() }
-        // A refused node would say HELLO again only after its link timeout (15 s).
+        // Admitted on its first handshake: not refused and then let in on a second try.
         try await eventually("dlh is linked", timeout: .seconds(6)) { dlh.service.status.linkUp }
+        #expect(dlh.service.status.handshakes == 1)
+        #expect(dlh.service.status.handshakesRefused == 0)
     }
 
     /// Found by the simulation (seed 49): a backup held an op central never got; after the
@@ -406,18 +411,27 @@ import Testing
         let hub = try await world.startCentral(central)
         defer { hub.task.cancel() }
         let office = try world.open(SyncWorld.dpupr, .office)
-        let link = world.startNode(office, endpoint: hub.endpoint)
+        // Every node timer at ten minutes: libzmq never retries a refused handshake, so only
+        // the node's socket monitor, which sees the refusal, can bring it back in time.
+        let link = world.startNode(office, endpoint: hub.endpoint, settings: SyncWorld.patientTimers)
         defer { link.task.cancel() }
-        // Its handshakes are refused until IT enrols its key.
-        try await Task.sleep(for: .seconds(1))
+        // Its handshakes are refused until IT enrols its key, and it says why.
+        try await eventually("central refuses the unenrolled key") {
+            link.service.status.centralRefusal == .notEnrolled
+        }
+        #expect(link.service.status.handshakesRefused >= 1)
         #expect(!link.service.status.linkUp)
+        #expect(world.log.all.contains { $0.contains("not enrolled there") })
         try await central.enrolPeer(
             SyncWorld.dpupr,
             role: .office,
             publicKey: world.key(SyncWorld.dpupr).publicKey,
             at: .now
         )
-        try await eventually("the office links up once enrolled") { link.service.status.linkUp }
+        try await eventually("the office links up once enrolled", timeout: .seconds(30)) {
+            link.service.status.linkUp
+        }
+        #expect(link.service.status.centralRefusal == nil)
         try await eventually("the office receives its case") { try await office.caseState(caseID) != nil }
     }
 

@@ -42,6 +42,23 @@ public struct NodeLink: Sendable {
         case feedApplied(batchID: UInt64, feedPosition: UInt64)
         /// A feed batch could not be used (bad op bytes); it is not acknowledged.
         case feedRefused(batchID: UInt64, SyncProtocolError)
+        /// What the transport beneath the protocol saw (libzmq's socket monitor, or a send
+        /// that could not go out).
+        case transport(Transport)
+    }
+
+    /// Events of the connection beneath the protocol, which let the link act at once instead
+    /// of waiting out its timers.
+    public enum Transport: Sendable, Hashable {
+        /// A connection to central completed its CURVE handshake.
+        case connected
+        /// The connection to central broke; the socket reconnects by itself.
+        case disconnected
+        /// Central refused the CURVE handshake; the socket will not try again by itself.
+        /// `byAuthentication`: central's ZAP handler refused this node's key.
+        case handshakeRefused(byAuthentication: Bool)
+        /// A HELLO could not be handed to the socket in time (no connection): it was withdrawn.
+        case helloNotSent
     }
 
     /// What the service must do.
@@ -96,6 +113,9 @@ public struct NodeLink: Sendable {
     /// When to say HELLO again after central asked us to wait.
     private var retryHelloAt: ContinuousClock.Instant?
     private var helloSentAt: ContinuousClock.Instant?
+    /// Since when central has not answered anything: the first HELLO of a silence.
+    private var unansweredSince: ContinuousClock.Instant?
+    /// Whether this silence has been explained in the log (once per silence).
     private var hinted = false
     /// Whether central has welcomed this link at least once: then the keys and the enrolment
     /// were right, and a later silence is an outage, not a configuration mistake.
@@ -109,6 +129,13 @@ public struct NodeLink: Sendable {
     private var lastHeard: ContinuousClock.Instant?
     private var lastSent: ContinuousClock.Instant?
     private var pingNonce: UInt64 = 0
+    /// Whether the latest HELLO may not have reached central (its connection broke, or it was
+    /// never handed over): the next completed handshake says HELLO again at once.
+    private var helloMayBeUnheard = false
+    /// When to open a new connection after central refused the handshake, and the wait
+    /// after the next refusal (doubling up to the link timeout; reset by WELCOME).
+    private var reopenAt: ContinuousClock.Instant?
+    private var refusalBackoff: Duration?
 
     /// A link for `origin` to `central`, not started.
     public init(
@@ -142,6 +169,7 @@ public struct NodeLink: Sendable {
             tick(at: now, into: &actions)
         case .received(let message):
             lastHeard = now
+            unansweredSince = nil
             receive(message, at: now, into: &actions)
         case .localOpsRead(let ops, let lastSeq, let readGeneration):
             guard readGeneration == generation else { break }
@@ -161,6 +189,8 @@ public struct NodeLink: Sendable {
             ack.batchID = batchID
             ack.checkpoint = position
             send(.ack(ack), at: now, into: &actions)
+        case .transport(let change):
+            transport(change, at: now, into: &actions)
         case .feedRefused(let batchID, let error):
             // Batches behind the refused one must not be applied past it: they now look like a
             // gap, which makes the node say HELLO and replay from its checkpoint.
@@ -173,15 +203,81 @@ public struct NodeLink: Sendable {
 
     // MARK: - Steps
 
-    private mutating func sayHello(at now: ContinuousClock.Instant, into actions: inout [Action]) {
+    /// Acts on what the connection beneath the protocol did.
+    ///
+    /// A broken connection takes the link down at once (libzmq reconnects by itself), and the
+    /// next completed handshake says HELLO at once; a refused handshake opens a new connection
+    /// after a short, growing wait, because libzmq never retries one. The link's timers stay
+    /// as the fallback for what the monitor cannot see (a connection that hangs silently).
+    private mutating func transport(_ change: Transport, at now: ContinuousClock.Instant, into actions: inout [Action])
+    {
+        guard phase != .idle else { return }
+        switch change {
+        case .connected:
+            reopenAt = nil
+            guard phase == .awaitingWelcome, helloMayBeUnheard, retryHelloAt == nil else { return }
+            actions.append(.log(.info, "connected to central \(central); saying HELLO"))
+            sayHello(at: now, into: &actions)
+        case .disconnected:
+            helloMayBeUnheard = true
+            guard phase == .ready else { return }
+            actions.append(.log(.notice, "connection to central \(central) broke; reconnecting"))
+            endSession(into: &actions)
+            helloSentAt = now
+            unansweredSince = now
+            hinted = false
+        case .helloNotSent:
+            helloMayBeUnheard = true
+        case .handshakeRefused(let byAuthentication):
+            helloMayBeUnheard = true
+            if phase == .ready { endSession(into: &actions) }
+            let wait = refusalBackoff ?? settings.reconnectInitial
+            refusalBackoff = min(wait * 2, settings.linkTimeout)
+            if byAuthentication {
+                // Central's key is right and central answered, in its way: no silence to explain.
+                hinted = true
+                centralIsSilent = false
+            }
+            if reopenAt == nil {
+                reopenAt = now + wait
+                if byAuthentication, centralRefusal != .notEnrolled {
+                    centralRefusal = .notEnrolled
+                    actions.append(
+                        .log(
+                            .warning,
+                            "central \(central) refused this node's key in the CURVE handshake: it is not enrolled "
+                                + "there (or was revoked); trying again in \(wait)"
+                        )
+                    )
+                }
+            }
+        }
+    }
+
+    /// Ends the current session without saying HELLO: the link is down until central welcomes
+    /// the next one, and results asked for in this session are dropped.
+    private mutating func endSession(into actions: inout [Action]) {
         if phase == .ready { actions.append(.linkChanged(up: false)) }
         phase = .awaitingWelcome
         generation += 1
         reading = false
         inflight.removeAll()
+    }
+
+    private mutating func sayHello(at now: ContinuousClock.Instant, into actions: inout [Action]) {
+        if phase == .ready { actions.append(.linkChanged(up: false)) }
+        phase = .awaitingWelcome
+        helloMayBeUnheard = false
+        reopenAt = nil
+        generation += 1
+        reading = false
+        inflight.removeAll()
         helloSentAt = now
         retryHelloAt = nil
-        hinted = false
+        if unansweredSince == nil {
+            unansweredSince = now
+            hinted = false
+        }
         var hello = Sambat_Sync_V1_Hello()
         hello.node = origin.node.rawValue
         hello.origin = origin.description
@@ -206,8 +302,7 @@ public struct NodeLink: Sendable {
                 }
                 return
             }
-            guard let sent = helloSentAt else { return }
-            if !hinted, now - sent >= settings.helloTimeout {
+            if !hinted, let since = unansweredSince, now - since >= settings.helloTimeout {
                 hinted = true
                 centralIsSilent = true
                 let advice =
@@ -220,7 +315,14 @@ public struct NodeLink: Sendable {
                     .log(.warning, "no answer from central \(central) within \(settings.helloTimeout): " + advice)
                 )
             }
-            if now - sent >= settings.linkTimeout {
+            if let reopen = reopenAt {
+                if now >= reopen {
+                    actions.append(.reconnect)
+                    sayHello(at: now, into: &actions)
+                }
+                return
+            }
+            if let sent = helloSentAt, now - sent >= settings.linkTimeout {
                 actions.append(.reconnect)
                 sayHello(at: now, into: &actions)
             }
@@ -264,6 +366,7 @@ public struct NodeLink: Sendable {
             everWelcomed = true
             centralIsSilent = false
             centralRefusal = nil
+            refusalBackoff = nil
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
             batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))

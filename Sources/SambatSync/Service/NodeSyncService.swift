@@ -60,12 +60,19 @@ public final class NodeSyncService: Service, Sendable {
         /// Bytes of protocol frames sent and received since start (before CURVE framing).
         public var bytesSent = 0
         public var bytesReceived = 0
+        /// CURVE handshakes with central completed, and refused, since start (as libzmq's
+        /// socket monitor saw them).
+        public var handshakes = 0
+        public var handshakesRefused = 0
     }
 
     private let store: Store
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(Status())
+    /// Which socket is the current one (counted up on every reconnect): events of a socket
+    /// already replaced are stale and dropped.
+    private let currentSocket = Mutex(0)
 
     /// A service for `store` (an office or mayor store); nothing happens until ``run()``.
     public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync")) {
@@ -98,11 +105,14 @@ public final class NodeSyncService: Service, Sendable {
             Int32(clamping: settings.reconnectInitial.milliseconds),
             Int32(clamping: settings.reconnectMaximum.milliseconds)
         )
+        // A broken or refused connection is acted on at once, not after the link timeout.
+        options.monitorsConnections = true
         try await ZMQContext.withContext { context in
             let (events, input) = AsyncStream<NodeSync.Event>.makeStream(bufferingPolicy: .unbounded)
             var socket = try await connect(context: context, options: options)
             await withDiscardingTaskGroup { group in
                 group.addTask { [socket] in await self.read(socket, into: input) }
+                group.addTask { [socket] in await self.watch(socket, number: 0, into: input) }
                 group.addTask { await self.tick(every: settings.pollInterval, into: input) }
                 input.yield(started)
                 await untilStopped(finishing: input) {
@@ -119,7 +129,16 @@ public final class NodeSyncService: Service, Sendable {
                     var answeredOnSocket = false
                     for await event in events {
                         if Task.isCancelled { break }
-                        if case .received = event { answeredOnSocket = true }
+                        // Anything central says, a refusal too, proves the key right; so does a
+                        // completed CURVE handshake, or a refusal by central's ZAP handler
+                        // (which only runs once the handshake proved central's key).
+                        switch event {
+                        case .received, .link(.transport(.connected)),
+                            .link(.transport(.handshakeRefused(byAuthentication: true))):
+                            answeredOnSocket = true
+                        default:
+                            break
+                        }
                         // The results of one event's actions are handled before the next event.
                         var pending = [event]
                         while !pending.isEmpty {
@@ -151,6 +170,11 @@ public final class NodeSyncService: Service, Sendable {
                                     linkOptions = nextOptions
                                     answeredOnSocket = false
                                     group.addTask { await self.read(fresh, into: input) }
+                                    let number = currentSocket.withLock { current in
+                                        current += 1
+                                        return current
+                                    }
+                                    group.addTask { await self.watch(fresh, number: number, into: input) }
                                 } catch {
                                     logger.error(
                                         "could not reopen the socket to central",
@@ -180,13 +204,20 @@ public final class NodeSyncService: Service, Sendable {
         switch action {
         case .send(let message, let briefly):
             let frames = SyncFrames.encode(message)
-            // Not taken in time (central unreachable): withdrawn, never sent late; the link's
-            // timers say HELLO again when it is back, the fetcher asks again when it stalls.
-            let limit = briefly ? Duration.milliseconds(100) : configuration.settings.pingInterval
+            // Not taken in time (no connection to central): withdrawn, never sent late. A
+            // HELLO waits least, because the next completed handshake says it again; anything
+            // else at most a second, so the loop soon hears what the connection did; the
+            // fetcher asks again when it stalls.
+            let isHello = if case .hello = message { true } else { false }
+            let limit =
+                briefly || isHello
+                ? Duration.milliseconds(100) : min(configuration.settings.pingInterval, .seconds(1))
             if await socket.send(frames, within: limit) {
                 state.withLock { $0.bytesSent += frames.reduce(0) { $0 + $1.count } }
             } else {
                 logger.debug("could not send \(message.name) to central")
+                // Withdrawn for want of a connection: the next handshake says HELLO again.
+                if case .hello = message { return .link(.transport(.helloNotSent)) }
             }
             return nil
         case .serveBlob(let ask):
@@ -231,6 +262,23 @@ public final class NodeSyncService: Service, Sendable {
                 if error.code == .unsupportedVersion {
                     input.yield(.received(.error(.unsupportedVersion, "central: \(error.message)")))
                 }
+            }
+        }
+    }
+
+    /// Turns the socket's connection events into link events, until the socket closes.
+    private func watch(_ socket: ZMQSocket, number: Int, into input: AsyncStream<NodeSync.Event>.Continuation) async {
+        for await event in socket.connectionEvents {
+            guard currentSocket.withLock({ $0 == number }) else { return }
+            switch event {
+            case .handshakeSucceeded:
+                state.withLock { $0.handshakes += 1 }
+                input.yield(.link(.transport(.connected)))
+            case .disconnected:
+                input.yield(.link(.transport(.disconnected)))
+            case .handshakeRefused(let byAuthentication):
+                state.withLock { $0.handshakesRefused += 1 }
+                input.yield(.link(.transport(.handshakeRefused(byAuthentication: byAuthentication))))
             }
         }
     }

@@ -67,6 +67,9 @@ public final class ZMQSocket: Sendable {
         public var heartbeatMilliseconds: Int32?
         /// `ZMQ_RECONNECT_IVL` and `ZMQ_RECONNECT_IVL_MAX`: reconnect backoff, in milliseconds.
         public var reconnectMilliseconds: (first: Int32, maximum: Int32) = (1_000, 30_000)
+        /// Whether the owner thread watches the socket's connections through libzmq's socket
+        /// monitor and reports them in ``ZMQSocket/connectionEvents``; off by default.
+        public var monitorsConnections = false
 
         /// Defaults as above.
         public init() {}
@@ -90,8 +93,27 @@ public final class ZMQSocket: Sendable {
         public let userID: String?
     }
 
+    /// What became of one of the socket's connections, as libzmq's socket monitor saw it.
+    public enum ConnectionEvent: Sendable, Hashable {
+        /// A connection completed its security handshake: messages flow on it now.
+        case handshakeSucceeded
+        /// The peer refused the handshake; libzmq will not try this connection again.
+        ///
+        /// `byAuthentication` is set when the server's ZAP handler refused the client's key
+        /// (the server's key was right); otherwise the handshake broke for another reason.
+        case handshakeRefused(byAuthentication: Bool)
+        /// An established connection broke; libzmq reconnects by itself after its backoff.
+        case disconnected
+    }
+
     /// The endpoint actually bound or connected (with the real port for `tcp://…:*`).
     public let endpoint: String
+    /// The socket's connection events, when ``Options/monitorsConnections`` is set; finishes
+    /// at once otherwise, and when the socket closes.
+    ///
+    /// Bounded to the newest 64: the events are hints to act on now, and an old one nobody
+    /// read is stale.
+    public let connectionEvents: AsyncStream<ConnectionEvent>
     /// Inbound multipart messages, in arrival order.
     ///
     /// Bounded without loss: when ``Options/inboundBuffer`` messages wait unread, the owner
@@ -101,9 +123,16 @@ public final class ZMQSocket: Sendable {
     private let shared: SharedState
     private let wake: Int32
 
-    private init(endpoint: String, messages: AsyncStream<Message>, shared: SharedState, wake: Int32) {
+    private init(
+        endpoint: String,
+        messages: AsyncStream<Message>,
+        connectionEvents: AsyncStream<ConnectionEvent>,
+        shared: SharedState,
+        wake: Int32
+    ) {
         self.endpoint = endpoint
         self.messages = Messages(stream: messages, shared: shared, wake: wake)
+        self.connectionEvents = connectionEvents
         self.shared = shared
         self.wake = wake
     }
@@ -123,6 +152,10 @@ public final class ZMQSocket: Sendable {
         // Unbounded here: the bound is kept by the owner thread, which stops reading the
         // socket when `inboundBuffer` messages are waiting, so nothing is ever dropped.
         let (messages, inbound) = AsyncStream<Message>.makeStream(bufferingPolicy: .unbounded)
+        let (connectionEvents, monitored) = AsyncStream<ConnectionEvent>.makeStream(
+            bufferingPolicy: .bufferingNewest(64)
+        )
+        if !options.monitorsConnections { monitored.finish() }
         let shared = SharedState()
         let started: Result<String, ZMQError> = await withCheckedContinuation { ready in
             let owner = SocketOwner(
@@ -133,7 +166,8 @@ public final class ZMQSocket: Sendable {
                 options: options,
                 shared: shared,
                 wake: wake,
-                inbound: inbound
+                inbound: inbound,
+                monitored: monitored
             )
             let thread = Thread { owner.run(ready: ready) }
             thread.name = "sambat.zmq.\(kind == .router ? "router" : "dealer")"
@@ -141,7 +175,13 @@ public final class ZMQSocket: Sendable {
         }
         switch started {
         case .success(let endpoint):
-            return ZMQSocket(endpoint: endpoint, messages: messages, shared: shared, wake: wake)
+            return ZMQSocket(
+                endpoint: endpoint,
+                messages: messages,
+                connectionEvents: connectionEvents,
+                shared: shared,
+                wake: wake
+            )
         case .failure(let error):
             Glibc.close(wake)
             throw error
@@ -274,6 +314,9 @@ private final class SocketOwner: @unchecked Sendable {
     let shared: ZMQSocket.SharedState
     let wake: Int32
     let inbound: AsyncStream<ZMQSocket.Message>.Continuation
+    let monitored: AsyncStream<ZMQSocket.ConnectionEvent>.Continuation
+    /// The PAIR socket libzmq's monitor reports on, when connections are monitored.
+    private var monitor: UnsafeMutableRawPointer?
 
     init(
         kind: ZMQSocket.Kind,
@@ -283,7 +326,8 @@ private final class SocketOwner: @unchecked Sendable {
         options: ZMQSocket.Options,
         shared: ZMQSocket.SharedState,
         wake: Int32,
-        inbound: AsyncStream<ZMQSocket.Message>.Continuation
+        inbound: AsyncStream<ZMQSocket.Message>.Continuation,
+        monitored: AsyncStream<ZMQSocket.ConnectionEvent>.Continuation
     ) {
         self.kind = kind
         self.context = context
@@ -293,6 +337,7 @@ private final class SocketOwner: @unchecked Sendable {
         self.shared = shared
         self.wake = wake
         self.inbound = inbound
+        self.monitored = monitored
     }
 
     func run(ready: CheckedContinuation<Result<String, ZMQError>, Never>) {
@@ -339,15 +384,19 @@ private final class SocketOwner: @unchecked Sendable {
             case nil:
                 break
             }
+            // The monitor starts before connecting, so it sees the first connection too.
+            if options.monitorsConnections { try startMonitor(socket) }
             if let bind, zmq_bind(socket, bind) != 0 { throw ZMQError.last("zmq_bind") }
             if let connect, zmq_connect(socket, connect) != 0 { throw ZMQError.last("zmq_connect") }
             ready.resume(returning: .success(lastEndpoint(socket) ?? connect ?? bind ?? ""))
         } catch {
+            stopMonitor(socket)
             zmq_close(socket)
             ready.resume(returning: .failure(error))
             return
         }
         loop(socket)
+        stopMonitor(socket)
         zmq_close(socket)
         // Mark finished before closing the wake fd: every writer checks it under the lock.
         let (pending, waiters) = shared.withLock { state in
@@ -383,12 +432,14 @@ private final class SocketOwner: @unchecked Sendable {
             queued = flush(queued, socket: socket)
             let reading = receiveAll(socket)
             let events = (reading ? ZMQ_POLLIN : 0) | (queued.isEmpty ? 0 : ZMQ_POLLOUT)
+            readMonitor()
             var items = [
                 zmq_pollitem_t(socket: socket, fd: 0, events: Int16(events), revents: 0),
                 zmq_pollitem_t(socket: nil, fd: wake, events: Int16(ZMQ_POLLIN), revents: 0),
+                zmq_pollitem_t(socket: monitor, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0),
             ]
-            // Block until the socket or the wake fd is ready; EINTR just loops.
-            _ = zmq_poll(&items, 2, -1)
+            // Block until the socket, the wake fd or the monitor is ready; EINTR just loops.
+            _ = zmq_poll(&items, monitor == nil ? 2 : 3, -1)
         }
     }
 
@@ -475,6 +526,82 @@ private final class SocketOwner: @unchecked Sendable {
             }
             shared.withLock { $0.buffered += 1 }
             inbound.yield(ZMQSocket.Message(frames: frames, userID: userID))
+        }
+    }
+
+    // MARK: - Connection monitor
+
+    /// The monitor's inproc endpoints are per socket; the counter keeps them apart.
+    private static let monitorCounter = Atomic<UInt64>(0)
+
+    /// Starts libzmq's monitor on `socket` and connects a PAIR socket to read its events.
+    private func startMonitor(_ socket: UnsafeMutableRawPointer) throws(ZMQError) {
+        let number = Self.monitorCounter.add(1, ordering: .relaxed).newValue
+        let address = "inproc://sambat.monitor.\(getpid()).\(number)"
+        let events =
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED
+        guard zmq_socket_monitor(socket, address, events) == 0 else { throw ZMQError.last("zmq_socket_monitor") }
+        guard let pair = zmq_socket(context, ZMQ_PAIR) else { throw ZMQError.last("zmq_socket(ZMQ_PAIR)") }
+        try setOption(pair, ZMQ_LINGER, 0)
+        guard zmq_connect(pair, address) == 0 else {
+            let error = ZMQError.last("zmq_connect(monitor)")
+            zmq_close(pair)
+            throw error
+        }
+        monitor = pair
+    }
+
+    /// Stops the monitor and closes its PAIR socket; finishes ``ZMQSocket/connectionEvents``.
+    private func stopMonitor(_ socket: UnsafeMutableRawPointer) {
+        defer { monitored.finish() }
+        guard let pair = monitor else { return }
+        zmq_socket_monitor(socket, nil, 0)
+        zmq_close(pair)
+        monitor = nil
+    }
+
+    /// Reads every waiting monitor event and reports the ones a link acts on.
+    ///
+    /// Each event is two frames: 6 bytes (the event as a 16-bit number, then a 32-bit value,
+    /// both in host order) and the endpoint it concerns.
+    private func readMonitor() {
+        guard let pair = monitor else { return }
+        let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        defer { message.deallocate() }
+        while true {
+            var header: [UInt8] = []
+            var frames = 0
+            while true {
+                zmq_msg_init(message)
+                if zmq_msg_recv(message, pair, ZMQ_DONTWAIT) < 0 {
+                    zmq_msg_close(message)
+                    if zmq_errno() == EINTR { continue }
+                    if frames == 0 { return }
+                    continue
+                }
+                if frames == 0, let data = zmq_msg_data(message) {
+                    header = Array(UnsafeRawBufferPointer(start: data, count: zmq_msg_size(message)))
+                }
+                frames += 1
+                let more = zmq_msg_more(message) != 0
+                zmq_msg_close(message)
+                if !more { break }
+            }
+            guard header.count >= 6 else { continue }
+            let event = header.withUnsafeBytes { Int32($0.loadUnaligned(as: UInt16.self)) }
+            switch event {
+            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+                monitored.yield(.handshakeSucceeded)
+            case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+                monitored.yield(.handshakeRefused(byAuthentication: true))
+            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+                monitored.yield(.handshakeRefused(byAuthentication: false))
+            case ZMQ_EVENT_DISCONNECTED:
+                monitored.yield(.disconnected)
+            default:
+                break
+            }
         }
     }
 

@@ -1,0 +1,77 @@
+import Foundation
+import SambatCore
+import SambatSync
+import Testing
+
+/// The link acts on what its connection did (libzmq's socket monitor) at once, and its timers
+/// stay as the fallback.
+@Suite struct TransportEventTests {
+    typealias Machine = SyncMachineTests
+
+    @Test func aBrokenConnectionTakesTheLinkDownAndTheNextHandshakeSaysHelloAtOnce() throws {
+        let now = ContinuousClock.now
+        var link = Machine.readyLink(at: now)
+        let broken = link.handle(.transport(.disconnected), at: now)
+        #expect(broken.contains(.linkChanged(up: false)))
+        #expect(Machine.sentHello(broken) == nil)  // no connection to say it on
+        #expect(link.phase == .awaitingWelcome)
+        // Nothing is uploaded while the link is down.
+        #expect(!link.handle(.tick(localHead: 5), at: now + .milliseconds(50)).contains { $0.isRead })
+
+        let back = link.handle(.transport(.connected), at: now + .seconds(1))
+        let hello = try #require(Machine.sentHello(back))
+        #expect(!back.contains(.reconnect))  // libzmq reconnected the same socket
+        _ = link.handle(.received(Machine.welcome(session: hello.session)), at: now + .seconds(1))
+        #expect(link.phase == .ready)
+    }
+
+    @Test func theFirstHandshakeOfAFreshSocketDoesNotRepeatTheHelloQueuedOnIt() {
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central)
+        #expect(Machine.sentHello(link.handle(.connect(localHead: 0, checkpoint: 0), at: now)) != nil)
+        #expect(Machine.sentHello(link.handle(.transport(.connected), at: now)) == nil)
+    }
+
+    @Test func aHelloThatCouldNotBeSentIsSaidAgainWhenCentralIsReachable() {
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central)
+        let first = Machine.sentHello(link.handle(.connect(localHead: 0, checkpoint: 0), at: now))
+        _ = link.handle(.transport(.helloNotSent), at: now + .seconds(5))
+        let again = Machine.sentHello(link.handle(.transport(.connected), at: now + .seconds(6)))
+        #expect(again != nil)
+        #expect(again?.session != first?.session)
+    }
+
+    @Test func aRefusedKeyReopensSoonWithAGrowingWaitAndSaysWhy() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        let refused = link.handle(.transport(.handshakeRefused(byAuthentication: true)), at: now)
+        #expect(
+            refused.contains { if case .log(.warning, let text) = $0 { text.contains("not enrolled") } else { false } }
+        )
+        #expect(link.centralRefusal == .notEnrolled)
+        let early = now + settings.reconnectInitial - .milliseconds(1)
+        #expect(!link.handle(.tick(localHead: 0), at: early).contains(.reconnect))
+        let reopened = link.handle(.tick(localHead: 0), at: now + settings.reconnectInitial)
+        #expect(reopened.contains(.reconnect))
+        #expect(Machine.sentHello(reopened) != nil)
+
+        // Refused again: twice the wait, and the warning is not repeated.
+        let second = now + settings.reconnectInitial
+        let again = link.handle(.transport(.handshakeRefused(byAuthentication: true)), at: second)
+        #expect(!again.contains { if case .log(.warning, _) = $0 { true } else { false } })
+        #expect(!link.handle(.tick(localHead: 0), at: second + settings.reconnectInitial).contains(.reconnect))
+        #expect(link.handle(.tick(localHead: 0), at: second + settings.reconnectInitial * 2).contains(.reconnect))
+    }
+
+    @Test func withoutTransportEventsTheLinkTimeoutStillReconnects() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = Machine.readyLink(at: now)
+        let silent = link.handle(.tick(localHead: 0), at: now + settings.linkTimeout)
+        #expect(silent.contains(.reconnect))
+        #expect(Machine.sentHello(silent) != nil)
+    }
+}
