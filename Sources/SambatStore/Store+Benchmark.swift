@@ -152,3 +152,32 @@ private struct TouchedCase: Sendable {
         state = before
     }
 }
+
+extension Store {
+    /// For `sambat bench webhook`: the channel message ids stored on `channel`, and how many
+    /// of the store's inbound messages still wait to be processed.
+    ///
+    /// The ids are unique per channel by the table's constraint; the caller compares them
+    /// with what it sent.
+    public func inboundTally(channel: IntakeChannel) async throws(StoreError) -> (ids: [String], unprocessed: Int) {
+        try requireCentralStore()
+        return try await read { db in
+            let ids = try String.fetchAll(
+                db,
+                sql: "SELECT externalId FROM intakeMessage WHERE channel = ?",
+                arguments: [String(channel.rawValue)]
+            )
+            let unprocessed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM intakeMessage WHERE processedAt IS NULL")
+            return (ids, unprocessed ?? 0)
+        }
+    }
+}
+
+extension Store {
+    /// Rows the writer connection inserted, updated or deleted since the store opened
+    /// (SQLite's `total_changes`): benchmarks report rows written per op beside the rates,
+    /// because it does not vary with the machine's load.
+    public func rowsWrittenSinceOpen() async throws(StoreError) -> Int {
+        try await write { db in db.totalChangesCount }
+    }
+}

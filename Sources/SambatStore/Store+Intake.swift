@@ -317,21 +317,23 @@ extension Store {
         }
     }
 
-    /// Reporters' cases with ops their notices were not yet derived from, at most `limit`.
+    /// Reporters' cases with changes their notices were not yet derived from, at most `limit`.
     ///
-    /// Reads only cases still watched (not closed or archived and notified), so the cost
-    /// follows the open cases, not the history.
+    /// A change is an op other than a note or evidence (`caseView.changeCount`): notices
+    /// follow dispatches, resolutions, closes and archives, never notes. Reads only cases still
+    /// watched (not closed or archived and notified), so the cost follows the open cases, not
+    /// the history.
     public func casesToNotify(
         limit: Int = 200
-    ) async throws(StoreError) -> [(ref: String, caseID: CaseID, opCount: Int)] {
+    ) async throws(StoreError) -> [(ref: String, caseID: CaseID, changes: Int)] {
         try requireCentralStore()
         return try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT reporterCase.ref, reporterCase.caseId, caseView.opCount FROM reporterCase
+                    SELECT reporterCase.ref, reporterCase.caseId, caseView.changeCount FROM reporterCase
                     JOIN caseView ON caseView.caseId = reporterCase.caseId
-                    WHERE reporterCase.done = 0 AND caseView.opCount > reporterCase.notifiedOps
+                    WHERE reporterCase.done = 0 AND caseView.changeCount > reporterCase.notifiedChanges
                     LIMIT ?
                     """,
                 arguments: [limit]
@@ -342,14 +344,17 @@ extension Store {
         }
     }
 
-    /// Records that notices were derived from the first `opCount` ops of the case; `done`
+    /// Records that notices were derived from the case's first `changes` changes; `done`
     /// stops watching it.
-    public func markNotified(_ ref: String, caseID: CaseID, opCount: Int, done: Bool) async throws(StoreError) {
+    public func markNotified(_ ref: String, caseID: CaseID, changes: Int, done: Bool) async throws(StoreError) {
         try requireCentralStore()
         try await write { db in
             try db.execute(
-                sql: "UPDATE reporterCase SET notifiedOps = MAX(notifiedOps, ?), done = ? WHERE ref = ? AND caseId = ?",
-                arguments: [opCount, done, ref, caseID.rawValue]
+                sql: """
+                    UPDATE reporterCase SET notifiedChanges = MAX(notifiedChanges, ?), done = ?
+                    WHERE ref = ? AND caseId = ?
+                    """,
+                arguments: [changes, done, ref, caseID.rawValue]
             )
         }
     }
@@ -549,7 +554,7 @@ extension Store {
         return messages
     }
 
-    private func requireCentralStore() throws(StoreError) {
+    func requireCentralStore() throws(StoreError) {
         guard identity.role == .central else {
             throw StoreError(
                 .wrongNode,

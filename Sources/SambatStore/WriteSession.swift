@@ -469,6 +469,8 @@ final class CaseBaseline: Sendable {
     let evidence: [EvidenceRef]
     let received: Stamp?
     let milestones: Milestones
+    /// ``CaseProjection/changeCount(of:)`` of the state.
+    let changeCount: Int
 
     init(_ state: CaseState) {
         status = state.status
@@ -481,6 +483,7 @@ final class CaseBaseline: Sendable {
         evidence = state.evidence
         received = state.milestones.received
         milestones = state.milestones
+        changeCount = CaseProjection.changeCount(of: state)
     }
 }
 

@@ -113,12 +113,37 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         for field in [
             "remote_apply_ops_per_s", "plain_insert_rows_per_s", "ratio_to_plain_insert", "writes_alone_ops_per_s",
-            "writes_alone_ratio_to_plain_insert",
+            "writes_alone_ratio_to_plain_insert", "rows_written_per_op",
         ] {
             let value = object?[field] as? Double ?? (object?[field] as? Int).map(Double.init)
             #expect((value ?? 0) > 0, "\(field) missing or not positive in \(line)")
         }
         #expect(object?["ops"] as? Int == 1200)
+    }
+
+    /// `sambat bench webhook --json` on a short flood: every valid message stored once, no
+    /// forged one, repeated deliveries answered 200 and forged ones 401.
+    @Test func webhookBenchmarkStoresEveryValidMessageOnceAndReportsItsFigures() throws {
+        let result = try ProcessTestKit.runBlocking(
+            try ProcessTestKit.sambatBinary(),
+            [
+                "bench", "webhook", "--json", "--steady-rate", "40", "--steady-seconds", "1", "--burst-rate", "200",
+                "--burst-seconds", "1", "--retries-per-mille", "100", "--forged-per-mille", "100",
+            ],
+            environment: [:],
+            removing: ["SAMBAT_CONFIG"]
+        )
+        #expect(result.status == 0, "\(result.output)")
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        for field in ["lost", "stored_twice", "forged_stored", "unexpected_answers", "unprocessed"] {
+            #expect(object?[field] as? Int == 0, "\(field) in \(line)")
+        }
+        #expect((object?["forged"] as? Int ?? 0) > 0)
+        #expect((object?["repeated_deliveries"] as? Int ?? 0) > 0)
+        let burst = object?["burst"] as? [String: Any]
+        #expect(burst?["sent"] as? Int == 200)
+        #expect((burst?["p99_ms"] as? Double ?? 0) > 0)
     }
 
     /// Runs `sambat ARGS --config NODE.yaml` with `input` on its standard input.

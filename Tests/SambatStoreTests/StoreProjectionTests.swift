@@ -10,8 +10,84 @@ import Testing
     /// Every store's projection tables equal what a rebuild from its op log writes.
     ///
     /// Central, two offices and a few rounds of every kind of change, synced now and then, so
-    /// the incremental paths (counters only, status changes, stamps, reassignment, conflicts,
+    /// the incremental paths (notes, status changes, stamps, reassignment, conflicts,
     /// central's receive times adopted from the feed) all run.
+    /// A note changes nothing a case row's readers use, so it does not write the row (the
+    /// most common op, and before this the row was rewritten for it every time).
+    @Test func aNoteLeavesTheCaseRowUnwrittenAndAStatusChangeWritesIt() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        // From here on any write to a case row fails its transaction.
+        let queue = try DatabaseQueue(path: directory + "/sambat.sqlite")
+        try await queue.write { db in
+            try db.execute(
+                sql: "CREATE TRIGGER rowWritten BEFORE UPDATE ON caseView BEGIN SELECT RAISE(ABORT, 'row written'); END"
+            )
+        }
+        try queue.close()
+        _ = try await central.append(
+            .noted(.init(text: "Sudah dicek ke lokasi", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(try await central.caseState(caseID)?.opCount == 4)
+        await #expect(throws: StoreError.self) {
+            _ = try await central.append(
+                .closed(.init(reason: .byOperator)),
+                to: caseID,
+                actor: StoreFixtures.operatorActor,
+                at: StoreFixtures.now
+            )
+        }
+    }
+
+    /// With due times kept, a change rewrites only the projection rows whose values change: no
+    /// stage row is deleted and rewritten, and no row is updated to what it already holds.
+    @Test func aChangeWritesOnlyTheRowsWhoseValuesChange() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(
+            directory,
+            StoreFixtures.central,
+            .central,
+            deadlines: StoreFixtures.deadlines
+        )
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let stagesBefore = try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM caseStage")
+        let queue = try DatabaseQueue(path: directory + "/sambat.sqlite")
+        let caseColumns = [
+            "status", "phase", "tier", "topic", "channel", "activeOffices", "openConflicts", "changeCount",
+            "receivedAt", "dueAt", "subject", "closedAt", "archivedAt", "archiveReason",
+        ]
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER stageDeleted BEFORE DELETE ON caseStage
+                    BEGIN SELECT RAISE(ABORT, 'stage row deleted'); END;
+                    CREATE TRIGGER stageRewritten BEFORE UPDATE ON caseStage
+                    WHEN OLD.startedAt IS NEW.startedAt AND OLD.dueAt IS NEW.dueAt AND OLD.doneAt IS NEW.doneAt
+                    BEGIN SELECT RAISE(ABORT, 'stage row rewritten unchanged'); END;
+                    CREATE TRIGGER caseRowRewritten BEFORE UPDATE ON caseView
+                    WHEN \(caseColumns.map { "OLD.\($0) IS NEW.\($0)" }.joined(separator: " AND "))
+                    BEGIN SELECT RAISE(ABORT, 'case row rewritten unchanged'); END;
+                    """
+            )
+        }
+        try queue.close()
+        for body in [
+            OpBody.noted(.init(text: "Dicek", visibility: .internal)),
+            .closed(.init(reason: .byOperator)),
+            .reopened(.init(reason: "Warga melapor masih rusak")),
+        ] {
+            _ = try await central.append(body, to: caseID, actor: StoreFixtures.operatorActor, at: StoreFixtures.now)
+        }
+        #expect(try await central.caseState(caseID)?.opCount == 6)
+        #expect(
+            try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM caseStage") == stagesBefore
+        )
+    }
+
     @Test(arguments: [UInt64(7), 123, 2026])
     func incrementalProjectionsEqualARebuildFromTheLog(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)

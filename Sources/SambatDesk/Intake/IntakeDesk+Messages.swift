@@ -231,7 +231,7 @@ extension IntakeDesk {
             guard let state = try await store.caseState(entry.caseID), let complaint = state.complaint,
                 let identity = try await store.reporter(ref: entry.ref, cipher: cipher), !identity.phone.isEmpty
             else {
-                try await store.markNotified(entry.ref, caseID: entry.caseID, opCount: entry.opCount, done: true)
+                try await store.markNotified(entry.ref, caseID: entry.caseID, changes: entry.changes, done: true)
                 continue
             }
             let caseID = state.caseID
@@ -270,7 +270,7 @@ extension IntakeDesk {
                 )
             }
             let finished = state.status == .closed || state.status == .archived
-            try await store.markNotified(entry.ref, caseID: caseID, opCount: entry.opCount, done: finished)
+            try await store.markNotified(entry.ref, caseID: caseID, changes: entry.changes, done: finished)
         }
         return pending.count
     }

@@ -29,39 +29,30 @@ struct CaseProjection {
         let openedAt =
             before?.received == state.milestones.received && !isRetimed(state.milestones.received)
             ? nil : try state.milestones.received.map { try time(of: $0.op) }
-        // The last entry's op, read in place (`last` would copy the whole entry).
-        let lastOp = state.history.isEmpty ? nil : state.history[state.history.count - 1].op
-        var latest = lastOp.flatMap { receivedAt[$0]?.millisecondsSinceEpoch }
-        if latest == nil, before == nil, let lastOp {
-            latest = try time(of: lastOp)  // a rebuilt projection: look the time up once
-        }
         let statusKept = before != nil && before?.status == state.status && openedAt == nil
-        // Most ops leave status and receive time alone: then the row is updated without
-        // touching the status index.
+        // A note (the most common op) changes nothing a reader of the row uses: the row is not
+        // written at all. Other ops that leave status and receive time alone update the row
+        // without touching the status index.
         var updated = false
         if statusKept, let before {
             updated =
-                onlyCountersChanged(since: before, in: state)
-                ? try updateCounters(state, caseID: caseID, latest: latest)
-                : try updateKeepingStatus(state, caseID: caseID, latest: latest)
+                onlyHistoryChanged(since: before, in: state) ? true : try updateKeepingStatus(state, caseID: caseID)
         }
         if !updated {
             let upsert = try statements(
                 """
                 INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
-                                      opCount, lamport, receivedAt, updatedAt)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE(?12, 0))
+                                      changeCount, receivedAt)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 ON CONFLICT (caseId) DO UPDATE SET
                     status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, opCount = ?9, lamport = ?10, receivedAt = COALESCE(?11, receivedAt),
-                    updatedAt = MAX(updatedAt, COALESCE(?12, updatedAt))
+                    openConflicts = ?8, changeCount = ?9, receivedAt = COALESCE(?10, receivedAt)
                 """
             )
             upsert.bind(1, caseID)
             upsert.bind(2, Int64(state.status.rawValue))
             bindDetails(of: state, to: upsert, from: 3)
-            upsert.bind(11, openedAt)
-            upsert.bind(12, latest)
+            upsert.bind(10, openedAt)
             try upsert.execute()
         }
 
@@ -133,8 +124,14 @@ struct CaseProjection {
         let closedAt = try state.milestones.closed.map { try time(of: $0.op) }
         let archivedAt = try state.milestones.archived.map { try time(of: $0.op) }
         guard let deadlines else {
+            // The row is written only when one of these changed (a WHERE that matches nothing
+            // writes no page).
             try db.cachedStatement(
-                sql: "UPDATE caseView SET subject = ?, closedAt = ?, archivedAt = ?, archiveReason = ? WHERE caseId = ?"
+                sql: """
+                    UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4
+                    WHERE caseId = ?5 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
+                        OR archiveReason IS NOT ?4)
+                    """
             ).execute(arguments: [
                 subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseID,
             ])
@@ -147,26 +144,40 @@ struct CaseProjection {
             targets: deadlines.targets,
             calendar: deadlines.calendar
         )
-        try db.cachedStatement(sql: "DELETE FROM caseStage WHERE caseId = ?").execute(arguments: [caseID])
-        let insert = try db.cachedStatement(
+        // Only the stage rows that changed are written (a status change usually ends one
+        // stage); a stage no longer clocked is deleted.
+        var stale = Set(
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT stage, office FROM caseStage WHERE caseId = ?"),
+                arguments: [caseID]
+            ).map { StageKey(stage: $0[0], office: $0[1]) }
+        )
+        let upsert = try db.cachedStatement(
             sql: """
-                INSERT OR REPLACE INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                ON CONFLICT (caseId, stage, office) DO UPDATE SET startedAt = ?4, dueAt = ?5, doneAt = ?6
+                WHERE startedAt IS NOT ?4 OR dueAt IS NOT ?5 OR doneAt IS NOT ?6
                 """
         )
         var caseDue: Int64?
         for clock in clocks {
-            try insert.execute(arguments: [
-                caseID, Int64(clock.stage.rawValue), clock.office?.rawValue ?? "",
-                clock.startedAt.millisecondsSinceEpoch,
+            let key = StageKey(stage: Int64(clock.stage.rawValue), office: clock.office?.rawValue ?? "")
+            stale.remove(key)
+            try upsert.execute(arguments: [
+                caseID, key.stage, key.office, clock.startedAt.millisecondsSinceEpoch,
                 clock.dueAt.millisecondsSinceEpoch, clock.doneAt?.millisecondsSinceEpoch,
             ])
             if clock.doneAt == nil { caseDue = min(caseDue ?? .max, clock.dueAt.millisecondsSinceEpoch) }
         }
+        for key in stale {
+            try db.cachedStatement(sql: "DELETE FROM caseStage WHERE caseId = ? AND stage = ? AND office = ?")
+                .execute(arguments: [caseID, key.stage, key.office])
+        }
         try db.cachedStatement(
             sql: """
-                UPDATE caseView SET subject = ?, closedAt = ?, archivedAt = ?, archiveReason = ?, dueAt = ?
-                WHERE caseId = ?
+                UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4, dueAt = ?5
+                WHERE caseId = ?6 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
+                    OR archiveReason IS NOT ?4 OR dueAt IS NOT ?5)
                 """
         ).execute(arguments: [
             subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseDue, caseID,
@@ -248,56 +259,42 @@ struct CaseProjection {
         }
     }
 
-    /// Whether the row's listed details (phase, tier, topic, channel, active offices, open
-    /// conflicts) are as `before` left them, so only the op count, Lamport time and update
-    /// time need writing: true for a note, the most common op.
-    private func onlyCountersChanged(since before: CaseBaseline, in state: CaseState) -> Bool {
-        guard before.phase == state.phase, before.tier == state.tier, before.topic == state.topic,
-            before.channel == state.complaint?.channel,
-            before.assignments.count == state.assignments.count, before.conflicts == state.conflicts
-        else { return false }
-        for index in state.assignments.indices {
-            guard before.assignments[index].office == state.assignments[index].office,
-                before.assignments[index].status.isActive == state.assignments[index].status.isActive
-            else { return false }
-        }
-        return true
+    /// Whether only notes or evidence were added since `before`.
+    ///
+    /// Then nothing the row or the reporter notices read changed (phase, tier, topic, channel,
+    /// conflicts, every assignment, the change count). True for a note, the most common op:
+    /// its case row is then not written.
+    private func onlyHistoryChanged(since before: CaseBaseline, in state: CaseState) -> Bool {
+        before.phase == state.phase && before.tier == state.tier && before.topic == state.topic
+            && before.channel == state.complaint?.channel && before.conflicts == state.conflicts
+            && before.assignments == state.assignments && before.changeCount == Self.changeCount(of: state)
     }
 
-    /// Updates the op count, Lamport time and update time of an existing row.
-    /// - Returns: `false` when there is no row to update.
-    private func updateCounters(_ state: CaseState, caseID: String, latest: Int64?) throws -> Bool {
-        let update = try statements(
-            """
-            UPDATE caseView SET opCount = ?3, lamport = ?4, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
-            WHERE caseId = ?1
-            """
-        )
-        update.bind(1, caseID)
-        update.bind(2, latest)
-        update.bind(3, state.opCount)
-        update.bind(4, Int64(state.lamport))
-        return try update.execute() > 0
+    /// The case's ops other than notes and evidence: what `caseView.changeCount` holds, a
+    /// function of the state, so an incremental projection and a rebuild agree.
+    static func changeCount(of state: CaseState) -> Int {
+        var count = 0
+        for index in state.history.indices where !state.history[index].kind.isHistoryOnly { count += 1 }
+        return count
     }
 
     /// Updates an existing row whose status and receive time stay as they are.
     /// - Returns: `false` when there is no row to update.
-    private func updateKeepingStatus(_ state: CaseState, caseID: String, latest: Int64?) throws -> Bool {
+    private func updateKeepingStatus(_ state: CaseState, caseID: String) throws -> Bool {
         let update = try statements(
             """
             UPDATE caseView SET phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                openConflicts = ?8, opCount = ?9, lamport = ?10, updatedAt = MAX(updatedAt, COALESCE(?2, updatedAt))
+                openConflicts = ?8, changeCount = ?9
             WHERE caseId = ?1
             """
         )
         update.bind(1, caseID)
-        update.bind(2, latest)
         bindDetails(of: state, to: update, from: 3)
         return try update.execute() > 0
     }
 
-    /// Binds phase, tier, topic, channel, active offices, open conflicts, op count and Lamport
-    /// time to eight parameters starting at `first`.
+    /// Binds phase, tier, topic, channel, active offices, open conflicts and change count to
+    /// seven parameters starting at `first`.
     private func bindDetails(of state: CaseState, to statement: HotStatement, from first: Int32) {
         statement.bind(first, Int64(state.phase.rawValue))
         statement.bind(first + 1, state.tier.map { Int64($0.rawValue) })
@@ -305,8 +302,7 @@ struct CaseProjection {
         statement.bind(first + 3, state.complaint.map { Int64($0.channel.rawValue) })
         statement.bind(first + 4, activeOffices(state))
         statement.bind(first + 5, openConflicts(state))
-        statement.bind(first + 6, state.opCount)
-        statement.bind(first + 7, Int64(state.lamport))
+        statement.bind(first + 6, Self.changeCount(of: state))
     }
 
     private func write(_ assignment: Assignment, previous: Assignment?, caseID: String) throws {
@@ -486,4 +482,16 @@ struct OfficeCounts: Equatable {
 enum OfficeWork {
     /// The whole office minutes in `milliseconds`.
     static func minute(_ milliseconds: Int64) -> Int64 { milliseconds / 60_000 }
+}
+
+extension OpKind {
+    /// Whether an op of this kind only adds to a case's history (a note, evidence): nothing a
+    /// case row or a reporter notice reads.
+    var isHistoryOnly: Bool { self == .noted || self == .evidenceAdded }
+}
+
+/// A case's stage row, by its key within the case.
+private struct StageKey: Hashable {
+    let stage: Int64
+    let office: String
 }

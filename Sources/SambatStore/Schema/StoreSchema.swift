@@ -426,6 +426,27 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v13-lean-case-row") { db in
+            // A note rewrote its case row only to bump columns nothing needs: the Lamport time
+            // and update time (read by nothing) and the op count (read by the reporter
+            // notices, which notes never change). The row now counts only the ops that are not
+            // notes or evidence (`changeCount`), so a note leaves it alone. Watched reporters'
+            // cases are looked at again once: notices are queued idempotently, so nothing is
+            // sent twice. (8 and 14 are the op kinds `noted` and `evidenceAdded`, frozen here as
+            // the migration ran.)
+            try db.execute(
+                sql: """
+                    ALTER TABLE caseView DROP COLUMN lamport;
+                    ALTER TABLE caseView DROP COLUMN updatedAt;
+                    ALTER TABLE caseView RENAME COLUMN opCount TO changeCount;
+                    UPDATE caseView SET changeCount = (
+                        SELECT COUNT(*) FROM op WHERE op.caseId = caseView.caseId AND op.kind NOT IN (8, 14)
+                    );
+                    ALTER TABLE reporterCase RENAME COLUMN notifiedOps TO notifiedChanges;
+                    UPDATE reporterCase SET notifiedChanges = 0 WHERE done = 0;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -63,6 +63,7 @@ struct StoreBenchmark: AsyncParsableCommand {
             _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
         }
 
+        let rowsBefore = try await store.rowsWrittenSinceOpen()
         let clock = ContinuousClock()
         let cpuStart = ProcessCPUTime.now()
         let start = clock.now
@@ -83,6 +84,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         let applySeconds = (clock.now - start).seconds
         let applyCPUSeconds = ProcessCPUTime.now() - cpuStart
+        let rowsPerOp = Double(try await store.rowsWrittenSinceOpen() - rowsBefore) / Double(ops)
         guard applied == ops else {
             throw ValidationError("only \(applied) of \(ops) ops were applied; the benchmark workload is wrong")
         }
@@ -101,6 +103,7 @@ struct StoreBenchmark: AsyncParsableCommand {
                 "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
                 "\"average_op_bytes\": \(averageBytes)",
                 "\"apply_cpu_us_per_op\": \((applyCPUSeconds / Double(ops) * 1e7).rounded() / 10)",
+                "\"rows_written_per_op\": \((rowsPerOp * 100).rounded() / 100)",
                 "\"writes_alone_ops_per_s\": \(Int(writesRate))",
                 "\"writes_alone_ratio_to_plain_insert\": \((writesRate / plainRate * 1000).rounded() / 1000)",
             ]
@@ -114,6 +117,7 @@ struct StoreBenchmark: AsyncParsableCommand {
             print(
                 "apply CPU:     \(String(format: "%.1f", applyCPUSeconds / Double(ops) * 1e6)) µs per op (all threads)"
             )
+            print("rows written:  \(String(format: "%.2f", rowsPerOp)) per op (SQLite's total_changes)")
             print(
                 "writes alone:  \(Int(writesRate)) ops/s, ratio \(String(format: "%.3f", writesRate / plainRate))"
                     + " (the rows and commits the apply wrote, without its Swift work)"
