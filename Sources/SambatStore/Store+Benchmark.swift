@@ -155,7 +155,7 @@ private struct TouchedCase: Sendable {
 
 extension Store {
     /// For `sambat bench webhook`: the channel message ids stored on `channel`, and how many
-    /// of the store's inbound messages still wait to be processed.
+    /// of its messages still wait to be processed.
     ///
     /// The ids are unique per channel by the table's constraint; the caller compares them
     /// with what it sent.
@@ -167,7 +167,11 @@ extension Store {
                 sql: "SELECT externalId FROM intakeMessage WHERE channel = ?",
                 arguments: [String(channel.rawValue)]
             )
-            let unprocessed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM intakeMessage WHERE processedAt IS NULL")
+            let unprocessed = try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM intakeMessage WHERE channel = ? AND processedAt IS NULL",
+                arguments: [String(channel.rawValue)]
+            )
             return (ids, unprocessed ?? 0)
         }
     }

@@ -164,6 +164,16 @@ public final class Store: Sendable {
                     message: "this SQLite file belongs to another program; point the node at its own data directory"
                 )
             }
+            // Schema v13 drops columns (`ALTER TABLE … DROP COLUMN`, SQLite 3.35, 2021): an
+            // older system SQLite would fail that migration with a bare syntax error.
+            let version = try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? ""
+            guard Self.isRecentEnough(sqliteVersion: version) else {
+                throw StoreError(
+                    .cannotOpen,
+                    path: self.path,
+                    message: "the system SQLite is \(version); Sambat needs 3.35 or newer (Debian 12 or later)"
+                )
+            }
             if try migrator.hasBeenSuperseded(db) {
                 throw StoreError(
                     .newerSchema,
@@ -173,6 +183,13 @@ public final class Store: Sendable {
             }
         }
         try migrator.migrate(pool)
+    }
+
+    /// Whether an SQLite version string ("3.40.1") is 3.35 or newer.
+    static func isRecentEnough(sqliteVersion: String) -> Bool {
+        let parts = sqliteVersion.split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else { return false }
+        return parts[0] > 3 || (parts[0] == 3 && parts[1] >= 35)
     }
 
     /// Writes the node identity into a new database, or checks it in an existing one.

@@ -136,7 +136,7 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        for field in ["lost", "stored_twice", "forged_stored", "unexpected_answers", "unprocessed"] {
+        for field in ["lost", "extra_rows", "forged_stored", "unexpected_answers", "unprocessed"] {
             #expect(object?[field] as? Int == 0, "\(field) in \(line)")
         }
         #expect((object?["forged"] as? Int ?? 0) > 0)

@@ -220,6 +220,16 @@ import Testing
         #expect(try await central.caseState(caseID)?.opCount == 5)
     }
 
+    /// Schema v13 drops columns, which SQLite before 3.35 cannot: such a system is refused
+    /// with a clear error instead of a migration's syntax error.
+    @Test func anSQLiteTooOldForTheSchemaIsRecognised() {
+        #expect(Store.isRecentEnough(sqliteVersion: "3.40.1"))
+        #expect(Store.isRecentEnough(sqliteVersion: "3.35.0"))
+        #expect(!Store.isRecentEnough(sqliteVersion: "3.34.1"))
+        #expect(!Store.isRecentEnough(sqliteVersion: "3.31.1"))
+        #expect(!Store.isRecentEnough(sqliteVersion: ""))
+    }
+
     @Test func aReadOnlyDirectoryIsRefusedWithAHint() throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let locked = directory + "/locked"

@@ -47,7 +47,7 @@ import Testing
         let now = ContinuousClock.now
         var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
         _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
-        let refused = link.handle(.transport(.handshakeRefused(byAuthentication: true)), at: now)
+        let refused = link.handle(.transport(.handshakeFailed(keyRefused: true)), at: now)
         #expect(
             refused.contains { if case .log(.warning, let text) = $0 { text.contains("not enrolled") } else { false } }
         )
@@ -60,10 +60,40 @@ import Testing
 
         // Refused again: twice the wait, and the warning is not repeated.
         let second = now + settings.reconnectInitial
-        let again = link.handle(.transport(.handshakeRefused(byAuthentication: true)), at: second)
+        let again = link.handle(.transport(.handshakeFailed(keyRefused: true)), at: second)
         #expect(!again.contains { if case .log(.warning, _) = $0 { true } else { false } })
         #expect(!link.handle(.tick(localHead: 0), at: second + settings.reconnectInitial).contains(.reconnect))
         #expect(link.handle(.tick(localHead: 0), at: second + settings.reconnectInitial * 2).contains(.reconnect))
+    }
+
+    @Test func aHelloALiveConnectionDidNotTakeOpensANewConnectionSoon() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        _ = link.handle(.transport(.connected), at: now)
+        // The handshake is done, yet the HELLO was withdrawn: no later handshake will say it.
+        _ = link.handle(.transport(.helloNotSent), at: now + .milliseconds(100))
+        let later = now + .milliseconds(100) + settings.reconnectInitial
+        let reopened = link.handle(.tick(localHead: 0), at: later)
+        #expect(reopened.contains(.reconnect))
+        #expect(Machine.sentHello(reopened) != nil)
+    }
+
+    @Test func failuresBeforeTheReopenDoNotLengthenTheNextWait() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        // libzmq retries a handshake that broke off by itself: several failures, one reopen.
+        for step in 0..<5 {
+            _ = link.handle(.transport(.handshakeFailed(keyRefused: false)), at: now + .milliseconds(step * 10))
+        }
+        let first = now + settings.reconnectInitial
+        #expect(link.handle(.tick(localHead: 0), at: first).contains(.reconnect))
+        _ = link.handle(.transport(.handshakeFailed(keyRefused: false)), at: first)
+        #expect(!link.handle(.tick(localHead: 0), at: first + settings.reconnectInitial).contains(.reconnect))
+        #expect(link.handle(.tick(localHead: 0), at: first + settings.reconnectInitial * 2).contains(.reconnect))
     }
 
     @Test func withoutTransportEventsTheLinkTimeoutStillReconnects() {

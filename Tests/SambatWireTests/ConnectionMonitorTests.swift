@@ -17,7 +17,7 @@ import Testing
 
         let stranger = try await Self.monitoredClient(strangerKeys, pinning: serverKeys, to: router, context: context)
         var strangerEvents = stranger.connectionEvents.makeAsyncIterator()
-        #expect(await strangerEvents.next() == .handshakeRefused(byAuthentication: true))
+        #expect(await strangerEvents.next() == .handshakeFailed(keyRefused: true))
 
         let office = try await Self.monitoredClient(officeKeys, pinning: serverKeys, to: router, context: context)
         var officeEvents = office.connectionEvents.makeAsyncIterator()

@@ -54,9 +54,10 @@ public struct NodeLink: Sendable {
         case connected
         /// The connection to central broke; the socket reconnects by itself.
         case disconnected
-        /// Central refused the CURVE handshake; the socket will not try again by itself.
-        /// `byAuthentication`: central's ZAP handler refused this node's key.
-        case handshakeRefused(byAuthentication: Bool)
+        /// The CURVE handshake with central failed. `keyRefused`: central's ZAP handler refused
+        /// this node's key, and the socket will not try again by itself; otherwise it broke
+        /// off (central has another key than the one pinned, or the connection was cut).
+        case handshakeFailed(keyRefused: Bool)
         /// A HELLO could not be handed to the socket in time (no connection): it was withdrawn.
         case helloNotSent
     }
@@ -132,10 +133,13 @@ public struct NodeLink: Sendable {
     /// Whether the latest HELLO may not have reached central (its connection broke, or it was
     /// never handed over): the next completed handshake says HELLO again at once.
     private var helloMayBeUnheard = false
-    /// When to open a new connection after central refused the handshake, and the wait
-    /// after the next refusal (doubling up to the link timeout; reset by WELCOME).
+    /// When to open a new connection after a failed handshake (or a HELLO a live connection
+    /// did not take), and the wait before the next one (doubling up to the link timeout;
+    /// reset by WELCOME).
     private var reopenAt: ContinuousClock.Instant?
-    private var refusalBackoff: Duration?
+    private var reopenBackoff: Duration?
+    /// Whether the socket monitor last reported a completed handshake (and no break since).
+    private var connectionUp = false
 
     /// A link for `origin` to `central`, not started.
     public init(
@@ -206,19 +210,24 @@ public struct NodeLink: Sendable {
     /// Acts on what the connection beneath the protocol did.
     ///
     /// A broken connection takes the link down at once (libzmq reconnects by itself), and the
-    /// next completed handshake says HELLO at once; a refused handshake opens a new connection
-    /// after a short, growing wait, because libzmq never retries one. The link's timers stay
-    /// as the fallback for what the monitor cannot see (a connection that hangs silently).
+    /// next completed handshake says HELLO at once. A failed handshake opens a new connection
+    /// after a short wait that doubles with each reopening: libzmq never retries a refused
+    /// key, and a new connection is where a node with two central keys tries the other one
+    /// (during a rotation of central's key). A HELLO withdrawn although the connection is up
+    /// (a stalled pipe) opens a new connection too. The link's timers stay as the fallback for
+    /// what the monitor cannot see (a connection that hangs without breaking).
     private mutating func transport(_ change: Transport, at now: ContinuousClock.Instant, into actions: inout [Action])
     {
         guard phase != .idle else { return }
         switch change {
         case .connected:
+            connectionUp = true
             reopenAt = nil
             guard phase == .awaitingWelcome, helloMayBeUnheard, retryHelloAt == nil else { return }
             actions.append(.log(.info, "connected to central \(central); saying HELLO"))
             sayHello(at: now, into: &actions)
         case .disconnected:
+            connectionUp = false
             helloMayBeUnheard = true
             guard phase == .ready else { return }
             actions.append(.log(.notice, "connection to central \(central) broke; reconnecting"))
@@ -228,30 +237,42 @@ public struct NodeLink: Sendable {
             hinted = false
         case .helloNotSent:
             helloMayBeUnheard = true
-        case .handshakeRefused(let byAuthentication):
+            // No handshake is coming to say it again: the connection is up but did not take it.
+            if connectionUp, phase == .awaitingWelcome { reopen(at: now) }
+        case .handshakeFailed(let keyRefused):
+            connectionUp = false
             helloMayBeUnheard = true
             if phase == .ready { endSession(into: &actions) }
-            let wait = refusalBackoff ?? settings.reconnectInitial
-            refusalBackoff = min(wait * 2, settings.linkTimeout)
-            if byAuthentication {
+            if keyRefused {
                 // Central's key is right and central answered, in its way: no silence to explain.
                 hinted = true
                 centralIsSilent = false
             }
-            if reopenAt == nil {
-                reopenAt = now + wait
-                if byAuthentication, centralRefusal != .notEnrolled {
-                    centralRefusal = .notEnrolled
-                    actions.append(
-                        .log(
-                            .warning,
-                            "central \(central) refused this node's key in the CURVE handshake: it is not enrolled "
-                                + "there (or was revoked); trying again in \(wait)"
-                        )
+            guard let wait = reopen(at: now) else { return }
+            if keyRefused, centralRefusal != .notEnrolled {
+                centralRefusal = .notEnrolled
+                actions.append(
+                    .log(
+                        .warning,
+                        "central \(central) refused this node's key in the CURVE handshake: it is not enrolled "
+                            + "there (or was revoked); trying again in \(wait)"
                     )
-                }
+                )
             }
         }
+    }
+
+    /// Schedules a new connection (with HELLO) unless one is already scheduled; the wait
+    /// starts at the initial reconnect delay and doubles with each one, up to the link
+    /// timeout, until central welcomes the node.
+    /// - Returns: the wait, or `nil` when a new connection was already scheduled.
+    @discardableResult
+    private mutating func reopen(at now: ContinuousClock.Instant) -> Duration? {
+        guard reopenAt == nil else { return nil }
+        let wait = reopenBackoff ?? settings.reconnectInitial
+        reopenBackoff = min(wait * 2, settings.linkTimeout)
+        reopenAt = now + wait
+        return wait
     }
 
     /// Ends the current session without saying HELLO: the link is down until central welcomes
@@ -366,7 +387,8 @@ public struct NodeLink: Sendable {
             everWelcomed = true
             centralIsSilent = false
             centralRefusal = nil
-            refusalBackoff = nil
+            reopenBackoff = nil
+            reopenAt = nil
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
             batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))

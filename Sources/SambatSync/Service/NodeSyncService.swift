@@ -60,19 +60,21 @@ public final class NodeSyncService: Service, Sendable {
         /// Bytes of protocol frames sent and received since start (before CURVE framing).
         public var bytesSent = 0
         public var bytesReceived = 0
-        /// CURVE handshakes with central completed, and refused, since start (as libzmq's
-        /// socket monitor saw them).
+        /// CURVE handshakes with central completed, and failed (refused by central, or broken
+        /// off), since start, as libzmq's socket monitor saw them.
         public var handshakes = 0
-        public var handshakesRefused = 0
+        public var handshakesFailed = 0
     }
 
     private let store: Store
     private let configuration: Configuration
     private let logger: Logger
     private let state = Mutex(Status())
-    /// Which socket is the current one (counted up on every reconnect): events of a socket
-    /// already replaced are stale and dropped.
-    private let currentSocket = Mutex(0)
+
+    /// What the run loop reads: an event for the machine and, for a connection event, the
+    /// number of the socket it came from (counted up on every reconnect), so the events of
+    /// a socket already replaced are dropped, even those queued before the replacement.
+    private typealias Input = (event: NodeSync.Event, socket: Int?)
 
     /// A service for `store` (an office or mayor store); nothing happens until ``run()``.
     public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync")) {
@@ -108,13 +110,13 @@ public final class NodeSyncService: Service, Sendable {
         // A broken or refused connection is acted on at once, not after the link timeout.
         options.monitorsConnections = true
         try await ZMQContext.withContext { context in
-            let (events, input) = AsyncStream<NodeSync.Event>.makeStream(bufferingPolicy: .unbounded)
+            let (events, input) = AsyncStream<Input>.makeStream(bufferingPolicy: .unbounded)
             var socket = try await connect(context: context, options: options)
             await withDiscardingTaskGroup { group in
                 group.addTask { [socket] in await self.read(socket, into: input) }
                 group.addTask { [socket] in await self.watch(socket, number: 0, into: input) }
                 group.addTask { await self.tick(every: settings.pollInterval, into: input) }
-                input.yield(started)
+                input.yield((started, nil))
                 await untilStopped(finishing: input) {
                     var machine = NodeSync(
                         central: store.identity.central,
@@ -127,14 +129,16 @@ public final class NodeSyncService: Service, Sendable {
                     // Whether central answered on the socket open now (with `centralKey`):
                     // anything it says, a refusal too, proves the key right.
                     var answeredOnSocket = false
-                    for await event in events {
+                    var socketNumber = 0
+                    for await (event, source) in events {
                         if Task.isCancelled { break }
+                        if let source, source != socketNumber { continue }
                         // Anything central says, a refusal too, proves the key right; so does a
                         // completed CURVE handshake, or a refusal by central's ZAP handler
                         // (which only runs once the handshake proved central's key).
                         switch event {
                         case .received, .link(.transport(.connected)),
-                            .link(.transport(.handshakeRefused(byAuthentication: true))):
+                            .link(.transport(.handshakeFailed(keyRefused: true))):
                             answeredOnSocket = true
                         default:
                             break
@@ -169,12 +173,11 @@ public final class NodeSyncService: Service, Sendable {
                                     centralKey = nextKey
                                     linkOptions = nextOptions
                                     answeredOnSocket = false
+                                    socketNumber += 1
                                     group.addTask { await self.read(fresh, into: input) }
-                                    let number = currentSocket.withLock { current in
-                                        current += 1
-                                        return current
+                                    group.addTask { [socketNumber] in
+                                        await self.watch(fresh, number: socketNumber, into: input)
                                     }
-                                    group.addTask { await self.watch(fresh, number: number, into: input) }
                                 } catch {
                                     logger.error(
                                         "could not reopen the socket to central",
@@ -249,45 +252,46 @@ public final class NodeSyncService: Service, Sendable {
     }
 
     /// Decodes what central sends on `socket` into events, until the socket closes.
-    private func read(_ socket: ZMQSocket, into input: AsyncStream<NodeSync.Event>.Continuation) async {
+    private func read(_ socket: ZMQSocket, into input: AsyncStream<Input>.Continuation) async {
         for await message in socket.messages {
             let size = message.frames.reduce(0) { $0 + $1.count }
             state.withLock { $0.bytesReceived += size }
             do throws(SyncProtocolError) {
-                input.yield(.received(try SyncFrames.decode(message.frames)))
+                input.yield((.received(try SyncFrames.decode(message.frames)), nil))
             } catch {
                 logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
                 // Central answered in another protocol version: it is there and speaks another
                 // language, a refusal to report (not a silence to wait out or a key to swap).
                 if error.code == .unsupportedVersion {
-                    input.yield(.received(.error(.unsupportedVersion, "central: \(error.message)")))
+                    input.yield((.received(.error(.unsupportedVersion, "central: \(error.message)")), nil))
                 }
             }
         }
     }
 
     /// Turns the socket's connection events into link events, until the socket closes.
-    private func watch(_ socket: ZMQSocket, number: Int, into input: AsyncStream<NodeSync.Event>.Continuation) async {
+    ///
+    /// Each carries the socket's number: the loop drops them once the socket is replaced.
+    private func watch(_ socket: ZMQSocket, number: Int, into input: AsyncStream<Input>.Continuation) async {
         for await event in socket.connectionEvents {
-            guard currentSocket.withLock({ $0 == number }) else { return }
             switch event {
             case .handshakeSucceeded:
                 state.withLock { $0.handshakes += 1 }
-                input.yield(.link(.transport(.connected)))
+                input.yield((.link(.transport(.connected)), number))
             case .disconnected:
-                input.yield(.link(.transport(.disconnected)))
-            case .handshakeRefused(let byAuthentication):
-                state.withLock { $0.handshakesRefused += 1 }
-                input.yield(.link(.transport(.handshakeRefused(byAuthentication: byAuthentication))))
+                input.yield((.link(.transport(.disconnected)), number))
+            case .handshakeFailed(let refusedKey):
+                state.withLock { $0.handshakesFailed += 1 }
+                input.yield((.link(.transport(.handshakeFailed(keyRefused: refusedKey))), number))
             }
         }
     }
 
     /// Ticks the machine with the local head every poll interval, until cancelled.
-    private func tick(every pollInterval: Duration, into input: AsyncStream<NodeSync.Event>.Continuation) async {
+    private func tick(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: pollInterval)
-            if let head = try? await store.localHead() { input.yield(.tick(localHead: head)) }
+            if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
         }
     }
 

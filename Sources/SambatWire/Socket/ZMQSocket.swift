@@ -9,7 +9,8 @@ import Glibc
 /// One ZeroMQ socket owned by one dedicated thread, with an async interface.
 ///
 /// The socket lives its whole life (`zmq_socket` … `zmq_close`) on its own named thread
-/// (house style Z1–Z6). That thread blocks only in `zmq_poll` over the socket and an eventfd;
+/// (house style Z1–Z6). That thread blocks only in `zmq_poll` over the socket and an eventfd
+/// (and, when connections are monitored, the PAIR socket the monitor reports on);
 /// tasks hand it multipart messages through a mutex-guarded queue and wake it through the
 /// eventfd. Inbound messages are copied out of libzmq into `[[UInt8]]` and yielded to
 /// ``messages`` with a bounded buffer. ``close()`` sets `ZMQ_LINGER`, closes the socket on
@@ -97,11 +98,13 @@ public final class ZMQSocket: Sendable {
     public enum ConnectionEvent: Sendable, Hashable {
         /// A connection completed its security handshake: messages flow on it now.
         case handshakeSucceeded
-        /// The peer refused the handshake; libzmq will not try this connection again.
+        /// A connection's security handshake failed.
         ///
-        /// `byAuthentication` is set when the server's ZAP handler refused the client's key
-        /// (the server's key was right); otherwise the handshake broke for another reason.
-        case handshakeRefused(byAuthentication: Bool)
+        /// `keyRefused` is set when the server's ZAP handler refused the client's key (the
+        /// server's key was right): libzmq does not try that connection again. Otherwise the
+        /// handshake broke off (a server with another key closes the connection, a protocol
+        /// error, a connection cut mid-handshake), and libzmq may or may not retry.
+        case handshakeFailed(keyRefused: Bool)
         /// An established connection broke; libzmq reconnects by itself after its backoff.
         case disconnected
     }
@@ -594,9 +597,9 @@ private final class SocketOwner: @unchecked Sendable {
             case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
                 monitored.yield(.handshakeSucceeded)
             case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-                monitored.yield(.handshakeRefused(byAuthentication: true))
+                monitored.yield(.handshakeFailed(keyRefused: true))
             case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-                monitored.yield(.handshakeRefused(byAuthentication: false))
+                monitored.yield(.handshakeFailed(keyRefused: false))
             case ZMQ_EVENT_DISCONNECTED:
                 monitored.yield(.disconnected)
             default:
