@@ -9,7 +9,7 @@ public import ServiceLifecycle
 /// Webhooks and the SMS poller only store messages (so they answer fast and lose nothing);
 /// this takes them up in arrival order, also those left unprocessed by a crash, and queues
 /// the notices reporters are owed for what happened to their cases. Polls every `interval`
-/// until graceful shutdown.
+/// until graceful shutdown, and without a pause while full batches keep coming.
 public struct IntakeProcessor: Service {
     private let desk: IntakeDesk
     private let policy: IntakePolicy
@@ -34,11 +34,15 @@ public struct IntakeProcessor: Service {
 
     /// Processes until graceful shutdown; a failed round is logged and retried.
     public func run() async {
-        await PollingLoop.run(every: interval, logger: logger, failure: "intake processing failed") {
-            let processed = try await desk.processPending(policy: policy, at: Timestamp.now)
-            if processed > 0 { logger.debug("intake processed", metadata: ["intake.count": "\(processed)"]) }
+        await PollingLoop.run(every: interval, logger: logger, failure: "intake processing failed") { () -> Bool in
+            let round = try await desk.processPending(policy: policy, at: Timestamp.now)
+            if round.processed > 0 {
+                logger.debug("intake processed", metadata: ["intake.count": "\(round.processed)"])
+            }
             let names = officeNames
             _ = try await desk.notifyReporters(officeName: { names[$0] ?? $0.rawValue }, at: Timestamp.now)
+            // A full batch (a flood day) goes on at once: the interval is for an idle intake.
+            return round.batchWasFull
         }
     }
 }

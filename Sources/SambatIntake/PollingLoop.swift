@@ -11,13 +11,28 @@ enum PollingLoop {
         failure message: Logger.Message,
         _ round: () async throws -> Void
     ) async {
+        await run(every: interval, logger: logger, failure: message) { () async throws -> Bool in
+            try await round()
+            return false
+        }
+    }
+
+    /// The same loop, for a round that may leave work waiting (it took up a full batch): it
+    /// returns `true` then, and the next round starts at once instead of after `interval`.
+    static func run(
+        every interval: Duration,
+        logger: Logger,
+        failure message: Logger.Message,
+        _ round: () async throws -> Bool
+    ) async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            var moreWaiting = false
             do {
-                try await round()
+                moreWaiting = try await round()
             } catch {
                 logger.error(message, metadata: ["error": "\(describe(error))"])
             }
-            try? await Task.sleep(for: interval)
+            if !moreWaiting { try? await Task.sleep(for: interval) }
         }
     }
 

@@ -33,7 +33,7 @@ import Testing
         let policy = IntakePolicy(requireIdentity: false)
         // Stored by the webhook, processed later (the photo's details survive the envelope).
         #expect(try await central.desk.accept(Self.photoMessage(central), at: IntakeFlowTests.start))
-        #expect(try await central.desk.processPending(policy: policy, at: IntakeFlowTests.time(1)) == 1)
+        #expect(try await central.desk.processPending(policy: policy, at: IntakeFlowTests.time(1)).processed == 1)
         let caseID = try #require(try await central.store.caseIDs().first)
         let due = try await central.desk.dueMedia(at: IntakeFlowTests.time(1))
         #expect(due.map(\.caseID) == [caseID])
@@ -109,7 +109,7 @@ import Testing
             try await central.desk.processPending(
                 policy: IntakePolicy(requireIdentity: false),
                 at: IntakeFlowTests.time(1)
-            ) == 1
+            ).processed == 1
         )
         let caseID = try #require(try await central.store.caseIDs().first)
         #expect(try await central.store.caseState(caseID)?.complaint?.text == "Got ong  royong")

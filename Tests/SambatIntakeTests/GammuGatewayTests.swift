@@ -98,7 +98,7 @@ import Testing
         #expect(try await Self.eventually { try await !gateway.unprocessedParts().isEmpty })
         try await poller.round(at: Timestamp.now)
         #expect(try await gateway.unprocessedParts().isEmpty, "parts are marked processed once stored")
-        #expect(try await desk.processPending(policy: IntakePolicy(), at: Timestamp.now) == 1)
+        #expect(try await desk.processPending(policy: IntakePolicy(), at: Timestamp.now).processed == 1)
         let caseID = try #require(try await store.caseIDs().first)
         let text = try #require(try await store.caseState(caseID)?.complaint?.text)
         #expect(text.contains("Suromulang") && !text.contains("Ahmad") && !text.contains("3576012006780005"))

@@ -100,14 +100,14 @@ import Testing
         }
         // Stored, not yet processed: the webhook answered before any case work.
         #expect(try await central.store.caseIDs().isEmpty)
-        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now) == 1)
+        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now).processed == 1)
         let cases = try await central.store.caseIDs()
         #expect(cases.count == 1)
         let caseID = try #require(cases.first)
         let state = try #require(try await central.store.caseState(caseID))
         #expect(state.complaint?.channel == .whatsapp)
         #expect(state.complaint?.text.contains("Griya Permata") == true)
-        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now) == 0)
+        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now).processed == 0)
     }
 
     @Test func badRequestsGetTheirStatusAndStoreNothing() async throws {
@@ -140,7 +140,7 @@ import Testing
                 body: ByteBuffer(string: huge)
             ) { #expect($0.status == .contentTooLarge) }
         }
-        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now) == 0)
+        #expect(try await central.desk.processPending(policy: IntakePolicy(), at: Timestamp.now).processed == 0)
         #expect(try await central.store.caseIDs().isEmpty)
     }
 

@@ -117,7 +117,7 @@ extension IntakeDesk {
     /// ``Threading`` what it does, authors the ops, queues the reply, and marks it processed.
     ///
     /// A duplicate of a stored message does nothing. A message stored but not processed (a
-    /// crash in between) is taken up by ``processPending(policy:at:)``.
+    /// crash in between) is taken up by ``processPending(policy:at:limit:)``.
     ///
     /// - Throws: ``StoreError`` on a storage failure; the message stays stored.
     public func receive(
@@ -146,7 +146,7 @@ extension IntakeDesk {
 
     /// Stores a message for processing and nothing more.
     ///
-    /// What a webhook does before it answers 200; ``processPending(policy:at:)`` does the rest.
+    /// What a webhook does before it answers 200; ``processPending(policy:at:limit:)`` does the rest.
     ///
     /// - Returns: `false` for a duplicate of a stored message.
     public func accept(_ message: InboundMessage, at now: Timestamp) async throws(StoreError) -> Bool {
@@ -362,12 +362,19 @@ extension IntakeDesk {
         try await store.outbound(inState: .sent, on: channel, cipher: cipher)
     }
 
-    /// Processes messages stored but not processed before a restart, oldest first.
+    /// Processes stored messages not yet processed (new ones, and those a restart left),
+    /// oldest first, at most `limit` of them.
     ///
-    /// - Returns: how many were processed.
-    public func processPending(policy: IntakePolicy, at now: Timestamp) async throws -> Int {
+    /// - Returns: how many were processed, and whether `limit` messages were taken up (then
+    ///   more may be waiting).
+    public func processPending(
+        policy: IntakePolicy,
+        at now: Timestamp,
+        limit: Int = 100
+    ) async throws -> (processed: Int, batchWasFull: Bool) {
         var count = 0
-        for record in try await store.unprocessedInbound(cipher: cipher) {
+        let records = try await store.unprocessedInbound(cipher: cipher, limit: limit)
+        for record in records {
             guard let message = Self.message(fromEnvelope: record.body, channel: record.channel, id: record.externalID)
             else {
                 try await store.markInboundProcessed(record.id, caseID: nil, at: now)
@@ -378,7 +385,7 @@ extension IntakeDesk {
             try await store.markInboundProcessed(record.id, caseID: outcome.caseID, media: message.media, at: now)
             count += 1
         }
-        return count
+        return (count, records.count >= limit)
     }
 
     private func process(
