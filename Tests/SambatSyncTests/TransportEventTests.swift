@@ -80,6 +80,22 @@ import Testing
         #expect(Machine.sentHello(reopened) != nil)
     }
 
+    @Test func aFreshSocketsWithdrawnHelloWaitsForItsHandshake() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        _ = link.handle(.transport(.connected), at: now)
+        // The link times out on this connection and asks for a fresh socket.
+        let fresh = link.handle(.tick(localHead: 0), at: now + settings.linkTimeout)
+        #expect(fresh.contains(.reconnect))
+        // Its HELLO finds no connection yet (a slow handshake): no reopen, the handshake says it.
+        let later = now + settings.linkTimeout + .milliseconds(100)
+        _ = link.handle(.transport(.helloNotSent), at: later)
+        #expect(!link.handle(.tick(localHead: 0), at: later + settings.reconnectInitial).contains(.reconnect))
+        #expect(Machine.sentHello(link.handle(.transport(.connected), at: later + .seconds(2))) != nil)
+    }
+
     @Test func failuresBeforeTheReopenDoNotLengthenTheNextWait() {
         let settings = SyncSettings()
         let now = ContinuousClock.now

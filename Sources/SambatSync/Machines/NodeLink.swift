@@ -275,6 +275,13 @@ public struct NodeLink: Sendable {
         return wait
     }
 
+    /// Asks for a fresh socket; it has no connection until the monitor reports one, so a
+    /// HELLO it does not take in time waits for that handshake instead of reopening again.
+    private mutating func reconnect(into actions: inout [Action]) {
+        connectionUp = false
+        actions.append(.reconnect)
+    }
+
     /// Ends the current session without saying HELLO: the link is down until central welcomes
     /// the next one, and results asked for in this session are dropped.
     private mutating func endSession(into actions: inout [Action]) {
@@ -318,7 +325,7 @@ public struct NodeLink: Sendable {
         case .awaitingWelcome:
             if let retry = retryHelloAt {
                 if now >= retry {
-                    actions.append(.reconnect)
+                    reconnect(into: &actions)
                     sayHello(at: now, into: &actions)
                 }
                 return
@@ -338,13 +345,13 @@ public struct NodeLink: Sendable {
             }
             if let reopen = reopenAt {
                 if now >= reopen {
-                    actions.append(.reconnect)
+                    reconnect(into: &actions)
                     sayHello(at: now, into: &actions)
                 }
                 return
             }
             if let sent = helloSentAt, now - sent >= settings.linkTimeout {
-                actions.append(.reconnect)
+                reconnect(into: &actions)
                 sayHello(at: now, into: &actions)
             }
         case .ready:
@@ -352,7 +359,7 @@ public struct NodeLink: Sendable {
                 actions.append(
                     .log(.warning, "link to \(central) silent for \(settings.linkTimeout); saying HELLO again")
                 )
-                actions.append(.reconnect)
+                reconnect(into: &actions)
                 sayHello(at: now, into: &actions)
                 return
             }
