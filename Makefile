@@ -10,7 +10,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf \
 	gammu gammu-smsd libdbd-sqlite3 sqlite3 curl chromium python3-websocket fonts-dejavu-core
 
-.PHONY: all deps build test test-long test-only lint format demo bench bench-store fuzz tsan clean
+.PHONY: all deps build test test-long test-only lint format demo bench bench-store profile fuzz tsan clean
 
 all: build
 
@@ -75,6 +75,20 @@ fuzz: deps
 bench-store: deps
 	$(SWIFT) build -c release --product sambat
 	.build/release/sambat bench store $(ARGS)
+
+## make profile ARGS="store --ops 20000 --cases 2000": a callgrind profile of one `sambat bench`
+## run (release build), in .build/callgrind.out, with the top functions by inclusive cost.
+## Debian 12's valgrind reads neither the DWARF 5 that Swift writes nor an async main (see
+## docs/benchmarks.md), so it runs a copy without debug info: functions keep their names,
+## SQLite's included; lines do not. Instruction counts are exact and repeatable, unlike the
+## wall-clock figures on this shared machine. Never part of make test.
+PROFILE_ARGS ?= store --ops 20000 --cases 2000
+profile: deps
+	@scripts/ensure-system-packages.sh valgrind
+	$(SWIFT) build -c release --product sambat
+	objcopy --strip-debug .build/release/sambat .build/sambat-profile
+	valgrind --tool=callgrind --callgrind-out-file=.build/callgrind.out .build/sambat-profile bench $(or $(ARGS),$(PROFILE_ARGS))
+	callgrind_annotate --inclusive=yes .build/callgrind.out | $(SWIFT) demangle --simplified | head -80
 
 ## make tsan: unit tests under ThreadSanitizer; run before submitting concurrency changes.
 ## On Linux TSan does not see Synchronization.Mutex (a futex it does not intercept): every

@@ -1,10 +1,28 @@
 import ArgumentParser
+import Dispatch
 import SambatCore
 import SambatDesk
 import SambatWire
 
-/// The `sambat` command: one executable for every role and tool.
+/// The process entry: the command runs on the cooperative pool while the main thread waits.
+///
+/// Why not an `async` main: on Linux it parks the main thread in `dispatch_main`, and
+/// valgrind 3.19 (Debian 12's) crashes on the next thread the process creates, so no
+/// `sambat bench` could be profiled with callgrind (see docs/benchmarks.md). Nothing in Sambat
+/// or its dependencies runs on the main actor or the main dispatch queue.
 @main
+enum SambatEntry {
+    static func main() {
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            await Sambat.main()
+            finished.signal()
+        }
+        finished.wait()
+    }
+}
+
+/// The `sambat` command: one executable for every role and tool.
 struct Sambat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sambat",
