@@ -64,6 +64,18 @@ final class CaseStateCache: Sendable {
 /// the unchecked `Sendable` sound.
 final class CaseStateBox: @unchecked Sendable {
     var state: CaseState
+    /// Receive times (milliseconds) of this case's ops that its projection has looked up.
+    ///
+    /// The next write of the case then does not ask the log again: the stage clocks name the
+    /// same milestone ops every time. Kept with the state and dropped with it, so it holds only
+    /// committed times outside a transaction; a write that changes a stored time updates it.
+    var receiveTimes: [OpID: Int64] = [:]
+    /// The case's stage rows as last written, or `nil` before the projection has read them.
+    var stageRows: [StageKey: StageTimes]?
+    /// Per office, the assignment row's report columns as last written.
+    var assignmentReads: [NodeID: AssignmentReads] = [:]
+    /// The case row's subject, close, archive and due columns as last written.
+    var caseReads: CaseReads?
 
     init(_ state: CaseState) { self.state = state }
 }

@@ -66,6 +66,8 @@ extension Store {
         let central = identity.central
         let mayors = identity.role == .central ? try await read { db in try WriteSession.activeMayors(db) } : []
         var states: [CaseID: CaseState] = [:]
+        // Each case's memo of receive times, kept across batches as the case cache keeps it.
+        var memos: [CaseID: CaseStateBox] = [:]
         let clock = ContinuousClock()
         var elapsed = Duration.zero
         var feedPosition = feedPositionBefore
@@ -112,8 +114,15 @@ extension Store {
             }
             feedPosition += UInt64(batch.count)
             let checkpoint = identity.role == .central ? nil : feedPosition
+            let batchMemos = touched.map { entry in
+                let caseID = entry.state.caseID
+                if let known = memos[caseID] { return known }
+                let memo = CaseStateBox(CaseState(caseID: caseID))
+                memos[caseID] = memo
+                return memo
+            }
             let start = clock.now
-            try await write { [touched, received, origins, lamport, feeds] db in
+            try await write { [touched, received, origins, lamport, feeds, batchMemos] db in
                 var session = WriteSession(store: self, db: db)
                 for sealed in batch {
                     guard try session.insertOp(sealed, receivedAt: receivedAt) else {
@@ -122,13 +131,16 @@ extension Store {
                 }
                 for origin in origins { _ = try session.advanceFrontier(of: origin) }
                 try session.observeLamport(lamport)
-                let projection = CaseProjection(
+                var projection = CaseProjection(
                     db: db,
                     statements: session.statements,
                     receivedAt: received,
                     deadlines: self.deadlines
                 )
-                for entry in touched { try projection.write(before: entry.baseline, after: entry.state) }
+                for (entry, memo) in zip(touched, batchMemos) {
+                    projection.memo = memo
+                    try projection.write(before: entry.baseline, after: entry.state)
+                }
                 for peer in feeds.peers { try session.appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
                 if let checkpoint { try session.saveCheckpoint(position: checkpoint, of: central) }
             }

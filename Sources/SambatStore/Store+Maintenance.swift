@@ -260,6 +260,8 @@ extension Store {
                         .write(before: nil, after: state)
                 }
                 try db.execute(sql: "UPDATE nodeMeta SET deadlines = ? WHERE id = 1", arguments: [fingerprint])
+                // Cached cases remember the rows they last wrote; these rows are new.
+                cache.removeAll()
                 return .commit
             }
         }

@@ -88,6 +88,45 @@ import Testing
         )
     }
 
+    /// A cached case remembers the receive times its stage clocks read.
+    ///
+    /// Central's echo moves
+    /// an office's own ops to central's receive time, and a later write must clock the stages
+    /// from the moved times, as a rebuild from the log does.
+    @Test func anEchoedReceiveTimeReachesTheStagesOfALaterWrite() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let policy = StoreFixtures.deadlines
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        let office = try StoreFixtures.open(
+            directory,
+            StoreFixtures.dpupr,
+            .office,
+            file: "dpupr.sqlite",
+            deadlines: policy
+        )
+        let caseID = try await StoreFixtures.dispatchedCase(central, serial: 1)
+        _ = try await StoreFixtures.deliverFeed(from: central, to: office)
+        var clock = StoreFixtures.now.millisecondsSinceEpoch
+        func tick() -> Timestamp {
+            clock += 60_000
+            return Timestamp(millisecondsSinceEpoch: clock)
+        }
+        // Worked offline: the second write reads the first one's local receive time.
+        _ = try await office.append(.acknowledged, to: caseID, actor: StoreFixtures.officer, at: tick())
+        _ = try await office.append(.started, to: caseID, actor: StoreFixtures.officer, at: tick())
+        // Central receives both a day later, and its echo moves their receive times.
+        clock += 24 * 3_600_000
+        try await StoreFixtures.upload(from: office, to: central, at: tick())
+        let echo = try await StoreFixtures.deliverFeed(from: central, to: office)
+        #expect(echo.duplicates == 2, "the echo should carry the office's own two ops")
+        let resolved = OpBody.resolved(.init(summary: "Sudah diperbaiki"))
+        _ = try await office.append(resolved, to: caseID, actor: StoreFixtures.officer, at: tick())
+
+        let kept = try Self.projectionTables(directory + "/dpupr.sqlite")
+        let rebuilt = try await Self.rebuilt(directory + "/dpupr.sqlite", identity: office.identity)
+        #expect(kept == rebuilt, "the office's projection differs from a rebuild")
+    }
+
     @Test(arguments: [UInt64(7), 123, 2026])
     func incrementalProjectionsEqualARebuildFromTheLog(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)

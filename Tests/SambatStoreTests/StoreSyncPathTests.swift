@@ -37,6 +37,46 @@ import Testing
         #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 4)
     }
 
+    /// An office newly assigned a case receives its history in fold order (Lamport time, then
+    /// origin), not in the order central received the ops.
+    @Test func aNewcomersHistoryComesInFoldOrder() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        // Central writes two notes (Lamport 4 and 5) while the office, having seen only
+        // Lamport 3, writes one at Lamport 4; the office's arrives last but folds second.
+        for text in ["Operator memantau", "Operator menelepon"] {
+            _ = try await central.append(
+                .noted(.init(text: text, visibility: .internal)),
+                to: caseID,
+                actor: StoreFixtures.operatorActor,
+                at: StoreFixtures.now
+            )
+        }
+        _ = try await office.append(
+            .noted(.init(text: "Tim ke lokasi", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.officer,
+            at: StoreFixtures.now
+        )
+        #expect(try await StoreFixtures.upload(from: office, to: central).inserted == 1)
+        _ = try await central.append(
+            .reassigned(.init(from: StoreFixtures.dpupr, to: StoreFixtures.dlh, epoch: 1)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        let received = try await central.feed(for: StoreFixtures.dlh, after: 0, limit: 100)
+        #expect(
+            received.map(\.op.sealed.op.id.description) == [
+                "central#1/1", "central#1/2", "central#1/3", "central#1/4", "dpupr#1/1", "central#1/5",
+                "central#1/6",
+            ]
+        )
+    }
+
     @Test func consecutiveOpsShareAFeedRowAndEveryPositionIsStillServed() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)

@@ -22,6 +22,9 @@ struct CaseProjection {
     /// Ops whose stored receive time changed in this transaction: stamps naming them are
     /// rewritten even when the stamp itself did not change.
     var retimed: Set<OpID> = []
+    /// The box of the case being written, whose memo of receive times is read and filled
+    /// instead of asking the log for every stamp; `nil` asks the log.
+    var memo: CaseStateBox?
 
     func write(before: CaseBaseline?, after state: CaseState) throws {
         let caseID = state.caseID.rawValue
@@ -72,8 +75,9 @@ struct CaseProjection {
 
         // A conflict's recorded time follows its ops' receive times.
         let conflictsRetimed = state.conflicts.contains { $0.ops.contains(where: isRetimed) }
-        if before?.conflicts != state.conflicts || conflictsRetimed {
-            try db.execute(sql: "DELETE FROM caseConflict WHERE caseId = ?", arguments: [caseID])
+        // A new case has no rows to delete: nothing is asked of SQLite for it.
+        if (before?.conflicts ?? []) != state.conflicts || conflictsRetimed {
+            try db.cachedStatement(sql: "DELETE FROM caseConflict WHERE caseId = ?").execute(arguments: [caseID])
             for conflict in state.conflicts {
                 // Recorded when its last op arrived: that op made it a conflict.
                 let recordedAt = try conflict.ops.map { try time(of: $0) }.max()
@@ -123,18 +127,12 @@ struct CaseProjection {
         let subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
         let closedAt = try state.milestones.closed.map { try time(of: $0.op) }
         let archivedAt = try state.milestones.archived.map { try time(of: $0.op) }
+        let archiveReason = state.archiveReason.map { Int64($0.rawValue) }
         guard let deadlines else {
-            // The row is written only when one of these changed (a WHERE that matches nothing
-            // writes no page).
-            try db.cachedStatement(
-                sql: """
-                    UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4
-                    WHERE caseId = ?5 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
-                        OR archiveReason IS NOT ?4)
-                    """
-            ).execute(arguments: [
-                subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseID,
-            ])
+            try writeCaseReads(
+                CaseReads(subject: subject, closedAt: closedAt, archivedAt: archivedAt, archiveReason: archiveReason),
+                caseID: caseID
+            )
             return
         }
         // Only the ops the clocks name are looked up (a long case's notes never are).
@@ -145,48 +143,63 @@ struct CaseProjection {
             calendar: deadlines.calendar
         )
         // Only the stage rows that changed are written (a status change usually ends one
-        // stage); a stage no longer clocked is deleted.
-        var stale = Set(
-            try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT stage, office FROM caseStage WHERE caseId = ?"),
-                arguments: [caseID]
-            ).map { StageKey(stage: $0[0], office: $0[1]) }
-        )
-        let upsert = try db.cachedStatement(
-            sql: """
-                INSERT INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                ON CONFLICT (caseId, stage, office) DO UPDATE SET startedAt = ?4, dueAt = ?5, doneAt = ?6
-                WHERE startedAt IS NOT ?4 OR dueAt IS NOT ?5 OR doneAt IS NOT ?6
-                """
-        )
+        // stage); a stage no longer clocked is deleted. What is stored comes from the case's
+        // memo when it has one, so an unchanged stage costs no statement at all.
+        let stored = try memo?.stageRows ?? storedStages(of: caseID)
+        var written: [StageKey: StageTimes] = [:]
         var caseDue: Int64?
         for clock in clocks {
             let key = StageKey(stage: Int64(clock.stage.rawValue), office: clock.office?.rawValue ?? "")
-            stale.remove(key)
-            try upsert.execute(arguments: [
-                caseID, key.stage, key.office, clock.startedAt.millisecondsSinceEpoch,
-                clock.dueAt.millisecondsSinceEpoch, clock.doneAt?.millisecondsSinceEpoch,
-            ])
+            let times = StageTimes(
+                startedAt: clock.startedAt.millisecondsSinceEpoch,
+                dueAt: clock.dueAt.millisecondsSinceEpoch,
+                doneAt: clock.doneAt?.millisecondsSinceEpoch
+            )
+            if (written[key] ?? stored[key]) != times {
+                let upsert = try statements(
+                    """
+                    INSERT INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    ON CONFLICT (caseId, stage, office) DO UPDATE SET startedAt = ?4, dueAt = ?5, doneAt = ?6
+                    """
+                )
+                upsert.bind(1, caseID)
+                upsert.bind(2, key.stage)
+                upsert.bind(3, key.office)
+                upsert.bind(4, times.startedAt)
+                upsert.bind(5, times.dueAt)
+                upsert.bind(6, times.doneAt)
+                try upsert.execute()
+            }
+            written[key] = times
             if clock.doneAt == nil { caseDue = min(caseDue ?? .max, clock.dueAt.millisecondsSinceEpoch) }
         }
-        for key in stale {
-            try db.cachedStatement(sql: "DELETE FROM caseStage WHERE caseId = ? AND stage = ? AND office = ?")
-                .execute(arguments: [caseID, key.stage, key.office])
+        for key in stored.keys where written[key] == nil {
+            let delete = try statements("DELETE FROM caseStage WHERE caseId = ? AND stage = ? AND office = ?")
+            delete.bind(1, caseID)
+            delete.bind(2, key.stage)
+            delete.bind(3, key.office)
+            try delete.execute()
         }
-        try db.cachedStatement(
-            sql: """
-                UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4, dueAt = ?5
-                WHERE caseId = ?6 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
-                    OR archiveReason IS NOT ?4 OR dueAt IS NOT ?5)
-                """
-        ).execute(arguments: [
-            subject, closedAt, archivedAt, state.archiveReason.map { Int64($0.rawValue) }, caseDue, caseID,
-        ])
+        memo?.stageRows = written
+        try writeCaseReads(
+            CaseReads(
+                subject: subject,
+                closedAt: closedAt,
+                archivedAt: archivedAt,
+                archiveReason: archiveReason,
+                dueAt: caseDue
+            ),
+            caseID: caseID
+        )
         for assignment in state.assignments {
             let reads = AssignmentReads(assignment, clocks: clocks, caseIsOpen: state.status.isOpen, deadlines)
             let previous = before?.assignments.first { $0.office == assignment.office }
             let old: AssignmentReads? = try previous.flatMap { previous in
-                try Row.fetchOne(
+                if var known = memo?.assignmentReads[assignment.office] {
+                    known.status = previous.status
+                    return known
+                }
+                return try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
                             SELECT dueAt, isOpen, acknowledgeWork, followUpWork, followUpLate
@@ -205,16 +218,22 @@ struct CaseProjection {
                     )
                 }
             }
+            memo?.assignmentReads[assignment.office] = reads
             guard old != reads else { continue }
-            try db.cachedStatement(
-                sql: """
-                    UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
-                    WHERE caseId = ? AND office = ?
-                    """
-            ).execute(arguments: [
-                reads.dueAt, reads.isOpen, reads.acknowledgeWork, reads.followUpWork, reads.followUpLate, caseID,
-                assignment.office.rawValue,
-            ])
+            let update = try statements(
+                """
+                UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
+                WHERE caseId = ? AND office = ?
+                """
+            )
+            update.bind(1, reads.dueAt)
+            update.bind(2, reads.isOpen)
+            update.bind(3, reads.acknowledgeWork)
+            update.bind(4, reads.followUpWork)
+            update.bind(5, reads.followUpLate)
+            update.bind(6, caseID)
+            update.bind(7, assignment.office.rawValue)
+            try update.execute()
             for (metric, before, after) in [
                 (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
             ] where before.map(OfficeWork.minute) != after.map(OfficeWork.minute) {
@@ -223,38 +242,99 @@ struct CaseProjection {
             }
             let delta = reads.counts.subtracting(old?.counts ?? OfficeCounts())
             guard delta != OfficeCounts() else { continue }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO officeStats (office, assigned, returned, resolved, resolvedLate, open, acknowledged,
-                                             followedUp)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (office) DO UPDATE SET
-                        assigned = assigned + excluded.assigned, returned = returned + excluded.returned,
-                        resolved = resolved + excluded.resolved, resolvedLate = resolvedLate + excluded.resolvedLate,
-                        open = open + excluded.open, acknowledged = acknowledged + excluded.acknowledged,
-                        followedUp = followedUp + excluded.followedUp
-                    """
-            ).execute(arguments: [
-                assignment.office.rawValue, delta.assigned, delta.returned, delta.resolved, delta.resolvedLate,
-                delta.open, delta.acknowledged, delta.followedUp,
-            ])
+            let add = try statements(
+                """
+                INSERT INTO officeStats (office, assigned, returned, resolved, resolvedLate, open, acknowledged,
+                                         followedUp)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (office) DO UPDATE SET
+                    assigned = assigned + excluded.assigned, returned = returned + excluded.returned,
+                    resolved = resolved + excluded.resolved, resolvedLate = resolvedLate + excluded.resolvedLate,
+                    open = open + excluded.open, acknowledged = acknowledged + excluded.acknowledged,
+                    followedUp = followedUp + excluded.followedUp
+                """
+            )
+            add.bind(1, assignment.office.rawValue)
+            for (offset, value) in [
+                delta.assigned, delta.returned, delta.resolved, delta.resolvedLate, delta.open, delta.acknowledged,
+                delta.followedUp,
+            ].enumerated() {
+                add.bind(Int32(2 + offset), value)
+            }
+            try add.execute()
         }
+    }
+
+    /// Writes the case row's subject, close and archive times and next due time when they
+    /// differ from what the row holds: the case's memo when it has one, else the row itself
+    /// (a WHERE that matches nothing writes no page).
+    private func writeCaseReads(_ reads: CaseReads, caseID: String) throws {
+        if let known = memo?.caseReads, known == reads { return }
+        let update =
+            deadlines == nil
+            ? try statements(
+                """
+                UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4
+                WHERE caseId = ?6 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
+                    OR archiveReason IS NOT ?4)
+                """
+            )
+            : try statements(
+                """
+                UPDATE caseView SET subject = ?1, closedAt = ?2, archivedAt = ?3, archiveReason = ?4, dueAt = ?5
+                WHERE caseId = ?6 AND (subject IS NOT ?1 OR closedAt IS NOT ?2 OR archivedAt IS NOT ?3
+                    OR archiveReason IS NOT ?4 OR dueAt IS NOT ?5)
+                """
+            )
+        update.bind(1, reads.subject)
+        update.bind(2, reads.closedAt)
+        update.bind(3, reads.archivedAt)
+        update.bind(4, reads.archiveReason)
+        update.bind(5, reads.dueAt)
+        update.bind(6, caseID)
+        try update.execute()
+        memo?.caseReads = reads
     }
 
     /// Adds `change` to the office's count of work times of `minute` (and of its hour).
     private func count(_ minute: Int64, metric: Int, of office: NodeID, by change: Int) throws {
-        for (table, column, value) in [("officeWork", "minute", minute), ("officeWorkHour", "hour", minute / 60)] {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO \(table) (office, metric, \(column), count) VALUES (?1, ?2, ?3, ?4)
-                    ON CONFLICT (office, metric, \(column)) DO UPDATE SET count = count + ?4
+        // Literal SQL per table: hot statements are keyed by their literal.
+        let tables: [(add: HotStatement, prune: HotStatement, bucket: Int64)] = [
+            (
+                try statements(
                     """
-            ).execute(arguments: [office.rawValue, metric, value, change])
+                    INSERT INTO officeWork (office, metric, minute, count) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT (office, metric, minute) DO UPDATE SET count = count + ?4
+                    """
+                ),
+                try statements("DELETE FROM officeWork WHERE office = ? AND metric = ? AND minute = ? AND count <= 0"),
+                minute
+            ),
+            (
+                try statements(
+                    """
+                    INSERT INTO officeWorkHour (office, metric, hour, count) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT (office, metric, hour) DO UPDATE SET count = count + ?4
+                    """
+                ),
+                try statements(
+                    "DELETE FROM officeWorkHour WHERE office = ? AND metric = ? AND hour = ? AND count <= 0"
+                ),
+                minute / 60
+            ),
+        ]
+        for table in tables {
+            table.add.bind(1, office.rawValue)
+            table.add.bind(2, metric)
+            table.add.bind(3, table.bucket)
+            table.add.bind(4, change)
+            try table.add.execute()
             if change < 0 {
                 // No empty buckets: the table stays what a rebuild would write.
-                try db.cachedStatement(
-                    sql: "DELETE FROM \(table) WHERE office = ? AND metric = ? AND \(column) = ? AND count <= 0"
-                ).execute(arguments: [office.rawValue, metric, value])
+                table.prune.bind(1, office.rawValue)
+                table.prune.bind(2, metric)
+                table.prune.bind(3, table.bucket)
+                try table.prune.execute()
             }
         }
     }
@@ -378,11 +458,34 @@ struct CaseProjection {
         state.conflicts.reduce(0) { $0 + ($1.isResolved ? 0 : 1) }
     }
 
-    /// Central's receive time of an op, in milliseconds.
+    /// The times of every stored stage row of a case.
+    private func storedStages(of caseID: String) throws -> [StageKey: StageTimes] {
+        var stages: [StageKey: StageTimes] = [:]
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT stage, office, startedAt, dueAt, doneAt FROM caseStage WHERE caseId = ?"),
+            arguments: [caseID]
+        )
+        while let row = try rows.next() {
+            stages[StageKey(stage: row[0], office: row[1])] = StageTimes(
+                startedAt: row[2],
+                dueAt: row[3],
+                doneAt: row[4]
+            )
+        }
+        return stages
+    }
+
+    /// Central's receive time of an op, in milliseconds: written in this transaction, known
+    /// to the case's memo, or read from the log (and then remembered).
     private func time(of id: OpID) throws -> Int64 {
         if let known = receivedAt[id] { return known.millisecondsSinceEpoch }
-        let statement = try db.cachedStatement(sql: "SELECT receivedAt FROM op WHERE origin = ? AND seq = ?")
-        return try Int64.fetchOne(statement, arguments: [id.origin.description, Int64(id.seq)]) ?? 0
+        if let known = memo?.receiveTimes[id] { return known }
+        let statement = try statements("SELECT receivedAt FROM op WHERE origin = ? AND seq = ?")
+        statement.bind(1, id.origin.description)
+        statement.bind(2, Int64(clamping: id.seq))
+        let time = try statement.int64() ?? 0
+        memo?.receiveTimes[id] = time
+        return time
     }
 }
 
@@ -490,8 +593,24 @@ extension OpKind {
     var isHistoryOnly: Bool { self == .noted || self == .evidenceAdded }
 }
 
-/// A case's stage row, by its key within the case.
-private struct StageKey: Hashable {
+/// A `caseStage` row's key within its case.
+struct StageKey: Hashable {
     let stage: Int64
     let office: String
+}
+
+/// The case row's columns that `writeReads` keeps: subject, close and archive, next due time.
+struct CaseReads: Equatable {
+    var subject: String
+    var closedAt: Int64?
+    var archivedAt: Int64?
+    var archiveReason: Int64?
+    var dueAt: Int64?
+}
+
+/// A `caseStage` row's times, in milliseconds.
+struct StageTimes: Equatable {
+    let startedAt: Int64
+    let dueAt: Int64
+    let doneAt: Int64?
 }
