@@ -39,8 +39,9 @@ extension Store {
     public func ops(of origin: Origin, after seq: UInt64, limit: Int) async throws(StoreError) -> [StoredOp] {
         try await read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT bytes, hash, receivedAt FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT bytes, hash, receivedAt FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"
+                ),
                 arguments: [origin.description, Int64(clamping: seq), limit]
             )
             return try rows.map(self.decodeStored)
@@ -79,15 +80,16 @@ extension Store {
     public func feed(for peer: NodeID, after: UInt64, limit: Int) async throws(StoreError) -> [FeedEntry] {
         try await read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.hash, op.receivedAt
-                    FROM feed JOIN op ON op.origin = feed.origin
-                        AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
-                        AND op.seq < feed.seq + feed.runLength
-                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2
-                    ORDER BY feed.feedSeq, op.seq LIMIT ?3
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.hash, op.receivedAt
+                        FROM feed JOIN op ON op.origin = feed.origin
+                            AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
+                            AND op.seq < feed.seq + feed.runLength
+                        WHERE feed.peer = ?1 AND feed.feedSeq > ?2
+                        ORDER BY feed.feedSeq, op.seq LIMIT ?3
+                        """
+                ),
                 arguments: [peer.rawValue, Int64(clamping: after), limit]
             )
             return try rows.map { row in
@@ -100,7 +102,10 @@ extension Store {
     public func feedHead(for peer: NodeID) async throws(StoreError) -> UInt64 {
         try await read { db in
             UInt64(
-                try Int64.fetchOne(db, sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?", arguments: [peer.rawValue])
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?"),
+                    arguments: [peer.rawValue]
+                )
                     ?? 0
             )
         }
@@ -110,7 +115,7 @@ extension Store {
     public func frontiers() async throws(StoreError) -> VersionVector {
         try await read { db in
             var counters: [Origin: UInt64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT origin, contiguous FROM frontier") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, contiguous FROM frontier")) {
                 if let origin = try? Origin(parsing: row["origin"]) {
                     counters[origin] = UInt64(row["contiguous"] as Int64)
                 }
@@ -124,8 +129,9 @@ extension Store {
         try await read { db in
             UInt64(
                 try Int64.fetchOne(
-                    db,
-                    sql: "SELECT contiguous FROM frontier WHERE origin = ?",
+                    db.cachedStatement(
+                        sql: "SELECT contiguous FROM frontier WHERE origin = ?"
+                    ),
                     arguments: [origin.description]
                 ) ?? 0
             )
@@ -136,8 +142,9 @@ extension Store {
     public func seqsAboveGap(of origin: Origin) async throws(StoreError) -> [UInt64] {
         try await read { db in
             try Int64.fetchAll(
-                db,
-                sql: "SELECT seq FROM heldAboveGap WHERE origin = ? ORDER BY seq",
+                db.cachedStatement(
+                    sql: "SELECT seq FROM heldAboveGap WHERE origin = ? ORDER BY seq"
+                ),
                 arguments: [origin.description]
             ).map { UInt64($0) }
         }
@@ -249,8 +256,9 @@ extension Store {
         try await read { db in
             UInt64(
                 try Int64.fetchOne(
-                    db,
-                    sql: "SELECT position FROM checkpoint WHERE peer = ?",
+                    db.cachedStatement(
+                        sql: "SELECT position FROM checkpoint WHERE peer = ?"
+                    ),
                     arguments: [peer.rawValue]
                 ) ?? 0
             )
@@ -307,7 +315,10 @@ extension Store {
     public func checkpointEpoch(for peer: NodeID) async throws(StoreError) -> UInt64 {
         try await read { db in
             UInt64(
-                try Int64.fetchOne(db, sql: "SELECT epoch FROM checkpoint WHERE peer = ?", arguments: [peer.rawValue])
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT epoch FROM checkpoint WHERE peer = ?"),
+                    arguments: [peer.rawValue]
+                )
                     ?? 0
             )
         }
@@ -323,15 +334,16 @@ extension Store {
     ) async throws(StoreError) -> [(feedSeq: UInt64, bytes: [UInt8], receivedAt: Timestamp)] {
         try await read { db in
             let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.receivedAt
-                    FROM feed JOIN op ON op.origin = feed.origin
-                        AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
-                        AND op.seq < feed.seq + feed.runLength
-                    WHERE feed.peer = ?1 AND feed.feedSeq > ?2
-                    ORDER BY feed.feedSeq, op.seq LIMIT ?3
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.receivedAt
+                        FROM feed JOIN op ON op.origin = feed.origin
+                            AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
+                            AND op.seq < feed.seq + feed.runLength
+                        WHERE feed.peer = ?1 AND feed.feedSeq > ?2
+                        ORDER BY feed.feedSeq, op.seq LIMIT ?3
+                        """
+                ),
                 arguments: [peer.rawValue, Int64(clamping: after), limit]
             )
             var entries: [(feedSeq: UInt64, bytes: [UInt8], receivedAt: Timestamp)] = []
@@ -355,8 +367,9 @@ extension Store {
     ) async throws(StoreError) -> [(seq: UInt64, bytes: [UInt8])] {
         try await read { db in
             let rows = try Row.fetchCursor(
-                db,
-                sql: "SELECT seq, bytes FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT seq, bytes FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"
+                ),
                 arguments: [origin.description, Int64(clamping: seq), limit]
             )
             var ops: [(seq: UInt64, bytes: [UInt8])] = []

@@ -64,7 +64,7 @@ extension Store {
         at time: Timestamp
     ) async throws(StoreError) {
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO peerContact (node, lastSeenAt, origin, claimedSeq) VALUES (?, ?, ?, ?)
                     ON CONFLICT (node) DO UPDATE SET
@@ -72,9 +72,8 @@ extension Store {
                         claimedSeq = CASE WHEN origin = excluded.origin
                             THEN MAX(claimedSeq, excluded.claimedSeq) ELSE excluded.claimedSeq END,
                         origin = excluded.origin
-                    """,
-                arguments: [node.rawValue, at(time), origin.description, Int64(clamping: claimedSeq)]
-            )
+                    """
+            ).execute(arguments: [node.rawValue, at(time), origin.description, Int64(clamping: claimedSeq)])
         }
     }
 

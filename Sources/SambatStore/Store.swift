@@ -251,7 +251,7 @@ public final class Store: Sendable {
                 var result: T?
                 do {
                     try db.inTransaction(.immediate) {
-                        let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+                        let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
                         self.cache.synchronize(dataVersion: version)
                         result = try body(db)
                         return .commit
@@ -334,7 +334,10 @@ public struct StoreMeta: Hashable, Sendable {
 
 extension Store {
     func loadMeta(_ db: Database) throws -> StoreMeta {
-        guard let row = try Row.fetchOne(db, sql: "SELECT incarnation, nextSeq, lamport FROM nodeMeta WHERE id = 1")
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT incarnation, nextSeq, lamport FROM nodeMeta WHERE id = 1")
+            )
         else {
             throw StoreError(.corruptOp, path: path, message: "the node metadata row is missing; restore from a backup")
         }
