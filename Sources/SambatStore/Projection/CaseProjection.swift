@@ -60,7 +60,10 @@ struct CaseProjection {
         }
 
         // Index loops compare in place: copying an assignment retains every stamp it holds.
+        // An assignment whose stamps changed is written with its report columns when those
+        // change too (one row write instead of two), else on its own at the end.
         let old = before?.assignments ?? []
+        var unwritten: [UnwrittenStamps] = []
         for index in state.assignments.indices {
             var previous: Int?
             for candidate in old.indices where old[candidate].office == state.assignments[index].office {
@@ -70,7 +73,7 @@ struct CaseProjection {
             if let previous, old[previous] == state.assignments[index], !isRetimed(state.assignments[index]) {
                 continue
             }
-            try write(state.assignments[index], previous: previous.map { old[$0] }, caseID: caseID)
+            unwritten.append(UnwrittenStamps(assignment: index, previous: previous.map { old[$0] }))
         }
 
         // A conflict's recorded time follows its ops' receive times.
@@ -81,11 +84,12 @@ struct CaseProjection {
             for conflict in state.conflicts {
                 // Recorded when its last op arrived: that op made it a conflict.
                 let recordedAt = try conflict.ops.map { try time(of: $0) }.max()
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO caseConflict (caseId, conflictId, reason, office, ops, resolvedBy, recordedAt)
                         VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
+                        """
+                ).execute(
                     arguments: [
                         caseID, conflict.id, conflict.reason.rawValue, conflict.office?.rawValue,
                         conflict.ops.map(\.description).joined(separator: ","),
@@ -99,7 +103,10 @@ struct CaseProjection {
             || before?.tier != state.tier || before?.topic != state.topic || isRetimed(state.milestones)
             || state.assignments.contains(where: isRetimed)
         {
-            try writeReads(state, before: before)
+            try writeReads(state, before: before, unwritten: &unwritten)
+        }
+        for entry in unwritten {
+            try write(state.assignments[entry.assignment], previous: entry.previous, reads: nil, caseID: caseID)
         }
 
         if state.evidence.count != before?.evidence.count {
@@ -122,7 +129,7 @@ struct CaseProjection {
     /// Writes what listings, the queue, the report and the recap read: the subject, close and
     /// archive times, and (with a deadline policy) every stage clock, the case's and each
     /// assignment's next due time, the report's work times, and the office counts.
-    private func writeReads(_ state: CaseState, before: CaseBaseline?) throws {
+    private func writeReads(_ state: CaseState, before: CaseBaseline?, unwritten: inout [UnwrittenStamps]) throws {
         let caseID = state.caseID.rawValue
         let subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
         let closedAt = try state.milestones.closed.map { try time(of: $0.op) }
@@ -220,20 +227,22 @@ struct CaseProjection {
             }
             memo?.assignmentReads[assignment.office] = reads
             guard old != reads else { continue }
-            let update = try statements(
-                """
-                UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
-                WHERE caseId = ? AND office = ?
-                """
-            )
-            update.bind(1, reads.dueAt)
-            update.bind(2, reads.isOpen)
-            update.bind(3, reads.acknowledgeWork)
-            update.bind(4, reads.followUpWork)
-            update.bind(5, reads.followUpLate)
-            update.bind(6, caseID)
-            update.bind(7, assignment.office.rawValue)
-            try update.execute()
+            if let position = unwritten.firstIndex(where: {
+                state.assignments[$0.assignment].office == assignment.office
+            }) {
+                try write(assignment, previous: unwritten.remove(at: position).previous, reads: reads, caseID: caseID)
+            } else {
+                let update = try statements(
+                    """
+                    UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
+                    WHERE caseId = ? AND office = ?
+                    """
+                )
+                bind(reads, to: update, from: 1)
+                update.bind(6, caseID)
+                update.bind(7, assignment.office.rawValue)
+                try update.execute()
+            }
             for (metric, before, after) in [
                 (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
             ] where before.map(OfficeWork.minute) != after.map(OfficeWork.minute) {
@@ -385,8 +394,10 @@ struct CaseProjection {
         statement.bind(first + 6, Self.changeCount(of: state))
     }
 
-    private func write(_ assignment: Assignment, previous: Assignment?, caseID: String) throws {
-        // A stamp that did not change keeps the stored time; a new one is looked up once.
+    /// Writes an assignment's row: its stamps (a stamp that did not change keeps the stored
+    /// time) and, when given, its report columns in the same statement.
+    private func write(_ assignment: Assignment, previous: Assignment?, reads: AssignmentReads?, caseID: String) throws
+    {
         func column(_ now: Stamp?, _ old: Stamp?) throws -> (keep: Bool, value: Int64?) {
             if previous != nil, now == old, !isRetimed(now) { return (true, nil) }
             return (false, try now.map { try time(of: $0.op) })
@@ -396,20 +407,41 @@ struct CaseProjection {
         let started = try column(assignment.started, previous?.started)
         let resolved = try column(assignment.resolved, previous?.resolved)
         let ended = try column(assignment.ended, previous?.ended)
-        let upsert = try statements(
-            """
-            INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
-                                    acknowledgedAt, startedAt, resolvedAt, endedAt)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14)
-            ON CONFLICT (caseId, office) DO UPDATE SET
-                epoch = ?3, status = ?4, dispatchedOp = ?5,
-                dispatchedAt = IIF(?7, dispatchedAt, ?6),
-                acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
-                startedAt = IIF(?11, startedAt, ?10),
-                resolvedAt = IIF(?13, resolvedAt, ?12),
-                endedAt = IIF(?15, endedAt, ?14)
-            """
-        )
+        let upsert: HotStatement
+        if let reads {
+            upsert = try statements(
+                """
+                INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
+                                        acknowledgedAt, startedAt, resolvedAt, endedAt,
+                                        dueAt, isOpen, acknowledgeWork, followUpWork, followUpLate)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14, ?16, ?17, ?18, ?19, ?20)
+                ON CONFLICT (caseId, office) DO UPDATE SET
+                    epoch = ?3, status = ?4, dispatchedOp = ?5,
+                    dispatchedAt = IIF(?7, dispatchedAt, ?6),
+                    acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
+                    startedAt = IIF(?11, startedAt, ?10),
+                    resolvedAt = IIF(?13, resolvedAt, ?12),
+                    endedAt = IIF(?15, endedAt, ?14),
+                    dueAt = ?16, isOpen = ?17, acknowledgeWork = ?18, followUpWork = ?19, followUpLate = ?20
+                """
+            )
+            bind(reads, to: upsert, from: 16)
+        } else {
+            upsert = try statements(
+                """
+                INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
+                                        acknowledgedAt, startedAt, resolvedAt, endedAt)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14)
+                ON CONFLICT (caseId, office) DO UPDATE SET
+                    epoch = ?3, status = ?4, dispatchedOp = ?5,
+                    dispatchedAt = IIF(?7, dispatchedAt, ?6),
+                    acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
+                    startedAt = IIF(?11, startedAt, ?10),
+                    resolvedAt = IIF(?13, resolvedAt, ?12),
+                    endedAt = IIF(?15, endedAt, ?14)
+                """
+            )
+        }
         upsert.bind(1, caseID)
         upsert.bind(2, assignment.office.rawValue)
         upsert.bind(3, Int64(assignment.epoch))
@@ -420,6 +452,16 @@ struct CaseProjection {
             upsert.bind(Int32(7 + 2 * offset), column.keep)
         }
         try upsert.execute()
+    }
+
+    /// Binds an assignment's report columns (due time, open, acknowledge and follow-up work,
+    /// late) to five parameters starting at `first`.
+    private func bind(_ reads: AssignmentReads, to statement: HotStatement, from first: Int32) {
+        statement.bind(first, reads.dueAt)
+        statement.bind(first + 1, reads.isOpen)
+        statement.bind(first + 2, reads.acknowledgeWork)
+        statement.bind(first + 3, reads.followUpWork)
+        statement.bind(first + 4, reads.followUpLate)
     }
 
     /// Whether any stamp of the assignment names an op whose receive time changed.
@@ -591,6 +633,14 @@ extension OpKind {
     /// Whether an op of this kind only adds to a case's history (a note, evidence): nothing a
     /// case row or a reporter notice reads.
     var isHistoryOnly: Bool { self == .noted || self == .evidenceAdded }
+}
+
+/// An assignment of the case being written whose stamps changed and are not yet written.
+struct UnwrittenStamps {
+    /// Its index in the state's assignments.
+    let assignment: Int
+    /// The assignment as the rows held it before, if it existed.
+    let previous: Assignment?
 }
 
 /// A `caseStage` row's key within its case.
