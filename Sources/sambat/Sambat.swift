@@ -9,7 +9,9 @@ import SambatWire
 /// Why not an `async` main: on Linux it parks the main thread in `dispatch_main`, and
 /// valgrind 3.19 (Debian 12's) crashes on the next thread the process creates, so no
 /// `sambat bench` could be profiled with callgrind (see docs/benchmarks.md). Nothing in Sambat
-/// or its dependencies runs on the main actor or the main dispatch queue.
+/// or its dependencies runs on the main actor or the main dispatch queue. Keep it so: the main
+/// queue never runs here, so `@MainActor` code, or a GRDB `ValueObservation` left on its
+/// default main-queue scheduling, would wait forever without an error.
 @main
 enum SambatEntry {
     static func main() {
