@@ -66,7 +66,7 @@ extension Store {
         let central = identity.central
         let mayors = identity.role == .central ? try await read { db in try WriteSession.activeMayors(db) } : []
         var states: [CaseID: CaseState] = [:]
-        // Each case's memo of receive times, kept across batches as the case cache keeps it.
+        // What each case remembers of its rows, kept across batches as the case cache keeps it.
         var memos: [CaseID: CaseStateBox] = [:]
         let clock = ContinuousClock()
         var elapsed = Duration.zero

@@ -22,8 +22,10 @@ struct CaseProjection {
     /// Ops whose stored receive time changed in this transaction: stamps naming them are
     /// rewritten even when the stamp itself did not change.
     var retimed: Set<OpID> = []
-    /// The box of the case being written, whose memo of receive times is read and filled
-    /// instead of asking the log for every stamp; `nil` asks the log.
+    /// The box of the case being written, with what it remembers of the case's rows.
+    ///
+    /// Receive times, stage rows and report columns are compared against it and kept up to
+    /// date instead of asking SQLite; `nil` asks SQLite every time (a rebuild).
     var memo: CaseStateBox?
 
     func write(before: CaseBaseline?, after state: CaseState) throws {
@@ -274,9 +276,11 @@ struct CaseProjection {
         }
     }
 
-    /// Writes the case row's subject, close and archive times and next due time when they
-    /// differ from what the row holds: the case's memo when it has one, else the row itself
-    /// (a WHERE that matches nothing writes no page).
+    /// Writes the case row's subject, close and archive times and next due time when they differ.
+    ///
+    /// What the row holds is the case's memo when it has one, else the row itself (a WHERE that
+    /// matches nothing writes no page). Without a deadline policy the due time is not kept:
+    /// that statement leaves ?5 unused, so both statements bind the same parameters.
     private func writeCaseReads(_ reads: CaseReads, caseID: String) throws {
         if let known = memo?.caseReads, known == reads { return }
         let update =
