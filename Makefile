@@ -7,7 +7,7 @@ SWIFT ?= swift
 # gammu-smsd (dummy phone, SQLite backend through libdbd-sqlite3) and sqlite3 the SMS gateway test;
 # curl posts to central's webhook in the process tests; chromium (driven over its DevTools
 # protocol by python3-websocket) uses the mayor's dashboard as a person would.
-SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev pkg-config protobuf-compiler python3-zmq python3-protobuf \
+SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev zlib1g-dev pkg-config protobuf-compiler python3-zmq python3-protobuf \
 	gammu gammu-smsd libdbd-sqlite3 sqlite3 curl chromium python3-websocket fonts-dejavu-core
 
 .PHONY: all deps build test test-long test-only lint format demo bench bench-store profile fuzz tsan clean

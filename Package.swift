@@ -66,6 +66,11 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "SambatWire",
             dependencies: ["CZeroMQ", "SambatCore"],
@@ -74,6 +79,7 @@ let package = Package(
         .target(
             name: "SambatSync",
             dependencies: [
+                "CZlib",
                 "SambatCore",
                 "SambatStore",
                 "SambatWire",

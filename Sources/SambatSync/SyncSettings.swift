@@ -29,6 +29,11 @@ public struct SyncSettings: Hashable, Sendable {
     public var heartbeatInterval: Duration = .seconds(2)
     /// Bytes an office asks for per evidence blob request (default and most: 256 KiB).
     public var blobChunkBytes = 256 * 1024
+    /// Whether this side offers packed ops and packs its batches for a peer that accepts them.
+    ///
+    /// Default on (docs/protocol.md, "Packed ops"). Off, it speaks as a peer from before
+    /// packing: the benchmark's yardstick and the interoperability tests use it.
+    public var packsOps = true
     /// Reconnect backoff of the node's socket: first and longest wait (1 s → 30 s).
     public var reconnectInitial: Duration = .seconds(1)
     public var reconnectMaximum: Duration = .seconds(30)

@@ -15,13 +15,19 @@ What it does, as an enrolled office:
    anything else central sends meanwhile (feed BATCHes are not applied or acknowledged);
 4. prints one JSON line: {"welcome_frontier", "ack_frontier", "refused", "op_sha256"}.
 
+With --packed it also speaks packed ops (docs/protocol.md, "Packed ops"): HELLO sets
+packed_ops, the op goes up packed when WELCOME says central accepts packed ops, and after the
+ACK it reads central's feed up to WELCOME's feed_head, unpacking packed batches, and adds
+{"welcome_packed_ops", "feed": [{"sha256", "packed"}, ...]} to the JSON line. The feed is not
+applied or acknowledged.
+
 Exit codes: 0 done; 1 self-test mismatch; 2 central sent ERROR (printed to stderr);
 3 timeout; 64 bad arguments; 70 protoc or another local failure.
 
 Usage:
   foreign_client.py --endpoint tcp://127.0.0.1:PORT --server-key Z85 --secret-key Z85 \\
       --public-key Z85 --node NODE --case CASE --epoch N --context 'central#1:3' \\
-      --lamport N --proto path/to/sambat_sync.proto [--timeout 20]
+      --lamport N --proto path/to/sambat_sync.proto [--timeout 20] [--packed]
   foreign_client.py --self-test
 """
 
@@ -35,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 # ---------------------------------------------------------------------------------------------
 # Canonical op encoding, format version 1 (docs/protocol.md)
@@ -50,6 +57,64 @@ KIND_ACKNOWLEDGED = 6  # "acknowledged", author: office, payload: empty
 
 _NODE_ID = re.compile(rb"[a-z][a-z0-9_-]{0,31}")
 _CASE_ID = re.compile(rb"([A-Z]{2,5})-([0-9]{2})([0-9]{2})([0-9]{2})-([0-9]{4,6})")
+
+
+MAX_BODY_BYTES_UNPACKED = 2 * 1024 * 1024  # packed ops may unpack to at most this
+
+
+class PackingError(ValueError):
+    """Packed ops break a rule of docs/protocol.md, "Packed ops"."""
+
+
+def deflate_raw(data):
+    """Raw DEFLATE (RFC 1951, no zlib header or checksum), as packed_ops uses."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+def pack_ops(ops):
+    """The packed_ops of `ops`: raw DEFLATE of each op behind its varint length."""
+    return deflate_raw(b"".join(varint(len(op)) + op for op in ops))
+
+
+def unpack_ops(packed):
+    """The ops a packed_ops field holds, each exactly as packed; refuses what the protocol refuses."""
+    unpacker = zlib.decompressobj(-15)
+    try:
+        stream = unpacker.decompress(packed, MAX_BODY_BYTES_UNPACKED + 1)
+    except zlib.error as error:
+        raise PackingError(f"the DEFLATE stream is damaged ({error})")
+    if len(stream) > MAX_BODY_BYTES_UNPACKED:
+        raise PackingError(f"they unpack to more than {MAX_BODY_BYTES_UNPACKED} bytes")
+    if not unpacker.eof:
+        raise PackingError("the DEFLATE stream ends before it is finished")
+    if unpacker.unused_data:
+        raise PackingError("bytes follow the end of the DEFLATE stream")
+    ops, index = [], 0
+    while index < len(stream):
+        length, shift = 0, 0
+        while True:
+            if index >= len(stream):
+                raise PackingError("an op's length is cut short")
+            if shift >= 21:
+                raise PackingError("an op's length is longer than an op may be")
+            byte = stream[index]
+            index += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte & 0x80 == 0:
+                if byte == 0 and shift > 7:
+                    raise PackingError("an op's length is not a minimal varint")
+                break
+        if not 1 <= length <= MAX_OP_BYTES:
+            raise PackingError(f"an op's length is {length}, outside 1 … {MAX_OP_BYTES}")
+        if len(stream) - index < length:
+            raise PackingError("the last op is cut short")
+        ops.append(stream[index:index + length])
+        index += length
+    if not ops:
+        raise PackingError("they hold no op")
+    return ops
 
 
 class EncodingError(ValueError):
@@ -219,6 +284,11 @@ KNOWN_ANSWER_HEX = (
     "0462756469 80a0bfe9d666 06"
 )
 KNOWN_ANSWER_SHA256 = "f2ea4568617ca3f0c7fcbdba5211f4765a9f18dd60c51893548be002e0f9db2f"
+# docs/protocol.md, "Packed ops": the known-answer op twice, packed.
+PACKED_KNOWN_ANSWER_HEX = (
+    "33 62 64 4d 29 28 2d 28 62 64 64 e6 f7 f5 f2 d6 35 32 33 34 34 b2 d4 35 30 30 31 62 64 64 4f "
+    "4e cd 2b 29 4a cc 61 64 62 49 2a 4d c9 6c 58 b0 ff e5 b5 34 36 23 d2 b5 00 00"
+)
 VARINT_TABLE = [  # docs/protocol.md, "varint: unsigned LEB128"
     (0, "00"), (1, "01"), (127, "7f"), (128, "80 01"), (300, "ac 02"),
     (2**32 - 1, "ff ff ff ff 0f"), (2**63 - 1, "ff ff ff ff ff ff ff ff 7f"),
@@ -257,6 +327,25 @@ def self_test():
         problems.append(f"known-answer bytes differ:\n  encoded  {op.hex()}\n  document {expected_bytes.hex()}")
     if digest != KNOWN_ANSWER_SHA256:
         problems.append(f"known-answer SHA-256 differs:\n  encoded  {digest}\n  document {KNOWN_ANSWER_SHA256}")
+    packed = bytes.fromhex(PACKED_KNOWN_ANSWER_HEX.replace(" ", ""))
+    try:
+        if unpack_ops(packed) != [expected_bytes, expected_bytes]:
+            problems.append("the document's packed ops do not unpack to the known-answer op twice")
+        if unpack_ops(pack_ops([op, op])) != [op, op]:
+            problems.append("packing and unpacking the known-answer op does not give it back")
+    except PackingError as error:
+        problems.append(f"the document's packed ops are refused: {error}")
+    for bad_packing, reason in [
+        (packed[:-2], "ends before it is finished"),
+        (packed + b"\x00", "has bytes after its end"),
+        (deflate_raw(b"\xb2\x00" + expected_bytes), "writes a length in more bytes than it needs"),
+        (deflate_raw(b""), "holds no op"),
+    ]:
+        try:
+            unpack_ops(bad_packing)
+            problems.append(f"a packing that {reason} was accepted")
+        except PackingError:
+            pass
     for bad, call in [
         ("seq 0", lambda: encode_op(("dpupr", 1), 0, 3, "MJK-261129-0042", 1, [], "budi", 0, 6)),
         ("self-covering context", lambda: encode_op(
@@ -414,7 +503,7 @@ def run_client(args):
         try:
             link.send(HELLO, pb.Hello(
                 node=args.node, origin=f"{args.node}#1", last_seq=1, feed_checkpoint=0,
-                software="foreign-python",
+                software="foreign-python", packed_ops=args.packed,
             ))
             while True:
                 kind, welcome = link.receive("WELCOME")
@@ -427,20 +516,47 @@ def run_client(args):
                 context=context, actor=f"{args.node}.python", at_ms=time.time_ns() // 1_000_000,
                 kind=KIND_ACKNOWLEDGED, payload=b"",
             )
-            link.send(BATCH, pb.Batch(batch_id=1, ops=[op]))
+            if args.packed and welcome.packed_ops:
+                # One op does not get smaller packed, but central must take it all the same.
+                link.send(BATCH, pb.Batch(batch_id=1, packed_ops=pack_ops([op])))
+            else:
+                link.send(BATCH, pb.Batch(batch_id=1, ops=[op]))
+            feed = {}
+
+            def keep_feed(batch):
+                if batch.ops and batch.packed_ops:
+                    raise PackingError("a feed batch sets both ops and packed_ops")
+                ops = unpack_ops(batch.packed_ops) if batch.packed_ops else list(batch.ops)
+                if len(ops) != len(batch.received_at_ms) or batch.feed_position < len(ops):
+                    raise PackingError("a feed batch's ops, receive times and position disagree")
+                first = batch.feed_position - len(ops) + 1
+                for offset, feed_op in enumerate(ops):
+                    feed[first + offset] = {
+                        "sha256": hashlib.sha256(feed_op).hexdigest(), "packed": bool(batch.packed_ops),
+                    }
+
             while True:
                 kind, body = link.receive("ACK for batch 1")
                 if kind == ACK and body.batch_id == 1:
                     ack = body
                     break
-                # Feed BATCHes, PONGs and other ACKs are not this client's business.
-
-            print(json.dumps({
+                if kind == BATCH and args.packed:
+                    keep_feed(body)
+                # Otherwise feed BATCHes, PONGs and other ACKs are not this client's business.
+            reply = {
                 "welcome_frontier": welcome.frontier,
                 "ack_frontier": ack.frontier,
                 "refused": [[refusal.seq, refusal.reason] for refusal in ack.refused],
                 "op_sha256": hashlib.sha256(op).hexdigest(),
-            }), flush=True)
+            }
+            if args.packed:
+                while len(feed) < welcome.feed_head:
+                    kind, body = link.receive(f"the feed up to position {welcome.feed_head}")
+                    if kind == BATCH:
+                        keep_feed(body)
+                reply["welcome_packed_ops"] = welcome.packed_ops
+                reply["feed"] = [feed[position] for position in sorted(feed)]
+            print(json.dumps(reply), flush=True)
             return EXIT_OK
         except CentralError as error:
             warn(str(error))
@@ -454,6 +570,9 @@ def run_client(args):
         except EncodingError as error:
             warn(f"cannot encode the op: {error}")
             return EXIT_USAGE
+        except PackingError as error:
+            warn(f"central sent packed ops that do not unpack: {error}")
+            return EXIT_ERROR
         finally:
             link.close()
 
@@ -484,6 +603,8 @@ def main(argv=None):
     parser.add_argument("--lamport", type=int, help="the op's Lamport time")
     parser.add_argument("--proto", help="path to sambat_sync.proto")
     parser.add_argument("--timeout", type=float, default=20.0, help="overall seconds to wait (default 20)")
+    parser.add_argument("--packed", action="store_true",
+                        help="speak packed ops, and report central's feed up to WELCOME's feed_head")
     args = parser.parse_args(argv)
 
     if args.self_test:

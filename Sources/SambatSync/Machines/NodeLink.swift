@@ -106,6 +106,8 @@ public struct NodeLink: Sendable {
     private var credit = 1
     private var batchOps = 1
     private var batchBytes = 1
+    /// Whether central's WELCOME said it accepts packed ops, and this node packs.
+    private var packsUploads = false
     private var checkpoint: UInt64 = 0
     /// Which numbering of central's feed `checkpoint` is in (central's incarnation).
     private var feedEpoch: UInt64 = 0
@@ -181,7 +183,12 @@ public struct NodeLink: Sendable {
             guard phase == .ready, !ops.isEmpty, lastSeq > uploadedUpTo else { break }
             var batch = Sambat_Sync_V1_Batch()
             batch.batchID = nextBatchID
-            batch.ops = ops.map { Data($0) }
+            let plain = ops.map { Data($0) }
+            if packsUploads, let packed = PackedOps.pack(plain) {
+                batch.packedOps = packed
+            } else {
+                batch.ops = plain
+            }
             nextBatchID += 1
             inflight.append((batch.batchID, lastSeq, now))
             uploadedUpTo = lastSeq
@@ -315,6 +322,7 @@ public struct NodeLink: Sendable {
         hello.session = generation
         hello.feedEpoch = feedEpoch
         hello.nodeHealth = asksNodeHealth
+        hello.packedOps = settings.packsOps
         send(.hello(hello), at: now, into: &actions)
     }
 
@@ -399,6 +407,7 @@ public struct NodeLink: Sendable {
             credit = max(1, min(settings.credit, Int(clamping: welcome.credit)))
             batchOps = max(1, min(settings.maximumBatchOps, Int(clamping: welcome.maxBatchOps)))
             batchBytes = max(1, min(settings.maximumBatchBytes, Int(clamping: welcome.maxBatchBytes)))
+            packsUploads = settings.packsOps && welcome.packedOps
             centralFrontier = welcome.frontier
             uploadedUpTo = welcome.frontier
             inflight.removeAll()

@@ -60,6 +60,8 @@ public struct PeerSession: Sendable {
     private var inflight: [(batchID: UInt64, position: UInt64, sentAt: ContinuousClock.Instant)] = []
     private var reading = false
     private var generation: UInt64 = 0
+    /// Whether the peer's HELLO said it accepts packed ops, and this central packs.
+    private var packsFeed = false
     /// The id the next feed batch gets; carried over from the previous session of the same
     /// node, so an ACK for an older session's batch can never settle a newer one.
     public private(set) var nextBatchID: UInt64
@@ -106,6 +108,8 @@ public struct PeerSession: Sendable {
             welcome.maxBatchBytes = UInt32(clamping: settings.maximumBatchBytes)
             welcome.session = hello.session
             welcome.feedEpoch = epoch
+            welcome.packedOps = settings.packsOps
+            packsFeed = settings.packsOps && hello.packedOps
             actions.append(.send(.welcome(welcome)))
             actions.append(
                 .log(
@@ -145,7 +149,12 @@ public struct PeerSession: Sendable {
             var batch = Sambat_Sync_V1_Batch()
             batch.batchID = nextBatchID
             nextBatchID += 1
-            batch.ops = ops.map { Data($0) }
+            let plain = ops.map { Data($0) }
+            if packsFeed, let packed = PackedOps.pack(plain) {
+                batch.packedOps = packed
+            } else {
+                batch.ops = plain
+            }
             batch.receivedAtMs = times
             batch.feedPosition = last
             inflight.append((batch.batchID, last, now))

@@ -68,6 +68,10 @@ public nonisolated struct Sambat_Sync_V1_Hello: Sendable {
   /// the mayor node; an older central ignores the field.
   public var nodeHealth: Bool = false
 
+  /// The node accepts feed BATCHes whose ops come packed (Batch.packed_ops). An older central
+  /// ignores the field and sends ops plain.
+  public var packedOps: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -106,6 +110,10 @@ public nonisolated struct Sambat_Sync_V1_Welcome: Sendable {
   /// backup (central's incarnation). A checkpoint of another epoch is not recognised.
   public var feedEpoch: UInt64 = 0
 
+  /// Central accepts uploaded BATCHes whose ops come packed (Batch.packed_ops). A node packs
+  /// only when this is set.
+  public var packedOps: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -129,6 +137,11 @@ public nonisolated struct Sambat_Sync_V1_Batch: Sendable {
 
   /// Downward only: the feed position of the last op in this batch.
   public var feedPosition: UInt64 = 0
+
+  /// The ops of field 2, packed instead: raw DEFLATE (RFC 1951) of each op's canonical bytes
+  /// preceded by its length as a varint, one after another. A batch sets field 2 or this one,
+  /// never both, and only when the receiver said it accepts packed ops.
+  public var packedOps: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -413,7 +426,7 @@ fileprivate nonisolated let _protobuf_package = "sambat.sync.v1"
 
 nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0\u{3}feed_epoch\0\u{3}node_health\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}origin\0\u{3}last_seq\0\u{3}feed_checkpoint\0\u{1}software\0\u{1}session\0\u{3}feed_epoch\0\u{3}node_health\0\u{3}packed_ops\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -429,6 +442,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.feedEpoch) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.nodeHealth) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.packedOps) }()
       default: break
       }
     }
@@ -459,6 +473,9 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if self.nodeHealth != false {
       try visitor.visitSingularBoolField(value: self.nodeHealth, fieldNumber: 8)
     }
+    if self.packedOps != false {
+      try visitor.visitSingularBoolField(value: self.packedOps, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -471,6 +488,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.session != rhs.session {return false}
     if lhs.feedEpoch != rhs.feedEpoch {return false}
     if lhs.nodeHealth != rhs.nodeHealth {return false}
+    if lhs.packedOps != rhs.packedOps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -478,7 +496,7 @@ nonisolated extension Sambat_Sync_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0\u{1}session\0\u{3}feed_epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frontier\0\u{3}feed_from\0\u{3}feed_head\0\u{1}credit\0\u{3}max_batch_ops\0\u{3}max_batch_bytes\0\u{1}session\0\u{3}feed_epoch\0\u{3}packed_ops\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -494,6 +512,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxBatchBytes) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.feedEpoch) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.packedOps) }()
       default: break
       }
     }
@@ -524,6 +543,9 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if self.feedEpoch != 0 {
       try visitor.visitSingularUInt64Field(value: self.feedEpoch, fieldNumber: 8)
     }
+    if self.packedOps != false {
+      try visitor.visitSingularBoolField(value: self.packedOps, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -536,6 +558,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
     if lhs.maxBatchBytes != rhs.maxBatchBytes {return false}
     if lhs.session != rhs.session {return false}
     if lhs.feedEpoch != rhs.feedEpoch {return false}
+    if lhs.packedOps != rhs.packedOps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -543,7 +566,7 @@ nonisolated extension Sambat_Sync_V1_Welcome: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Sambat_Sync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Batch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}ops\0\u{3}received_at_ms\0\u{3}feed_position\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}batch_id\0\u{1}ops\0\u{3}received_at_ms\0\u{3}feed_position\0\u{3}packed_ops\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -555,6 +578,7 @@ nonisolated extension Sambat_Sync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf
       case 2: try { try decoder.decodeRepeatedBytesField(value: &self.ops) }()
       case 3: try { try decoder.decodeRepeatedInt64Field(value: &self.receivedAtMs) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.feedPosition) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.packedOps) }()
       default: break
       }
     }
@@ -573,6 +597,9 @@ nonisolated extension Sambat_Sync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf
     if self.feedPosition != 0 {
       try visitor.visitSingularUInt64Field(value: self.feedPosition, fieldNumber: 4)
     }
+    if !self.packedOps.isEmpty {
+      try visitor.visitSingularBytesField(value: self.packedOps, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -581,6 +608,7 @@ nonisolated extension Sambat_Sync_V1_Batch: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.ops != rhs.ops {return false}
     if lhs.receivedAtMs != rhs.receivedAtMs {return false}
     if lhs.feedPosition != rhs.feedPosition {return false}
+    if lhs.packedOps != rhs.packedOps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

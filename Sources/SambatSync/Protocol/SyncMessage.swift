@@ -1,3 +1,4 @@
+import Foundation
 import SwiftProtobuf
 
 /// One message of the sync protocol, typed; frames on the wire are made by ``SyncFrames``.
@@ -113,6 +114,9 @@ public enum SyncFrames {
     }
 
     /// Decodes the two frames of a message.
+    ///
+    /// A BATCH comes out with its ops plain in `ops` and `packed_ops` empty, whichever way it
+    /// travelled, so that everything after the frames sees one form.
     /// - Throws: ``SyncProtocolError`` saying what was wrong.
     public static func decode(_ frames: [[UInt8]]) throws(SyncProtocolError) -> SyncMessage {
         guard frames.count == 2 else {
@@ -139,7 +143,7 @@ public enum SyncFrames {
             switch header[1] {
             case 1: return .hello(try Sambat_Sync_V1_Hello(serializedBytes: body))
             case 2: return .welcome(try Sambat_Sync_V1_Welcome(serializedBytes: body))
-            case 3: return .batch(try Sambat_Sync_V1_Batch(serializedBytes: body))
+            case 3: return .batch(try unpacked(Sambat_Sync_V1_Batch(serializedBytes: body)))
             case 4: return .ack(try Sambat_Sync_V1_Ack(serializedBytes: body))
             case 5: return .error(try Sambat_Sync_V1_Error(serializedBytes: body))
             case 6: return .ping(try Sambat_Sync_V1_Ping(serializedBytes: body))
@@ -154,5 +158,18 @@ public enum SyncFrames {
         } catch {
             throw SyncProtocolError(.malformed, "the body of message type \(header[1]) does not decode")
         }
+    }
+
+    /// `batch` with its packed ops, if any, unpacked into `ops`.
+    private static func unpacked(_ batch: Sambat_Sync_V1_Batch) throws(SyncProtocolError) -> Sambat_Sync_V1_Batch {
+        guard !batch.packedOps.isEmpty else { return batch }
+        guard batch.ops.isEmpty else {
+            throw SyncProtocolError(.malformed, "batch \(batch.batchID) sets both ops and packed_ops")
+        }
+        var plain = batch
+        // The unpacked ops and their lengths may not exceed what a plain body may carry.
+        plain.ops = try PackedOps.unpack(batch.packedOps, maximumBytes: maximumBodyBytes)
+        plain.packedOps = Data()
+        return plain
     }
 }

@@ -24,6 +24,7 @@ struct SyncBenchmark: AsyncParsableCommand {
     @Option(help: "Status ops in the office's backlog.") var ops = 100_000
     @Option(help: "Cases they are spread over.") var cases = 10_000
     @Option(help: "Live status changes to time.") var samples = 200
+    @Flag(help: "Send every batch's ops plain, as a node from before packed ops does.") var plainOps = false
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @Flag(help: "Report each stage on standard error, and log the sync layer's warnings.") var verbose = false
 
@@ -93,6 +94,7 @@ struct SyncBenchmark: AsyncParsableCommand {
 
         var settings = SyncSettings()
         settings.pollInterval = .milliseconds(5)
+        settings.packsOps = !plainOps
         let bound = Mutex<String?>(nil)
         let hub = CentralSyncService(
             store: central,
@@ -213,6 +215,7 @@ struct SyncBenchmark: AsyncParsableCommand {
             ("raw_zmq_ops_per_s", "\(Int(rawPerSecond * Double(settings.maximumBatchOps)))"),
             ("plain_sqlite_rows_per_s", "\(Int(plainRate))"),
             ("ops", "\(ops)"), ("cases", "\(cases)"), ("mayor_ops", "\(mayorFeed)"),
+            ("packed", plainOps ? "false" : "true"),
         ]
         if json {
             print("{" + figures.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
