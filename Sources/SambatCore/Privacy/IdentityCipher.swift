@@ -9,10 +9,16 @@ import Crypto
 /// another row unnoticed.
 ///
 /// Safe from any task: an immutable value.
-public struct IdentityCipher: Sendable {
+public struct IdentityCipher: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     // Raw bytes rather than `SymmetricKey`, which is not `Sendable` in this swift-crypto.
     private let keyBytes: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+
+    /// Says what it is and nothing of its key: a value printed into a log line (a struct's
+    /// default description prints every stored property) must never carry key bytes.
+    public var description: String { "IdentityCipher(key redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
 
     /// The key length in bytes (AES-256).
     public static let keyByteCount = 32

@@ -115,7 +115,7 @@ public struct NodeRuntime: Sendable {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: role.services.map { .init(service: $0) },
+                services: role.services.map { .init(service: NamedService($0)) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -379,6 +379,22 @@ extension NodeRuntime {
     }
 }
 
+/// A service as ServiceLifecycle's log lines name it: by its type, never by its contents.
+///
+/// ServiceLifecycle logs every service with `"\(service)"` (at debug level, and at the info
+/// level of some events), and a struct's default description prints all its stored
+/// properties: central's intake processor printed its identity key bytes and the secret
+/// behind reporter references that way. Owned by ``NodeRuntime``, which wraps every service.
+struct NamedService: Service, CustomStringConvertible {
+    let service: any Service
+
+    init(_ service: any Service) { self.service = service }
+
+    var description: String { String(describing: type(of: service)) }
+
+    func run() async throws { try await service.run() }
+}
+
 /// Writes `status.json` every second until graceful shutdown.
 final class StatusWriter: Service, Sendable {
     /// The sync service of the node's role: central's or an office's (or the mayor's).
@@ -466,6 +482,8 @@ final class StatusWriter: Service, Sendable {
             status.origin = (try? await store.currentOrigin())?.description
             status.centralFrontier = link.centralFrontier
             status.unsent = link.unsent
+            status.syncBytesSent = link.bytesSent
+            status.syncBytesReceived = link.bytesReceived
             if link.linkUp { heardFromCentral.withLock { $0 = true } }
             if !heardFromCentral.withLock({ $0 }), let previous, previous.origin == status.origin,
                 previous.centralFrontier > status.centralFrontier
