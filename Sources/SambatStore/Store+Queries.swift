@@ -111,6 +111,21 @@ extension Store {
         }
     }
 
+    /// The last position of each of `peers`' feeds (0 when empty), in one read.
+    ///
+    /// Central looks at every connected peer's feed head on every poll (50 times a second by
+    /// default): one read for all of them instead of one each keeps that cheap with 60 peers.
+    public func feedHeads(for peers: [NodeID]) async throws(StoreError) -> [NodeID: UInt64] {
+        try await read { db in
+            let statement = try db.cachedStatement(sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?")
+            var heads: [NodeID: UInt64] = [:]
+            for peer in peers {
+                heads[peer] = UInt64(try Int64.fetchOne(statement, arguments: [peer.rawValue]) ?? 0)
+            }
+            return heads
+        }
+    }
+
     /// The replica-level version vector: every origin's highest contiguous seq.
     public func frontiers() async throws(StoreError) -> VersionVector {
         try await read { db in

@@ -93,11 +93,7 @@ public struct CentralStoreWork: Sendable {
             }
             return nil
         case .readFeedHeads(let nodes):
-            var heads: [NodeID: UInt64] = [:]
-            for node in nodes {
-                if let head = try? await store.feedHead(for: node) { heads[node] = head }
-            }
-            return .feedHeads(heads)
+            return .feedHeads((try? await store.feedHeads(for: nodes)) ?? [:])
         case .recordContact(let node, let origin, let claimed, let silence):
             do {
                 try await store.recordContact(
