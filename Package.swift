@@ -66,6 +66,7 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -145,6 +146,7 @@ let package = Package(
         .target(
             name: "SambatNode",
             dependencies: [
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 "SambatCore",
                 "SambatStore",
                 "SambatDesk",

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import SambatCore
+import Synchronization
 
 /// A node's durable op log, its projections and its sync bookkeeping, in one SQLite file.
 ///
@@ -34,6 +35,9 @@ public final class Store: Sendable {
     let fold: CaseFold
     let policy: RolePolicy
     let cache: CaseStateCache
+    /// Commits through ``write(_:)``, and how many there were when ``releaseMemoryIfIdle()``
+    /// last looked.
+    let writeActivity = Mutex<(commits: UInt64, seenAtLastLook: UInt64?)>((0, nil))
 
     private init(
         path: String,
@@ -264,6 +268,7 @@ public final class Store: Sendable {
                     throw error
                 }
                 guard let result else { preconditionFailure("a committed transaction always produced its result") }
+                self.writeActivity.withLock { $0.commits &+= 1 }
                 return result
             }
         } catch {

@@ -12,6 +12,10 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
+#if canImport(Glibc)
+import CMalloc
+#endif
+
 /// Why a node could not start.
 public struct NodeStartError: Error, CustomStringConvertible {
     /// What happened and what to do, in Bahasa Indonesia.
@@ -425,10 +429,25 @@ final class StatusWriter: Service, Sendable {
         lastContact = Mutex(previous?.lastContactAt)
     }
 
+    /// How often an idle node gives its store's caches back (``Store/releaseMemoryIfIdle()``).
+    static let memoryLookInterval = 30
+
     func run() async throws {
+        var seconds = 0
+        var trimPending = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await write(running: true)
             try? await Task.sleep(for: .seconds(1))
+            seconds += 1
+            if trimPending {
+                // The store gave its caches back a second ago; hand the freed pages to the
+                // system, or glibc keeps them in its arenas and the process's RSS stays.
+                trimPending = false
+                #if canImport(Glibc)
+                _ = malloc_trim(0)
+                #endif
+            }
+            if seconds % Self.memoryLookInterval == 0 { trimPending = await store.releaseMemoryIfIdle() }
         }
     }
 
