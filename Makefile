@@ -10,7 +10,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libzmq3-dev libsqlite3-dev zlib1g-dev pkg-config protobuf-compiler python3-zmq python3-protobuf \
 	gammu gammu-smsd libdbd-sqlite3 sqlite3 curl chromium python3-websocket fonts-dejavu-core
 
-.PHONY: all deps build test test-long test-only lint format demo bench bench-store profile fuzz tsan clean
+.PHONY: all deps build test test-long test-only lint format demo bench bench-store profile scale fuzz tsan clean
 
 all: build
 
@@ -62,6 +62,13 @@ demo: build
 ## make bench: the package-benchmark suite (release build in Benchmarks/, never part of make test).
 bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
+
+## make scale: a year of a city (1,000,000 cases, 10,000,000 ops) on this machine as separate
+## processes, central, 60 offices and the mayor (release build; about 20 minutes; never part of
+## make test). ARGS passes options to scripts/scale.py, e.g. ARGS="--cases 20000 --offices 6".
+scale: deps
+	$(SWIFT) build -c release --product sambat
+	/usr/bin/python3 scripts/scale.py $(ARGS)
 
 ## make fuzz: a million mutated inputs (or FUZZ_ITERATIONS) for each target: the op, vector
 ## and envelope decoders and the config/reference YAML checks (release build); make test

@@ -197,3 +197,26 @@ extension Store {
         try await write { db in db.totalChangesCount }
     }
 }
+
+extension Store {
+    /// Makes the ops of this node's current origin that arrived through central's feed its
+    /// own authored history: the next local op follows the highest of them.
+    ///
+    /// For a generated office store (`make scale`), which is filled by applying central's feed
+    /// as if the office had authored its part and then been caught up. Without this the
+    /// office would author its next op at seq 1 again, and central, which holds its ops,
+    /// would refuse its HELLO as a store behind. Never used by a running node.
+    /// - Returns: the highest seq of the node's own ops now held (0 if none).
+    public func adoptOwnHistory() async throws(StoreError) -> UInt64 {
+        try await write { db in
+            let origin = try self.loadMeta(db).origin.description
+            let highest =
+                try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM op WHERE origin = ?", arguments: [origin]) ?? 0
+            try db.execute(
+                sql: "UPDATE nodeMeta SET nextSeq = MAX(nextSeq, ? + 1) WHERE id = 1",
+                arguments: [highest]
+            )
+            return UInt64(highest)
+        }
+    }
+}

@@ -100,6 +100,8 @@ struct Info: ParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Jalankan tolok ukur (run benchmarks).",
-        subcommands: [StoreBenchmark.self, SyncBenchmark.self, ReadsBenchmark.self, WebhookBenchmark.self]
+        subcommands: [
+            StoreBenchmark.self, SyncBenchmark.self, ReadsBenchmark.self, WebhookBenchmark.self, ScaleHistory.self,
+        ]
     )
 }

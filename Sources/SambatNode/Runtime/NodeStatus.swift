@@ -33,6 +33,12 @@ public struct NodeStatus: Codable, Hashable, Sendable {
     /// Office and mayor: central has answered this node process before, so a silence now is
     /// an outage rather than a wrong key or address; absent in files of older versions.
     public var centralAnsweredBefore: Bool? = nil
+    /// Office and mayor: bytes of sync frames sent to and received from central since start.
+    ///
+    /// Absent in files of older versions. What a reconnect costs on the wire is the
+    /// difference across it (`make scale` reads it).
+    public var syncBytesSent: Int? = nil
+    public var syncBytesReceived: Int? = nil
     /// Central: peers connected now.
     public var connectedPeers: [String]
     /// Central with an SMS gateway: each modem's heartbeat from Gammu; absent without one.

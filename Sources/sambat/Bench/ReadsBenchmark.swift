@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SambatCore
 import SambatDesk
+import SambatNode
 import SambatStore
 import SambatWeb
 
@@ -27,6 +28,14 @@ struct ReadsBenchmark: AsyncParsableCommand {
     @Option(help: "Times each read is repeated.") var repeats = 7
     @Option(help: "Keep the store here and reuse it on the next run (a temporary one by default).")
     var directory: String?
+    @Option(
+        name: .customLong("config"),
+        help: """
+            Read the store of the mayor this configuration is for, with its reference data, as it \
+            is (as `make scale` leaves it) instead of building one. The node must be stopped.
+            """
+    )
+    var configPath: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
@@ -43,14 +52,23 @@ struct ReadsBenchmark: AsyncParsableCommand {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("sambat-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let reference = ReferenceData(
-            offices: try (0..<offices).map { Office(code: try Self.office($0), name: "OPD \($0)") },
-            calendar: WorkingCalendar(),
-            targets: ServiceTargets(),
-            routing: RoutingRules(rules: [])
-        )
+        // A node's store is read with the node's own reference data: another deadline policy
+        // would have the store recompute every due time when it opens.
+        var node: NodeConfig?
+        if let configPath { node = try await NodeConfigLoader.load(path: configPath) }
+        let reference =
+            try node.map { try ReferenceData.load($0.reference) }
+            ?? ReferenceData(
+                offices: try (0..<offices).map { Office(code: try Self.office($0), name: "OPD \($0)") },
+                calendar: WorkingCalendar(),
+                targets: ServiceTargets(),
+                routing: RoutingRules(rules: [])
+            )
         let central = try NodeID("central")
-        var configuration = StoreConfiguration(path: folder + "/mayor.sqlite", caseCacheCapacity: 1_000)
+        var configuration = StoreConfiguration(
+            path: node?.storePath ?? folder + "/mayor.sqlite",
+            caseCacheCapacity: 1_000
+        )
         configuration.deadlines = reference.deadlinePolicy
         let store = try Store.open(
             configuration,
@@ -61,6 +79,11 @@ struct ReadsBenchmark: AsyncParsableCommand {
         let clock = ContinuousClock()
         var buildSeconds: Double?
         if held != cases {
+            if let node {
+                throw ValidationError(
+                    "\(node.storePath) holds \(held) cases, not \(cases): pass the --cases it was built with"
+                )
+            }
             guard held == 0 else {
                 throw ValidationError("\(folder) holds \(held) cases, not \(cases): use an empty directory")
             }
@@ -184,6 +207,22 @@ struct YearOfCases {
 
     /// Applies the whole history to `store` (a mayor's) in feed batches of `batch` ops.
     func apply(to store: Store, batch: Int, progress: (Int) -> Void) async throws {
+        var position: UInt64 = 0
+        try await generate(batch: batch) { pending, _ in
+            position += UInt64(pending.count)
+            _ = try await store.applyRemote(
+                pending,
+                from: .feed(from: try NodeID("central")),
+                receivedAt: .now,
+                feedPosition: position
+            )
+            progress(Int(position))
+        }
+    }
+
+    /// The whole history in order, `batch` ops at a time (whole cases), each op with the index
+    /// of the office its case is dispatched to.
+    func generate(batch: Int, emit: ([RemoteOp], [Int]) async throws -> Void) async throws {
         let central = try Origin(node: NodeID("central"), incarnation: 1)
         let officeOrigins = try offices.map { try Origin(node: $0, incarnation: 1) }
         let staff = try ActorID("op.rina")
@@ -193,7 +232,8 @@ struct YearOfCases {
         var lamport: UInt64 = 0
         var pending: [RemoteOp] = []
         pending.reserveCapacity(batch + opsPerCase)
-        var position: UInt64 = 0
+        var officeOfOp: [Int] = []
+        officeOfOp.reserveCapacity(batch + opsPerCase)
         let openFrom = cases - cases * 35 / 365
         for index in 0..<cases {
             let caseID = caseID(index)
@@ -224,6 +264,7 @@ struct YearOfCases {
                 )
                 vector.record(op.id)
                 pending.append(RemoteOp(try SealedOp(sealing: op), centralReceivedAt: time))
+                officeOfOp.append(officeIndex)
             }
             try add(
                 .opened(
@@ -253,15 +294,9 @@ struct YearOfCases {
                 try add(.closed(.init(reason: .confirmedByReporter)), byOffice: false, at: resolved + 24 * Self.hour)
             }
             if pending.count >= batch || index == cases - 1 {
-                position += UInt64(pending.count)
-                _ = try await store.applyRemote(
-                    pending,
-                    from: .feed(from: central.node),
-                    receivedAt: .now,
-                    feedPosition: position
-                )
-                progress(Int(position))
+                try await emit(pending, officeOfOp)
                 pending.removeAll(keepingCapacity: true)
+                officeOfOp.removeAll(keepingCapacity: true)
             }
         }
     }
