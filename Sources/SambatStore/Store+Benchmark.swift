@@ -220,3 +220,21 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Applies a generated history at central as central's own feed, each op stored with the
+    /// receive time it carries (`RemoteOp.centralReceivedAt`) rather than now.
+    ///
+    /// For `make scale`, whose central must hold a year of ops received through that year: with
+    /// the time of the run the offices' and the mayor's stores would hold a year of cases all
+    /// received within minutes, and no deadline would ever pass. Never used by a running node.
+    public func applyCentralHistory(_ batch: [RemoteOp]) async throws(StoreError) -> RemoteApplyResult {
+        try await applyRemote(
+            batch,
+            from: .feed(from: identity.central),
+            receivedAt: .now,
+            feedPosition: nil,
+            carriedTimes: true
+        )
+    }
+}

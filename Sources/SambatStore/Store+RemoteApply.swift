@@ -83,6 +83,19 @@ extension Store {
         receivedAt: Timestamp,
         feedPosition: UInt64? = nil
     ) async throws(StoreError) -> RemoteApplyResult {
+        try await applyRemote(batch, from: source, receivedAt: receivedAt, feedPosition: feedPosition, carriedTimes: false)
+    }
+
+    /// ``applyRemote(_:from:receivedAt:feedPosition:)``; with `carriedTimes` central too
+    /// stores the receive time each op carries, as only a generated history needs
+    /// (``applyCentralHistory(_:)``).
+    func applyRemote(
+        _ batch: [RemoteOp],
+        from source: RemoteSource,
+        receivedAt: Timestamp,
+        feedPosition: UInt64?,
+        carriedTimes: Bool
+    ) async throws(StoreError) -> RemoteApplyResult {
         try validate(batch, from: source)
         return try await write { db in
             var session = WriteSession(store: self, db: db)
@@ -96,7 +109,9 @@ extension Store {
                 let sealed = remote.sealed
                 let op = sealed.op
                 if !origins.contains(op.id.origin) { origins.append(op.id.origin) }
-                let time = self.identity.role == .central ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
+                let time =
+                    self.identity.role == .central && !carriedTimes
+                    ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
                 if let reason = try self.refusal(of: op, from: source, lamportBase: lamportBase, session: &session) {
                     if try session.storedHash(of: op.id) == nil {
                         try self.quarantine(sealed, reason: reason, source: source, time: time, session: &session)

@@ -58,6 +58,11 @@ import Testing
         for caseID in caseIDs.prefix(20) {
             let atCentral = try await central.ops(ofCase: caseID).map(\.sealed.hash)
             #expect(try await mayor.ops(ofCase: caseID).map(\.sealed.hash) == atCentral)
+            // Received through the history's year, not during the run: otherwise no deadline
+            // would ever pass at that size.
+            for stored in try await mayor.ops(ofCase: caseID) {
+                #expect(stored.receivedAt == stored.sealed.op.at)
+            }
         }
         for index in 0..<3 {
             let office = try Self.open(directory, "opd\(index)")

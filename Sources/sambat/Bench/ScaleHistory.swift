@@ -72,7 +72,7 @@ struct ScaleHistory: AsyncParsableCommand {
         let history = try YearOfCases(cases: cases, opsPerCase: opsPerCase, offices: offices)
         try await history.generate(batch: batch) { ops, officeOfOp in
             let before = clock.now
-            _ = try await central.applyRemote(ops, from: .feed(from: centralID), receivedAt: .now)
+            _ = try await central.applyCentralHistory(ops)
             centralSeconds += (clock.now - before).seconds
             var shares = [[RemoteOp]](repeating: [], count: offices)
             for (op, office) in zip(ops, officeOfOp) { shares[office].append(op) }
