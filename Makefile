@@ -64,7 +64,7 @@ bench: deps
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
 
 ## make scale: a year of a city (1,000,000 cases, 10,000,000 ops) on this machine as separate
-## processes, central, 60 offices and the mayor (release build; about 20 minutes; never part of
+## processes, central, 60 offices and the mayor (release build; about half an hour; never part of
 ## make test). ARGS passes options to scripts/scale.py, e.g. ARGS="--cases 20000 --offices 6".
 scale: deps
 	$(SWIFT) build -c release --product sambat

@@ -83,7 +83,13 @@ extension Store {
         receivedAt: Timestamp,
         feedPosition: UInt64? = nil
     ) async throws(StoreError) -> RemoteApplyResult {
-        try await applyRemote(batch, from: source, receivedAt: receivedAt, feedPosition: feedPosition, carriedTimes: false)
+        try await applyRemote(
+            batch,
+            from: source,
+            receivedAt: receivedAt,
+            feedPosition: feedPosition,
+            carriedTimes: false
+        )
     }
 
     /// ``applyRemote(_:from:receivedAt:feedPosition:)``; with `carriedTimes` central too
