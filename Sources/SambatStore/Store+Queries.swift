@@ -100,15 +100,7 @@ extension Store {
 
     /// The last position of `peer`'s feed (0 when empty).
     public func feedHead(for peer: NodeID) async throws(StoreError) -> UInt64 {
-        try await read { db in
-            UInt64(
-                try Int64.fetchOne(
-                    db.cachedStatement(sql: "SELECT MAX(feedSeq) FROM feed WHERE peer = ?"),
-                    arguments: [peer.rawValue]
-                )
-                    ?? 0
-            )
-        }
+        try await feedHeads(for: [peer])[peer] ?? 0
     }
 
     /// The last position of each of `peers`' feeds (0 when empty), in one read.
