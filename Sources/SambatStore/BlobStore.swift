@@ -191,7 +191,7 @@ extension Store {
     /// Evidence blobs referenced by this store's cases and not yet held, in hash order after
     /// `after` (at most `limit`), so a caller can page through all of them.
     public func missingBlobs(after: [UInt8]? = nil, limit: Int = 100) async throws(StoreError) -> [MissingBlob] {
-        try await read { db in
+        try await readProjected { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -206,6 +206,8 @@ extension Store {
     /// Records that a blob is now held by every evidence row that references it.
     public func markBlobStored(_ sha256: [UInt8]) async throws(StoreError) {
         try await write { db in
+            // The evidence rows of ops still waiting for their projection must exist first.
+            try self.projectPending(db)
             try db.execute(sql: "UPDATE evidence SET stored = 1 WHERE sha256 = ?", arguments: [Data(sha256)])
         }
     }
@@ -213,7 +215,7 @@ extension Store {
     /// Whether `peer` may receive the blob: the mayor any, an office those of cases ever
     /// assigned to it.
     public func blob(_ sha256: [UInt8], isVisibleTo peer: NodeID, role: NodeRole) async throws(StoreError) -> Bool {
-        try await read { db in
+        try await readProjected { db in
             switch role {
             case .mayor, .central:
                 return try Bool.fetchOne(

@@ -327,7 +327,7 @@ extension Store {
         limit: Int = 200
     ) async throws(StoreError) -> [(ref: String, caseID: CaseID, changes: Int)] {
         try requireCentralStore()
-        return try await read { db in
+        return try await readProjected { db in
             try Row.fetchAll(
                 db,
                 sql: """

@@ -47,6 +47,8 @@ extension Store {
     /// - Throws: as ``append(_:to:actor:at:)``; nothing is written when it throws.
     public func append(_ edits: [LocalEdit], actor: ActorID, at: Timestamp) async throws(StoreError) -> [AuthoredOp] {
         try await write { db in
+            // Read your own writes: this projects synchronously, from rows that match the log.
+            try self.projectPending(db)
             var session = WriteSession(store: self, db: db)
             let meta = try self.loadMeta(db)
             var nextSeq = meta.nextSeq

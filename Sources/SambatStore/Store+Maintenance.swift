@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import SambatCore
+import Synchronization
 
 /// What a backup file holds, as ``Store/checkBackup(at:for:)`` found it before a restore.
 public struct BackupSummary: Hashable, Sendable {
@@ -25,6 +26,9 @@ extension Store {
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw StoreError(.cannotOpen, path: destination, message: "refusing to overwrite an existing file")
         }
+        // A copy with journal rows is whole (opening it projects them), but its summary would
+        // count fewer cases than it holds.
+        try await projectPendingOps()
         do {
             let copy = try DatabaseQueue(path: destination)
             try await pool.read { db in
@@ -249,8 +253,11 @@ extension Store {
                     sql: """
                         DELETE FROM caseView; DELETE FROM assignment; DELETE FROM caseConflict; DELETE FROM caseStage;
                         DELETE FROM officeStats; DELETE FROM officeWork; DELETE FROM officeWorkHour;
+                        DELETE FROM projectionJournal;
                         """
                 )
+                // The rebuild writes every case from its whole log: nothing stays pending.
+                self.pendingProjection.withLock { $0 = PendingProjection() }
                 let ids = try String.fetchAll(db, sql: "SELECT DISTINCT caseId FROM op ORDER BY caseId")
                 let session = WriteSession(store: self, db: db)
                 for text in ids {

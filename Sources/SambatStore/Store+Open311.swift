@@ -125,7 +125,7 @@ extension Store {
     ) async throws(StoreError)
         -> [CaseID]
     {
-        try await read { db in
+        try await readProjected { db in
             try String.fetchAll(
                 db,
                 sql: """

@@ -168,7 +168,7 @@ extension Store {
     ) async throws(StoreError)
         -> SnapshotPage
     {
-        try await read { db in
+        try await readProjected { db in
             let caseIDs: [String]
             switch role {
             case .mayor, .central:
@@ -229,7 +229,7 @@ extension Store {
 
     /// Case ids this store holds, in order.
     public func caseIDs() async throws(StoreError) -> [CaseID] {
-        try await read { db in
+        try await readProjected { db in
             try String.fetchAll(db, sql: "SELECT caseId FROM caseView ORDER BY caseId").compactMap { try? CaseID($0) }
         }
     }
@@ -242,7 +242,7 @@ extension Store {
         guard let last = upper.popLast(), last < 0x7F else { return [] }
         upper.append(last + 1)
         let bound = String(decoding: upper, as: UTF8.self)
-        return try await read { db in
+        return try await readProjected { db in
             try String.fetchAll(
                 db,
                 sql: "SELECT caseId FROM caseView WHERE caseId >= ? AND caseId < ? ORDER BY caseId",
@@ -254,7 +254,7 @@ extension Store {
 
     /// How many cases this store holds.
     public func caseCount() async throws(StoreError) -> Int {
-        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0 }
+        try await readProjected { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0 }
     }
 
     /// The saved position for `peer` (an office's position in central's feed, or at central

@@ -97,7 +97,7 @@ extension Store {
         dueBefore: Timestamp?,
         limit: Int?
     ) async throws(StoreError) -> [CaseRow] {
-        try await read { db in
+        try await readProjected { db in
             let limitClause = limit.map { " LIMIT \($0)" } ?? ""
             let open = includeClosed ? "" : " AND c.status NOT IN (\(Self.finished))"
             let due = dueBefore == nil ? "" : " AND \(office == nil ? "c" : "a").dueAt < :before"
@@ -152,7 +152,7 @@ extension Store {
     /// Central's queue: cases received, pending or verified, by next deadline then ticket.
     public func queueRows() async throws(StoreError) -> [CaseRow] {
         let waiting = [CaseStatus.received, .pending, .verified].map { String($0.rawValue) }.joined(separator: ", ")
-        return try await read { db in
+        return try await readProjected { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -165,7 +165,7 @@ extension Store {
 
     /// Cases with a conflict (an unresolved one, unless `includeResolved`), by ticket.
     public func casesWithConflicts(includeResolved: Bool) async throws(StoreError) -> [CaseID] {
-        try await read { db in
+        try await readProjected { db in
             try String.fetchAll(
                 db,
                 sql: includeResolved
@@ -181,7 +181,7 @@ extension Store {
     /// - Returns: one pair per interval, in order (one fewer than the boundaries).
     public func caseCounts(between boundaries: [Timestamp]) async throws(StoreError) -> [(received: Int, closed: Int)] {
         let edges = boundaries.map(\.millisecondsSinceEpoch)
-        return try await read { db in
+        return try await readProjected { db in
             let received = try db.cachedStatement(
                 sql: "SELECT count(*) FROM caseView WHERE receivedAt >= ? AND receivedAt < ?"
             )
@@ -204,7 +204,7 @@ extension Store {
     ) async throws(StoreError) -> (
         offices: [OfficeReportRow], centralOverdue: Int
     ) {
-        try await read { db in
+        try await readProjected { db in
             let moment = now.millisecondsSinceEpoch
             var overdue: [String: Int] = [:]
             for row in try Row.fetchAll(
@@ -288,7 +288,7 @@ extension Store {
     /// the stages open now and those done since `end`: fast for recent days, slower the
     /// further back `end` lies.
     public func recapRows(from start: Timestamp, to end: Timestamp) async throws(StoreError) -> RecapRows {
-        try await read { db in
+        try await readProjected { db in
             let range: StatementArguments = [start.millisecondsSinceEpoch, end.millisecondsSinceEpoch]
             var rows = RecapRows()
             // Every query brings each case's topic along, so no case is looked up again.

@@ -65,9 +65,16 @@ extension Store {
     /// Each op is inserted unless its (origin, seq) is already held: with the same hash it is
     /// a duplicate (no change); with a different hash it is refused and recorded as an
     /// integrity alarm. From an authenticated peer, ops it may not author are quarantined.
-    /// Frontiers advance to the highest contiguous seq; touched cases are folded once;
-    /// projections, feeds (at central) and the feed checkpoint (at an office) are updated in
-    /// the same transaction, committed durably before this returns — so the caller may ACK.
+    /// Frontiers advance to the highest contiguous seq; touched cases are folded once; feeds
+    /// (at central) and the feed checkpoint (elsewhere) are updated in the same transaction,
+    /// committed durably before this returns — so the caller may ACK.
+    ///
+    /// The op log is the commit point: the projection rows (listings, reports) of the batch
+    /// follow in a later transaction, which coalesces many batches (a case changed by ten of
+    /// them is written once), within ``StoreConfiguration/projectionDelay`` or
+    /// ``StoreConfiguration/projectionBacklog``. The batch's `projectionJournal` row, committed
+    /// with its ops, makes that safe across a crash. Reads never see the lag: a case's detail
+    /// folds the log, and a read of projection rows first projects what is pending.
     /// - Parameters:
     ///   - batch: the ops; in an upload (`.peer`) they must be in ascending seq order.
     ///   - source: who sent them.
@@ -103,8 +110,9 @@ extension Store {
         carriedTimes: Bool
     ) async throws(StoreError) -> RemoteApplyResult {
         try validate(batch, from: source)
-        return try await write { db in
+        let (result, deferred) = try await write { db in
             var session = WriteSession(store: self, db: db)
+            session.defersProjection = true
             session.expect(ops: batch.count)
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
@@ -164,9 +172,12 @@ extension Store {
             if let feedPosition, case .feed(let central) = source {
                 try session.saveCheckpoint(position: feedPosition, of: central)
             }
+            let deferred = try self.deferProjection(of: session, written: written, db: db)
             result.changedCases = session.changedCases
-            return result
+            return (result, deferred)
         }
+        if deferred { await followDeferredCommit() }
+        return result
     }
 
     /// Refuses an upload in which the peer's seqs do not strictly increase, or in which it

@@ -38,15 +38,27 @@ public final class Store: Sendable {
     /// Commits through ``write(_:)``, and how many there were when ``releaseMemoryIfIdle()``
     /// last looked.
     let writeActivity = Mutex<(commits: UInt64, seenAtLastLook: UInt64?)>((0, nil))
+    /// Peers' ops committed to the log whose projection rows have not been written yet.
+    let pendingProjection = Mutex(PendingProjection())
+    /// Whether a task to project the pending ops is already waiting.
+    let projectionFollowUp = Mutex(false)
+    /// How long, and for how many ops, projection rows may trail the log (see
+    /// ``StoreConfiguration``).
+    let projectionDelay: Duration
+    let projectionBacklog: Int
 
     private init(
         path: String,
         identity: NodeIdentity,
         pool: DatabasePool,
         cacheCapacity: Int,
-        deadlines: DeadlinePolicy?
+        deadlines: DeadlinePolicy?,
+        projectionDelay: Duration,
+        projectionBacklog: Int
     ) {
         self.deadlines = deadlines
+        self.projectionDelay = projectionDelay
+        self.projectionBacklog = max(1, projectionBacklog)
         self.path = path
         self.identity = identity
         self.blobs = BlobStore(besideStore: path)
@@ -59,8 +71,9 @@ public final class Store: Sendable {
     /// Opens (creating if needed) the store at `configuration.path` for `identity`.
     ///
     /// Runs pending migrations, checks that the file belongs to this node, starts a new
-    /// incarnation if the file was restored from a backup, and rebuilds projections that are
-    /// missing. Blocks while it does so: call it at start-up, not from a hot async path.
+    /// incarnation if the file was restored from a backup, projects the ops a crash left
+    /// unprojected, and rebuilds projections that are missing. Blocks while it does so: call
+    /// it at start-up, not from a hot async path.
     /// - Throws: ``StoreError`` naming the file and what to do: not a database, another
     ///   program's database, a newer schema, a read-only location, a full disk, or a database
     ///   that belongs to another node.
@@ -98,11 +111,24 @@ public final class Store: Sendable {
             identity: identity,
             pool: pool,
             cacheCapacity: configuration.caseCacheCapacity,
-            deadlines: configuration.deadlines
+            deadlines: configuration.deadlines,
+            projectionDelay: configuration.projectionDelay,
+            projectionBacklog: configuration.projectionBacklog
         )
         do {
             try store.prepareSchema()
             try store.claim(now: Timestamp.now)
+            // Ops a crash left committed but not projected come first: the rebuild check below
+            // compares the projection with the log. (Looked for first, so an open that finds
+            // nothing pending does not take the write lock.)
+            if try store.pool.read(ProjectionJournal.holdsRows) {
+                try store.pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        try store.projectPending(db)
+                        return .commit
+                    }
+                }
+            }
             try store.rebuildProjectionsIfNeeded()
         } catch let error as StoreError {
             throw error

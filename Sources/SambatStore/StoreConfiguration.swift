@@ -12,6 +12,11 @@ public import SambatCore
 /// - `deadlines` (none): the targets and calendar due times are computed with. With a policy
 ///   the projection keeps every case's due times, and listings read them; a node always opens
 ///   its store with one (from its reference files). Without one no due time is kept current.
+/// - `projectionDelay` (2 s) and `projectionBacklog` (100,000 ops): how long, and for how many
+///   ops, the projection rows of ops received from peers may trail the op log before the store
+///   brings them up to date (see ``Store/applyRemote(_:from:receivedAt:feedPosition:)``).
+///   Reads through the store never see the lag; these bound the work a restart after a crash
+///   redoes and the memory the pending baselines hold.
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String
@@ -25,6 +30,10 @@ public struct StoreConfiguration: Sendable {
     public var maximumPageCount: Int?
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
+    /// How long after the first deferred op the projection is brought up to date.
+    public var projectionDelay: Duration
+    /// How many deferred ops make the store bring the projection up to date at once.
+    public var projectionBacklog: Int
 
     /// Creates a configuration with the defaults above.
     public init(path: String, busyTimeout: Duration = .seconds(5), caseCacheCapacity: Int = 10_000) {
@@ -33,5 +42,7 @@ public struct StoreConfiguration: Sendable {
         self.caseCacheCapacity = caseCacheCapacity
         self.pageCacheMebibytes = 64
         self.maximumPageCount = nil
+        self.projectionDelay = .seconds(2)
+        self.projectionBacklog = 100_000
     }
 }

@@ -32,6 +32,12 @@ struct WriteSession {
     private var originKeys: [Origin: String] = [:]
     /// Per origin, whether the quarantine holds any of its ops.
     private var quarantinedOrigins: [Origin: Bool] = [:]
+    /// Whether ``finish()`` leaves the projection rows to a later transaction (a peer's
+    /// batch; see ``Store/deferProjection(of:written:db:)``).
+    var defersProjection = false
+    /// With ``defersProjection``: the changed cases, each with what its rows held before
+    /// this transaction, in the order first touched.
+    private(set) var deferredCases: [(caseID: CaseID, baseline: CaseBaseline?)] = []
 
     init(store: Store, db: Database) {
         self.store = store
@@ -40,6 +46,12 @@ struct WriteSession {
     }
 
     var isCentral: Bool { store.identity.role == .central }
+
+    /// Receive times of the ops this transaction wrote or re-timed.
+    var receiveTimes: [OpID: Timestamp] { receivedAt }
+
+    /// Ops already held whose receive time this transaction changed.
+    var retimedOps: Set<OpID> { retimed }
 
     /// Cases whose state this transaction changed, in the order they were first touched.
     var changedCases: [CaseID] {
@@ -299,7 +311,8 @@ struct WriteSession {
 
     // MARK: - Finishing
 
-    /// Re-folds what could not fold incrementally, writes projections and caches the states.
+    /// Re-folds what could not fold incrementally, writes projections (or, deferring them,
+    /// notes the changed cases) and caches the states.
     ///
     /// Call once, after every op of the transaction is inserted.
     mutating func finish() throws {
@@ -317,6 +330,10 @@ struct WriteSession {
                 slot.needsRefold = false
             }
             guard slot.changed, slot.box.state.opCount > 0 else { continue }
+            if defersProjection {
+                deferredCases.append((caseID, slot.baseline))
+                continue
+            }
             // A changed receive time invalidates stored stamps: rewrite every row then.
             let baseline = slot.baseline
             // Lend the state out of its box, so the projection reads it without a copy.

@@ -60,6 +60,7 @@ import Testing
                     )
                     #expect(result.inserted == batch.count && result.quarantined.isEmpty)
                 }
+                try await store.projectPendingOps()
             } else {
                 _ = try await store.measureApplyWrites(
                     of: batches,
@@ -69,10 +70,14 @@ import Testing
             }
             paths.append(directory + "/" + file)
         }
-        let tables = ["op", "frontier", "feed", "checkpoint", "caseView", "assignment", "caseConflict", "evidence"]
+        let tables = [
+            "op", "frontier", "feed", "checkpoint", "caseView", "assignment", "caseConflict", "evidence",
+            "caseStage", "officeStats", "projectionJournal",
+        ]
         let applied = try StoreFixtures.rows(of: tables, in: paths[0])
         let written = try StoreFixtures.rows(of: tables, in: paths[1])
         #expect(applied["op"]?.count == setup.count + upload.count)
+        #expect(applied["projectionJournal"] == [], "the projection should have caught up")
         if role == .central {
             let mayorRuns = applied["feed"]?.filter { $0.contains("peer:\"mayor\"") && $0.contains("dpupr#1") }
             #expect((mayorRuns?.count ?? 0) > batches.count, "runs should split by case within a batch")

@@ -31,6 +31,8 @@ import Testing
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal, "round \(round): the child exited on its own")
 
+            // A restart first projects what the kill left unprojected (the journal).
+            _ = try Store.open(StoreConfiguration(path: path), identity: Self.identity)
             let position = try checkInvariants(path, round: round)
             if position > 0 { sawProgress += 1 }
             try await checkRowsMatchTheFold(path, round: round)
@@ -68,8 +70,59 @@ import Testing
             kill(writer.processIdentifier, SIGKILL)
             writer.waitUntilExit()
         }
+        _ = try Store.open(StoreConfiguration(path: path), identity: Self.identity)
         let position = try checkInvariants(path, round: 0)
         #expect(position > 0)
+    }
+
+    static let identity = NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)
+
+    /// A kill between the op log's commit and the projection loses nothing and counts nothing
+    /// twice.
+    ///
+    /// The child commits 20 batches to the op log and is killed before their projection is
+    /// written. The restart projects them from the journal: no op is lost, and no count (the
+    /// offices' report counters above all) takes an op twice; the rows equal a rebuild.
+    @Test(.timeLimit(.minutes(2)))
+    func aKillBetweenTheLogCommitAndItsProjectionLosesNothingAndCountsNothingTwice() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/sambat.sqlite"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ProcessTestKit.binary("sambat-store-churn"))
+        process.arguments = ["defer", path, "5"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: path + ".deferred"), process.isRunning,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(process.isRunning, "the child stopped before it was killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(FileManager.default.fileExists(atPath: path + ".deferred"), "the child never got there")
+
+        // The kill came between the commits and their projection: every case has its row (so
+        // an open finds nothing missing to rebuild), but the rows still show the cases open.
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 20)
+        let cases = try StoreFixtures.scalar(path, "SELECT COUNT(DISTINCT caseId) FROM op") ?? 0
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == cases)
+        let stale = try StoreProjectionTests.projectionTables(path)
+
+        var configuration = StoreConfiguration(path: path)
+        configuration.deadlines = StoreFixtures.deadlines
+        let store = try Store.open(configuration, identity: Self.identity)
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 0)
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == cases)
+        let kept = try StoreProjectionTests.projectionTables(path)
+        let rebuilt = try await StoreProjectionTests.rebuilt(path, identity: store.identity)
+        #expect(kept == rebuilt, "the projection after the restart differs from a rebuild")
+        #expect(stale["caseView"] != kept["caseView"], "the closes should have been pending at the kill")
+        #expect(stale["officeStats"] != kept["officeStats"], "the closes should move the office counters")
+        #expect(kept["officeStats"]?.isEmpty == false, "the office counters should be part of the check")
     }
 
     /// Opens the store as a restart does and checks that each case row's status is what a fold
@@ -144,6 +197,10 @@ import Testing
                         """
                 ) ?? -1
             #expect(ahead == 0, "round \(round): projections")
+            #expect(
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projectionJournal") == 0,
+                "round \(round): the restart left ops unprojected"
+            )
             return try Int64.fetchOne(db, sql: "SELECT position FROM checkpoint WHERE peer = 'central'") ?? 0
         }
     }

@@ -218,6 +218,8 @@ import Testing
         #expect(try await office.caseState(caseID) == (try await central.caseState(caseID)))
         let officeAck = try await office.ops(ofCase: caseID).first { $0.sealed.op.id == ack.sealed.op.id }
         #expect(officeAck?.receivedAt == centralTime)
+        // The projection of a peer's batch follows its commit; the rows are read raw below.
+        try await office.projectPendingOps()
         let acknowledgedAt = try StoreFixtures.scalar(
             directory + "/office.sqlite",
             "SELECT acknowledgedAt FROM assignment WHERE office = 'dpupr'"

@@ -3,9 +3,13 @@
 //   sambat-store-churn churn  <database> <seed>   apply central-feed batches and local writes forever
 //   sambat-store-churn replay <database> <seed>   re-apply every batch up to the saved checkpoint, then exit
 //   sambat-store-churn open   <database>          open the store and report the outcome, then exit
+//   sambat-store-churn defer  <database> <seed>   apply 20 batches with local writes (projected), then
+//                                                 20 closing those cases, whose projection waits; write
+//                                                 <database>.deferred and wait to be killed
 //
 // The batches are a deterministic function of the seed, so the test can ask for the very
 // batches a killed child had committed and check that re-applying them changes nothing.
+import Foundation
 import SambatCore
 import SambatStore
 
@@ -89,6 +93,16 @@ struct FeedGenerator {
         return ops.map { RemoteOp($0, centralReceivedAt: $0.op.at) }
     }
 
+    /// Central closes `caseID` (a case it sent earlier) and notes another: a batch that
+    /// changes rows and office counts of cases already projected, and creates none.
+    mutating func closing(_ caseID: CaseID) throws -> [RemoteOp] {
+        let ops = [
+            try author(caseID, .closed(.init(reason: .byOperator))),
+            try author(order[next(order.count)], .noted(.init(text: "Ditutup operator", visibility: .public))),
+        ]
+        return ops.map { RemoteOp($0, centralReceivedAt: $0.op.at) }
+    }
+
     static func batches(seed: UInt64, count: Int) throws -> [[RemoteOp]] {
         var generator = try FeedGenerator(seed: seed)
         return try (0..<count).map { _ in try generator.batch() }
@@ -105,7 +119,14 @@ struct StoreChurn {
         }
         do {
             let identity = try ChurnIdentity.make()
-            let store = try Store.open(StoreConfiguration(path: arguments[2]), identity: identity)
+            var configuration = StoreConfiguration(path: arguments[2])
+            if arguments[1] == "defer" {
+                // Nothing projects on its own: the kill must find the projection behind the log.
+                configuration.projectionDelay = .seconds(3_600)
+                configuration.projectionBacklog = .max
+                configuration.deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
+            }
+            let store = try Store.open(configuration, identity: identity)
             switch arguments[1] {
             case "open":
                 print("opened")
@@ -126,6 +147,9 @@ struct StoreChurn {
             case "churn":
                 let seed = UInt64(arguments.count > 3 ? arguments[3] : "1") ?? 1
                 try await churn(store, seed: seed)
+            case "defer":
+                let seed = UInt64(arguments.count > 3 ? arguments[3] : "1") ?? 1
+                try await deferProjection(store, seed: seed, marker: arguments[2] + ".deferred")
             default:
                 print("unknown mode \(arguments[1])")
                 exit(64)
@@ -148,6 +172,29 @@ struct StoreChurn {
         } catch {
             return false
         }
+    }
+
+    /// Leaves 20 batches committed to the log with their projection pending (central closing
+    /// cases), on top of 20 projected ones whose cases the office has worked, then waits to be
+    /// killed.
+    static func deferProjection(_ store: Store, seed: UInt64, marker: String) async throws {
+        let central = store.identity.central
+        var generator = try FeedGenerator(seed: seed)
+        let officer = try ActorID("dpupr.budi")
+        var position: UInt64 = 0
+        for round in 0..<40 {
+            position += 1
+            // The second half only changes cases the first half created (none is new, so the
+            // projection cannot be mended by the rebuild an open does when rows are missing).
+            let batch = round < 20 ? try generator.batch() : try generator.closing(generator.order[round - 20])
+            _ = try await store.applyRemote(batch, from: .feed(from: central), receivedAt: .now, feedPosition: position)
+            // A local write projects what is pending first: the first half ends projected.
+            if round < 20, let caseID = generator.order.last {
+                _ = await tryAppend(.acknowledged, to: caseID, by: officer, in: store)
+            }
+        }
+        _ = FileManager.default.createFile(atPath: marker, contents: Data("\(position)".utf8))
+        while true { try await Task.sleep(for: .seconds(60)) }
     }
 
     static func churn(_ store: Store, seed: UInt64) async throws {

@@ -130,6 +130,13 @@ public struct NodeRuntime: Sendable {
             await role.status.writeFinal()
             throw error
         }
+        // What the projection has not caught up with would be projected at the next open;
+        // doing it now keeps that start quick.
+        do {
+            try await store.projectPendingOps()
+        } catch {
+            logger.warning("could not bring the projection up to date at shutdown", metadata: ["error": "\(error)"])
+        }
         await role.status.writeFinal()
         logger.info("node stopped", metadata: ["node": "\(config.node)"])
     }

@@ -447,6 +447,21 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v14-projection-journal") { db in
+            // The op log is the commit point: a batch from a peer commits its ops, frontier and
+            // feed position, and a row here naming its ops; the projection rows follow in a
+            // later transaction, which deletes the rows it has caught up with. What is here on
+            // open is projected before the store serves a read. AUTOINCREMENT: an id is never
+            // reused, so a process can tell whether the rows it wrote are still the pending ones.
+            try db.execute(
+                sql: """
+                    CREATE TABLE projectionJournal (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        ops BLOB NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -25,17 +25,26 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Working directory (a temporary one by default); removed afterwards.") var directory: String?
     @Option(help: "Where to apply: central (an office's upload, authorized, feeds kept) or mayor (central's feed).")
     var at: String = "central"
+    @Option(help: "Deferred ops that make the store project at once (default: the store's).")
+    var projectionBacklog: Int?
+    @Option(help: "Milliseconds after which the store projects deferred ops (default: the store's).")
+    var projectionDelay: Int?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     /// A store as a node opens it: with a deadline policy, so the apply keeps due times.
-    static func configuration(path: String, cases: Int) -> StoreConfiguration {
+    func configuration(path: String) -> StoreConfiguration {
         var configuration = StoreConfiguration(path: path, caseCacheCapacity: cases + 1_000)
         configuration.deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
+        if let projectionBacklog { configuration.projectionBacklog = projectionBacklog }
+        if let projectionDelay { configuration.projectionDelay = .milliseconds(projectionDelay) }
         return configuration
     }
 
     func validate() throws {
         guard at == "central" || at == "mayor" else { throw ValidationError("--at takes central or mayor") }
+        guard (projectionBacklog ?? 1) > 0, (projectionDelay ?? 1) > 0 else {
+            throw ValidationError("--projection-backlog and --projection-delay must be positive")
+        }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
             throw ValidationError("--ops, --cases and --batch must be positive and --ops at least --cases")
         }
@@ -52,7 +61,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         let role: NodeRole = at == "central" ? .central : .mayor
         let node = role == .central ? central : try NodeID("mayor")
         let store = try Store.open(
-            Self.configuration(path: folder + "/\(node).sqlite", cases: cases),
+            configuration(path: folder + "/\(node).sqlite"),
             identity: NodeIdentity(node: node, role: role, central: central)
         )
         let source: RemoteSource = role == .central ? .peer(office, .office) : .feed(from: central)
@@ -62,6 +71,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         for chunk in workload.setup.chunked(into: batch) {
             _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
         }
+        try await store.projectPendingOps()
 
         let rowsBefore = try await store.rowsWrittenSinceOpen()
         let clock = ContinuousClock()
@@ -82,6 +92,8 @@ struct StoreBenchmark: AsyncParsableCommand {
             let result = try await store.applyRemote(decoded, from: source, receivedAt: .now, feedPosition: position)
             applied += result.inserted
         }
+        // Until the projection rows of the last batch are written too.
+        try await store.projectPendingOps()
         let applySeconds = (clock.now - start).seconds
         let applyCPUSeconds = ProcessCPUTime.now() - cpuStart
         let rowsPerOp = Double(try await store.rowsWrittenSinceOpen() - rowsBefore) / Double(ops)
@@ -136,12 +148,13 @@ struct StoreBenchmark: AsyncParsableCommand {
         central: NodeID
     ) async throws -> Double {
         let store = try Store.open(
-            Self.configuration(path: folder + "/\(node)-writes-alone.sqlite", cases: cases),
+            configuration(path: folder + "/\(node)-writes-alone.sqlite"),
             identity: NodeIdentity(node: node, role: role, central: central)
         )
         for chunk in workload.setup.chunked(into: batch) {
             _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
         }
+        try await store.projectPendingOps()
         let batches = try workload.statusBytes.chunked(into: batch).map { chunk in
             try chunk.map { try SealedOp(decoding: $0) }
         }

@@ -1,0 +1,260 @@
+import Foundation
+import GRDB
+import SambatCore
+import Synchronization
+
+/// Peers' ops committed to the op log whose projection rows have not been written yet, as the
+/// process that committed them knows them.
+///
+/// Owned by ``Store`` (behind a mutex) and touched only on the writer queue. It is an
+/// optimisation of the `projectionJournal` table, which is the truth: it is used only while
+/// the journal holds exactly the rows this process wrote (`journalIDs`), so a crash, or a
+/// projection written by another process, falls back to the journal.
+struct PendingProjection: Sendable {
+    /// A case waiting for its projection rows.
+    struct Case: Sendable {
+        /// What the case's rows hold: its state before its first deferred op (`nil`: no rows).
+        let baseline: CaseBaseline?
+    }
+
+    /// Per case, what its rows hold.
+    var cases: [CaseID: Case] = [:]
+    /// Cases in the order they were first deferred, so rows are written reproducibly.
+    var order: [CaseID] = []
+    /// Receive times of the deferred ops (and of re-timed ones), for the projection's stamps.
+    var receivedAt: [OpID: Timestamp] = [:]
+    /// Ops held from before whose receive time a deferred batch changed.
+    var retimed: Set<OpID> = []
+    /// The journal rows these cases and ops came with, in order.
+    var journalIDs: [Int64] = []
+    /// How many ops were deferred.
+    var ops = 0
+}
+
+/// What one `projectionJournal` row names: a batch's inserted ops, as runs of consecutive
+/// seqs of one origin, and the ops whose receive time it changed.
+///
+/// Stored as text, one entry per line (`o <origin> <first seq> <count>` or
+/// `r <origin> <seq>`), so `sqlite3` can show what a crash left pending.
+enum ProjectionJournal {
+    static func encode(inserted: [SealedOp], retimed: Set<OpID>) -> Data {
+        var lines: [String] = []
+        var run: (origin: Origin, first: UInt64, count: UInt64)?
+        for sealed in inserted {
+            let id = sealed.op.id
+            if let current = run, current.origin == id.origin, current.first + current.count == id.seq {
+                run?.count += 1
+                continue
+            }
+            if let run { lines.append("o \(run.origin) \(run.first) \(run.count)") }
+            run = (id.origin, id.seq, 1)
+        }
+        if let run { lines.append("o \(run.origin) \(run.first) \(run.count)") }
+        for id in retimed.sorted(by: { ($0.origin, $0.seq) < ($1.origin, $1.seq) }) {
+            lines.append("r \(id.origin) \(id.seq)")
+        }
+        return Data(lines.joined(separator: "\n").utf8)
+    }
+
+    /// Whether the journal names any op whose projection is not written yet.
+    static func holdsRows(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM projectionJournal)") == true
+    }
+
+    /// The ops a row names: inserted ones, and re-timed ones.
+    static func decode(_ data: Data, path: String) throws -> (inserted: [OpID], retimed: [OpID]) {
+        let malformed = StoreError(
+            .corruptOp,
+            path: path,
+            message: "a projection journal row cannot be read; restore from a backup"
+        )
+        var inserted: [OpID] = []
+        var retimed: [OpID] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3, let seq = UInt64(fields[2]) else { throw malformed }
+            let origin = try Origin(parsing: String(fields[1]))
+            switch fields[0] {
+            case "o" where fields.count == 4:
+                guard let count = UInt64(fields[3]), count >= 1, count <= 1_000_000 else { throw malformed }
+                for offset in 0..<count { inserted.append(try OpID(origin: origin, seq: seq + offset)) }
+            case "r" where fields.count == 3:
+                retimed.append(try OpID(origin: origin, seq: seq))
+            default:
+                throw malformed
+            }
+        }
+        return (inserted, retimed)
+    }
+}
+
+extension Store {
+    /// Records a peer's batch whose projection this transaction leaves for later: a journal
+    /// row naming its ops, and (in memory) each changed case's rows as they stand.
+    ///
+    /// The journal row commits with the ops, so a crash before the projection catches up
+    /// loses nothing: the next open projects what the journal names.
+    /// - Returns: whether anything was deferred (a batch of duplicates defers nothing).
+    func deferProjection(of session: WriteSession, written: [SealedOp], db: Database) throws -> Bool {
+        guard !session.deferredCases.isEmpty || !written.isEmpty || !session.retimedOps.isEmpty else { return false }
+        try db.cachedStatement(sql: "INSERT INTO projectionJournal (ops) VALUES (?)")
+            .execute(arguments: [ProjectionJournal.encode(inserted: written, retimed: session.retimedOps)])
+        let journalID = db.lastInsertedRowID
+        let times = session.receiveTimes
+        pendingProjection.withLock { pending in
+            pending.journalIDs.append(journalID)
+            pending.ops += written.count
+            for (caseID, baseline) in session.deferredCases where pending.cases[caseID] == nil {
+                pending.cases[caseID] = PendingProjection.Case(baseline: baseline)
+                pending.order.append(caseID)
+            }
+            pending.receivedAt.merge(times) { _, new in new }
+            pending.retimed.formUnion(session.retimedOps)
+        }
+        return true
+    }
+
+    /// Brings the projection rows up to date with the op log, inside the caller's write
+    /// transaction: from what this process remembers when the journal holds exactly the rows
+    /// it wrote, else from the journal (after a crash, or when another process wrote).
+    ///
+    /// Every transaction that projects synchronously (a local write) calls this first, so its
+    /// own projection starts from rows that match the log.
+    func projectPending(_ db: Database) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, ops FROM projectionJournal ORDER BY id")
+        var remembered = PendingProjection()
+        pendingProjection.withLock { swap(&remembered, &$0) }
+        guard let last = rows.last else { return }
+        let ids = rows.map { $0[0] as Int64 }
+        if remembered.journalIDs == ids {
+            try project(remembered, db: db)
+        } else {
+            try projectFromJournal(rows.map { $0[1] as Data }, db: db)
+        }
+        try db.execute(sql: "DELETE FROM projectionJournal WHERE id <= ?", arguments: [last[0] as Int64])
+    }
+
+    /// Writes the projection of every remembered case, from the rows' baseline to the state
+    /// the case cache holds (or a fold of the log, if the cache let it go).
+    private func project(_ pending: PendingProjection, db: Database) throws {
+        let session = WriteSession(store: self, db: db)
+        var projection = CaseProjection(
+            db: db,
+            statements: session.statements,
+            receivedAt: pending.receivedAt,
+            deadlines: deadlines,
+            retimed: pending.retimed
+        )
+        for caseID in pending.order {
+            guard let entry = pending.cases[caseID] else { continue }
+            if let box = cache.box(caseID) {
+                // Lend the state out of its box, so the projection reads it without a copy.
+                var state = CaseState(caseID: caseID)
+                swap(&state, &box.state)
+                defer { swap(&state, &box.state) }
+                projection.memo = box
+                try projection.write(before: entry.baseline, after: state)
+            } else {
+                projection.memo = nil
+                try projection.write(before: entry.baseline, after: session.foldFromDisk(caseID))
+            }
+        }
+    }
+
+    /// Writes the projection of every case the journal rows name, each from a fold of its ops
+    /// without the unprojected ones (what its rows hold) to a fold of all of them.
+    private func projectFromJournal(_ rows: [Data], db: Database) throws {
+        var unprojected: [CaseID: Set<OpID>] = [:]
+        var order: [CaseID] = []
+        var retimed: Set<OpID> = []
+        let caseOf = try db.cachedStatement(sql: "SELECT caseId FROM op WHERE origin = ? AND seq = ?")
+        func note(_ id: OpID) throws -> CaseID? {
+            guard
+                let text = try String.fetchOne(caseOf, arguments: [id.origin.description, Int64(clamping: id.seq)]),
+                let caseID = try? CaseID(text)
+            else { return nil }
+            if unprojected[caseID] == nil {
+                unprojected[caseID] = []
+                order.append(caseID)
+            }
+            return caseID
+        }
+        for row in rows {
+            let named = try ProjectionJournal.decode(row, path: path)
+            for id in named.inserted {
+                if let caseID = try note(id) { unprojected[caseID, default: []].insert(id) }
+            }
+            for id in named.retimed where try note(id) != nil { retimed.insert(id) }
+        }
+        let session = WriteSession(store: self, db: db)
+        let projection = CaseProjection(
+            db: db,
+            statements: session.statements,
+            receivedAt: [:],
+            deadlines: deadlines,
+            retimed: retimed
+        )
+        for caseID in order {
+            let ops = try session.loadOps(of: caseID).map(\.sealed.op)
+            let skipped = unprojected[caseID] ?? []
+            let before = fold.fold(ops.filter { !skipped.contains($0.id) }, caseID: caseID)
+            try projection.write(
+                before: before.opCount == 0 ? nil : CaseBaseline(before),
+                after: fold.fold(ops, caseID: caseID)
+            )
+        }
+        // Cached cases remember rows as this process last wrote them; these were written anew.
+        cache.removeAll()
+    }
+
+    /// Brings the projection rows up to date with every op committed so far.
+    ///
+    /// A node need not call this: reads through the store do it when they must, and the
+    /// store does it on its own within ``StoreConfiguration/projectionDelay``. For benchmarks,
+    /// which time an apply until its projection is written, and for a graceful shutdown.
+    public func projectPendingOps() async throws(StoreError) {
+        let remembered = pendingProjection.withLock { !$0.journalIDs.isEmpty }
+        if !remembered {
+            guard try await read(ProjectionJournal.holdsRows) else { return }
+        }
+        try await write { db in try self.projectPending(db) }
+    }
+
+    /// After a deferred commit: project now if the backlog is full, else make sure the
+    /// projection follows within ``StoreConfiguration/projectionDelay``.
+    func followDeferredCommit() async {
+        let backlog = pendingProjection.withLock { $0.ops }
+        if backlog >= projectionBacklog {
+            // A failure leaves the journal in place; the next read, write or open projects it.
+            try? await projectPendingOps()
+            return
+        }
+        let schedule = projectionFollowUp.withLock { scheduled in
+            defer { scheduled = true }
+            return !scheduled
+        }
+        guard schedule else { return }
+        let delay = projectionDelay
+        Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard let self else { return }
+            self.projectionFollowUp.withLock { $0 = false }
+            try? await self.projectPendingOps()
+        }
+    }
+
+    /// Runs `body`, which reads projection rows, on a snapshot in which they match the op
+    /// log: when the journal names unprojected ops, the projection is written first and
+    /// `body` runs on the writer, right after it.
+    func readProjected<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        let current: T? = try await read { db in
+            guard try !ProjectionJournal.holdsRows(db) else { return nil }
+            return try body(db)
+        }
+        if let current { return current }
+        return try await write { db in
+            try self.projectPending(db)
+            return try body(db)
+        }
+    }
+}
