@@ -29,6 +29,8 @@ struct PendingProjection: Sendable {
     var journalIDs: [Int64] = []
     /// How many ops were deferred.
     var ops = 0
+    /// When the first of them was deferred.
+    var since: ContinuousClock.Instant?
 }
 
 /// What one `projectionJournal` row names: a batch's inserted ops, as runs of consecutive
@@ -102,6 +104,7 @@ extension Store {
         let journalID = db.lastInsertedRowID
         let times = session.receiveTimes
         pendingProjection.withLock { pending in
+            if pending.since == nil { pending.since = .now }
             pending.journalIDs.append(journalID)
             pending.ops += written.count
             for (caseID, baseline) in session.deferredCases where pending.cases[caseID] == nil {
@@ -209,9 +212,8 @@ extension Store {
 
     /// Brings the projection rows up to date with every op committed so far.
     ///
-    /// A node need not call this: reads through the store do it when they must, and the
-    /// store does it on its own within ``StoreConfiguration/projectionDelay``. For benchmarks,
-    /// which time an apply until its projection is written, and for a graceful shutdown.
+    /// Reads through the store do this when they must; a node calls it at a graceful
+    /// shutdown, and benchmarks to time an apply until its projection is written.
     public func projectPendingOps() async throws(StoreError) {
         let remembered = pendingProjection.withLock { !$0.journalIDs.isEmpty }
         if !remembered {
@@ -220,27 +222,22 @@ extension Store {
         try await write { db in try self.projectPending(db) }
     }
 
-    /// After a deferred commit: project now if the backlog is full, else make sure the
-    /// projection follows within ``StoreConfiguration/projectionDelay``.
+    /// Brings the projection rows up to date when the ops this process deferred have waited
+    /// ``StoreConfiguration/projectionDelay``; otherwise does nothing (no I/O).
+    ///
+    /// The node's projection follower calls this a few times a second: it bounds how far the
+    /// rows on disk trail the log, which bounds what a restart after a crash redoes.
+    public func projectPendingOpsIfDue() async throws(StoreError) {
+        let since = pendingProjection.withLock { $0.since }
+        guard let since, since + projectionDelay <= .now else { return }
+        try await projectPendingOps()
+    }
+
+    /// After a deferred commit: projects at once when the backlog is full.
     func followDeferredCommit() async {
-        let backlog = pendingProjection.withLock { $0.ops }
-        if backlog >= projectionBacklog {
-            // A failure leaves the journal in place; the next read, write or open projects it.
-            try? await projectPendingOps()
-            return
-        }
-        let schedule = projectionFollowUp.withLock { scheduled in
-            defer { scheduled = true }
-            return !scheduled
-        }
-        guard schedule else { return }
-        let delay = projectionDelay
-        Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            guard let self else { return }
-            self.projectionFollowUp.withLock { $0 = false }
-            try? await self.projectPendingOps()
-        }
+        guard pendingProjection.withLock({ $0.ops }) >= projectionBacklog else { return }
+        // A failure leaves the journal in place; the next read, write or open projects it.
+        try? await projectPendingOps()
     }
 
     /// Runs `body`, which reads projection rows, on a snapshot in which they match the op

@@ -40,8 +40,6 @@ public final class Store: Sendable {
     let writeActivity = Mutex<(commits: UInt64, seenAtLastLook: UInt64?)>((0, nil))
     /// Peers' ops committed to the log whose projection rows have not been written yet.
     let pendingProjection = Mutex(PendingProjection())
-    /// Whether a task to project the pending ops is already waiting.
-    let projectionFollowUp = Mutex(false)
     /// How long, and for how many ops, projection rows may trail the log (see
     /// ``StoreConfiguration``).
     let projectionDelay: Duration

@@ -241,6 +241,32 @@ import Testing
         #expect(try await node.caseRows(office: nil, includeClosed: true, dueBefore: nil, limit: nil).count == 8)
     }
 
+    /// A peer's batch commits to the log and leaves its projection rows pending; the store
+    /// writes them when asked once the projection delay has passed, and not before.
+    @Test(arguments: [true, false])
+    func pendingProjectionIsWrittenOnceItsDelayHasPassed(delayPassed: Bool) async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        var configuration = StoreConfiguration(path: directory + "/dpupr.sqlite")
+        configuration.projectionDelay = delayPassed ? .zero : .seconds(3_600)
+        let office = try Store.open(
+            configuration,
+            identity: NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)
+        )
+        _ = try await StoreFixtures.dispatchedCase(central)
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        let path = directory + "/dpupr.sqlite"
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == 0)
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 1)
+
+        try await office.projectPendingOpsIfDue()
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == (delayPassed ? 1 : 0))
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == (delayPassed ? 0 : 1))
+        // A read never waits for the delay.
+        #expect(try await office.caseCount() == 1)
+    }
+
     /// The projection tables of a database, rows sorted.
     static func projectionTables(_ path: String) throws -> [String: [String]] {
         try StoreFixtures.rows(

@@ -162,9 +162,10 @@ extension NodeRuntime {
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         logger: Logger
     ) throws(NodeStartError) -> RoleServices {
+        let role: RoleServices
         switch config.roleConfiguration {
         case .central(let central):
-            return try centralServices(
+            role = try centralServices(
                 central,
                 config: config,
                 reference: reference,
@@ -174,7 +175,7 @@ extension NodeRuntime {
                 logger: logger
             )
         case .office(let link), .mayor(let link):
-            return linkedServices(
+            role = linkedServices(
                 link,
                 config: config,
                 reference: reference,
@@ -184,6 +185,9 @@ extension NodeRuntime {
                 logger: logger
             )
         }
+        // Every role receives peers' batches, whose projection rows follow their commit.
+        let follower = ProjectionFollower(store: store, logger: logger)
+        return RoleServices(services: role.services + [follower], status: role.status)
     }
 
     /// Central: the sync hub every office and the mayor connect to, the intake processor, the
