@@ -245,7 +245,11 @@ extension Store {
         try await write { db in
             let origin = try self.loadMeta(db).origin.description
             let highest =
-                try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM op WHERE origin = ?", arguments: [origin]) ?? 0
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT MAX(seq) FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1)",
+                    arguments: [origin]
+                ) ?? 0
             try db.execute(
                 sql: "UPDATE nodeMeta SET nextSeq = MAX(nextSeq, ? + 1) WHERE id = 1",
                 arguments: [highest]

@@ -170,11 +170,13 @@ extension Store {
         var unprojected: [CaseID: Set<OpID>] = [:]
         var order: [CaseID] = []
         var retimed: Set<OpID> = []
-        let caseOf = try db.cachedStatement(sql: "SELECT caseId FROM op WHERE origin = ? AND seq = ?")
+        let caseOf = try db.cachedStatement(
+            sql: "SELECT caseKey FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq = ?2"
+        )
         func note(_ id: OpID) throws -> CaseID? {
             guard
-                let text = try String.fetchOne(caseOf, arguments: [id.origin.description, Int64(clamping: id.seq)]),
-                let caseID = try? CaseID(text)
+                let key = try Int64.fetchOne(caseOf, arguments: [id.origin.description, Int64(clamping: id.seq)]),
+                let caseID = CaseKey.caseID(key)
             else { return nil }
             if unprojected[caseID] == nil {
                 unprojected[caseID] = []

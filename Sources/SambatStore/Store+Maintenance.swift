@@ -229,7 +229,7 @@ extension Store {
     func rebuildProjectionsIfNeeded() throws {
         let (cases, views, fingerprint) = try pool.read { db in
             (
-                try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT caseId) FROM op") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT caseKey) FROM op") ?? 0,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") ?? 0,
                 try String.fetchOne(db, sql: "SELECT deadlines FROM nodeMeta WHERE id = 1")
             )
@@ -258,10 +258,10 @@ extension Store {
                 )
                 // The rebuild writes every case from its whole log: nothing stays pending.
                 self.pendingProjection.withLock { $0 = PendingProjection() }
-                let ids = try String.fetchAll(db, sql: "SELECT DISTINCT caseId FROM op ORDER BY caseId")
+                // In ticket order, as before the log was keyed by integers.
+                let ids = try Int64.fetchAll(db, sql: "SELECT DISTINCT caseKey FROM op").compactMap(CaseKey.caseID)
                 let session = WriteSession(store: self, db: db)
-                for text in ids {
-                    guard let caseID = try? CaseID(text) else { continue }
+                for caseID in ids.sorted() {
                     let state = try session.foldFromDisk(caseID)
                     try CaseProjection(db: db, statements: session.statements, receivedAt: [:], deadlines: deadlines)
                         .write(before: nil, after: state)

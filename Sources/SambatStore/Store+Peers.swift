@@ -161,7 +161,13 @@ extension Store {
             covered[row[0], default: FeedCoverage()].add(first: first, last: first + (row[2] as Int64) - 1)
         }
         var missing = PendingFeeds()
-        let ops = try Row.fetchCursor(session.db, sql: "SELECT origin, seq FROM op ORDER BY lamport, origin, seq")
+        let ops = try Row.fetchCursor(
+            session.db,
+            sql: """
+                SELECT origin.name, op.seq FROM op JOIN origin ON origin.key = op.originKey
+                ORDER BY op.lamport, origin.name, op.seq
+                """
+        )
         while let row = try ops.next() {
             let origin: String = row[0]
             let seq: Int64 = row[1]

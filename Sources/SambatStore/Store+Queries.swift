@@ -40,7 +40,10 @@ extension Store {
         try await read { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(
-                    sql: "SELECT bytes, hash, receivedAt FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"
+                    sql: """
+                        SELECT bytes, hash, receivedAt FROM op
+                        WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3
+                        """
                 ),
                 arguments: [origin.description, Int64(clamping: seq), limit]
             )
@@ -58,7 +61,12 @@ extension Store {
         let rows: [(String, Int64)] = try await read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT origin, MAX(seq) AS head FROM op WHERE origin LIKE ? ESCAPE '\\' GROUP BY origin",
+                sql: """
+                    SELECT origin, head FROM (
+                        SELECT name AS origin, (SELECT MAX(seq) FROM op WHERE op.originKey = origin.key) AS head
+                        FROM origin WHERE name LIKE ? ESCAPE '\\'
+                    ) WHERE head IS NOT NULL
+                    """,
                 arguments: [current.node.rawValue.replacingOccurrences(of: "_", with: "\\_") + "#%"]
             ).map { ($0["origin"], $0["head"]) }
         }
@@ -83,7 +91,7 @@ extension Store {
                 db.cachedStatement(
                     sql: """
                         SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.hash, op.receivedAt
-                        FROM feed JOIN op ON op.origin = feed.origin
+                        FROM feed JOIN origin ON origin.name = feed.origin JOIN op ON op.originKey = origin.key
                             AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
                             AND op.seq < feed.seq + feed.runLength
                         WHERE feed.peer = ?1 AND feed.feedSeq > ?2
@@ -188,8 +196,8 @@ extension Store {
             for caseID in caseIDs {
                 let rows = try Row.fetchAll(
                     db,
-                    sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?",
-                    arguments: [caseID]
+                    sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseKey = ?",
+                    arguments: [CaseKey.of(try CaseID(caseID))]
                 )
                 ops += try rows.map(self.decodeStored).sorted { $0.sealed.op.foldKey < $1.sealed.op.foldKey }
             }
@@ -206,8 +214,8 @@ extension Store {
         try await read { db in
             let ops = try Row.fetchAll(
                 db,
-                sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?",
-                arguments: [caseID.rawValue]
+                sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseKey = ?",
+                arguments: [CaseKey.of(caseID)]
             ).map(self.decodeStored)
             guard ops.allSatisfy({ $0.sealed.op.caseID == caseID }) else {
                 throw StoreError(
@@ -344,7 +352,7 @@ extension Store {
                 db.cachedStatement(
                     sql: """
                         SELECT feed.feedSeq - (feed.seq + feed.runLength - 1 - op.seq) AS position, op.bytes, op.receivedAt
-                        FROM feed JOIN op ON op.origin = feed.origin
+                        FROM feed JOIN origin ON origin.name = feed.origin JOIN op ON op.originKey = origin.key
                             AND op.seq >= feed.seq + MAX(0, ?2 - (feed.feedSeq - feed.runLength))
                             AND op.seq < feed.seq + feed.runLength
                         WHERE feed.peer = ?1 AND feed.feedSeq > ?2
@@ -375,7 +383,8 @@ extension Store {
         try await read { db in
             let rows = try Row.fetchCursor(
                 db.cachedStatement(
-                    sql: "SELECT seq, bytes FROM op WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"
+                    sql:
+                        "SELECT seq, bytes FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3"
                 ),
                 arguments: [origin.description, Int64(clamping: seq), limit]
             )

@@ -29,7 +29,9 @@ struct WriteSession {
     /// Seqs stored by this session, per origin (log and quarantine).
     private var heldInSession: [Origin: [UInt64]] = [:]
     /// Stored text of origins used in this session.
-    private var originKeys: [Origin: String] = [:]
+    private var originNames: [Origin: String] = [:]
+    /// The op log's integer keys of origins used in this session (see ``OriginKey``).
+    private var originKeys: [Origin: Int64] = [:]
     /// Per origin, whether the quarantine holds any of its ops.
     private var quarantinedOrigins: [Origin: Bool] = [:]
     /// Whether ``finish()`` leaves the projection rows to a later transaction (a peer's
@@ -111,8 +113,8 @@ struct WriteSession {
 
     func loadOps(of caseID: CaseID) throws -> [StoredOp] {
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseId = ?"),
-            arguments: [caseID.rawValue]
+            db.cachedStatement(sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseKey = ?"),
+            arguments: [CaseKey.of(caseID)]
         )
         var ops: [StoredOp] = []
         while let row = try rows.next() {
@@ -134,8 +136,11 @@ struct WriteSession {
     /// Re-projects its case so stamps derived from it move too; does nothing when the time is
     /// already stored.
     mutating func adoptReceiveTime(_ id: OpID, of caseID: CaseID, time: Timestamp) throws {
-        try db.cachedStatement(sql: "UPDATE op SET receivedAt = ? WHERE origin = ? AND seq = ? AND receivedAt != ?")
-            .execute(arguments: [at(time), id.origin.description, Int64(id.seq), at(time)])
+        try db.cachedStatement(
+            sql:
+                "UPDATE op SET receivedAt = ?1 WHERE originKey = (SELECT key FROM origin WHERE name = ?2) AND seq = ?3 AND receivedAt != ?1"
+        )
+        .execute(arguments: [at(time), id.origin.description, Int64(id.seq)])
         guard db.changesCount > 0 else { return }
         let slot = try slot(caseID)
         slot.box.receiveTimes[id] = at(time)
@@ -159,14 +164,14 @@ struct WriteSession {
     mutating func insertOp(_ sealed: SealedOp, receivedAt: Timestamp) throws -> Bool {
         let statement = try statements(
             """
-            INSERT OR IGNORE INTO op (origin, seq, caseId, lamport, kind, bytes, hash, receivedAt)
+            INSERT OR IGNORE INTO op (originKey, seq, caseKey, lamport, kind, bytes, hash, receivedAt)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """
         )
         let op = sealed.op
-        statement.bind(1, key(of: op.id.origin))
+        statement.bind(1, try logKey(of: op.id.origin))
         statement.bind(2, Int64(op.id.seq))
-        statement.bind(3, op.caseID.rawValue)
+        statement.bind(3, CaseKey.of(op.caseID))
         statement.bind(4, Int64(op.lamport))
         statement.bind(5, Int64(op.kind.rawValue))
         statement.bind(6, blob: sealed.bytes)
@@ -185,8 +190,16 @@ struct WriteSession {
 
     /// The text form of an origin as stored in rows, computed once per session.
     mutating func key(of origin: Origin) -> String {
-        if let known = originKeys[origin] { return known }
+        if let known = originNames[origin] { return known }
         let key = origin.description
+        originNames[origin] = key
+        return key
+    }
+
+    /// The op log's key of an origin, created with its first op; looked up once per session.
+    mutating func logKey(of origin: Origin) throws -> Int64 {
+        if let known = originKeys[origin] { return known }
+        let key = try OriginKey.key(creating: key(of: origin), in: db)
         originKeys[origin] = key
         return key
     }
@@ -206,7 +219,7 @@ struct WriteSession {
     mutating func storedHash(of id: OpID) throws -> [UInt8]? {
         let statement = try statements(
             """
-            SELECT hash FROM op WHERE origin = ?1 AND seq = ?2
+            SELECT hash FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq = ?2
             UNION ALL SELECT hash FROM quarantine WHERE origin = ?1 AND seq = ?2
             LIMIT 1
             """
@@ -244,7 +257,10 @@ struct WriteSession {
     /// Whether the op (origin, seq) is held: under the frontier, or stored above a gap.
     mutating func holds(_ origin: Origin, upTo seq: UInt64) throws -> Bool {
         if seq <= (try frontier(of: origin)) { return true }
-        let statement = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM op WHERE origin = ? AND seq = ?)")
+        let statement = try db.cachedStatement(
+            sql:
+                "SELECT EXISTS (SELECT 1 FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq = ?2)"
+        )
         return try Bool.fetchOne(statement, arguments: [origin.description, Int64(clamping: seq)]) == true
     }
 
@@ -260,7 +276,7 @@ struct WriteSession {
         var contiguous = start
         let held = try statements(
             """
-            SELECT EXISTS (SELECT 1 FROM op WHERE origin = ?1 AND seq = ?2)
+            SELECT EXISTS (SELECT 1 FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq = ?2)
                 OR EXISTS (SELECT 1 FROM quarantine WHERE origin = ?1 AND seq = ?2)
             """
         )

@@ -211,7 +211,7 @@ import Glibc
     /// Every origin's ops in the store are a gap-free run from seq 1, held once each.
     static func expectWhole(_ database: String) async throws {
         let gaps = try await count(
-            "SELECT count(*) FROM (SELECT origin, count(*) AS n, max(seq) AS top FROM op GROUP BY origin) WHERE n != top",
+            "SELECT count(*) FROM (SELECT originKey, count(*) AS n, max(seq) AS top FROM op GROUP BY originKey) WHERE n != top",
             in: database
         )
         #expect(gaps == 0, "an origin's ops have a gap or a duplicate")

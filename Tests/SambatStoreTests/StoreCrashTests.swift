@@ -108,7 +108,7 @@ import Testing
         // The kill came between the commits and their projection: every case has its row (so
         // an open finds nothing missing to rebuild), but the rows still show the cases open.
         #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 20)
-        let cases = try StoreFixtures.scalar(path, "SELECT COUNT(DISTINCT caseId) FROM op") ?? 0
+        let cases = try StoreFixtures.scalar(path, "SELECT COUNT(DISTINCT caseKey) FROM op") ?? 0
         #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == cases)
         let stale = try StoreProjectionTests.projectionTables(path)
 
@@ -149,6 +149,8 @@ import Testing
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         return try queue.read { db in
+            // The log keys cases by their packed ticket number; the projection by its text.
+            db.add(function: CaseKey.sqlFunction)
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"], "round \(round)")
             // Killed before the first migration committed: an empty file, which the next open migrates.
             guard try db.tableExists("nodeMeta") else {
@@ -161,7 +163,7 @@ import Testing
                 let contiguous: Int64 = row["contiguous"]
                 let seqs = try Int64.fetchAll(
                     db,
-                    sql: "SELECT seq FROM op WHERE origin = ? ORDER BY seq",
+                    sql: "SELECT seq FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?) ORDER BY seq",
                     arguments: [origin]
                 )
                 var expected: Int64 = 0
@@ -176,15 +178,19 @@ import Testing
             let own = "dpupr#\(meta["incarnation"] as Int64)"
             let ownSeqs = try Int64.fetchAll(
                 db,
-                sql: "SELECT seq FROM op WHERE origin = ? ORDER BY seq",
+                sql: "SELECT seq FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?) ORDER BY seq",
                 arguments: [own]
             )
             #expect(ownSeqs == Array(1..<(meta["nextSeq"] as Int64)), "round \(round): local seqs")
-            let centralSeqs = try Int64.fetchAll(db, sql: "SELECT seq FROM op WHERE origin = 'central#1' ORDER BY seq")
+            let centralSeqs = try Int64.fetchAll(
+                db,
+                sql:
+                    "SELECT seq FROM op WHERE originKey = (SELECT key FROM origin WHERE name = 'central#1') ORDER BY seq"
+            )
             #expect(centralSeqs == Array(1..<Int64(centralSeqs.count + 1)), "round \(round): feed seqs")
             // Every case with ops has one projection row, which counts exactly the case's
             // committed ops other than notes and evidence (kinds 8 and 14).
-            let cases = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT caseId) FROM op") ?? -1
+            let cases = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT caseKey) FROM op") ?? -1
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM caseView") == cases, "round \(round): rows")
             let ahead =
                 try Int.fetchOne(
@@ -192,7 +198,7 @@ import Testing
                     sql: """
                         SELECT COUNT(*) FROM caseView
                         WHERE changeCount != (
-                            SELECT COUNT(*) FROM op WHERE op.caseId = caseView.caseId AND op.kind NOT IN (8, 14)
+                            SELECT COUNT(*) FROM op WHERE op.caseKey = sambatCaseKey(caseView.caseId) AND op.kind NOT IN (8, 14)
                         )
                         """
                 ) ?? -1

@@ -416,7 +416,10 @@ import Testing
         #expect(resend.duplicates == 1)
         #expect(resend.inserted == 0)
         #expect(
-            try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM op WHERE origin = 'dlh#1'")
+            try StoreFixtures.scalar(
+                directory + "/sambat.sqlite",
+                "SELECT COUNT(*) FROM op WHERE originKey = (SELECT key FROM origin WHERE name = 'dlh#1')"
+            )
                 == 0
         )
         #expect(try await central.caseState(caseID)?.assignment(for: StoreFixtures.dlh)?.status == .dispatched)

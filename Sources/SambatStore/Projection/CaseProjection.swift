@@ -526,7 +526,9 @@ struct CaseProjection {
     private func time(of id: OpID) throws -> Int64 {
         if let known = receivedAt[id] { return known.millisecondsSinceEpoch }
         if let known = memo?.receiveTimes[id] { return known }
-        let statement = try statements("SELECT receivedAt FROM op WHERE origin = ? AND seq = ?")
+        let statement = try statements(
+            "SELECT receivedAt FROM op WHERE originKey = (SELECT key FROM origin WHERE name = ?1) AND seq = ?2"
+        )
         statement.bind(1, id.origin.description)
         statement.bind(2, Int64(clamping: id.seq))
         let time = try statement.int64() ?? 0

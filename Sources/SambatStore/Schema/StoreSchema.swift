@@ -462,6 +462,53 @@ enum StoreSchema {
                     """
             )
         }
+        migrator.registerMigration("v15-integer-log-keys") { db in
+            // The op log is the one table written once per op; keyed by text, each insert
+            // compared origin names and ticket numbers byte by byte in two B-trees. The log now
+            // keys an origin by a row of `origin` and a case by its ticket packed into an
+            // integer (`CaseKey`). The text stays in the op bytes, in the projections and at
+            // the edges; the frontier, feed and quarantine, written per batch, keep it too.
+            // Ops keep their order: the new table is filled in key order, then swapped in.
+            db.add(function: CaseKey.sqlFunction)
+            defer { db.remove(function: CaseKey.sqlFunction) }
+            try db.execute(
+                sql: """
+                    CREATE TABLE origin (
+                        key INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE
+                    );
+                    INSERT INTO origin (name)
+                        SELECT origin FROM op UNION SELECT origin FROM frontier
+                        UNION SELECT origin FROM quarantine ORDER BY 1;
+                    CREATE TABLE opKeyed (
+                        originKey INTEGER NOT NULL,
+                        seq INTEGER NOT NULL CHECK (seq >= 1),
+                        caseKey INTEGER NOT NULL,
+                        lamport INTEGER NOT NULL,
+                        kind INTEGER NOT NULL,
+                        bytes BLOB NOT NULL,
+                        hash BLOB NOT NULL,
+                        receivedAt INTEGER NOT NULL,
+                        PRIMARY KEY (originKey, seq)
+                    ) WITHOUT ROWID;
+                    INSERT INTO opKeyed
+                        SELECT origin.key, op.seq, sambatCaseKey(op.caseId), op.lamport, op.kind, op.bytes,
+                            op.hash, op.receivedAt
+                        FROM op JOIN origin ON origin.name = op.origin
+                        ORDER BY origin.key, op.seq;
+                    DROP VIEW heldAboveGap;
+                    DROP TABLE op;
+                    ALTER TABLE opKeyed RENAME TO op;
+                    CREATE INDEX opByCase ON op(caseKey);
+                    CREATE VIEW heldAboveGap AS
+                        SELECT origin, seq FROM (
+                            SELECT origin.name AS origin, op.seq AS seq FROM op JOIN origin ON origin.key = op.originKey
+                            UNION SELECT origin, seq FROM quarantine
+                        ) AS held
+                        WHERE seq > COALESCE((SELECT contiguous FROM frontier WHERE frontier.origin = held.origin), 0);
+                    """
+            )
+        }
         return migrator
     }
 }
