@@ -50,4 +50,37 @@ import Testing
         #expect(throws: IdentifierError.self) { try ActorID("") }
         #expect(throws: IdentifierError.self) { try ActorID("bùdi") }
     }
+
+    /// Identifiers hash by a fingerprint of their text but stay equal exactly when their text
+    /// is: as dictionary and set keys they behave as the text would.
+    @Test func identifiersAreEqualAndFoundExactlyWhenTheirTextIs() throws {
+        var byText: [String: OpID] = [:]
+        var byID: [OpID: String] = [:]
+        for node in ["central", "dpupr", "dlh", "dinas-pu_2", "a", "mayor"] {
+            for incarnation in UInt32(1)...3 {
+                for seq in UInt64(1)...40 {
+                    let id = try OpID(origin: Origin(node: NodeID(node), incarnation: incarnation), seq: seq)
+                    byText[id.description] = id
+                    byID[id] = id.description
+                }
+            }
+        }
+        #expect(byID.count == byText.count)
+        for (text, id) in byText {
+            #expect(byID[id] == text)
+            #expect(try OpID(origin: Origin(parsing: String(text.split(separator: "/")[0])), seq: id.seq) == id)
+        }
+        #expect(try Origin(parsing: "dpupr#1") != Origin(parsing: "dpupr#2"))
+
+        // Case ids: one key per distinct text, found again from a freshly parsed copy.
+        var cases: Set<CaseID> = []
+        for serial in 1...5_000 {
+            cases.insert(try CaseID(prefix: "MJK", year: 2026, month: 12, day: 5, serial: serial))
+            cases.insert(try CaseID("MJK-261205-\(String(repeating: "0", count: 6 - String(serial).count))\(serial)"))
+        }
+        #expect(cases.count == 10_000)
+        #expect(cases.contains(try CaseID("MJK-261205-0042")))
+        #expect(cases.contains(try CaseID("MJK-261205-000042")))
+        #expect(!cases.contains(try CaseID("MJK-261205-5001")))
+    }
 }

@@ -6,6 +6,8 @@
 public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The validated text form.
     public let rawValue: String
+    /// What hashing feeds the hasher (see ``IdentifierFingerprint``).
+    let fingerprint: UInt64
 
     /// The longest ticket number, in bytes (`ABCDE-YYMMDD-NNNNNN`).
     public static let maximumLength = 19
@@ -61,6 +63,15 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
             throw IdentifierError(.caseID, rule: "serial must be at least 1")
         }
         self.rawValue = rawValue
+        self.fingerprint = IdentifierFingerprint.of(rawValue)
+    }
+
+    public static func == (lhs: CaseID, rhs: CaseID) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.rawValue == rhs.rawValue
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fingerprint)
     }
 
     /// Builds a ticket number from its parts.

@@ -6,6 +6,8 @@
 public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The validated text form.
     public let rawValue: String
+    /// What hashing feeds the hasher (see ``IdentifierFingerprint``).
+    let fingerprint: UInt64
 
     /// The longest node id accepted, in bytes.
     public static let maximumLength = 32
@@ -26,6 +28,15 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
             throw IdentifierError(.nodeID, rule: "may contain only a-z, 0-9, '-' and '_'")
         }
         self.rawValue = rawValue
+        self.fingerprint = IdentifierFingerprint.of(rawValue)
+    }
+
+    public static func == (lhs: NodeID, rhs: NodeID) -> Bool {
+        lhs.fingerprint == rhs.fingerprint && lhs.rawValue == rhs.rawValue
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fingerprint)
     }
 
     private static func isAllowed(_ byte: UInt8) -> Bool {

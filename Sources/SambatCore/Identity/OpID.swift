@@ -19,6 +19,12 @@ public struct OpID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.seq = seq
     }
 
+    /// Two words for the hasher: the origin (see ``Origin/hash(into:)``) and the seq.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(origin.node.fingerprint ^ UInt64(origin.incarnation) &* 0x9E37_79B9_7F4A_7C15)
+        hasher.combine(seq)
+    }
+
     /// Parses the text form `node#incarnation/seq`.
     public init(parsing text: String) throws(IdentifierError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)

@@ -30,6 +30,11 @@ public struct Origin: Hashable, Comparable, Sendable, CustomStringConvertible {
         try self.init(node: NodeID(String(parts[0])), incarnation: incarnation)
     }
 
+    /// One word for the hasher: the node's fingerprint mixed with the incarnation.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(node.fingerprint ^ UInt64(incarnation) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
     public static func < (lhs: Origin, rhs: Origin) -> Bool {
         if lhs.node != rhs.node { return lhs.node < rhs.node }
         return lhs.incarnation < rhs.incarnation
