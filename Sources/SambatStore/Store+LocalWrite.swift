@@ -46,7 +46,7 @@ extension Store {
     /// - Returns: for each edit, its sealed op and the case state right after it.
     /// - Throws: as ``append(_:to:actor:at:)``; nothing is written when it throws.
     public func append(_ edits: [LocalEdit], actor: ActorID, at: Timestamp) async throws(StoreError) -> [AuthoredOp] {
-        try await write { db in
+        let authored = try await write { db in
             // Read your own writes: this projects synchronously, from rows that match the log.
             try self.projectPending(db)
             var session = WriteSession(store: self, db: db)
@@ -110,6 +110,8 @@ extension Store {
             session.cacheStates()
             return authored
         }
+        localWriteSignal.signal()
+        return authored
     }
 }
 

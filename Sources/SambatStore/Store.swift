@@ -44,6 +44,8 @@ public final class Store: Sendable {
     /// ``StoreConfiguration``).
     let projectionDelay: Duration
     let projectionBacklog: Int
+    /// Wakes the sync link when a local op commits.
+    let localWriteSignal = LocalWriteSignal()
 
     private init(
         path: String,
@@ -151,6 +153,14 @@ public final class Store: Sendable {
     /// Cheap enough to poll: the sync layer calls it to notice ops the office CLI wrote.
     public func localHead() async throws(StoreError) -> UInt64 {
         try await read { db in try self.loadMeta(db).nextSeq - 1 }
+    }
+
+    /// Yields after each local op this process commits (``append(_:actor:at:)``), from now
+    /// until the caller stops iterating; signals that come while it is busy merge into one.
+    ///
+    /// For the sync link, which uploads at once instead of waiting for its next poll.
+    public func localWrites() -> AsyncStream<Void> {
+        localWriteSignal.stream()
     }
 
     // MARK: - Opening

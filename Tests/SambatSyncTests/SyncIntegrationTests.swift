@@ -34,6 +34,34 @@ import Testing
         #expect(try await central.integrityAlarmCount() == 0)
     }
 
+    /// A quiet link ticks rarely (here: every ten minutes), yet an op written in the node's
+    /// own process is uploaded at once: the store wakes the link.
+    @Test func aLocalWriteOnAQuietLinkIsUploadedAtOnce() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        let hub = try await world.startCentral(central)
+        var settings = SyncWorld.settings
+        settings.idlePollInterval = .seconds(600)
+        settings.pingInterval = .seconds(600)
+        let link = world.startNode(office, endpoint: hub.endpoint, settings: settings)
+        defer {
+            link.task.cancel()
+            hub.task.cancel()
+        }
+        try await eventually("the office holds the case") { try await office.caseState(caseID)?.status == .dispatched }
+        try await eventually("the link is quiet") { link.service.status.quiet }
+        // Past the last fast tick, so only the store's signal can wake the link.
+        try await Task.sleep(for: .milliseconds(200))
+
+        _ = try await office.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        try await eventually("central holds the office's op", timeout: .seconds(10)) {
+            try await central.caseState(caseID)?.status == .acknowledged
+        }
+        try await eventually("the link is quiet again") { link.service.status.quiet }
+    }
+
     @Test func workDoneWhileCentralIsDownArrivesAfterItRestarts() async throws {
         let world = try SyncWorld()
         let central = try await world.openCentral()

@@ -113,6 +113,46 @@ import Testing
         #expect(Self.sentHello(actions) != nil)
     }
 
+    /// A quiet link (ticked at the idle interval) is one with nothing waiting on a tick: up,
+    /// with every local op read, sent and acknowledged.
+    @Test func theLinkIsQuietOnlyWhenNothingWaitsOnIt() throws {
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Self.origin, central: Self.central)
+        #expect(!link.isQuiet, "not connected")
+        let hello = Self.sentHello(link.handle(.connect(localHead: 0, checkpoint: 0), at: now))
+        #expect(!link.isQuiet, "waiting for WELCOME")
+        _ = link.handle(.received(Self.welcome(session: hello?.session ?? 0)), at: now)
+        #expect(link.isQuiet, "up, nothing to send")
+
+        let read = link.handle(.tick(localHead: 2), at: now)
+        #expect(!link.isQuiet, "new local ops")
+        guard case .readLocalOps(_, _, _, let generation)? = read.first(where: { $0.isRead }) else {
+            Issue.record("expected a read of local ops")
+            return
+        }
+        #expect(!link.isQuiet, "reading them")
+        _ = link.handle(.localOpsRead([[1], [2]], lastSeq: 2, generation: generation), at: now)
+        #expect(!link.isQuiet, "a batch in flight")
+        var ack = Sambat_Sync_V1_Ack()
+        ack.batchID = 1
+        ack.frontier = 2
+        _ = link.handle(.received(.ack(ack)), at: now)
+        #expect(link.isQuiet, "acknowledged")
+
+        // The node-level machine adds its own waits: none while the link is up and idle.
+        var node = NodeSync(central: Self.central, settings: SyncSettings(), fetchesBlobs: false)
+        #expect(!node.isQuiet, "not started")
+        _ = node.handle(
+            .started(current: Self.origin, earlier: [], .init(localHead: 0, checkpoint: 0, feedEpoch: 1)),
+            at: now
+        )
+        #expect(!node.isQuiet, "waiting for WELCOME")
+        _ = node.handle(.received(Self.welcome(session: 0)), at: now)
+        #expect(node.isQuiet, "up, nothing to send")
+        _ = node.handle(.feedNotStored, at: now)
+        #expect(!node.isQuiet, "a restart of the link is due in a second")
+    }
+
     @Test func anUploadNeverAcknowledgedLeadsToANewHello() {
         let start = ContinuousClock.now
         var link = Self.readyLink(at: start)

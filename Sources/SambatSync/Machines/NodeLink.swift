@@ -161,6 +161,14 @@ public struct NodeLink: Sendable {
     /// How many of this node's ops central has not acknowledged.
     public var unsentCount: UInt64 { localHead > centralFrontier ? localHead - centralFrontier : 0 }
 
+    /// Whether the link is up with nothing to do.
+    ///
+    /// No op of this node is unread, unsent or unacknowledged; its timers (pings, the silence
+    /// timeout) then run in seconds.
+    public var isQuiet: Bool {
+        phase == .ready && inflight.isEmpty && !reading && localHead <= uploadedUpTo
+    }
+
     /// Handles one event and returns what to do, in order.
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []

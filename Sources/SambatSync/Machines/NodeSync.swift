@@ -129,6 +129,17 @@ public struct NodeSync: Sendable {
     /// concern that incarnation, not this store's current one).
     public var isDraining: Bool { draining != nil }
 
+    /// Whether nothing waits on a tick sooner than in seconds.
+    ///
+    /// True when the link is quiet (see ``NodeLink/isQuiet``), no earlier incarnation is being
+    /// offered, no restart of the link is due, and no evidence blob is being fetched. The
+    /// service then ticks at ``SyncSettings/idlePollInterval`` instead of
+    /// ``SyncSettings/pollInterval``.
+    public var isQuiet: Bool {
+        guard let link, link.isQuiet, draining == nil, retryAt == nil, !awaitingStart else { return false }
+        return !fetchesBlobs || fetcher.isIdle
+    }
+
     /// Handles one event and returns what to do, in order.
     public mutating func handle(_ event: Event, at now: ContinuousClock.Instant) -> [Action] {
         var actions: [Action] = []

@@ -64,6 +64,8 @@ public final class NodeSyncService: Service, Sendable {
         /// off), since start, as libzmq's socket monitor saw them.
         public var handshakes = 0
         public var handshakesFailed = 0
+        /// Whether the link has nothing to do, so it ticks at the idle interval.
+        public var quiet = false
     }
 
     private let store: Store
@@ -115,7 +117,10 @@ public final class NodeSyncService: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { [socket] in await self.read(socket, into: input) }
                 group.addTask { [socket] in await self.watch(socket, number: 0, into: input) }
-                group.addTask { await self.tick(every: settings.pollInterval, into: input) }
+                group.addTask {
+                    await self.tick(every: settings.pollInterval, quiet: settings.idlePollInterval, into: input)
+                }
+                group.addTask { await self.tickOnLocalWrites(into: input) }
                 input.yield((started, nil))
                 await untilStopped(finishing: input) {
                     var machine = NodeSync(
@@ -287,10 +292,23 @@ public final class NodeSyncService: Service, Sendable {
         }
     }
 
-    /// Ticks the machine with the local head every poll interval, until cancelled.
-    private func tick(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
+    /// Ticks the machine with the local head every poll interval (every `quietInterval` while
+    /// the link is quiet), until cancelled.
+    private func tick(
+        every pollInterval: Duration,
+        quiet quietInterval: Duration,
+        into input: AsyncStream<Input>.Continuation
+    ) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: pollInterval)
+            try? await Task.sleep(for: state.withLock { $0.quiet } ? quietInterval : pollInterval)
+            if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
+        }
+    }
+
+    /// Ticks the machine as soon as this process commits a local op, until cancelled: a
+    /// quiet link would otherwise find it only at its next idle tick.
+    private func tickOnLocalWrites(into input: AsyncStream<Input>.Continuation) async {
+        for await _ in store.localWrites() {
             if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
         }
     }
@@ -298,6 +316,8 @@ public final class NodeSyncService: Service, Sendable {
     /// Publishes the link's status; while an earlier incarnation is offered, only whether the
     /// link is up (frontier and refusals then concern that incarnation, not this store's).
     private func publish(_ machine: NodeSync) {
+        let quiet = machine.isQuiet
+        state.withLock { $0.quiet = quiet }
         guard let link = machine.link else { return }
         state.withLock { status in
             status.linkUp = link.phase == .ready
