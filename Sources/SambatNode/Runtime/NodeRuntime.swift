@@ -98,7 +98,10 @@ public struct NodeRuntime: Sendable {
         } catch {
             throw NodeStartError(description: "data acuan ditolak: \(Presentation.renderReference(error))")
         }
+        let opening = ContinuousClock.now
         let store = try Self.openStore(config, create: true, deadlines: reference.deadlinePolicy)
+        // At a year of a city the open's checks are a noticeable part of a restart.
+        let openSeconds = String(format: "%.2f", (ContinuousClock.now - opening) / .seconds(1))
         let keyPair: CurveKeyPair
         do {
             keyPair = try CurveKeyFile.read(from: config.keyFile)
@@ -115,7 +118,10 @@ public struct NodeRuntime: Sendable {
         )
         logger.info(
             "node starting",
-            metadata: ["node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)"]
+            metadata: [
+                "node": "\(config.node)", "role": "\(config.role)", "data": "\(config.dataDirectory)",
+                "store.open_s": "\(openSeconds)",
+            ]
         )
         let group = ServiceGroup(
             configuration: .init(
