@@ -11,8 +11,9 @@
    back-fill of central's whole feed.
 4. With everything idle: the resident memory (RSS) of central, the offices and the mayor.
 5. Restarts central and times until all N + 1 nodes are connected again, and what each
-   node's reconnect cost on the wire (sync bytes sent and received across the restart,
-   pings included).
+   node's reconnect cost on the wire (sync bytes sent and received from central's stop
+   until a second after the last node is back: the new session's HELLO, WELCOME and, for
+   the mayor, its first NODE_HEALTH report; a ping may fall in the window too).
 6. Stops the mayor and times its reads at that size (`sambat bench reads --store`): the
    dashboard's first page and the overdue listing, among others.
 
@@ -308,8 +309,15 @@ identity:
 
         log("restarting central")
         linked_nodes = [*self.offices, "mayor"]
-        before = {node: self.sync_bytes(node) for node in linked_nodes}
         self.stop("central")
+        # A node's counters are taken once its status file was rewritten after central
+        # stopped (every second), so the window holds the reconnect and nothing before it:
+        # not a ping, nor the mayor's periodic NODE_HEALTH report (every 5 s) of the old session.
+        stopped_ms = int(time.time() * 1000)
+        self.wait_until("node status after central stopped", 30,
+                        lambda: all((self.status(node) or {}).get("updatedAt", 0) >= stopped_ms + 100
+                                    for node in linked_nodes))
+        before = {node: self.sync_bytes(node) for node in linked_nodes}
         restart = time.monotonic()
         central = self.start("central")
         up = self.wait_until("central's restart", 300,

@@ -108,6 +108,10 @@ struct ScaleHistory: AsyncParsableCommand {
                 "the offices' feeds do not line up with central's: \(mismatched.joined(separator: "; "))"
             )
         }
+        // The stores are left as a node leaves them at a graceful stop: every projection
+        // written, so no node's first start pays for this command's last window.
+        try await central.projectPendingOps()
+        for store in officeStores { try await store.projectPendingOps() }
         let figures: [(String, String)] = [
             ("ops", "\(applied)"), ("cases", "\(cases)"), ("offices", "\(offices)"),
             ("seconds", String(format: "%.1f", (clock.now - start).seconds)),
