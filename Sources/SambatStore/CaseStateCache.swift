@@ -47,12 +47,15 @@ final class CaseStateCache: Sendable {
     }
 
     /// Clears the cache when the database changed under us since the last write.
-    func synchronize(dataVersion: Int64) {
+    ///
+    /// - Returns: whether it was cleared.
+    @discardableResult
+    func synchronize(dataVersion: Int64) -> Bool {
         storage.withLock { storage in
-            if storage.dataVersion != dataVersion {
-                storage.states.removeAll(keepingCapacity: true)
-                storage.dataVersion = dataVersion
-            }
+            guard storage.dataVersion != dataVersion else { return false }
+            storage.states.removeAll(keepingCapacity: true)
+            storage.dataVersion = dataVersion
+            return true
         }
     }
 }

@@ -290,7 +290,9 @@ public final class Store: Sendable {
                 do {
                     try db.inTransaction(.immediate) {
                         let version = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
-                        self.cache.synchronize(dataVersion: version)
+                        if self.cache.synchronize(dataVersion: version) {
+                            self.pendingProjection.withLock { $0.forgetStates() }
+                        }
                         result = try body(db)
                         return .commit
                     }
@@ -299,6 +301,7 @@ public final class Store: Sendable {
                     // through GRDB's rollback hook: when SQLite rolls the transaction back by
                     // itself (an I/O error, a full disk, RAISE(ROLLBACK)) that hook never runs.
                     self.cache.removeAll()
+                    self.pendingProjection.withLock { $0.forgetStates() }
                     throw error
                 }
                 guard let result else { preconditionFailure("a committed transaction always produced its result") }

@@ -38,8 +38,8 @@ struct WriteSession {
     /// batch; see ``Store/deferProjection(of:written:db:)``).
     var defersProjection = false
     /// With ``defersProjection``: the changed cases, each with what its rows held before
-    /// this transaction, in the order first touched.
-    private(set) var deferredCases: [(caseID: CaseID, baseline: CaseBaseline?)] = []
+    /// this transaction and the box of its state now, in the order first touched.
+    private(set) var deferredCases: [(caseID: CaseID, baseline: CaseBaseline?, box: CaseStateBox)] = []
 
     init(store: Store, db: Database) {
         self.store = store
@@ -347,7 +347,7 @@ struct WriteSession {
             }
             guard slot.changed, slot.box.state.opCount > 0 else { continue }
             if defersProjection {
-                deferredCases.append((caseID, slot.baseline))
+                deferredCases.append((caseID, slot.baseline, slot.box))
                 continue
             }
             // A changed receive time invalidates stored stamps: rewrite every row then.

@@ -47,12 +47,7 @@ import Testing
     /// stage row is deleted and rewritten, and no row is updated to what it already holds.
     @Test func aChangeWritesOnlyTheRowsWhoseValuesChange() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
-        let central = try StoreFixtures.open(
-            directory,
-            StoreFixtures.central,
-            .central,
-            deadlines: StoreFixtures.deadlines
-        )
+        let central = try Self.openCentral(directory)
         let caseID = try await StoreFixtures.dispatchedCase(central)
         let stagesBefore = try StoreFixtures.scalar(directory + "/sambat.sqlite", "SELECT COUNT(*) FROM caseStage")
         let queue = try DatabaseQueue(path: directory + "/sambat.sqlite")
@@ -265,6 +260,108 @@ import Testing
         #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == (delayPassed ? 0 : 1))
         // A read never waits for the delay.
         #expect(try await office.caseCount() == 1)
+    }
+
+    /// Deferred cases keep their states for the projection when the case cache lets them go,
+    /// and the newest state is the one written.
+    ///
+    /// The office keeps two cases in its cache while the feed changes eight, in three batches:
+    /// cases deferred by one batch are dropped from the cache, folded anew by the next, and
+    /// dropped again before the projection runs. A projection from a state an earlier batch
+    /// left would differ from the rebuild.
+    @Test func deferredCasesTheCacheLetGoAreProjectedFromTheirNewestState() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try Self.openCentral(directory)
+        let office = try Self.openOffice(directory, caseCacheCapacity: 2)
+        var cases: [CaseID] = []
+        for serial in 1...8 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        // A note on every other case, then every case closed: two more batches.
+        let rounds: [(OpBody, [CaseID])] = [
+            (
+                .noted(.init(text: "Operator memantau", visibility: .public)),
+                cases.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            ),
+            (.closed(.init(reason: .byOperator)), cases),
+        ]
+        for (body, changed) in rounds {
+            for caseID in changed {
+                _ = try await central.append(
+                    body,
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+            }
+            try await StoreFixtures.deliverFeed(from: central, to: office)
+        }
+        let path = directory + "/dpupr.sqlite"
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 3)
+
+        try await office.projectPendingOps()
+        let kept = try Self.projectionTables(path)
+        #expect(kept == (try await Self.rebuilt(path, identity: office.identity)))
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView WHERE closedAt IS NOT NULL") == 8)
+    }
+
+    /// A batch that fails after folding into the states a pending projection holds leaves
+    /// nothing of itself in the projection.
+    ///
+    /// A trigger refuses the second batch's journal row, after its ops were folded into the
+    /// cached states of the first batch's cases, which the pending projection holds too.
+    @Test func aFailedBatchLeavesNothingInTheStatesAPendingProjectionHolds() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try Self.openCentral(directory)
+        let path = directory + "/dpupr.sqlite"
+        _ = try Self.openOffice(directory, caseCacheCapacity: 10_000)
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER refuseSecondJournalRow BEFORE INSERT ON projectionJournal
+                    WHEN (SELECT COUNT(*) FROM projectionJournal) >= 1
+                    BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+                    """
+            )
+        }
+        try queue.close()
+        // Opened after the trigger, so nothing another connection commits follows its writes.
+        let office = try Self.openOffice(directory, caseCacheCapacity: 10_000)
+        var cases: [CaseID] = []
+        for serial in 1...3 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        for caseID in cases {
+            _ = try await central.append(
+                .closed(.init(reason: .byOperator)),
+                to: caseID,
+                actor: StoreFixtures.operatorActor,
+                at: StoreFixtures.now
+            )
+        }
+        await #expect(throws: StoreError.self) { try await StoreFixtures.deliverFeed(from: central, to: office) }
+
+        try await office.projectPendingOps()
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView") == 3)
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView WHERE closedAt IS NOT NULL") == 0)
+        #expect(try Self.projectionTables(path) == (try await Self.rebuilt(path, identity: office.identity)))
+    }
+
+    /// Central's store, with the deadline policy nodes open it with.
+    private static func openCentral(_ directory: String) throws -> Store {
+        try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: StoreFixtures.deadlines)
+    }
+
+    /// The office's store with its projection left to be asked for, and `caseCacheCapacity`.
+    private static func openOffice(_ directory: String, caseCacheCapacity: Int) throws -> Store {
+        var configuration = StoreConfiguration(path: directory + "/dpupr.sqlite", caseCacheCapacity: caseCacheCapacity)
+        configuration.deadlines = StoreFixtures.deadlines
+        configuration.projectionDelay = .seconds(3_600)
+        return try Store.open(
+            configuration,
+            identity: NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)
+        )
     }
 
     /// The projection tables of a database, rows sorted.
