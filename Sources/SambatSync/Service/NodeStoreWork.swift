@@ -11,6 +11,8 @@ public import SambatStore
 public struct NodeStoreWork: Sendable {
     /// The node's store.
     public let store: Store
+    /// Feed batches decoded ahead of their apply; whoever reads the socket fills it.
+    public let decodedFeed = DecodedFeedBatches()
     private let logger: Logger
 
     /// Work on `store`, logging to `logger`.
@@ -110,14 +112,11 @@ public struct NodeStoreWork: Sendable {
         )
     }
 
-    /// Decodes and applies a feed batch in one durable transaction.
+    /// Applies a feed batch, decoded ahead or now, in one durable transaction.
     private func apply(_ batch: Sambat_Sync_V1_Batch, receivedAt: Timestamp) async -> NodeSync.Event {
         var ops: [RemoteOp] = []
         do {
-            let sealed = try await SealedOp.decodeBatch(
-                batch.ops.map { Array($0) },
-                parallelism: SyncSettings.decodingParallelism
-            )
+            let sealed = try await decodedFeed.take(batch).get()
             ops.reserveCapacity(sealed.count)
             for (index, op) in sealed.enumerated() {
                 ops.append(

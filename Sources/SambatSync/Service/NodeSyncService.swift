@@ -115,7 +115,7 @@ public final class NodeSyncService: Service, Sendable {
             let (events, input) = AsyncStream<Input>.makeStream(bufferingPolicy: .unbounded)
             var socket = try await connect(context: context, options: options)
             await withDiscardingTaskGroup { group in
-                group.addTask { [socket] in await self.read(socket, into: input) }
+                group.addTask { [socket] in await self.read(socket, into: input, decodingInto: work.decodedFeed) }
                 group.addTask { [socket] in await self.watch(socket, number: 0, into: input) }
                 group.addTask {
                     await self.tick(every: settings.pollInterval, quiet: settings.idlePollInterval, into: input)
@@ -179,7 +179,9 @@ public final class NodeSyncService: Service, Sendable {
                                     linkOptions = nextOptions
                                     answeredOnSocket = false
                                     socketNumber += 1
-                                    group.addTask { await self.read(fresh, into: input) }
+                                    group.addTask {
+                                        await self.read(fresh, into: input, decodingInto: work.decodedFeed)
+                                    }
                                     group.addTask { [socketNumber] in
                                         await self.watch(fresh, number: socketNumber, into: input)
                                     }
@@ -257,12 +259,22 @@ public final class NodeSyncService: Service, Sendable {
     }
 
     /// Decodes what central sends on `socket` into events, until the socket closes.
-    private func read(_ socket: ZMQSocket, into input: AsyncStream<Input>.Continuation) async {
+    ///
+    /// The ops of a feed batch are decoded here, before its event is handed on: this task is
+    /// the decoding stage of the feed's pipeline, working on the next batches while the run
+    /// loop waits for the writer to commit the one before.
+    private func read(
+        _ socket: ZMQSocket,
+        into input: AsyncStream<Input>.Continuation,
+        decodingInto decodedFeed: DecodedFeedBatches
+    ) async {
         for await message in socket.messages {
             let size = message.frames.reduce(0) { $0 + $1.count }
             state.withLock { $0.bytesReceived += size }
             do throws(SyncProtocolError) {
-                input.yield((.received(try SyncFrames.decode(message.frames)), nil))
+                let decoded = try SyncFrames.decode(message.frames)
+                if case .batch(let batch) = decoded { await decodedFeed.decodeAhead(batch) }
+                input.yield((.received(decoded), nil))
             } catch {
                 logger.warning("refused a message from central", metadata: ["reason": "\(error.message)"])
                 // Central answered in another protocol version: it is there and speaks another

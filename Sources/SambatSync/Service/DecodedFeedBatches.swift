@@ -1,0 +1,71 @@
+import Foundation
+public import SambatCore
+import Synchronization
+
+/// The decoding stage of a node's feed pipeline: feed batches decoded (every op parsed and its
+/// hash checked) as they arrive, ahead of the writer.
+///
+/// Owned by ``NodeStoreWork``. ``NodeSyncService``'s socket reader decodes each feed batch
+/// here before it hands the message on, so while the writer commits one batch the reader
+/// decodes the next ones on the other core; ``take(_:)`` then finds the batch done. Order is
+/// kept because the writer still applies batches one at a time, as the machine asks.
+/// Holds at most ``capacity`` batches, so a batch the machine never applies (refused, or
+/// from a session since replaced) costs memory only until later ones push it out.
+public final class DecodedFeedBatches: Sendable {
+    /// A batch's ops decoded, or the first op that does not decode.
+    public typealias Decoded = Result<[SealedOp], BatchDecodingError>
+
+    private struct Entry {
+        let batchID: UInt64
+        let encoded: [Data]
+        let decoded: Decoded
+    }
+
+    /// Most batches kept: twice the default credit, so a peer's full window fits.
+    public static let capacity = 8
+
+    private let entries = Mutex<[Entry]>([])
+
+    /// An empty stage.
+    public init() {}
+
+    /// How many decoded batches wait to be taken.
+    public var waiting: Int { entries.withLock { $0.count } }
+
+    /// Decodes the ops of `batch` and keeps them for ``take(_:)``.
+    public func decodeAhead(_ batch: Sambat_Sync_V1_Batch) async {
+        let decoded = await Self.decode(batch.ops)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeFirst() }
+            entries.append(Entry(batchID: batch.batchID, encoded: batch.ops, decoded: decoded))
+        }
+    }
+
+    /// The ops of `batch`, decoded: as decoded ahead if they were (the same batch id and the
+    /// same bytes), else now.
+    ///
+    /// Batches decoded ahead of it and not taken are let go: the machine applies in order,
+    /// so it has passed them by.
+    public func take(_ batch: Sambat_Sync_V1_Batch) async -> Decoded {
+        let ahead = entries.withLock { entries -> Decoded? in
+            guard
+                let index = entries.firstIndex(where: { $0.batchID == batch.batchID && $0.encoded == batch.ops })
+            else { return nil }
+            let decoded = entries[index].decoded
+            entries.removeFirst(index + 1)
+            return decoded
+        }
+        if let ahead { return ahead }
+        return await Self.decode(batch.ops)
+    }
+
+    private static func decode(_ ops: [Data]) async -> Decoded {
+        do throws(BatchDecodingError) {
+            return .success(
+                try await SealedOp.decodeBatch(ops.map { Array($0) }, parallelism: SyncSettings.decodingParallelism)
+            )
+        } catch {
+            return .failure(error)
+        }
+    }
+}
