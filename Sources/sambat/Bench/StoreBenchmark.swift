@@ -21,7 +21,8 @@ struct StoreBenchmark: AsyncParsableCommand {
 
     @Option(help: "Status ops to apply.") var ops = 100_000
     @Option(help: "Cases they are spread over.") var cases = 10_000
-    @Option(help: "Ops per batch (one transaction each).") var batch = 500
+    @Option(help: "Ops per batch (one transaction each; default: the sync batch limit).")
+    var batch = SyncSettings().maximumBatchOps
     @Option(help: "Working directory (a temporary one by default); removed afterwards.") var directory: String?
     @Option(help: "Where to apply: central (an office's upload, authorized, feeds kept) or mayor (central's feed).")
     var at: String = "central"
