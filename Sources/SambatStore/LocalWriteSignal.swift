@@ -3,8 +3,9 @@ import Synchronization
 /// Wakes in-process listeners when a local op commits.
 ///
 /// Owned by the ``Store``; the node's sync link listens, so an op a clerk writes in the
-/// console is uploaded at once while the link polls the store only a few times a second when
-/// quiet. (An op written by another process, such as the office CLI, is found by that poll.)
+/// console is uploaded at once while the link reads the store only a few times a second when
+/// quiet. (An op written by another process, such as the office CLI, changes the store's
+/// files; see ``StoreFileStamp``.)
 /// A signal carries nothing: a listener reads what it needs from the store. Signals that
 /// come while a listener is busy are merged into one.
 final class LocalWriteSignal: Sendable {

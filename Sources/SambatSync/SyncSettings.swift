@@ -32,11 +32,13 @@ public struct SyncSettings: Hashable, Sendable {
     public var helloTimeout: Duration = .seconds(10)
     /// How often a node looks for new local ops, and central for new feed entries (default 20 ms).
     public var pollInterval: Duration = .milliseconds(20)
-    /// How often a node whose link is quiet (``NodeSync/isQuiet``) ticks (default 250 ms).
+    /// How often a node whose link is quiet (``NodeSync/isQuiet``) ticks when its store's
+    /// files have not changed (default 250 ms).
     ///
-    /// A tick looks for ops another process (the office CLI) wrote, and runs the link's
-    /// timers. An op written in the node's own process wakes the link at once. Sixty idle
-    /// offices polling every 20 ms took a core of the scale run's two, half the mayor's
+    /// Such a tick runs the link's timers. An op written in the node's own process wakes the
+    /// link at once; one written by another process (the office CLI) changes the store's
+    /// files, which the link looks at every ``pollInterval``. Sixty idle offices reading
+    /// their stores every 20 ms took a core of the scale run's two, half the mayor's
     /// back-fill.
     public var idlePollInterval: Duration = .milliseconds(250)
     /// ZMTP heartbeat interval; the timeout is three intervals (default 2 s).

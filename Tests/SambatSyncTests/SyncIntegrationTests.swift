@@ -35,8 +35,10 @@ import Testing
     }
 
     /// A quiet link ticks rarely (here: every ten minutes), yet an op written in the node's
-    /// own process is uploaded at once: the store wakes the link.
-    @Test func aLocalWriteOnAQuietLinkIsUploadedAtOnce() async throws {
+    /// own process is uploaded at once (the store wakes the link), and so is one written by
+    /// another process, as the office CLI writes (the store's files changed).
+    @Test(arguments: [false, true])
+    func aLocalWriteOnAQuietLinkIsUploadedAtOnce(byAnotherProcess: Bool) async throws {
         let world = try SyncWorld()
         let central = try await world.openCentral()
         let office = try world.open(SyncWorld.dpupr, .office)
@@ -55,7 +57,8 @@ import Testing
         // Past the last fast tick, so only the store's signal can wake the link.
         try await Task.sleep(for: .milliseconds(200))
 
-        _ = try await office.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        let writer = byAnotherProcess ? try world.open(SyncWorld.dpupr, .office) : office
+        _ = try await writer.append(.acknowledged, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
         try await eventually("central holds the office's op", timeout: .seconds(10)) {
             try await central.caseState(caseID)?.status == .acknowledged
         }
