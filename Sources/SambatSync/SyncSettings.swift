@@ -36,10 +36,10 @@ public struct SyncSettings: Hashable, Sendable {
     /// files have not changed (default 250 ms).
     ///
     /// Such a tick runs the link's timers. An op written in the node's own process wakes the
-    /// link at once; one written by another process (the office CLI) changes the store's
-    /// files, which the link looks at every ``pollInterval``. Sixty idle offices reading
-    /// their stores every 20 ms took a core of the scale run's two, half the mayor's
-    /// back-fill.
+    /// link at once; one written by another process (the office CLI) wakes it when the
+    /// kernel reports the write to the store's files (inotify; where that is not to be had,
+    /// the files are compared every ``pollInterval``). Sixty idle offices reading their
+    /// stores every 20 ms took a core of the scale run's two, half the mayor's back-fill.
     public var idlePollInterval: Duration = .milliseconds(250)
     /// ZMTP heartbeat interval; the timeout is three intervals (default 2 s).
     public var heartbeatInterval: Duration = .seconds(2)

@@ -318,9 +318,9 @@ public final class NodeSyncService: Service, Sendable {
         }
     }
 
-    /// Ticks a quiet link as soon as the store's files change (looked at every poll
-    /// interval), until cancelled: a commit of another process, such as the office CLI, is
-    /// found within a poll interval (design.md: within 50 ms) without reading the store.
+    /// Ticks a quiet link as soon as the store's files change, until cancelled: a commit of
+    /// another process, such as the office CLI, is found at once (design.md: within 50 ms)
+    /// without reading the store; see ``Store/fileChanges(every:)``.
     private func tickOnFileChanges(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
         for await _ in store.fileChanges(every: pollInterval) where state.withLock({ $0.quiet }) {
             if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
