@@ -1,3 +1,4 @@
+import Dispatch
 import SambatCore
 import Synchronization
 
@@ -48,15 +49,51 @@ final class CaseStateCache: Sendable {
 
     /// Clears the cache when the database changed under us since the last write.
     ///
+    /// The states are let go on a background queue: freeing ten thousand of them took the
+    /// writer 38 ms, which the first change after another process's commit waited out
+    /// (`sambat bench sync --processes`, where the office CLI's commits are the benchmark's).
     /// - Returns: whether it was cleared.
     @discardableResult
     func synchronize(dataVersion: Int64) -> Bool {
         storage.withLock { storage in
             guard storage.dataVersion != dataVersion else { return false }
-            storage.states.removeAll(keepingCapacity: true)
             storage.dataVersion = dataVersion
+            guard !storage.states.isEmpty else { return true }
+            let capacity = storage.states.capacity
+            BackgroundRelease.release(storage.states)
+            storage.states = Dictionary(minimumCapacity: capacity)
             return true
         }
+    }
+}
+
+/// Lets go of large structures on a background queue instead of the thread that drops them.
+///
+/// For the store's writer, whose every millisecond a waiting write waits too. Process-wide;
+/// the queue runs at utility priority, behind the work that matters.
+enum BackgroundRelease {
+    private static let queue = DispatchQueue(label: "sambat-store-release", qos: .utility)
+    /// What waits to be let go; the queue takes it all at once, so the last reference to
+    /// each value goes on the queue's thread.
+    private static let held = Mutex<[any Sendable]>([])
+
+    /// Keeps `value` until the background queue lets it go.
+    ///
+    /// The caller drops its own reference after this call, so freeing costs it nothing.
+    static func release(_ value: some Sendable) {
+        held.withLock { $0.append(value) }
+        queue.async {
+            let taken = held.withLock { list in
+                defer { list = [] }
+                return list
+            }
+            withExtendedLifetime(taken) {}
+        }
+    }
+
+    /// Waits until everything handed over so far is let go; for tests.
+    static func drain() {
+        queue.sync {}
     }
 }
 

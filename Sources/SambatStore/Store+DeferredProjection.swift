@@ -257,6 +257,14 @@ extension Store {
         try await write { db in try self.projectPending(db) }
     }
 
+    /// Whether any committed op's projection rows are not written yet, by this process or
+    /// another one writing the same file (the journal is the truth).
+    ///
+    /// For benchmarks and tools that must tell a catch-up's tail work from live traffic.
+    public func holdsUnprojectedOps() async throws(StoreError) -> Bool {
+        try await read(ProjectionJournal.holdsRows)
+    }
+
     /// Brings the projection rows up to date when the ops this process deferred have waited
     /// ``StoreConfiguration/projectionDelay``; otherwise does nothing (no I/O).
     ///
