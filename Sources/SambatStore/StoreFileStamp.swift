@@ -67,16 +67,17 @@ enum FileWriteWatch {
     /// calling `onChange` after each burst of them.
     ///
     /// The folder, not the files: the WAL may not exist yet, or be made anew.
-    /// - Returns: `false` when inotify could not be set up (nothing was watched).
-    static func run(path: String, until stopped: () -> Bool, onChange: () -> Void) -> Bool {
+    /// - Returns: `nil` once stopped; why inotify could not be set up otherwise (nothing
+    ///   was watched).
+    static func run(path: String, until stopped: () -> Bool, onChange: () -> Void) -> String? {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let names: Set<String> = [url.lastPathComponent, url.lastPathComponent + "-wal"]
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard descriptor >= 0 else { return false }
+        guard descriptor >= 0 else { return "inotify_init1: \(String(cString: strerror(errno)))" }
         defer { close(descriptor) }
         guard inotify_add_watch(descriptor, folder, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO)) >= 0 else {
-            return false
+            return "inotify_add_watch: \(String(cString: strerror(errno)))"
         }
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while !stopped() {
@@ -98,7 +99,7 @@ enum FileWriteWatch {
             // A writer's commit is a burst of writes: one report for it is enough.
             usleep(coalescingMicroseconds)
         }
-        return true
+        return nil
     }
 
     /// How long after a report further writes are left to gather into the next one.
@@ -136,14 +137,23 @@ extension Store {
     /// it, 26 % comparing the files every 20 ms on a thread, and 48 % with a task waking as
     /// often on the cooperative pool. Changes that come while the caller is busy merge into
     /// one.
-    public func fileChanges(every interval: Duration) -> AsyncStream<Void> {
+    /// - Parameters:
+    ///   - interval: How often the files are compared where inotify cannot be had.
+    ///   - onFallback: Called once, with the reason, when inotify cannot be set up and the
+    ///     files are compared instead (the node logs it: it costs CPU).
+    /// - Returns: One element per change, or per burst of changes.
+    public func fileChanges(
+        every interval: Duration,
+        onFallback: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let stopped = Mutex(false)
         continuation.onTermination = { _ in stopped.withLock { $0 = true } }
         let path = path
         let thread = Thread {
             let isStopped = { stopped.withLock { $0 } }
-            if !FileWriteWatch.run(path: path, until: isStopped, onChange: { continuation.yield() }) {
+            if let reason = FileWriteWatch.run(path: path, until: isStopped, onChange: { continuation.yield() }) {
+                onFallback(reason)
                 StoreFileStamp.poll(path: path, every: interval, until: isStopped) { continuation.yield() }
             }
         }

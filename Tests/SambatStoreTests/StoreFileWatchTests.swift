@@ -34,6 +34,32 @@ import Testing
         #expect(seen, "no commit of the other connection was reported")
     }
 
+    /// When the folder cannot be watched, the caller is told why, once, and the watch goes
+    /// on by comparing the files.
+    ///
+    /// A folder moved away after the open stands in for inotify's per-user limit, which a
+    /// test cannot reach without starving its neighbours.
+    @Test func aStoreThatCannotBeWatchedFallsBackAndSaysWhy() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let moved = directory + "-moved"
+        try FileManager.default.moveItem(atPath: directory, toPath: moved)
+        defer { try? FileManager.default.removeItem(atPath: moved) }
+        let reasons = Mutex<[String]>([])
+        let changes = store.fileChanges(every: .milliseconds(20)) { reason in
+            reasons.withLock { $0.append(reason) }
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reasons.withLock({ $0.isEmpty }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let said = reasons.withLock { $0 }
+        #expect(said.count == 1)
+        #expect(said.first?.hasPrefix("inotify_add_watch: ") == true, "\(said)")
+        withExtendedLifetime(changes) {}
+    }
+
     /// The events in a buffer as the kernel lays them out (names padded with NULs to a
     /// multiple of four bytes, or none).
     @Test func inotifyEventsAreReadAsTheKernelLaysThemOut() {

@@ -322,7 +322,17 @@ public final class NodeSyncService: Service, Sendable {
     /// another process, such as the office CLI, is found at once (design.md: within 50 ms)
     /// without reading the store; see ``Store/fileChanges(every:)``.
     private func tickOnFileChanges(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
-        for await _ in store.fileChanges(every: pollInterval) where state.withLock({ $0.quiet }) {
+        let logger = logger
+        let changes = store.fileChanges(every: pollInterval) { reason in
+            logger.warning(
+                "cannot watch the store's files; comparing them every poll interval instead, which costs CPU",
+                metadata: [
+                    "reason": "\(reason)",
+                    "hint": "raise fs.inotify.max_user_instances (docs/operations.md)",
+                ]
+            )
+        }
+        for await _ in changes where state.withLock({ $0.quiet }) {
             if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
         }
     }
