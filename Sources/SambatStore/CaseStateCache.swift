@@ -60,8 +60,11 @@ final class CaseStateCache: Sendable {
             storage.dataVersion = dataVersion
             guard !storage.states.isEmpty else { return true }
             let capacity = storage.states.capacity
-            BackgroundRelease.release(storage.states)
-            storage.states = Dictionary(minimumCapacity: capacity)
+            BackgroundRelease.release {
+                var dropped = [CaseID: CaseStateBox](minimumCapacity: capacity)
+                swap(&dropped, &storage.states)
+                return dropped
+            }
             return true
         }
     }
@@ -77,11 +80,13 @@ enum BackgroundRelease {
     /// each value goes on the queue's thread.
     private static let held = Mutex<[any Sendable]>([])
 
-    /// Keeps `value` until the background queue lets it go.
+    /// Keeps the value `take` moves out of its owner until the background queue lets it go.
     ///
-    /// The caller drops its own reference after this call, so freeing costs it nothing.
-    static func release(_ value: some Sendable) {
-        held.withLock { $0.append(value) }
+    /// `take` runs before anything is queued, and what it returns goes straight into the
+    /// list, so the queue holds the only reference when it runs and the caller pays nothing
+    /// for the freeing.
+    static func release(_ take: () -> some Sendable) {
+        held.withLock { $0.append(take()) }
         queue.async {
             let taken = held.withLock { list in
                 defer { list = [] }
@@ -101,7 +106,8 @@ enum BackgroundRelease {
 /// reference instead of being copied field by field.
 ///
 /// Only ever touched on GRDB's writer queue, one write session at a time, which is what makes
-/// the unchecked `Sendable` sound.
+/// the unchecked `Sendable` sound; a dropped box is freed on ``BackgroundRelease``'s queue,
+/// which holds its last reference and touches nothing else of it.
 final class CaseStateBox: @unchecked Sendable {
     var state: CaseState
     /// Receive times (milliseconds) of this case's ops that its projection has looked up.

@@ -52,9 +52,21 @@ struct PendingProjection: Sendable {
 
     /// Lets every held state go: a failed write may have folded uncommitted ops into them,
     /// and another process's commit may have changed their cases.
+    ///
+    /// Up to ``heldStatesLimit`` states are freed on ``BackgroundRelease``'s queue, not on the
+    /// writer that forgets them.
     mutating func forgetStates() {
         guard heldStates > 0 else { return }
-        for caseID in order { cases[caseID]?.state = nil }
+        BackgroundRelease.release {
+            var states: [CaseStateBox] = []
+            states.reserveCapacity(heldStates)
+            for caseID in order {
+                guard let state = cases[caseID]?.state else { continue }
+                states.append(state)
+                cases[caseID]?.state = nil
+            }
+            return states
+        }
         heldStates = 0
     }
 }

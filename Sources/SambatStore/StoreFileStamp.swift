@@ -4,7 +4,7 @@ import Synchronization
 /// What the store's files look like on disk: sizes and modification times of the database
 /// and its write-ahead log.
 ///
-/// Compared by ``Store/fileChanges(every:)`` where inotify is not to be had, to learn
+/// Compared by ``Store/fileChanges(every:onFallback:)`` where inotify is not to be had, to learn
 /// whether anyone (the office CLI in another process too) committed in between, at the cost
 /// of two `stat` calls instead of a read of the store. Every commit appends to the WAL and a
 /// checkpoint rewrites the database, so a commit always changes the stamp; other changes
@@ -58,7 +58,7 @@ struct StoreFileStamp: Hashable, Sendable {
 }
 
 /// Waits for writes to a database file and its WAL through Linux's inotify, on the calling
-/// thread; see ``Store/fileChanges(every:)``.
+/// thread; see ``Store/fileChanges(every:onFallback:)``.
 enum FileWriteWatch {
     /// How often the wait wakes to look whether it should stop.
     static let stopCheckMilliseconds: Int32 = 250
@@ -74,10 +74,14 @@ enum FileWriteWatch {
         let folder = url.deletingLastPathComponent().path
         let names: Set<String> = [url.lastPathComponent, url.lastPathComponent + "-wal"]
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard descriptor >= 0 else { return "inotify_init1: \(String(cString: strerror(errno)))" }
+        guard descriptor >= 0 else {
+            let code = errno
+            return failure("inotify_init1", code, limit: code == EMFILE ? "fs.inotify.max_user_instances" : nil)
+        }
         defer { close(descriptor) }
         guard inotify_add_watch(descriptor, folder, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO)) >= 0 else {
-            return "inotify_add_watch: \(String(cString: strerror(errno)))"
+            let code = errno
+            return failure("inotify_add_watch", code, limit: code == ENOSPC ? "fs.inotify.max_user_watches" : nil)
         }
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while !stopped() {
@@ -100,6 +104,13 @@ enum FileWriteWatch {
             usleep(coalescingMicroseconds)
         }
         return nil
+    }
+
+    /// Why a call failed, naming the kernel limit to raise when one was reached.
+    private static func failure(_ call: String, _ code: Int32, limit: String?) -> String {
+        let reason = "\(call): \(String(cString: strerror(code)))"
+        guard let limit else { return reason }
+        return reason + " (raise \(limit); see docs/operations.md)"
     }
 
     /// How long after a report further writes are left to gather into the next one.
@@ -131,7 +142,7 @@ extension Store {
     ///
     /// For the sync link, to find a commit of another process (the office CLI) at once
     /// without reading the store. A thread of its own waits for the kernel to report a
-    /// write to the database or its WAL (inotify); where inotify is not to be had (its
+    /// write to the database or its WAL (inotify); where inotify is not to be had (a
     /// per-user limit reached), it compares ``StoreFileStamp``s every `interval` instead.
     /// Sixty idle offices of a 50,000-case scale run took 20–22 % of a core together with
     /// it, 26 % comparing the files every 20 ms on a thread, and 48 % with a task waking as

@@ -320,16 +320,13 @@ public final class NodeSyncService: Service, Sendable {
 
     /// Ticks a quiet link as soon as the store's files change, until cancelled: a commit of
     /// another process, such as the office CLI, is found at once (design.md: within 50 ms)
-    /// without reading the store; see ``Store/fileChanges(every:)``.
+    /// without reading the store; see ``Store/fileChanges(every:onFallback:)``.
     private func tickOnFileChanges(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
         let logger = logger
         let changes = store.fileChanges(every: pollInterval) { reason in
             logger.warning(
                 "cannot watch the store's files; comparing them every poll interval instead, which costs CPU",
-                metadata: [
-                    "reason": "\(reason)",
-                    "hint": "raise fs.inotify.max_user_instances (docs/operations.md)",
-                ]
+                metadata: ["reason": "\(reason)"]
             )
         }
         for await _ in changes where state.withLock({ $0.quiet }) {
