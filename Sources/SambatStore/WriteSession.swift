@@ -100,7 +100,7 @@ struct WriteSession {
     private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
         let cached = store.cache.box(caseID)
-        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID)), isCached: cached != nil)
+        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID)))
         slots[caseID] = slot
         order.append(caseID)
         return slot
@@ -361,11 +361,12 @@ struct WriteSession {
         }
     }
 
-    /// Puts every case folded from disk into the store's cache; the last call of a transaction.
-    /// (Cases that came from the cache were folded in place, in their cached box.)
+    /// Puts every case of the transaction into the store's cache, as used; the last call of a
+    /// transaction. (Cases that came from the cache were folded in place, in their cached box:
+    /// putting them back only keeps them among the recent states.)
     func cacheStates() {
         for caseID in order {
-            guard let slot = slots[caseID], !slot.isCached, slot.box.state.opCount > 0 else { continue }
+            guard let slot = slots[caseID], slot.box.state.opCount > 0 else { continue }
             store.cache.store(slot.box)
         }
     }
@@ -485,14 +486,11 @@ final class CaseSlot {
     let box: CaseStateBox
     /// What the projection rows held before this transaction; `nil` for a new case.
     let baseline: CaseBaseline?
-    /// Whether the box came from the store's cache (and so is still in it).
-    let isCached: Bool
     var changed = false
     var needsRefold = false
 
-    init(_ box: CaseStateBox, isCached: Bool) {
+    init(_ box: CaseStateBox) {
         self.box = box
-        self.isCached = isCached
         self.baseline = box.state.opCount == 0 ? nil : CaseBaseline(box.state)
     }
 }

@@ -34,6 +34,28 @@ import Testing
         #expect(cache.box(caseIDs[2]) != nil)
     }
 
+    /// A stream of new cases passes through a full cache: the cache holds no more than its
+    /// capacity, a case the writer keeps using stays, and the cases it let go are freed.
+    @Test func aCaseInUseOutlivesAStreamOfNewOnes() throws {
+        let cache = CaseStateCache(capacity: 100)
+        let hot = CaseStateBox(CaseState(caseID: try CaseID("MJK-261205-9999")))
+        cache.store(hot)
+        weak var firstPassing: CaseStateBox?
+        for serial in 1_001...3_000 {
+            let passing = CaseStateBox(CaseState(caseID: try CaseID("MJK-261205-\(serial)")))
+            if serial == 1_001 { firstPassing = passing }
+            cache.store(passing)
+            // The writer folds the hot case again every few changes and puts it back.
+            if serial.isMultiple(of: 10), let box = cache.box(hot.state.caseID) { cache.store(box) }
+            #expect(cache.count <= 100)
+        }
+        #expect(cache.box(hot.state.caseID) === hot, "a case in use was let go")
+        #expect(cache.count >= 50, "the cache kept less than half its capacity")
+        #expect(try cache.box(CaseID("MJK-261205-3000")) != nil, "the newest case is not held")
+        BackgroundRelease.drain()
+        #expect(firstPassing == nil, "a case the cache let go was kept alive")
+    }
+
     /// What the writer hands over is freed on the release queue, not on the writer's thread,
     /// even when the queue is quick: the writer keeps no reference past the hand-over.
     @Test func aHandedOverValueIsFreedOffTheCallersThread() {
