@@ -430,6 +430,11 @@ final class StatusWriter: Service, Sendable {
     private let heardFromCentral = Mutex(false)
     /// Central with an SMS gateway: where modem heartbeats are read.
     private let gateway = Mutex<GammuGateway?>(nil)
+    /// Where the file is written, off Swift's cooperative pool.
+    ///
+    /// An atomic write syncs the file to disk, which must not hold a thread of the pool: under
+    /// a back-fill's writes it took up to 21 ms.
+    private let fileQueue = DispatchQueue(label: "sambat.status-file")
 
     /// Central's SMS gateway, set once before the group runs.
     var smsGateway: GammuGateway? {
@@ -532,6 +537,12 @@ final class StatusWriter: Service, Sendable {
             status.centralAnsweredBefore = heardFromCentral.withLock { $0 }
             status.centralRefusal = link.centralRefusal.map(Self.name(of:))
         }
-        try? status.write(to: config.statusPath)
+        let path = config.statusPath
+        await withCheckedContinuation { (written: CheckedContinuation<Void, Never>) in
+            fileQueue.async { [status] in
+                try? status.write(to: path)
+                written.resume()
+            }
+        }
     }
 }
