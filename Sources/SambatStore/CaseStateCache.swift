@@ -10,10 +10,12 @@ import Synchronization
 /// data: a failed transaction clears the cache (`Store.write`), and so does a commit by
 /// another process (detected through `PRAGMA data_version` at the start of every write).
 ///
-/// States are kept in two generations of up to half the capacity each. A state put in or
-/// looked up goes to the recent one; when that is full, the older generation is let go (on
-/// ``BackgroundRelease``'s queue) and the recent one takes its place. What is still used
-/// survives every turn, and a turn costs the writer no more than moving a dictionary. The
+/// States are kept in two generations. A state put in goes to the recent one; when the cache
+/// holds its capacity and the recent generation at least half of it, the older generation is
+/// let go (on ``BackgroundRelease``'s queue) and the recent one takes its place. What is still
+/// used survives every turn, a turn costs the writer no more than moving a dictionary, and
+/// cases that fit in the capacity are never let go, however they are visited in turn. Once
+/// full, the cache holds at least half its capacity and at most one and a half times it. The
 /// cache used to drop the first tenth of one dictionary in iteration order: that emptied the
 /// low buckets of its open-addressed table while new keys landed everywhere, so the rest grew
 /// dense and every lookup probed long runs (11 µs per new case at 10,000 cases, against
@@ -26,9 +28,10 @@ final class CaseStateCache: Sendable {
         var older: [CaseID: CaseStateBox] = [:]
         var dataVersion: Int64?
 
-        /// Puts a box in the recent generation, turning generations first when it is full.
-        mutating func admit(_ box: CaseStateBox, as caseID: CaseID, generation: Int) {
-            if recent.count >= generation, recent[caseID] == nil {
+        /// Puts a box in the recent generation, turning generations first when the cache is
+        /// full and the recent generation holds at least `generation` states.
+        mutating func admit(_ box: CaseStateBox, as caseID: CaseID, capacity: Int, generation: Int) {
+            if recent.count >= generation, recent.count + older.count >= capacity, recent[caseID] == nil {
                 BackgroundRelease.release {
                     var dropped: [CaseID: CaseStateBox] = [:]
                     swap(&dropped, &older)
@@ -43,7 +46,7 @@ final class CaseStateCache: Sendable {
 
     private let storage = Mutex(Storage())
     private let capacity: Int
-    /// The most states one generation holds.
+    /// The fewest states the recent generation holds before it may turn.
     private let generation: Int
 
     init(capacity: Int) {
@@ -73,7 +76,7 @@ final class CaseStateCache: Sendable {
         storage.withLock { storage in
             if let held = storage.recent[caseID], held === box { return }
             storage.older.removeValue(forKey: caseID)
-            storage.admit(box, as: caseID, generation: generation)
+            storage.admit(box, as: caseID, capacity: capacity, generation: generation)
         }
     }
 
