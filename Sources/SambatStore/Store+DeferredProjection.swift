@@ -28,9 +28,10 @@ struct PendingProjection: Sendable {
 
     /// Most case states held for the projection, which bounds the memory it may keep.
     ///
-    /// A back-fill defers ten thousand cases per 100,000 ops, as many as the case cache
-    /// keeps, and the cache drops an arbitrary tenth when full: an eighth of the mayor's CPU
-    /// in a back-fill went to folding evicted cases from the log again (`make scale`, perf).
+    /// A back-fill defers ten thousand cases per 100,000 ops, about as many as the case cache
+    /// keeps, and the cache lets states go when full: before the projection held them, an
+    /// eighth of the mayor's CPU in a back-fill went to folding those cases from the log
+    /// again (`make scale`, perf).
     static let heldStatesLimit = 50_000
 
     /// Per case, what its rows hold.
