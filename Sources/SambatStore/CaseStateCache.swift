@@ -22,9 +22,9 @@ import Synchronization
 /// 0.2 µs now; in the mayor's back-fill of a million cases, a sixteenth of its CPU).
 final class CaseStateCache: Sendable {
     private struct Storage {
-        /// States put in or looked up since the last turn.
+        /// States put in (or put back) since the last turn.
         var recent: [CaseID: CaseStateBox] = [:]
-        /// The generation before: what is not looked up again before the next turn goes.
+        /// The generation before: what is not put back before the next turn goes.
         var older: [CaseID: CaseStateBox] = [:]
         var dataVersion: Int64?
 

@@ -5,7 +5,8 @@ public import SambatCore
 /// Fields, with their defaults:
 /// - `path` (required): the SQLite file, normally `<data dir>/sambat.sqlite`.
 /// - `busyTimeout` (5 s): how long a writer waits for another process's lock.
-/// - `caseCacheCapacity` (10,000): case states kept in memory for incremental folding.
+/// - `caseCacheCapacity` (10,000): case states kept in memory for incremental folding; a full
+///   cache holds between half and one and a half times as many (see `CaseStateCache`).
 /// - `pageCacheMebibytes` (64): SQLite's page cache per connection; the op log's indexes
 ///   and the case projection should fit, or every write reads pages back from the file.
 /// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.

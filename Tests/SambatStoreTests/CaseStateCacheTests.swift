@@ -34,8 +34,9 @@ import Testing
         #expect(cache.box(caseIDs[2]) != nil)
     }
 
-    /// A stream of new cases passes through a full cache: the cache holds no more than its
-    /// capacity, a case the writer keeps using stays, and the cases it let go are freed.
+    /// A stream of new cases passes through a full cache: the cache holds between half and one
+    /// and a half times its capacity, a case the writer keeps using stays, and the cases it
+    /// let go are freed.
     @Test func aCaseInUseOutlivesAStreamOfNewOnes() throws {
         let cache = CaseStateCache(capacity: 100)
         let hot = CaseStateBox(CaseState(caseID: try CaseID("MJK-261205-9999")))
