@@ -232,9 +232,11 @@ extension Store {
     /// scans ten million index entries (2.7 s from a cold disk), at every start, for a loss no
     /// write path can cause (a peer's batch journals its projection, a local write projects in
     /// its own transaction, a rebuild is one transaction).
-    func rebuildProjectionsIfNeeded() throws {
-        let (missing, fingerprint) = try pool.read { db in
+    /// - Returns: whether it rebuilt them.
+    func rebuildProjectionsIfNeeded() throws -> Bool {
+        let (empty, missing, fingerprint) = try pool.read { db in
             (
+                try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM op)") ?? true,
                 try Bool.fetchOne(
                     db,
                     sql: "SELECT EXISTS (SELECT 1 FROM op) AND NOT EXISTS (SELECT 1 FROM caseView)"
@@ -247,10 +249,12 @@ extension Store {
                 try pool.write { db in try db.execute(sql: "UPDATE nodeMeta SET deadlines = NULL WHERE id = 1") }
             }
             if missing { try rebuildProjections(fingerprint: nil) }
-            return
+            return missing
         }
-        guard missing || fingerprint != deadlines.fingerprint else { return }
+        guard missing || fingerprint != deadlines.fingerprint else { return false }
         try rebuildProjections(fingerprint: deadlines.fingerprint)
+        // A new store only records the policy: there was nothing to write.
+        return !empty
     }
 
     /// Writes every case's projection rows again from the op log, in one transaction.

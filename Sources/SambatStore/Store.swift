@@ -46,6 +46,14 @@ public final class Store: Sendable {
     let projectionBacklog: Int
     /// Wakes the sync link when a local op commits.
     let localWriteSignal = LocalWriteSignal()
+    /// Set once, by ``open(_:identity:)``, when it wrote every case's projection rows again.
+    let rebuiltOnOpen = Atomic<Bool>(false)
+
+    /// Whether opening this store wrote every case's projection rows again from the op log:
+    /// they were missing, or their due times had been computed with another deadline policy.
+    ///
+    /// At a year of a city that is minutes of the open, so a node says so in its log.
+    public var projectionsRebuiltOnOpen: Bool { rebuiltOnOpen.load(ordering: .relaxed) }
 
     private init(
         path: String,
@@ -129,7 +137,7 @@ public final class Store: Sendable {
                     }
                 }
             }
-            try store.rebuildProjectionsIfNeeded()
+            if try store.rebuildProjectionsIfNeeded() { store.rebuiltOnOpen.store(true, ordering: .relaxed) }
         } catch let error as StoreError {
             throw error
         } catch {

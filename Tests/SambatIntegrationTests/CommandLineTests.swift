@@ -101,16 +101,9 @@ import Testing
     /// At central and at the mayor; the command itself fails unless every op was applied.
     @Test(arguments: ["central", "mayor"])
     func storeBenchmarkReportsItsFiguresAsJSON(at role: String) throws {
-        let binary = try ProcessTestKit.sambatBinary()
-        let result = try ProcessTestKit.runBlocking(
-            binary,
-            ["bench", "store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role],
-            environment: [:],
-            removing: ["SAMBAT_CONFIG"]
+        let (object, line) = try Self.benchmark(
+            ["store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role]
         )
-        #expect(result.status == 0, "\(result.output)")
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         for field in [
             "remote_apply_ops_per_s", "plain_insert_rows_per_s", "ratio_to_plain_insert", "writes_alone_ops_per_s",
             "writes_alone_ratio_to_plain_insert", "rows_written_per_op",
@@ -121,21 +114,31 @@ import Testing
         #expect(object?["ops"] as? Int == 1200)
     }
 
+    /// `sambat bench sync --processes --json` on a small backlog: three `sambat run` nodes,
+    /// every figure printed, and none of them timing a projection rebuild.
+    ///
+    /// The benchmark prepares the stores from its own process and fails when a node's log says
+    /// it rebuilt its projection rows at its start, as the office did while the benchmark
+    /// opened the stores without the nodes' deadline policy (its end to end then timed the
+    /// rebuild of every case).
+    @Test func syncBenchmarkInProcessesTimesNoProjectionRebuild() throws {
+        let (object, line) = try Self.benchmark(
+            ["sync", "--processes", "--json", "--ops", "2000", "--cases", "200", "--samples", "5"]
+        )
+        for field in ["end_to_end_ops_per_s", "wire_bytes_per_op", "catch_up_10k_s", "live_p99_ms", "reconnect_bytes"] {
+            let value = object?[field] as? Double ?? (object?[field] as? Int).map(Double.init)
+            #expect((value ?? 0) > 0, "\(field) missing or not positive in \(line)")
+        }
+        #expect(object?["processes"] as? Bool == true)
+    }
+
     /// `sambat bench webhook --json` on a short flood: every valid message stored once, no
     /// forged one, repeated deliveries answered 200 and forged ones 401.
     @Test func webhookBenchmarkStoresEveryValidMessageOnceAndReportsItsFigures() throws {
-        let result = try ProcessTestKit.runBlocking(
-            try ProcessTestKit.sambatBinary(),
-            [
-                "bench", "webhook", "--json", "--steady-rate", "40", "--steady-seconds", "1", "--burst-rate", "200",
-                "--burst-seconds", "1", "--retries-per-mille", "100", "--forged-per-mille", "100",
-            ],
-            environment: [:],
-            removing: ["SAMBAT_CONFIG"]
-        )
-        #expect(result.status == 0, "\(result.output)")
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        let (object, line) = try Self.benchmark([
+            "webhook", "--json", "--steady-rate", "40", "--steady-seconds", "1", "--burst-rate", "200",
+            "--burst-seconds", "1", "--retries-per-mille", "100", "--forged-per-mille", "100",
+        ])
         for field in ["lost", "extra_rows", "forged_stored", "unexpected_answers", "unprocessed"] {
             #expect(object?[field] as? Int == 0, "\(field) in \(line)")
         }
@@ -144,6 +147,20 @@ import Testing
         let burst = object?["burst"] as? [String: Any]
         #expect(burst?["sent"] as? Int == 200)
         #expect((burst?["p99_ms"] as? Double ?? 0) > 0)
+    }
+
+    /// Runs `sambat bench ARGS` (with `--json`) and returns the JSON object of its last line,
+    /// and the line; expects it to exit 0.
+    static func benchmark(_ arguments: [String]) throws -> (object: [String: Any]?, line: String) {
+        let result = try ProcessTestKit.runBlocking(
+            try ProcessTestKit.sambatBinary(),
+            ["bench"] + arguments,
+            environment: [:],
+            removing: ["SAMBAT_CONFIG"]
+        )
+        #expect(result.status == 0, "\(result.output)")
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
     }
 
     /// Runs `sambat ARGS --config NODE.yaml` with `input` on its standard input.

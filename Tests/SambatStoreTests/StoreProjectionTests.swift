@@ -195,6 +195,26 @@ import Testing
         }
     }
 
+    /// An open says when it rebuilt every projection row (a node logs it: at a year of a city
+    /// it is most of a start): after the deadline policy changed, and not on the opens after.
+    @Test func anOpenSaysWhetherItRebuiltTheProjection() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = StoreFixtures.deadlines
+        let first = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        _ = try await StoreFixtures.dispatchedCase(first, serial: 1)
+        #expect(!first.projectionsRebuiltOnOpen, "a new store has nothing to rebuild")
+        let samePolicy = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        #expect(!samePolicy.projectionsRebuiltOnOpen, "rows kept under the same policy are current")
+        // Opened without a policy (its writes will not keep due times), then with one again.
+        let withoutPolicy = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        #expect(!withoutPolicy.projectionsRebuiltOnOpen)
+        let policyAgain = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        #expect(policyAgain.projectionsRebuiltOnOpen, "due times marked stale are computed again")
+        let afterRebuild = try StoreFixtures.open(directory, StoreFixtures.central, .central, deadlines: policy)
+        #expect(!afterRebuild.projectionsRebuiltOnOpen)
+    }
+
     /// A process that deferred batches, while another process projected them for its own
     /// write, projects what came after from the journal, not from the baselines it remembers.
     ///

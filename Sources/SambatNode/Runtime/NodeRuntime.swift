@@ -102,6 +102,14 @@ public struct NodeRuntime: Sendable {
         let store = try Self.openStore(config, create: true, deadlines: reference.deadlinePolicy)
         // At a year of a city the open's checks are a noticeable part of a restart.
         let openSeconds = String(format: "%.2f", (ContinuousClock.now - opening) / .seconds(1))
+        if store.projectionsRebuiltOnOpen {
+            // Once after a change of the deadline files (or of the release's projection); at a
+            // year of a city it is most of a start, so say why the start took long.
+            logger.notice(
+                "rebuilt every case's projection rows from the op log: the deadline policy changed or the rows were missing",
+                metadata: ["node": "\(config.node)", "store.open_s": "\(openSeconds)"]
+            )
+        }
         let keyPair: CurveKeyPair
         do {
             keyPair = try CurveKeyFile.read(from: config.keyFile)

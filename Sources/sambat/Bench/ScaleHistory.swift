@@ -41,18 +41,13 @@ struct ScaleHistory: AsyncParsableCommand {
     func run() async throws {
         let centralID = try NodeID("central")
         let officeIDs = try (0..<offices).map(ReadsBenchmark.office)
-        // Each store is opened as its node opens it, with the deadline policy of its
-        // configuration's reference files: a store written under another policy would have
-        // every due time recomputed when its node starts.
-        func open(_ node: NodeID, _ role: NodeRole) async throws -> Store {
-            let config = try await NodeConfigLoader.load(path: "\(root)/config/\(node).yaml")
-            let reference = try ReferenceData.load(config.reference)
-            return try NodeRuntime.openStore(config, create: true, deadlines: reference.deadlinePolicy)
+        func open(_ node: NodeID) async throws -> Store {
+            try await NodeStoreOpening.open(configAt: "\(root)/config/\(node).yaml")
         }
         func publicKey(_ node: NodeID) throws -> String {
             try CurveKeyFile.read(from: "\(root)/data/\(node)/curve.key").publicKey
         }
-        let central = try await open(centralID, .central)
+        let central = try await open(centralID)
         guard try await central.caseCount() == 0 else {
             throw ValidationError("central's store under \(root) already holds cases: start from an empty directory")
         }
@@ -62,7 +57,7 @@ struct ScaleHistory: AsyncParsableCommand {
         let mayorID = try NodeID("mayor")
         try await central.enrolPeer(mayorID, role: .mayor, publicKey: try publicKey(mayorID), at: .now)
         var officeStores: [Store] = []
-        for office in officeIDs { officeStores.append(try await open(office, .office)) }
+        for office in officeIDs { officeStores.append(try await open(office)) }
 
         let clock = ContinuousClock()
         let start = clock.now
