@@ -41,6 +41,10 @@ public struct NodeRuntime: Sendable {
         self.logger = logger
     }
 
+    /// How a node's log begins the notice that its store's open rebuilt every case's
+    /// projection rows; `sambat bench sync --processes` looks for it.
+    public static let projectionRebuildNotice = "rebuilt every case's projection rows from the op log"
+
     /// Opens the store for this configuration, creating the data directory on first start.
     ///
     /// - Parameters:
@@ -106,7 +110,7 @@ public struct NodeRuntime: Sendable {
             // Once after a change of the deadline files (or of the release's projection); at a
             // year of a city it is most of a start, so say why the start took long.
             logger.notice(
-                "rebuilt every case's projection rows from the op log: the deadline policy changed or the rows were missing",
+                "\(Self.projectionRebuildNotice): the deadline policy changed or the rows were missing",
                 metadata: ["node": "\(config.node)", "store.open_s": "\(openSeconds)"]
             )
         }

@@ -125,7 +125,7 @@ struct SyncProcesses {
     func checkNoProjectionRebuild() throws {
         for node in Self.nodes {
             let log = (try? String(contentsOfFile: "\(folder)/\(node).log", encoding: .utf8)) ?? ""
-            guard !log.contains("rebuilt every case's projection rows") else {
+            guard !log.contains(NodeRuntime.projectionRebuildNotice) else {
                 throw ValidationError("\(node) rebuilt its projection rows at its start (log in \(folder)/\(node).log)")
             }
         }
