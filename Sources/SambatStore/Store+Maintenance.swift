@@ -234,16 +234,14 @@ extension Store {
     /// its own transaction, a rebuild is one transaction).
     /// - Returns: whether it rebuilt them.
     func rebuildProjectionsIfNeeded() throws -> Bool {
-        let (empty, missing, fingerprint) = try pool.read { db in
+        let (empty, noCaseRows, fingerprint) = try pool.read { db in
             (
                 try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM op)") ?? true,
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM op) AND NOT EXISTS (SELECT 1 FROM caseView)"
-                ) ?? false,
+                try Bool.fetchOne(db, sql: "SELECT NOT EXISTS (SELECT 1 FROM caseView)") ?? true,
                 try String.fetchOne(db, sql: "SELECT deadlines FROM nodeMeta WHERE id = 1")
             )
         }
+        let missing = !empty && noCaseRows
         guard let deadlines else {
             if fingerprint != nil {
                 try pool.write { db in try db.execute(sql: "UPDATE nodeMeta SET deadlines = NULL WHERE id = 1") }
