@@ -40,7 +40,12 @@ public struct IntakeProcessor: Service {
                 logger.debug("intake processed", metadata: ["intake.count": "\(round.processed)"])
             }
             let names = officeNames
-            _ = try await desk.notifyReporters(officeName: { names[$0] ?? $0.rawValue }, at: Timestamp.now)
+            // It polls: a change still waiting for its projection is noticed at a later round.
+            _ = try await desk.notifyReporters(
+                officeName: { names[$0] ?? $0.rawValue },
+                at: Timestamp.now,
+                allowingProjectionLag: true
+            )
             // A full batch (a flood day) goes on at once: the interval is for an idle intake.
             return round.batchWasFull
         }

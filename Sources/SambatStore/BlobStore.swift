@@ -190,8 +190,16 @@ public struct MissingBlob: Hashable, Sendable {
 extension Store {
     /// Evidence blobs referenced by this store's cases and not yet held, in hash order after
     /// `after` (at most `limit`), so a caller can page through all of them.
-    public func missingBlobs(after: [UInt8]? = nil, limit: Int = 100) async throws(StoreError) -> [MissingBlob] {
-        try await readProjected { db in
+    ///
+    /// With `allowingProjectionLag`, the evidence of peers' ops committed within the
+    /// projection delay may not be listed yet: for the blob fetcher, which polls and finds it
+    /// at a later poll.
+    public func missingBlobs(
+        after: [UInt8]? = nil,
+        limit: Int = 100,
+        allowingProjectionLag: Bool = false
+    ) async throws(StoreError) -> [MissingBlob] {
+        let body: @Sendable (Database) throws -> [MissingBlob] = { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -201,6 +209,7 @@ extension Store {
                 arguments: [Data(after ?? []), limit]
             ).map { MissingBlob(sha256: Array($0["sha256"] as Data), size: UInt64($0["size"] as Int64)) }
         }
+        return try await allowingProjectionLag ? readProjectedWithinDelay(body) : readProjected(body)
     }
 
     /// Records that a blob is now held by every evidence row that references it.

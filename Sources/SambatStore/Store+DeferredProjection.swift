@@ -325,4 +325,24 @@ extension Store {
             return try body(db)
         }
     }
+
+    /// Runs `body`, which reads projection rows, on rows that may trail the op log by up to
+    /// ``StoreConfiguration/projectionDelay``: the pending projection is written first only
+    /// when it is due, or when this process does not know since when it waits (a journal
+    /// another process or a crash left).
+    ///
+    /// For work that polls in the background and picks up at its next poll what it missed:
+    /// the blob fetcher and the reporter notifier. Through ``readProjected(_:)`` their polls
+    /// wrote every pending case's rows once a second while a peer's batches streamed in, which
+    /// undid the coalescing of the deferred projection (a sixth of central's CPU and an eighth
+    /// of an office's in `sambat bench sync --processes`, perf). Never for what a person reads.
+    func readProjectedWithinDelay<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
+        let since = pendingProjection.withLock { $0.since }
+        if let since, since + projectionDelay > .now {
+            return try await read(body)
+        }
+        return try await readProjected(body)
+    }
 }

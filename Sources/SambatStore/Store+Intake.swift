@@ -322,12 +322,15 @@ extension Store {
     /// A change is an op other than a note or evidence (`caseView.changeCount`): notices
     /// follow dispatches, resolutions, closes and archives, never notes. Reads only cases still
     /// watched (not closed or archived and notified), so the cost follows the open cases, not
-    /// the history.
+    /// the history. With `allowingProjectionLag`, changes that peers' batches brought within
+    /// the projection delay may not be counted yet: for the notifier's poll, which counts them
+    /// at a later round.
     public func casesToNotify(
-        limit: Int = 200
+        limit: Int = 200,
+        allowingProjectionLag: Bool = false
     ) async throws(StoreError) -> [(ref: String, caseID: CaseID, changes: Int)] {
         try requireCentralStore()
-        return try await readProjected { db in
+        let body: @Sendable (Database) throws -> [(ref: String, caseID: CaseID, changes: Int)] = { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -342,6 +345,7 @@ extension Store {
                 return (row[0] as String, caseID, row[2] as Int)
             }
         }
+        return try await allowingProjectionLag ? readProjectedWithinDelay(body) : readProjected(body)
     }
 
     /// Records that notices were derived from the case's first `changes` changes; `done`

@@ -263,12 +263,7 @@ import Testing
         let directory = try StoreFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
-        var configuration = StoreConfiguration(path: directory + "/dpupr.sqlite")
-        configuration.projectionDelay = delayPassed ? .zero : .seconds(3_600)
-        let office = try Store.open(
-            configuration,
-            identity: NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)
-        )
+        let office = try Self.openOffice(directory, projectionDelay: delayPassed ? .zero : .seconds(3_600))
         _ = try await StoreFixtures.dispatchedCase(central)
         try await StoreFixtures.deliverFeed(from: central, to: office)
         let path = directory + "/dpupr.sqlite"
@@ -280,6 +275,37 @@ import Testing
         #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == (delayPassed ? 0 : 1))
         // A read never waits for the delay.
         #expect(try await office.caseCount() == 1)
+    }
+
+    /// A poll that allows the projection's lag does not write a pending projection before its
+    /// delay has passed; once it has, it does; a read without the lag always does.
+    ///
+    /// The blob fetcher and the reporter notifier poll this way: through exact reads their
+    /// polls wrote every pending case's rows once a second while a peer's batches streamed in.
+    @Test(arguments: [true, false])
+    func aPollAllowingTheLagProjectsOnlyOnceTheDelayHasPassed(delayPassed: Bool) async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try Self.openOffice(directory, projectionDelay: delayPassed ? .zero : .seconds(3_600))
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let photo = [UInt8](repeating: 0xA5, count: 4_096)
+        let sha256 = try await central.blobs.put(photo)
+        _ = try await central.append(
+            .evidenceAdded(.init(sha256: sha256, size: UInt64(photo.count), mimeType: "image/jpeg", name: "a.jpg")),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        let path = directory + "/dpupr.sqlite"
+
+        let polled = try await office.missingBlobs(allowingProjectionLag: true)
+        #expect(polled.map(\.sha256) == (delayPassed ? [sha256] : []))
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == (delayPassed ? 0 : 1))
+        // A read without the lag never waits for the delay.
+        #expect(try await office.missingBlobs().map(\.sha256) == [sha256])
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM projectionJournal") == 0)
     }
 
     /// Deferred cases keep their states for the projection when the case cache lets them go,
@@ -378,6 +404,16 @@ import Testing
         var configuration = StoreConfiguration(path: directory + "/dpupr.sqlite", caseCacheCapacity: caseCacheCapacity)
         configuration.deadlines = StoreFixtures.deadlines
         configuration.projectionDelay = .seconds(3_600)
+        return try Store.open(
+            configuration,
+            identity: NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)
+        )
+    }
+
+    /// The office's store, without a deadline policy, with `projectionDelay`.
+    private static func openOffice(_ directory: String, projectionDelay: Duration) throws -> Store {
+        var configuration = StoreConfiguration(path: directory + "/dpupr.sqlite")
+        configuration.projectionDelay = projectionDelay
         return try Store.open(
             configuration,
             identity: NodeIdentity(node: StoreFixtures.dpupr, role: .office, central: StoreFixtures.central)

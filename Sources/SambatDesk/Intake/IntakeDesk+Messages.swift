@@ -223,10 +223,17 @@ extension IntakeDesk {
     /// - Parameters:
     ///   - officeName: the name to tell the reporter for an office.
     ///   - now: the time the notices are queued at.
+    ///   - allowingProjectionLag: leave the changes of peers' batches committed within the
+    ///     store's projection delay to a later call (for a caller that polls; see
+    ///     ``Store/casesToNotify(limit:allowingProjectionLag:)``).
     /// - Returns: how many cases were looked at.
     /// - Throws: ``StoreError`` on a storage failure; what was queued stays queued.
-    public func notifyReporters(officeName: (NodeID) -> String, at now: Timestamp) async throws -> Int {
-        let pending = try await store.casesToNotify()
+    public func notifyReporters(
+        officeName: (NodeID) -> String,
+        at now: Timestamp,
+        allowingProjectionLag: Bool = false
+    ) async throws -> Int {
+        let pending = try await store.casesToNotify(allowingProjectionLag: allowingProjectionLag)
         for entry in pending {
             guard let state = try await store.caseState(entry.caseID), let complaint = state.complaint,
                 let identity = try await store.reporter(ref: entry.ref, cipher: cipher), !identity.phone.isEmpty

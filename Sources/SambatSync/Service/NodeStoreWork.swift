@@ -71,7 +71,9 @@ public struct NodeStoreWork: Sendable {
         case .blob(let blobAction):
             return await blobWork(blobAction).map { .blob($0) }
         case .readMissingBlobs(let cursor):
-            guard let missing = try? await store.missingBlobs(after: cursor, limit: 20) else {
+            // The fetcher polls: evidence still waiting for its projection is found at a later poll.
+            guard let missing = try? await store.missingBlobs(after: cursor, limit: 20, allowingProjectionLag: true)
+            else {
                 return .missingBlobsRead([], lastSeen: nil)
             }
             var wanted: [MissingBlob] = []

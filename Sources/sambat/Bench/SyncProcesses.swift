@@ -213,7 +213,14 @@ extension SyncBenchmark {
             }
             let uploadBytes = nodes.status("dpupr")?.syncBytesSent ?? 0
 
-            // 2. The mayor, enrolled now, catches up on every op central holds.
+            // 2. The mayor, enrolled now, catches up on every op central holds: once central
+            // and the office have written the backlog's projection rows (within the projection
+            // delay after its last batch), which would otherwise share the two cores with it.
+            try await nodes.wait("the backlog's projection", interval: .milliseconds(20)) {
+                let centralPending = try await central.holdsUnprojectedOps()
+                let officePending = try await office.holdsUnprojectedOps()
+                return !centralPending && !officePending
+            }
             try await central.enrolPeer(mayorID, role: .mayor, publicKey: try nodes.publicKey("mayor"), at: .now)
             let mayorFeed = try await central.feedHead(for: mayorID)
             start = clock.now
