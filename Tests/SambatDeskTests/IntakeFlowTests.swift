@@ -27,9 +27,11 @@ import Testing
         var desk: IntakeDesk
         let cipher: IdentityCipher
 
-        init(_ scratch: Scratch) throws {
+        init(_ scratch: Scratch, projectionDelay: Duration? = nil) throws {
+            var configuration = StoreConfiguration(path: scratch.file("central.sqlite"))
+            if let projectionDelay { configuration.projectionDelay = projectionDelay }
             store = try Store.open(
-                StoreConfiguration(path: scratch.file("central.sqlite")),
+                configuration,
                 identity: NodeIdentity(node: node("central"), role: .central, central: node("central"))
             )
             desk = try IntakeDesk(store: store, identityKey: IntakeFlowTests.key, calendar: WorkingCalendar())
@@ -207,22 +209,26 @@ import Testing
         #expect(empty == .unusable)
     }
 
-    @Test func onAResolvedCaseSudahClosesAndBelumReopens() async throws {
-        let scratch = try Scratch()
-        defer { scratch.remove() }
-        let central = try Central(scratch)
-        let policy = IntakePolicy(requireIdentity: false)
-        let office = try Store.open(
-            StoreConfiguration(path: scratch.file("pdam.sqlite")),
-            identity: NodeIdentity(node: Self.node("pdam"), role: .office, central: Self.node("central"))
-        )
-        try await central.store.enrolPeer(Self.node("pdam"), role: .office, publicKey: "", at: Self.start)
-        var feedPosition: UInt64 = 0
-        func resolvedCase(_ id: String, at minute: Int64) async throws -> CaseID {
+    /// The PDAM office's store, fed by central and uploading its progress to it, as sync would.
+    struct Office {
+        let store: Store
+        private var feedPosition: UInt64 = 0
+
+        init(_ scratch: Scratch, central: Central) async throws {
+            store = try Store.open(
+                StoreConfiguration(path: scratch.file("pdam.sqlite")),
+                identity: NodeIdentity(node: node("pdam"), role: .office, central: node("central"))
+            )
+            try await central.store.enrolPeer(node("pdam"), role: .office, publicKey: "", at: IntakeFlowTests.start)
+        }
+
+        /// A complaint received by WhatsApp at `minute`, verified and dispatched to PDAM, and
+        /// delivered to the office.
+        mutating func dispatchedCase(_ id: String, at minute: Int64, central: Central) async throws -> CaseID {
             let outcome = try await central.desk.receive(
                 central.message(id, "Pipa PDAM bocor di Jl. Hayam Wuruk \(id)"),
-                policy: policy,
-                at: Self.time(minute)
+                policy: IntakePolicy(requireIdentity: false),
+                at: IntakeFlowTests.time(minute)
             )
             let caseID = try #require(outcome.caseID)
             let operatorAccount = try ActorID("op.rina")
@@ -230,34 +236,51 @@ import Testing
                 .verified(.init(tier: .ringan)),
                 to: caseID,
                 actor: operatorAccount,
-                at: Self.time(minute)
+                at: IntakeFlowTests.time(minute)
             )
             _ = try await central.store.append(
-                .dispatched(.init(office: Self.node("pdam"), epoch: 1)),
+                .dispatched(.init(office: node("pdam"), epoch: 1)),
                 to: caseID,
                 actor: operatorAccount,
-                at: Self.time(minute)
+                at: IntakeFlowTests.time(minute)
             )
-            // The office's progress, authored at its own store and uploaded.
             let ops = try await central.store.ops(ofCase: caseID).sorted { $0.sealed.op.foldKey < $1.sealed.op.foldKey }
-            _ = try await office.applyRemote(
+            _ = try await store.applyRemote(
                 ops.map { RemoteOp($0.sealed, centralReceivedAt: $0.receivedAt) },
-                from: .feed(from: Self.node("central")),
-                receivedAt: Self.time(minute),
+                from: .feed(from: node("central")),
+                receivedAt: IntakeFlowTests.time(minute),
                 feedPosition: feedPosition + UInt64(ops.count)
             )
             feedPosition += UInt64(ops.count)
+            return caseID
+        }
+
+        /// The office's progress on `caseID` to resolved, authored at its store at `minute` and
+        /// uploaded to central a minute later.
+        func resolve(_ caseID: CaseID, at minute: Int64, central: Central) async throws {
             let officer = try ActorID("pdam.budi")
             for body in [OpBody.acknowledged, .started, .resolved(.init(summary: "Pipa diganti"))] {
-                _ = try await office.append(body, to: caseID, actor: officer, at: Self.time(minute + 1))
+                _ = try await store.append(body, to: caseID, actor: officer, at: IntakeFlowTests.time(minute))
             }
-            let origin = try await office.currentOrigin()
-            let own = try await office.ops(of: origin, after: try await central.store.frontier(of: origin), limit: 100)
+            let origin = try await store.currentOrigin()
+            let own = try await store.ops(of: origin, after: try await central.store.frontier(of: origin), limit: 100)
             _ = try await central.store.applyRemote(
                 own.map { RemoteOp($0.sealed) },
-                from: .peer(Self.node("pdam"), .office),
-                receivedAt: Self.time(minute + 2)
+                from: .peer(node("pdam"), .office),
+                receivedAt: IntakeFlowTests.time(minute + 1)
             )
+        }
+    }
+
+    @Test func onAResolvedCaseSudahClosesAndBelumReopens() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch)
+        let policy = IntakePolicy(requireIdentity: false)
+        var office = try await Office(scratch, central: central)
+        func resolvedCase(_ id: String, at minute: Int64) async throws -> CaseID {
+            let caseID = try await office.dispatchedCase(id, at: minute, central: central)
+            try await office.resolve(caseID, at: minute + 1, central: central)
             #expect(try await central.store.caseState(caseID)?.status == .resolved)
             return caseID
         }
@@ -292,6 +315,39 @@ import Testing
         #expect(try await central.store.caseState(second)?.status == .reopened)
         let keys = try await central.replies().map(\.idempotencyKey)
         #expect(keys.contains("confirmed:a1") && keys.contains("disputed:a2"))
+    }
+
+    /// The notifier's loop polls with the projection's lag allowed: a resolution uploaded a
+    /// moment ago is told at a later round, once central has projected it, and then once.
+    @Test func aPollAllowingTheLagTellsAnUploadedResolutionOnceItIsProjected() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let central = try Central(scratch, projectionDelay: .seconds(3_600))
+        var office = try await Office(scratch, central: central)
+        let caseID = try await office.dispatchedCase("r1", at: 0, central: central)
+        _ = try await central.desk.notifyReporters(officeName: { _ in "PDAM" }, at: Self.time(1))
+        func resolvedNotices() async throws -> Int {
+            try await central.store.outbound(ofCase: caseID, cipher: central.cipher)
+                .filter { $0.idempotencyKey.hasPrefix("resolved:\(caseID):") }.count
+        }
+        try await office.resolve(caseID, at: 2, central: central)
+
+        // The upload's projection is pending and not due: the poll does not see the change.
+        _ = try await central.desk.notifyReporters(
+            officeName: { _ in "PDAM" },
+            at: Self.time(4),
+            allowingProjectionLag: true
+        )
+        #expect(try await resolvedNotices() == 0)
+        // An exact read projects first, and the reporter is told.
+        _ = try await central.desk.notifyReporters(officeName: { _ in "PDAM" }, at: Self.time(5))
+        #expect(try await resolvedNotices() == 1)
+        _ = try await central.desk.notifyReporters(
+            officeName: { _ in "PDAM" },
+            at: Self.time(6),
+            allowingProjectionLag: true
+        )
+        #expect(try await resolvedNotices() == 1)
     }
 
     @Test func aMessageStoredBeforeACrashIsProcessedOnceAfterIt() async throws {
