@@ -332,10 +332,11 @@ extension Store {
     /// another process or a crash left).
     ///
     /// For work that polls in the background and picks up at its next poll what it missed:
-    /// the blob fetcher and the reporter notifier. Through ``readProjected(_:)`` their polls
-    /// wrote every pending case's rows once a second while a peer's batches streamed in, which
-    /// undid the coalescing of the deferred projection (a sixth of central's CPU and an eighth
-    /// of an office's in `sambat bench sync --processes`, perf). Never for what a person reads.
+    /// an office's blob fetcher and central's reporter notifier. Through ``readProjected(_:)``
+    /// their polls wrote every pending case's rows once a second at an office and five times a
+    /// second at central while a peer's batches streamed in, which undid the coalescing of the
+    /// deferred projection (an eighth of the office's CPU and a sixth of central's in `sambat
+    /// bench sync --processes`, perf). Never for what a person reads.
     func readProjectedWithinDelay<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
