@@ -280,8 +280,9 @@ import Testing
     /// A poll that allows the projection's lag does not write a pending projection before its
     /// delay has passed; once it has, it does; a read without the lag always does.
     ///
-    /// The blob fetcher and the reporter notifier poll this way: through exact reads their
-    /// polls wrote every pending case's rows once a second while a peer's batches streamed in.
+    /// An office's blob fetcher and central's reporter notifier poll this way: through exact
+    /// reads their polls wrote every pending case's rows up to five times a second while a
+    /// peer's batches streamed in.
     @Test(arguments: [true, false])
     func aPollAllowingTheLagProjectsOnlyOnceTheDelayHasPassed(delayPassed: Bool) async throws {
         let directory = try StoreFixtures.temporaryDirectory()
