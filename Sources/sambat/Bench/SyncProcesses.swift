@@ -148,6 +148,15 @@ struct SyncProcesses {
         }
     }
 
+    /// Waits until none of `stores` holds ops whose projection rows its node has not yet
+    /// written (the nodes' projection followers write them within the projection delay).
+    func waitUntilProjected(_ what: String, _ stores: [Store]) async throws {
+        try await wait(what, interval: .milliseconds(20)) {
+            for store in stores where try await store.holdsUnprojectedOps() { return false }
+            return true
+        }
+    }
+
     /// This program's own executable, which the node processes run.
     static func sambatExecutable() throws -> String {
         try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
@@ -216,11 +225,7 @@ extension SyncBenchmark {
             // 2. The mayor, enrolled now, catches up on every op central holds: once central
             // and the office have written the backlog's projection rows (within the projection
             // delay after its last batch), which would otherwise share the two cores with it.
-            try await nodes.wait("the backlog's projection", interval: .milliseconds(20)) {
-                let centralPending = try await central.holdsUnprojectedOps()
-                let officePending = try await office.holdsUnprojectedOps()
-                return !centralPending && !officePending
-            }
+            try await nodes.waitUntilProjected("the backlog's projection", [central, office])
             try await central.enrolPeer(mayorID, role: .mayor, publicKey: try nodes.publicKey("mayor"), at: .now)
             let mayorFeed = try await central.feedHead(for: mayorID)
             start = clock.now
@@ -232,12 +237,7 @@ extension SyncBenchmark {
             // followers, within the projection delay: a write of thousands of cases that
             // holds the mayor's writer for up to half a second (0.42 s seen), which a live
             // change meeting it waits out. Live traffic is what comes after it.
-            try await nodes.wait("the catch-up's projection", interval: .milliseconds(20)) {
-                let mayorPending = try await mayor.holdsUnprojectedOps()
-                let centralPending = try await central.holdsUnprojectedOps()
-                let officePending = try await office.holdsUnprojectedOps()
-                return !mayorPending && !centralPending && !officePending
-            }
+            try await nodes.waitUntilProjected("the catch-up's projection", [mayor, central, office])
             stage("the catch-up projected after \(String(format: "%.2f", (clock.now - start).seconds)) s")
 
             // 3. Live: appended to the office's store while its node runs, as `sambat case`
