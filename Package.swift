@@ -58,9 +58,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteTuning",
             ],
             swiftSettings: strictSettings
         ),
+        // sqlite3_config, which is variadic, for the store's process-wide SQLite settings.
+        .systemLibrary(name: "CSQLiteTuning"),
         .systemLibrary(
             name: "CZeroMQ",
             pkgConfig: "libzmq",

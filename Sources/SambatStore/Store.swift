@@ -1,3 +1,4 @@
+import CSQLiteTuning
 import Foundation
 import GRDB
 public import SambatCore
@@ -86,6 +87,7 @@ public final class Store: Sendable {
     ///   program's database, a newer schema, a read-only location, a full disk, or a database
     ///   that belongs to another node.
     public static func open(_ configuration: StoreConfiguration, identity: NodeIdentity) throws(StoreError) -> Store {
+        _ = sqliteTuned
         let path = configuration.path
         try checkLocation(path)
         var config = Configuration()
@@ -145,6 +147,23 @@ public final class Store: Sendable {
         }
         return store
     }
+
+    /// SQLite's process-wide settings, made once, before the first connection opens.
+    ///
+    /// Memory statistics go: Debian's SQLite has no lookaside allocator, so a statement step
+    /// allocates and frees a few dozen times, and with statistics on each allocation and free
+    /// takes one process-wide mutex, which the writer and every reader share. That was 14 %
+    /// of the instructions of a remote apply at the mayor (callgrind, `sambat bench store --at
+    /// mayor`). A process that opened SQLite some other way first keeps them (sqlite3_config
+    /// then refuses), which costs speed only.
+    private static let sqliteTuned: Void = {
+        _ = sambat_sqlite_disable_memory_statistics()
+    }()
+
+    /// Whether SQLite counts the memory it allocates in this process.
+    ///
+    /// False once a store opened first. For the tests and benchmarks.
+    public static var sqliteCountsMemory: Bool { sambat_sqlite_memory_counted() != 0 }
 
     /// The origin this store authors under (node and current incarnation).
     public func currentOrigin() async throws(StoreError) -> Origin {

@@ -3,6 +3,8 @@
 //   sambat-store-churn churn  <database> <seed>   apply central-feed batches and local writes forever
 //   sambat-store-churn replay <database> <seed>   re-apply every batch up to the saved checkpoint, then exit
 //   sambat-store-churn open   <database>          open the store and report the outcome, then exit
+//   sambat-store-churn memory <database>          open the store, apply 20 batches, and say whether
+//                                                 SQLite counted the memory it allocated
 //   sambat-store-churn defer  <database> <seed>   apply 20 batches with local writes (projected), then
 //                                                 20 closing those cases, whose projection waits; write
 //                                                 <database>.deferred and wait to be killed
@@ -130,6 +132,16 @@ struct StoreChurn {
             switch arguments[1] {
             case "open":
                 print("opened")
+            case "memory":
+                for (index, batch) in try FeedGenerator.batches(seed: 1, count: 20).enumerated() {
+                    _ = try await store.applyRemote(
+                        batch,
+                        from: .feed(from: identity.central),
+                        receivedAt: .now,
+                        feedPosition: UInt64(index + 1)
+                    )
+                }
+                print(Store.sqliteCountsMemory ? "sqlite counts memory" : "sqlite counts no memory")
             case "replay":
                 let seed = UInt64(arguments.count > 3 ? arguments[3] : "1") ?? 1
                 let central = identity.central
