@@ -42,6 +42,9 @@ public struct NodeLink: Sendable {
         case feedApplied(batchID: UInt64, feedPosition: UInt64)
         /// A feed batch could not be used (bad op bytes); it is not acknowledged.
         case feedRefused(batchID: UInt64, SyncProtocolError)
+        /// A feed batch could not be stored (the store failed); it is not acknowledged, and no
+        /// batch behind it is applied before the session starts over (``connect``).
+        case feedNotStored
         /// What the transport beneath the protocol saw (libzmq's socket monitor, or a send
         /// that could not go out).
         case transport(Transport)
@@ -113,6 +116,9 @@ public struct NodeLink: Sendable {
     private var feedEpoch: UInt64 = 0
     /// The last feed position received in this session (applied or being applied).
     private var feedReceived: UInt64 = 0
+    /// A feed batch could not be stored: the batches still coming in this session are let
+    /// go, since applying one would save a checkpoint past the ops that are missing.
+    private var feedHeld = false
     /// When to say HELLO again after central asked us to wait.
     private var retryHelloAt: ContinuousClock.Instant?
     private var helloSentAt: ContinuousClock.Instant?
@@ -177,6 +183,7 @@ public struct NodeLink: Sendable {
             localHead = max(localHead, head)
             self.checkpoint = checkpoint
             feedEpoch = epoch
+            feedHeld = false
             sayHello(at: now, into: &actions)
         case .tick(let head):
             localHead = max(localHead, head)
@@ -216,6 +223,9 @@ public struct NodeLink: Sendable {
             feedReceived = checkpoint
             actions.append(.log(.error, "refused feed batch \(batchID) from \(central): \(error.message)"))
             send(.error(error.code, error.message, batchID: batchID), at: now, into: &actions)
+        case .feedNotStored:
+            feedReceived = checkpoint
+            feedHeld = true
         }
         return actions
     }
@@ -455,7 +465,7 @@ public struct NodeLink: Sendable {
             }
             readMoreIfPossible(into: &actions)
         case .batch(let batch):
-            guard phase == .ready else { return }
+            guard phase == .ready, !feedHeld else { return }
             guard batch.receivedAtMs.count == batch.ops.count, !batch.ops.isEmpty,
                 batch.feedPosition >= UInt64(batch.ops.count), batch.feedPosition <= UInt64(Int64.max)
             else {

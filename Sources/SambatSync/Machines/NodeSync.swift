@@ -180,6 +180,7 @@ public struct NodeSync: Sendable {
             drive(linkEvent, into: &actions, at: now)
         case .feedNotStored:
             actions.append(.log(.error, "could not apply a feed batch; saying HELLO again in a second"))
+            drive(.feedNotStored, into: &actions, at: now)
             retryAt = now + .seconds(1)
         case .linkStartRead(let start):
             awaitingStart = false
