@@ -256,12 +256,18 @@ import Testing
         #expect(!done.contains(.readLinkStart))
     }
 
-    @Test func aFeedBatchThatCouldNotBeStoredLeadsToAHelloASecondLater() throws {
-        let now = ContinuousClock.now
+    /// dpupr's machine, started from `start` and welcomed by central.
+    static func welcomedMachine(from start: NodeSync.LinkStart, at now: ContinuousClock.Instant) throws -> NodeSync {
         var machine = NodeSync(central: Self.central, settings: SyncSettings(), fetchesBlobs: false)
-        let start = NodeSync.LinkStart(localHead: 0, checkpoint: 0, feedEpoch: 0)
         let first = machine.handle(.started(current: Self.origin("dpupr#1"), earlier: [], start), at: now)
         _ = machine.handle(.received(try #require(Self.welcome(for: first, frontier: 0))), at: now)
+        return machine
+    }
+
+    @Test func aFeedBatchThatCouldNotBeStoredLeadsToAHelloASecondLater() throws {
+        let now = ContinuousClock.now
+        let start = NodeSync.LinkStart(localHead: 0, checkpoint: 0, feedEpoch: 0)
+        var machine = try Self.welcomedMachine(from: start, at: now)
         #expect(
             machine.handle(.feedNotStored, at: now).contains { if case .log(.error, _) = $0 { true } else { false } }
         )
@@ -286,10 +292,8 @@ import Testing
         // Applying them would save a checkpoint beyond the batch that failed, and the HELLO
         // of the retry would then never ask for its ops again.
         let now = ContinuousClock.now
-        var machine = NodeSync(central: Self.central, settings: SyncSettings(), fetchesBlobs: false)
         let start = NodeSync.LinkStart(localHead: 0, checkpoint: 0, feedEpoch: 0)
-        let first = machine.handle(.started(current: Self.origin("dpupr#1"), earlier: [], start), at: now)
-        _ = machine.handle(.received(try #require(Self.welcome(for: first, frontier: 0))), at: now)
+        var machine = try Self.welcomedMachine(from: start, at: now)
         let failing = Self.feedBatch(id: 1, endingAt: 2, count: 2)
         #expect(machine.handle(.received(.batch(failing)), at: now).contains(.applyFeed(failing)))
         _ = machine.handle(.feedNotStored, at: now)
