@@ -227,6 +227,7 @@ let package = Package(
             name: "SambatSyncTests",
             dependencies: [
                 "SambatSync", "SambatStore", "SambatWire", "SambatCore", "SambatTestKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -1,8 +1,10 @@
 import Foundation
+import GRDB
 import SambatCore
 import SambatStore
 import SambatSync
 import SambatWire
+import Synchronization
 import Testing
 
 /// Central, offices and the mayor over real CURVE sockets on 127.0.0.1, in one process.
@@ -106,6 +108,46 @@ import Testing
         try await eventually("the office's outbox is empty") { officeLink.service.status.unsent == 0 }
         #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(central, caseID))
         #expect(officeLink.service.status.handshakesFailed == 0)
+    }
+
+    /// A feed batch waiting for the store's write lock (held here by another connection, as
+    /// the office CLI may hold it) holds up only the feed: the office's uploads go on.
+    @Test func anOfficeUploadsWhileAFeedBatchWaitsForTheWriteLock() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        let office = try world.open(SyncWorld.dpupr, .office)
+        let caseID = try await SyncWorld.dispatch(central, serial: 1)
+        // Uploads of 5 ops, at most 4 unacknowledged: 30 ops need ACKs while the lock is held.
+        var settings = SyncWorld.settings
+        settings.maximumBatchOps = 5
+        let hub = try await world.startCentral(central, settings: settings)
+        defer { hub.task.cancel() }
+        let first = world.startNode(office, endpoint: hub.endpoint)
+        try await eventually("the office holds the case") { try await office.caseState(caseID) != nil }
+        first.task.cancel()
+        _ = await first.task.result
+
+        for number in 1...30 {
+            let note = OpBody.noted(.init(text: "Catatan lapangan \(number)", visibility: .internal))
+            _ = try await office.append(note, to: caseID, actor: SyncWorld.actor("dpupr.budi"), at: .now)
+        }
+        let head = try await office.localHead()
+        let origin = try await office.currentOrigin()
+        let next = try await SyncWorld.dispatch(central, serial: 2)
+        let lock = WriteLockHolder(try DatabaseQueue(path: office.path))
+        defer { lock.release() }
+        try await eventually("another connection holds the office's write lock") { lock.isHeld }
+        let link = world.startNode(office, endpoint: hub.endpoint)
+        defer { link.task.cancel() }
+        // Well within the store's busy timeout (5 s), after which the feed batch would fail.
+        try await eventually("central holds the office's work while its store is locked", timeout: .seconds(3)) {
+            try await central.frontier(of: origin) >= head
+        }
+        #expect(try await office.caseState(next) == nil, "the feed waits for the lock")
+        lock.release()
+        try await eventually("the feed batch is applied once the lock is free") {
+            try await office.caseState(next) != nil
+        }
     }
 
     @Test func anOfficeOfflineWhileAThousandCasesWereDispatchedCatchesUp() async throws {
@@ -550,5 +592,34 @@ import Testing
         for caseID in fresh {
             #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(restored, caseID))
         }
+    }
+}
+
+/// Holds a store's write lock from its own connection, on its own thread, until released:
+/// what another process of the node (the office CLI) does while it writes.
+final class WriteLockHolder: Sendable {
+    private let held = Mutex(false)
+    private let released = DispatchSemaphore(value: 0)
+
+    init(_ connection: DatabaseQueue) {
+        let thread = Thread { [self] in
+            try? connection.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    held.withLock { $0 = true }
+                    released.wait()
+                    return .commit
+                }
+            }
+            held.withLock { $0 = false }
+        }
+        thread.start()
+    }
+
+    var isHeld: Bool { held.withLock { $0 } }
+
+    /// Lets the lock go (once; later calls do nothing).
+    func release() {
+        guard isHeld else { return }
+        released.signal()
     }
 }
