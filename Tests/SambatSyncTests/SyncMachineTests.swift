@@ -48,6 +48,22 @@ import Testing
         return link
     }
 
+    /// An apply that finishes after its batch's session ended sends no ACK.
+    ///
+    /// A node applies the feed beside its run loop, so this happens. Central would answer an
+    /// ACK before WELCOME with HELLO_REQUIRED, a needless second HELLO; the checkpoint the
+    /// apply reached is what the next HELLO asks from.
+    @Test func aFeedBatchAppliedAfterItsSessionEndedIsNotAcknowledged() throws {
+        let now = ContinuousClock.now
+        var link = Self.readyLink(at: now)
+        #expect(link.handle(.received(Self.feedBatch(id: 1, last: 10, count: 10)), at: now).contains { $0.isApply })
+        _ = link.handle(.transport(.disconnected), at: now)
+        let applied = link.handle(.feedApplied(batchID: 1, feedPosition: 10), at: now)
+        #expect(!applied.contains { if case .send(.ack) = $0 { true } else { false } })
+        let hello = try #require(Self.sentHello(link.handle(.transport(.connected), at: now)))
+        #expect(hello.feedCheckpoint == 10)
+    }
+
     @Test func aRefusedFeedBatchIsNeverSkippedByTheOneBehindIt() {
         let now = ContinuousClock.now
         var link = Self.readyLink(at: now)

@@ -211,6 +211,9 @@ public struct NodeLink: Sendable {
             readMoreIfPossible(into: &actions)
         case .feedApplied(let batchID, let position):
             checkpoint = max(checkpoint, position)
+            // The feed is applied beside the service's run loop, so this may come after the
+            // batch's session ended; the next HELLO carries the checkpoint instead.
+            guard phase == .ready else { break }
             var ack = Sambat_Sync_V1_Ack()
             ack.batchID = batchID
             ack.checkpoint = position
