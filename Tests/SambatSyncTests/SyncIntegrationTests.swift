@@ -598,28 +598,31 @@ import Testing
 /// Holds a store's write lock from its own connection, on its own thread, until released:
 /// what another process of the node (the office CLI) does while it writes.
 final class WriteLockHolder: Sendable {
-    private let held = Mutex(false)
+    private let state = Mutex((held: false, releaseAsked: false))
     private let released = DispatchSemaphore(value: 0)
 
     init(_ connection: DatabaseQueue) {
         let thread = Thread { [self] in
             try? connection.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    held.withLock { $0 = true }
+                    state.withLock { $0.held = true }
                     released.wait()
                     return .commit
                 }
             }
-            held.withLock { $0 = false }
+            state.withLock { $0.held = false }
         }
         thread.start()
     }
 
-    var isHeld: Bool { held.withLock { $0 } }
+    var isHeld: Bool { state.withLock { $0.held } }
 
-    /// Lets the lock go (once; later calls do nothing).
+    /// Lets the lock go; later calls do nothing.
     func release() {
-        guard isHeld else { return }
-        released.signal()
+        let first = state.withLock { state in
+            defer { state.releaseAsked = true }
+            return !state.releaseAsked
+        }
+        if first { released.signal() }
     }
 }

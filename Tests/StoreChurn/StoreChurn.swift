@@ -116,7 +116,7 @@ struct StoreChurn {
     static func main() async {
         let arguments = CommandLine.arguments
         guard arguments.count >= 3 else {
-            print("usage: sambat-store-churn churn|replay <database> <seed> | open <database>")
+            print("usage: sambat-store-churn churn|replay|defer <database> <seed> | open|memory <database>")
             exit(64)
         }
         do {
