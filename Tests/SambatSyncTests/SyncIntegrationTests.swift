@@ -150,6 +150,43 @@ import Testing
         }
     }
 
+    /// A feed batch the office cannot store (another connection holds its write lock past the
+    /// busy timeout), and the batches central sent behind it, all arrive after the retry: the
+    /// checkpoint never passes a batch that was not stored.
+    @Test func feedBatchesThatCouldNotBeStoredArriveAfterTheRetry() async throws {
+        let world = try SyncWorld()
+        let central = try await world.openCentral()
+        var cases: [CaseID] = []
+        for serial in 1...12 { cases.append(try await SyncWorld.dispatch(central, serial: serial)) }
+        let office = try Store.open(
+            StoreConfiguration(path: "\(world.directory)/\(SyncWorld.dpupr).sqlite", busyTimeout: .milliseconds(300)),
+            identity: NodeIdentity(node: SyncWorld.dpupr, role: .office, central: SyncWorld.central)
+        )
+        // Feed batches of 3 ops, 4 unacknowledged: several wait behind the one that fails.
+        var settings = SyncWorld.settings
+        settings.maximumBatchOps = 3
+        let hub = try await world.startCentral(central, settings: settings)
+        defer { hub.task.cancel() }
+        let lock = WriteLockHolder(try DatabaseQueue(path: office.path))
+        defer { lock.release() }
+        try await eventually("another connection holds the office's write lock") { lock.isHeld }
+        let link = world.startNode(office, endpoint: hub.endpoint)
+        defer { link.task.cancel() }
+        try await eventually("the office could not store a feed batch") {
+            world.log.all.contains { $0.contains("could not apply a feed batch") }
+        }
+        // Free at once: the batches behind the failed one would now be stored, past it.
+        lock.release()
+        try await eventually("the office holds every case") { try await office.caseIDs().count == cases.count }
+        let head = try await central.feedHead(for: SyncWorld.dpupr)
+        try await eventually("the office's checkpoint reaches central's feed head") {
+            try await office.checkpoint(for: SyncWorld.central) == head
+        }
+        for caseID in cases {
+            #expect(try await SyncWorld.hashes(office, caseID) == SyncWorld.hashes(central, caseID))
+        }
+    }
+
     @Test func anOfficeOfflineWhileAThousandCasesWereDispatchedCatchesUp() async throws {
         let world = try SyncWorld()
         let central = try await world.openCentral()
