@@ -114,9 +114,12 @@ final class CaseStateCache: Sendable {
 
 /// Lets go of large structures on a background queue instead of the thread that drops them.
 ///
-/// For the store's writer, whose every millisecond a waiting write waits too. Process-wide;
-/// the queue runs at utility priority, behind the work that matters.
-enum BackgroundRelease {
+/// For the store's writer, whose every millisecond a waiting write waits too, and for a node's
+/// feed task (owned by the store, used by `SambatSync`), whose next apply waited while the
+/// last batch's 5,000 decoded ops were freed (a tenth of the samples of the threads that
+/// decode and apply the feed in a mayor's back-fill, perf). Process-wide; the queue runs at
+/// utility priority, behind the work that matters.
+public enum BackgroundRelease {
     private static let queue = DispatchQueue(label: "sambat-store-release", qos: .utility)
     /// What waits to be let go; the queue takes it all at once, so the last reference to
     /// each value goes on the queue's thread.
@@ -127,7 +130,7 @@ enum BackgroundRelease {
     /// `take` runs before anything is queued, and what it returns goes straight into the
     /// list, so the queue holds the only reference when it runs and the caller pays nothing
     /// for the freeing.
-    static func release(_ take: () -> some Sendable) {
+    public static func release(_ take: () -> some Sendable) {
         held.withLock { $0.append(take()) }
         queue.async {
             let taken = held.withLock { list in

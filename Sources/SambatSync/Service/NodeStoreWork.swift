@@ -117,8 +117,11 @@ public struct NodeStoreWork: Sendable {
     /// Applies a feed batch, decoded ahead or now, in one durable transaction.
     private func apply(_ batch: Sambat_Sync_V1_Batch, receivedAt: Timestamp) async -> NodeSync.Event {
         var ops: [RemoteOp] = []
+        // Thousands of decoded ops are freed on a background queue, not before the next apply.
+        defer { BackgroundRelease.release { [ops] in ops } }
         do {
             let sealed = try await decodedFeed.take(batch).get()
+            defer { BackgroundRelease.release { [sealed] in sealed } }
             ops.reserveCapacity(sealed.count)
             for (index, op) in sealed.enumerated() {
                 ops.append(

@@ -301,6 +301,8 @@ public final class NodeSyncService: Service, Sendable {
             case .resetCheckpoint(let position, let epoch):
                 _ = await work.perform(.resetCheckpoint(position, epoch: epoch), receivedAt: .now)
             case .apply(let batch):
+                // The batch's encoded ops are freed on a background queue, not before the next apply.
+                defer { BackgroundRelease.release { batch } }
                 guard !failed, let result = await work.perform(.applyFeed(batch), receivedAt: .now) else { continue }
                 switch result {
                 case .feedNotStored, .link(.feedRefused):
