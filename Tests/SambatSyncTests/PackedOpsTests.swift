@@ -36,7 +36,7 @@ import Testing
 
     /// A raw DEFLATE stream of `bytes`, for packings no sender would make.
     static func deflated(_ bytes: [UInt8]) throws -> Data {
-        let packed = try #require(PackedOps.deflate(bytes))
+        let packed = try #require(PackedOps.deflate(bytes, level: PackedOps.level))
         return Data(packed)
     }
 
@@ -59,6 +59,22 @@ import Testing
         for (op, back) in zip(ops, try PackedOps.unpack(packed, maximumBytes: 1 << 20)) {
             #expect(try SealedOp(decoding: Array(back)).hash == SealedOp(decoding: Array(op)).hash)
         }
+    }
+
+    /// A catch-up's large batches are packed fast, live changes' small ones small; both unpack
+    /// to the same bytes.
+    @Test func aLargeBatchIsPackedAtTheFastLevelAndASmallOneAtTheDefault() throws {
+        let ops = try Self.uploadBacklog(count: PackedOps.bulkOps)
+        let bulk = try #require(PackedOps.pack(ops))
+        let stream = PackedOps.unpackedStream(ops)
+        #expect(bulk == Data(try #require(PackedOps.deflate(stream, level: PackedOps.bulkLevel))))
+        #expect(bulk != Data(try #require(PackedOps.deflate(stream, level: PackedOps.level))))
+        #expect(try PackedOps.unpack(bulk, maximumBytes: SyncFrames.maximumBodyBytes) == ops)
+
+        let live = Array(ops.prefix(PackedOps.bulkOps - 1))
+        let small = try #require(PackedOps.pack(live))
+        #expect(small == Data(try #require(PackedOps.deflate(PackedOps.unpackedStream(live), level: PackedOps.level))))
+        #expect(try PackedOps.unpack(small, maximumBytes: SyncFrames.maximumBodyBytes) == live)
     }
 
     /// docs/protocol.md, "Packed ops": the known-answer op of the canonical encoding, twice.
