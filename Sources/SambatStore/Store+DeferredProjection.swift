@@ -84,19 +84,28 @@ struct PendingProjection: Sendable {
 /// Stored as text, one entry per line (`o <origin> <first seq> <count>` or
 /// `r <origin> <seq>`), so `sqlite3` can show what a crash left pending.
 enum ProjectionJournal {
+    /// The row naming `inserted` and `retimed`.
+    ///
+    /// The runs are taken over each origin's seqs in order, not in the batch's order: central's
+    /// feed groups ops by case, so in feed order a mayor's back-fill averaged five ops per run
+    /// (a thousand lines per batch of 5,000), where its origins' sorted seqs form a few runs
+    /// each. A row only names ops; the order in which it names them means nothing.
     static func encode(inserted: [SealedOp], retimed: Set<OpID>) -> Data {
         var lines: [String] = []
-        var run: (origin: Origin, first: UInt64, count: UInt64)?
-        for sealed in inserted {
-            let id = sealed.op.id
-            if let current = run, current.origin == id.origin, current.first + current.count == id.seq {
-                run?.count += 1
-                continue
+        var seqs: [Origin: [UInt64]] = [:]
+        for sealed in inserted { seqs[sealed.op.id.origin, default: []].append(sealed.op.id.seq) }
+        for origin in seqs.keys.sorted() {
+            var run: (first: UInt64, count: UInt64)?
+            for seq in seqs[origin, default: []].sorted() {
+                if let current = run, current.first + current.count == seq {
+                    run?.count += 1
+                    continue
+                }
+                if let run { lines.append("o \(origin) \(run.first) \(run.count)") }
+                run = (seq, 1)
             }
-            if let run { lines.append("o \(run.origin) \(run.first) \(run.count)") }
-            run = (id.origin, id.seq, 1)
+            if let run { lines.append("o \(origin) \(run.first) \(run.count)") }
         }
-        if let run { lines.append("o \(run.origin) \(run.first) \(run.count)") }
         for id in retimed.sorted(by: { ($0.origin, $0.seq) < ($1.origin, $1.seq) }) {
             lines.append("r \(id.origin) \(id.seq)")
         }

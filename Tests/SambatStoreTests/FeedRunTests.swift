@@ -27,6 +27,33 @@ import Testing
         #expect(feeds.runs["dlh"]?.map(\.length) == [1, 1])
     }
 
+    /// A feed batch in case order names each origin's seqs out of order; its journal row
+    /// still takes one run per origin's consecutive seqs, and reads back as the same ops.
+    @Test func aJournalRowNamesAFeedBatchInCaseOrderAsEachOriginsRuns() throws {
+        let caseID = try CaseID("MJK-261129-0042")
+        var batch: [SealedOp] = []
+        // Case by case: dpupr#1/1, dlh#1/1, dpupr#1/2, dlh#1/2, ... then dpupr#1/9 after a gap.
+        for seq in 1...4 {
+            for origin in ["dpupr#1", "dlh#1"] {
+                batch.append(
+                    try StoreFixtures.forged(origin: origin, seq: UInt64(seq), caseID: caseID, body: .acknowledged)
+                )
+            }
+        }
+        batch.append(try StoreFixtures.forged(origin: "dpupr#1", seq: 9, caseID: caseID, body: .acknowledged))
+        let retimed: Set<OpID> = [try Self.id("central#1", 3)]
+        let row = ProjectionJournal.encode(inserted: batch.reversed(), retimed: retimed)
+        #expect(
+            String(decoding: row, as: UTF8.self).split(separator: "\n") == [
+                "o dlh#1 1 4", "o dpupr#1 1 4", "o dpupr#1 9 1", "r central#1 3",
+            ]
+        )
+        let named = try ProjectionJournal.decode(row, path: "journal")
+        #expect(Set(named.inserted) == Set(batch.map(\.op.id)))
+        #expect(named.inserted.count == batch.count)
+        #expect(named.retimed == Array(retimed))
+    }
+
     @Test func coverageSeesEverySeqOfOverlappingRunsAndNothingElse() {
         var coverage = FeedCoverage()
         // Sorted by first seq; 10...30 reaches past the run that starts after it.
