@@ -21,10 +21,11 @@ public enum PackedOps {
     /// The DEFLATE level of a batch of ``bulkOps`` ops or more: a catch-up, a back-fill or an
     /// office's backlog, where the sender's CPU is the cost.
     ///
-    /// zlib's fast matcher (levels 1-3) packs 5,000 ops of a year's history four times as fast
-    /// as level 6 (0.55 against 1.96 µs per op) into 12 % more bytes (16.8 against 15.0 per
-    /// op); level 1 saves no time over 2 and packs 1 % larger. At level 6 central spent a
-    /// third of its CPU in zlib while feeding a mayor's back-fill (`scripts/scale.py`, perf).
+    /// zlib's fast matcher (levels 1-3) packs 5,000 ops of a year's history 3.6 times as fast
+    /// as level 6 (0.55 against 1.96 µs per op, Python's `zlib` on the scale run's ops) into
+    /// 12 % more bytes (16.8 against 15.0 per op); level 1 saves no time over 2 and packs 1 %
+    /// larger. At level 6 central spent a third of its CPU in zlib while feeding a mayor's
+    /// back-fill (`scripts/scale.py`, perf).
     static let bulkLevel: Int32 = 2
 
     /// The fewest ops a batch packed at ``bulkLevel`` holds.
