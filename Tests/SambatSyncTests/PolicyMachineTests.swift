@@ -278,26 +278,16 @@ import Testing
         #expect(Self.helloOrigin(again) == "dpupr#1")
     }
 
-    /// A feed batch of `count` ops ending at feed position `position`.
-    static func feedBatch(id: UInt64, endingAt position: UInt64, count: Int) -> Sambat_Sync_V1_Batch {
-        var batch = Sambat_Sync_V1_Batch()
-        batch.batchID = id
-        batch.ops = (0..<count).map { Data([UInt8($0)]) }
-        batch.receivedAtMs = Array(repeating: 1_764_000_000_000, count: count)
-        batch.feedPosition = position
-        return batch
-    }
-
     @Test func batchesBehindOneThatCouldNotBeStoredAreNotAppliedPastIt() throws {
         // Applying them would save a checkpoint beyond the batch that failed, and the HELLO
         // of the retry would then never ask for its ops again.
         let now = ContinuousClock.now
         let start = NodeSync.LinkStart(localHead: 0, checkpoint: 0, feedEpoch: 0)
         var machine = try Self.welcomedMachine(from: start, at: now)
-        let failing = Self.feedBatch(id: 1, endingAt: 2, count: 2)
+        let failing = SyncMachineTests.batch(id: 1, last: 2, count: 2)
         #expect(machine.handle(.received(.batch(failing)), at: now).contains(.applyFeed(failing)))
         _ = machine.handle(.feedNotStored, at: now)
-        let behind = Self.feedBatch(id: 2, endingAt: 4, count: 2)
+        let behind = SyncMachineTests.batch(id: 2, last: 4, count: 2)
         let actions = machine.handle(.received(.batch(behind)), at: now + .milliseconds(10))
         #expect(!actions.contains { if case .applyFeed = $0 { true } else { false } })
         // The retry asks for the feed from the checkpoint before the batch that failed.
@@ -307,7 +297,7 @@ import Testing
             again.lazy.compactMap { if case .send(.hello(let hello), _) = $0 { hello } else { nil } }.first
         )
         #expect(hello.feedCheckpoint == 0)
-        let replayed = Self.feedBatch(id: 1, endingAt: 2, count: 2)
+        let replayed = SyncMachineTests.batch(id: 1, last: 2, count: 2)
         _ = machine.handle(.received(try #require(Self.welcome(for: again, frontier: 0))), at: now + .seconds(1))
         #expect(machine.handle(.received(.batch(replayed)), at: now + .seconds(1)).contains(.applyFeed(replayed)))
     }

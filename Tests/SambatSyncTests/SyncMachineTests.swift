@@ -32,12 +32,17 @@ import Testing
     }
 
     static func feedBatch(id: UInt64, last: UInt64, count: Int) -> SyncMessage {
+        .batch(batch(id: id, last: last, count: count))
+    }
+
+    /// A feed batch of `count` ops ending at feed position `last`.
+    static func batch(id: UInt64, last: UInt64, count: Int) -> Sambat_Sync_V1_Batch {
         var batch = Sambat_Sync_V1_Batch()
         batch.batchID = id
         batch.ops = Array(repeating: Data([1]), count: count)
         batch.receivedAtMs = Array(repeating: 1, count: count)
         batch.feedPosition = last
-        return .batch(batch)
+        return batch
     }
 
     /// A link that said HELLO and got its WELCOME.
