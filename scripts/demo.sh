@@ -382,7 +382,8 @@ note "Semua balasan yang diterima pelapor ini:"
 "${DOORS[@]}" replies "$FIRST_WA_PHONE" "$GRAPH_LOG" "" | show
 if [ -n "$SMSD_DB" ]; then
     note "Balasan SMS lewat Gammu (sentitems; pesan panjang dikirim beberapa bagian), lima yang pertama:"
-    sqlite3 -readonly "$SMSD_DB" "SELECT substr(DestinationNumber, 1, 6) || '****', min(Status), group_concat(TextDecoded, '')
+    # Gammu SMSD may be writing (a rollback journal, not WAL): wait for its lock, not fail.
+    sqlite3 -readonly -cmd ".timeout 10000" "$SMSD_DB" "SELECT substr(DestinationNumber, 1, 6) || '****', min(Status), group_concat(TextDecoded, '')
         FROM (SELECT * FROM sentitems ORDER BY ID, SequencePosition) GROUP BY ID ORDER BY ID LIMIT 5" | show
 fi
 
