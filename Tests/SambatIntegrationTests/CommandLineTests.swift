@@ -100,8 +100,8 @@ import Testing
     ///
     /// At central and at the mayor; the command itself fails unless every op was applied.
     @Test(arguments: ["central", "mayor"])
-    func storeBenchmarkReportsItsFiguresAsJSON(at role: String) throws {
-        let (object, line) = try Self.benchmark(
+    func storeBenchmarkReportsItsFiguresAsJSON(at role: String) async throws {
+        let (object, line) = try await Self.benchmark(
             ["store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role]
         )
         for field in [
@@ -121,8 +121,8 @@ import Testing
     /// it rebuilt its projection rows at its start, as the office did while the benchmark
     /// opened the stores without the nodes' deadline policy (its end to end then timed the
     /// rebuild of every case).
-    @Test func syncBenchmarkInProcessesTimesNoProjectionRebuild() throws {
-        let (object, line) = try Self.benchmark(
+    @Test func syncBenchmarkInProcessesTimesNoProjectionRebuild() async throws {
+        let (object, line) = try await Self.benchmark(
             ["sync", "--processes", "--json", "--ops", "2000", "--cases", "200", "--samples", "5"]
         )
         for field in ["end_to_end_ops_per_s", "wire_bytes_per_op", "catch_up_10k_s", "live_p99_ms", "reconnect_bytes"] {
@@ -134,8 +134,8 @@ import Testing
 
     /// `sambat bench webhook --json` on a short flood: every valid message stored once, no
     /// forged one, repeated deliveries answered 200 and forged ones 401.
-    @Test func webhookBenchmarkStoresEveryValidMessageOnceAndReportsItsFigures() throws {
-        let (object, line) = try Self.benchmark([
+    @Test func webhookBenchmarkStoresEveryValidMessageOnceAndReportsItsFigures() async throws {
+        let (object, line) = try await Self.benchmark([
             "webhook", "--json", "--steady-rate", "40", "--steady-seconds", "1", "--burst-rate", "200",
             "--burst-seconds", "1", "--retries-per-mille", "100", "--forged-per-mille", "100",
         ])
@@ -151,14 +151,13 @@ import Testing
 
     /// Runs `sambat bench ARGS` (with `--json`) and returns the JSON object of its last line,
     /// and the line; expects it to exit 0.
-    static func benchmark(_ arguments: [String]) throws -> (object: [String: Any]?, line: String) {
-        let result = try ProcessTestKit.runBlocking(
+    static func benchmark(_ arguments: [String]) async throws -> (object: [String: Any]?, line: String) {
+        let result = try await ProcessTestKit.run(
             try ProcessTestKit.sambatBinary(),
             ["bench"] + arguments,
-            environment: [:],
             removing: ["SAMBAT_CONFIG"]
         )
-        #expect(result.status == 0, "\(result.output)")
+        #expect(result.status == 0, "\(result.output)\n\(result.errors)")
         let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
         return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
     }

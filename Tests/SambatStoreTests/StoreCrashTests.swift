@@ -41,8 +41,8 @@ import Testing
             if round % 10 == 9 {
                 // Re-apply every committed batch: byte-identical afterwards.
                 let before = try StoreFixtures.dump(path)
-                let replay = try ProcessTestKit.runBlocking(churn.path, ["replay", path, seed])
-                #expect(replay.status == 0, "\(replay.output)")
+                let replay = try await ProcessTestKit.run(churn.path, ["replay", path, seed])
+                #expect(replay.status == 0, "\(replay.output)\(replay.errors)")
                 #expect(try StoreFixtures.dump(path) == before, "round \(round): replay changed the store")
             }
         }

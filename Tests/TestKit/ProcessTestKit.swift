@@ -42,7 +42,8 @@ public enum ProcessTestKit {
         throw Failure("\(name) not found next to the test bundle; run 'swift build --build-tests' first")
     }
 
-    /// Runs a program to completion, blocking the calling thread: for synchronous tests.
+    /// Runs a program to completion, blocking the calling thread: for short commands in
+    /// synchronous tests (a long one belongs in ``run(_:_:environment:removing:)``).
     ///
     /// `environment` is added to this process's; the keys in `removing` are taken out.
     /// - Returns: the exit status and stdout and stderr, interleaved.
@@ -80,17 +81,23 @@ public enum ProcessTestKit {
 
     /// Runs a program to completion on threads of its own, so no cooperative thread waits for it.
     ///
+    /// The test run shares as many cooperative threads as the machine has cores (two): a test
+    /// that waits minutes for a child on one of them slows every test running beside it.
+    /// `environment` is added to this process's; the keys in `removing` are taken out.
     /// - Returns: its exit status, stdout and stderr.
     /// - Throws: when the program cannot be started.
     public static func run(
         _ program: String,
         _ arguments: [String],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        removing: [String] = []
     ) async throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        var combined = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for key in removing { combined.removeValue(forKey: key) }
+        process.environment = combined
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
