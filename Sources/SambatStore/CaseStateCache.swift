@@ -155,7 +155,8 @@ public enum BackgroundRelease {
 /// which holds its last reference and touches nothing else of it.
 final class CaseStateBox: @unchecked Sendable {
     var state: CaseState
-    /// Receive times (milliseconds) of this case's ops that its projection has looked up.
+    /// Receive times (milliseconds) of this case's ops: those its projection has looked up,
+    /// and those of peers' ops written since its rows were (the deferred projection's source).
     ///
     /// The next write of the case then does not ask the log again: the stage clocks name the
     /// same milestone ops every time. Kept with the state and dropped with it, so it holds only

@@ -38,8 +38,6 @@ struct PendingProjection: Sendable {
     var cases: [CaseID: Case] = [:]
     /// Cases in the order they were first deferred, so rows are written reproducibly.
     var order: [CaseID] = []
-    /// Receive times of the deferred ops (and of re-timed ones), for the projection's stamps.
-    var receivedAt: [OpID: Timestamp] = [:]
     /// Ops held from before whose receive time a deferred batch changed.
     var retimed: Set<OpID> = []
     /// The journal rows these cases and ops came with, in order.
@@ -50,12 +48,6 @@ struct PendingProjection: Sendable {
     var since: ContinuousClock.Instant?
     /// How many of `cases` hold their state.
     var heldStates = 0
-    /// How many receive times the window before this one held.
-    ///
-    /// The first batch of a window makes room for as many, so a back-fill's window of 100,000
-    /// ops does not rehash its times at every doubling (3 % of the mayor's CPU in a back-fill,
-    /// perf).
-    var expectedTimes = 0
 
     /// Lets every held state go: a failed write may have folded uncommitted ops into them,
     /// and another process's commit may have changed their cases.
@@ -156,7 +148,6 @@ extension Store {
         try db.cachedStatement(sql: "INSERT INTO projectionJournal (ops) VALUES (?)")
             .execute(arguments: [ProjectionJournal.encode(inserted: written, retimed: session.retimedOps)])
         let journalID = db.lastInsertedRowID
-        let times = session.receiveTimes
         pendingProjection.withLock { pending in
             if pending.since == nil { pending.since = .now }
             pending.journalIDs.append(journalID)
@@ -172,13 +163,7 @@ extension Store {
                 pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: holds ? box : nil)
                 pending.order.append(caseID)
             }
-            if pending.receivedAt.isEmpty, pending.expectedTimes <= times.count {
-                // The session's table, taken as it is: the session ends with this transaction.
-                pending.receivedAt = times
-            } else {
-                if pending.receivedAt.isEmpty { pending.receivedAt.reserveCapacity(pending.expectedTimes) }
-                pending.receivedAt.merge(times) { _, new in new }
-            }
+            // The ops' receive times are in the boxes (see `WriteSession.noteReceived(_:at:)`).
             pending.retimed.formUnion(session.retimedOps)
         }
         return true
@@ -193,10 +178,7 @@ extension Store {
     func projectPending(_ db: Database) throws {
         let rows = try Row.fetchAll(db, sql: "SELECT id, ops FROM projectionJournal ORDER BY id")
         var remembered = PendingProjection()
-        pendingProjection.withLock { pending in
-            swap(&remembered, &pending)
-            pending.expectedTimes = remembered.receivedAt.count
-        }
+        pendingProjection.withLock { pending in swap(&remembered, &pending) }
         guard let last = rows.last else { return }
         let ids = rows.map { $0[0] as Int64 }
         if remembered.journalIDs == ids {
@@ -214,7 +196,7 @@ extension Store {
         var projection = CaseProjection(
             db: db,
             statements: session.statements,
-            receivedAt: pending.receivedAt,
+            receivedAt: [:],
             deadlines: deadlines,
             retimed: pending.retimed
         )

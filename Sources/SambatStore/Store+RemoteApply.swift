@@ -144,7 +144,7 @@ extension Store {
                 try session.touch(op.caseID)
                 if try session.insertOp(sealed, receivedAt: time) {
                     result.inserted += 1
-                    session.noteReceived(op.id, at: time)
+                    try session.noteReceived(op, at: time)
                     highestLamport = max(highestLamport, op.lamport)
                     try session.fold(op)
                     written.append(sealed)

@@ -13,7 +13,8 @@ struct WriteSession {
     let db: Database
     /// This transaction's prepared hot statements.
     let statements: HotStatements
-    /// Receive times of the ops written in this transaction, for projection stamps.
+    /// Receive times of the ops written in this transaction, for projection stamps (when the
+    /// projection is written in this transaction; a deferred one finds them in the case's box).
     private var receivedAt: [OpID: Timestamp] = [:]
     /// Ops already held whose stored receive time this transaction changed (central's echo):
     /// projection stamps that name them are rewritten even though the stamp is unchanged.
@@ -48,9 +49,6 @@ struct WriteSession {
     }
 
     var isCentral: Bool { store.identity.role == .central }
-
-    /// Receive times of the ops this transaction wrote or re-timed.
-    var receiveTimes: [OpID: Timestamp] { receivedAt }
 
     /// Ops already held whose receive time this transaction changed.
     var retimedOps: Set<OpID> { retimed }
@@ -150,7 +148,7 @@ struct WriteSession {
         slot.box.receiveTimes[id] = at(time)
         slot.changed = true
         retimed.insert(id)
-        noteReceived(id, at: time)
+        if !defersProjection { noteReceived(id, at: time) }
     }
 
     /// Folds `op` (already inserted) into its case's working state.
@@ -210,13 +208,31 @@ struct WriteSession {
 
     /// Makes room for a batch of `count` ops, so per-op bookkeeping does not rehash as it grows.
     mutating func expect(ops count: Int) {
-        receivedAt.reserveCapacity(count)
+        if !defersProjection { receivedAt.reserveCapacity(count) }
         slots.reserveCapacity(count)
         order.reserveCapacity(count)
     }
 
+    /// Remembers the receive time of an op this transaction wrote, for a projection written
+    /// in this transaction.
     mutating func noteReceived(_ id: OpID, at time: Timestamp) {
         receivedAt[id] = time
+    }
+
+    /// Remembers the receive time of a peer's op this transaction wrote: in the transaction's
+    /// table when it writes the projection itself, else in the case's box, where the deferred
+    /// projection finds it (the box is what it holds until it writes the case's rows).
+    ///
+    /// Merging each batch's times into one table for the deferred projection took a tenth of
+    /// the writer's Swift samples at central and at the mayor (`sambat bench sync --processes`,
+    /// `scripts/scale.py`, perf), and the table about 40 MiB of the mayor's memory in a
+    /// back-fill. A case whose box is let go before its rows are written reads the times from
+    /// the log instead. Notes and evidence are left out: no stage clock or
+    /// milestone is stamped with them, so the projection never asks for their times.
+    mutating func noteReceived(_ op: Op, at time: Timestamp) throws {
+        guard defersProjection else { return noteReceived(op.id, at: time) }
+        guard op.kind != .noted, op.kind != .evidenceAdded else { return }
+        try slot(op.caseID).box.receiveTimes[op.id] = at(time)
     }
 
     /// The stored hash of (origin, seq) in the log or in quarantine, if any.
