@@ -227,8 +227,8 @@ struct WriteSession {
     /// the writer's Swift samples at central and at the mayor (`sambat bench sync --processes`,
     /// `scripts/scale.py`, perf), and the table about 40 MiB of the mayor's memory in a
     /// back-fill. A case whose box is let go before its rows are written reads the times from
-    /// the log instead. Notes and evidence are left out: no stage clock or
-    /// milestone is stamped with them, so the projection never asks for their times.
+    /// the log instead. Notes and evidence are left out: no stage clock or milestone is stamped
+    /// with them, so the projection never asks for their times.
     mutating func noteReceived(_ op: Op, at time: Timestamp) throws {
         guard defersProjection else { return noteReceived(op.id, at: time) }
         guard op.kind != .noted, op.kind != .evidenceAdded else { return }
