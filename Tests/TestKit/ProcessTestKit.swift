@@ -54,12 +54,7 @@ public enum ProcessTestKit {
         environment: [String: String] = [:],
         removing: [String] = []
     ) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        var combined = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        for key in removing { combined.removeValue(forKey: key) }
-        process.environment = combined
+        let process = child(program, arguments, environment: environment, removing: removing)
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -67,6 +62,23 @@ public enum ProcessTestKit {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A child process not yet started: `environment` added to this process's, the keys in
+    /// `removing` taken out.
+    private static func child(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String],
+        removing: [String]
+    ) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        var combined = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for key in removing { combined.removeValue(forKey: key) }
+        process.environment = combined
+        return process
     }
 
     /// What a finished child process left behind.
@@ -82,7 +94,7 @@ public enum ProcessTestKit {
     /// Runs a program to completion on threads of its own, so no cooperative thread waits for it.
     ///
     /// The test run shares as many cooperative threads as the machine has cores (two): a test
-    /// that waits minutes for a child on one of them slows every test running beside it.
+    /// that waited minutes for a child on one of them would hold it for the whole wait.
     /// `environment` is added to this process's; the keys in `removing` are taken out.
     /// - Returns: its exit status, stdout and stderr.
     /// - Throws: when the program cannot be started.
@@ -92,12 +104,7 @@ public enum ProcessTestKit {
         environment: [String: String] = [:],
         removing: [String] = []
     ) async throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        var combined = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        for key in removing { combined.removeValue(forKey: key) }
-        process.environment = combined
+        let process = child(program, arguments, environment: environment, removing: removing)
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
