@@ -13,16 +13,28 @@ import Synchronization
 struct PendingProjection: Sendable {
     /// A case waiting for its projection rows.
     struct Case: Sendable {
-        /// What the case's rows hold: its state before its first deferred op (`nil`: no rows).
+        /// What the case's rows hold: its state before its first deferred op (`nil`: no rows),
+        /// unless ``retimedOnly``.
         let baseline: CaseBaseline?
         /// The box of the case's state after its last deferred op, held here so that the
         /// case cache letting it go does not cost the projection a fold of the log; `nil`
         /// beyond ``PendingProjection/heldStatesLimit`` or after a failed write.
         var state: CaseStateBox?
+        /// Only receive times of ops the case already held changed, and the case was not
+        /// loaded for it (``WriteSession/unloadedRetimes``): its rows hold its current state,
+        /// so that state, however the projection finds it, is also the baseline.
+        let retimedOnly: Bool
 
-        init(baseline: CaseBaseline?, state: CaseStateBox? = nil) {
+        init(baseline: CaseBaseline?, state: CaseStateBox? = nil, retimedOnly: Bool = false) {
             self.baseline = baseline
             self.state = state
+            self.retimedOnly = retimedOnly
+        }
+
+        /// What the case's rows hold, given the state the projection writes.
+        func baseline(writing state: CaseState) -> CaseBaseline? {
+            guard retimedOnly else { return baseline }
+            return state.opCount == 0 ? nil : CaseBaseline(state)
         }
     }
 
@@ -46,8 +58,20 @@ struct PendingProjection: Sendable {
     var ops = 0
     /// When the first of them was deferred.
     var since: ContinuousClock.Instant?
+    /// When the last batch was deferred.
+    var latest: ContinuousClock.Instant?
     /// How many of `cases` hold their state.
     var heldStates = 0
+
+    /// Whether the projection should be written now: the batches have paused for `quiet`,
+    /// or the first of them has waited `delay`.
+    ///
+    /// `nil` when this process deferred nothing (a journal it does not know the age of, or
+    /// none).
+    func isDue(at now: ContinuousClock.Instant, quiet: Duration, delay: Duration) -> Bool? {
+        guard let since, let latest else { return nil }
+        return latest + quiet <= now || since + delay <= now
+    }
 
     /// Lets every held state go: a failed write may have folded uncommitted ops into them,
     /// and another process's commit may have changed their cases.
@@ -149,19 +173,37 @@ extension Store {
             .execute(arguments: [ProjectionJournal.encode(inserted: written, retimed: session.retimedOps)])
         let journalID = db.lastInsertedRowID
         pendingProjection.withLock { pending in
-            if pending.since == nil { pending.since = .now }
+            let now = ContinuousClock.now
+            if pending.since == nil { pending.since = now }
+            pending.latest = now
             pending.journalIDs.append(journalID)
             pending.ops += written.count
             for (caseID, baseline, box) in session.deferredCases {
-                if pending.cases[caseID] != nil {
+                if let known = pending.cases[caseID] {
+                    if known.retimedOnly {
+                        // Loaded now for new ops: its rows hold the state it was loaded with.
+                        let holds = pending.heldStates < PendingProjection.heldStatesLimit
+                        if holds { pending.heldStates += 1 }
+                        pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: holds ? box : nil)
+                        continue
+                    }
                     // A case the cache let go was folded into a new box: keep the newest.
-                    if pending.cases[caseID]?.state != nil { pending.cases[caseID]?.state = box }
+                    if known.state != nil { pending.cases[caseID]?.state = box }
                     continue
                 }
                 let holds = pending.heldStates < PendingProjection.heldStatesLimit
                 if holds { pending.heldStates += 1 }
                 pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: holds ? box : nil)
                 pending.order.append(caseID)
+            }
+            for retime in session.unloadedRetimes {
+                if let known = pending.cases[retime.caseID] {
+                    // A state held here, out of the cache, must not keep the old time.
+                    known.state?.receiveTimes[retime.id] = retime.time
+                    continue
+                }
+                pending.cases[retime.caseID] = PendingProjection.Case(baseline: nil, retimedOnly: true)
+                pending.order.append(retime.caseID)
             }
             // The ops' receive times are in the boxes (see `WriteSession.noteReceived(_:at:)`).
             pending.retimed.formUnion(session.retimedOps)
@@ -208,10 +250,11 @@ extension Store {
                 swap(&state, &box.state)
                 defer { swap(&state, &box.state) }
                 projection.memo = box
-                try projection.write(before: entry.baseline, after: state)
+                try projection.write(before: entry.baseline(writing: state), after: state)
             } else {
                 projection.memo = nil
-                try projection.write(before: entry.baseline, after: session.foldFromDisk(caseID))
+                let state = try session.foldFromDisk(caseID)
+                try projection.write(before: entry.baseline(writing: state), after: state)
             }
         }
     }
@@ -284,15 +327,22 @@ extension Store {
         try await read(ProjectionJournal.holdsRows)
     }
 
-    /// Brings the projection rows up to date when the ops this process deferred have waited
-    /// ``StoreConfiguration/projectionDelay``; otherwise does nothing (no I/O).
+    /// Brings the projection rows up to date when peers' batches have paused for
+    /// ``StoreConfiguration/projectionQuiet``, or the first op this process deferred has
+    /// waited ``StoreConfiguration/projectionDelay``; otherwise does nothing (no I/O).
     ///
-    /// The node's projection follower calls this a few times a second: it bounds how far the
-    /// rows on disk trail the log, which bounds what a restart after a crash redoes.
+    /// The node's projection follower calls this several times a second: it bounds how far
+    /// the rows on disk trail the log, which bounds what a restart after a crash redoes.
     public func projectPendingOpsIfDue() async throws(StoreError) {
-        let since = pendingProjection.withLock { $0.since }
-        guard let since, since + projectionDelay <= .now else { return }
+        guard projectionIsDue() == true else { return }
         try await projectPendingOps()
+    }
+
+    /// Whether the projection this process deferred is due now (see
+    /// ``PendingProjection/isDue(at:quiet:delay:)``).
+    private func projectionIsDue() -> Bool? {
+        let now = ContinuousClock.now
+        return pendingProjection.withLock { $0.isDue(at: now, quiet: projectionQuiet, delay: projectionDelay) }
     }
 
     /// After a deferred commit: projects at once when the backlog is full.
@@ -317,10 +367,10 @@ extension Store {
         }
     }
 
-    /// Runs `body`, which reads projection rows, on rows that may trail the op log by up to
-    /// ``StoreConfiguration/projectionDelay``: the pending projection is written first only
-    /// when it is due, or when this process does not know since when it waits (a journal
-    /// another process or a crash left).
+    /// Runs `body`, which reads projection rows, on rows that may trail the op log while
+    /// their projection is not due (at most ``StoreConfiguration/projectionDelay``): the
+    /// pending projection is written first only when it is due, or when this process does not
+    /// know since when it waits (a journal another process or a crash left).
     ///
     /// For work that polls in the background and picks up at its next poll what it missed:
     /// an office's blob fetcher and central's reporter notifier. Through ``readProjected(_:)``
@@ -331,8 +381,7 @@ extension Store {
     func readProjectedWithinDelay<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
-        let since = pendingProjection.withLock { $0.since }
-        if let since, since + projectionDelay > .now {
+        if projectionIsDue() == false {
             return try await read(body)
         }
         return try await readProjected(body)

@@ -140,9 +140,8 @@ extension Store {
                     try self.checkDuplicate(sealed, source: source, time: time, session: &session, result: &result)
                     continue
                 }
-                // Load the case before inserting, so its "before" state does not already hold the op.
-                try session.touch(op.caseID)
                 if try session.insertOp(sealed, receivedAt: time) {
+                    try session.touch(insertedOp: op.id, of: op.caseID)
                     result.inserted += 1
                     try session.noteReceived(op, at: time)
                     highestLamport = max(highestLamport, op.lamport)

@@ -44,6 +44,7 @@ public final class Store: Sendable {
     /// How long, and for how many ops, projection rows may trail the log (see
     /// ``StoreConfiguration``).
     let projectionDelay: Duration
+    let projectionQuiet: Duration
     let projectionBacklog: Int
     /// Wakes the sync link when a local op commits.
     let localWriteSignal = LocalWriteSignal()
@@ -63,10 +64,12 @@ public final class Store: Sendable {
         cacheCapacity: Int,
         deadlines: DeadlinePolicy?,
         projectionDelay: Duration,
+        projectionQuiet: Duration,
         projectionBacklog: Int
     ) {
         self.deadlines = deadlines
         self.projectionDelay = projectionDelay
+        self.projectionQuiet = projectionQuiet
         self.projectionBacklog = max(1, projectionBacklog)
         self.path = path
         self.identity = identity
@@ -123,6 +126,7 @@ public final class Store: Sendable {
             cacheCapacity: configuration.caseCacheCapacity,
             deadlines: configuration.deadlines,
             projectionDelay: configuration.projectionDelay,
+            projectionQuiet: configuration.projectionQuiet,
             projectionBacklog: configuration.projectionBacklog
         )
         do {

@@ -32,8 +32,19 @@ public struct StoreConfiguration: Sendable {
     public var maximumPageCount: Int?
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
-    /// How long after the first deferred op the projection is brought up to date.
+    /// The longest the projection of peers' ops may wait while their batches keep arriving:
+    /// it is brought up to date at the latest this long after the first deferred op.
     public var projectionDelay: Duration
+    /// How long peers' batches must pause before their projection is brought up to date.
+    ///
+    /// A projection written while a peer's backlog streams in holds the writer that the
+    /// next batches wait for, and writes rows the next batches change again; once the stream
+    /// pauses, one projection writes each case once. A live change, which comes alone, is
+    /// projected this long after it arrives. The pause is counted from the last commit, so it
+    /// must outlast the gaps within a stream: an office's upload of 5,000-op batches to a
+    /// central that folds their cases cold commits every 0.1-0.3 s (`sambat bench sync
+    /// --processes`), and 250 ms projected in those gaps, holding both writers for a second.
+    public var projectionQuiet: Duration
     /// How many deferred ops make the store bring the projection up to date at once.
     public var projectionBacklog: Int
 
@@ -44,7 +55,8 @@ public struct StoreConfiguration: Sendable {
         self.caseCacheCapacity = caseCacheCapacity
         self.pageCacheMebibytes = 64
         self.maximumPageCount = nil
-        self.projectionDelay = .seconds(2)
+        self.projectionDelay = .seconds(5)
+        self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000
     }
 }

@@ -41,6 +41,10 @@ struct WriteSession {
     /// With ``defersProjection``: the changed cases, each with what its rows held before
     /// this transaction and the box of its state now, in the order first touched.
     private(set) var deferredCases: [(caseID: CaseID, baseline: CaseBaseline?, box: CaseStateBox)] = []
+    /// With ``defersProjection``: ops whose receive time central's echo changed, of cases
+    /// this process held in no box, which were therefore not loaded (see
+    /// ``adoptReceiveTime(_:of:time:)``); the time in milliseconds.
+    private(set) var unloadedRetimes: [(caseID: CaseID, id: OpID, time: Int64)] = []
 
     init(store: Store, db: Database) {
         self.store = store
@@ -53,9 +57,16 @@ struct WriteSession {
     /// Ops already held whose receive time this transaction changed.
     var retimedOps: Set<OpID> { retimed }
 
-    /// Cases whose state this transaction changed, in the order they were first touched.
+    /// Cases whose state or receive times this transaction changed, in the order they were
+    /// first touched.
     var changedCases: [CaseID] {
-        order.filter { slots[$0]?.changed == true }
+        var changed = order.filter { slots[$0]?.changed == true }
+        // A case with a slot is in `order` already; one without may have several retimes.
+        var unloaded: Set<CaseID> = []
+        for retime in unloadedRetimes where slots[retime.caseID] == nil && unloaded.insert(retime.caseID).inserted {
+            changed.append(retime.caseID)
+        }
+        return changed
     }
 
     // MARK: - Cases
@@ -81,6 +92,16 @@ struct WriteSession {
         _ = try slot(caseID)
     }
 
+    /// Loads the case of an op this transaction has just inserted, with its state as it was
+    /// before the op (a fold from the log leaves the op out; a state in memory never held it).
+    ///
+    /// Loading after the insert, not before, means an op already held (central's echo of an
+    /// office's own upload) loads no case at all; see ``adoptReceiveTime(_:of:time:)``.
+    mutating func touch(insertedOp id: OpID, of caseID: CaseID) throws {
+        guard slots[caseID] == nil else { return }
+        _ = try slot(caseID, excluding: (try logKey(of: id.origin), Int64(id.seq)))
+    }
+
     /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
     mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID) throws -> UInt32? {
         let box = try slot(caseID).box
@@ -95,27 +116,33 @@ struct WriteSession {
     /// The state stays in its cached box (not copied), so folding mutates it in place; a new
     /// box goes into the cache in ``cacheStates()``, and the cache is cleared when the
     /// transaction rolls back.
-    private mutating func slot(_ caseID: CaseID) throws -> CaseSlot {
+    private mutating func slot(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
         let cached = store.cache.box(caseID)
-        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID)))
+        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted)))
         slots[caseID] = slot
         order.append(caseID)
         return slot
     }
 
-    func foldFromDisk(_ caseID: CaseID) throws -> CaseState {
-        let ops = try loadOps(of: caseID).map(\.sealed.op)
+    func foldFromDisk(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseState {
+        let ops = try loadOps(of: caseID, excluding: inserted).map(\.sealed.op)
         return store.fold.fold(ops, caseID: caseID)
     }
 
-    func loadOps(of caseID: CaseID) throws -> [StoredOp] {
+    /// The op log's key of one row: its origin's integer key and its seq.
+    typealias LogRowKey = (originKey: Int64, seq: Int64)
+
+    /// The stored ops of a case, decoded and checked against their hashes; `excluding` one
+    /// row, which is not decoded at all.
+    func loadOps(of caseID: CaseID, excluding skipped: LogRowKey? = nil) throws -> [StoredOp] {
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT bytes, hash, receivedAt FROM op WHERE caseKey = ?"),
+            db.cachedStatement(sql: "SELECT bytes, hash, receivedAt, originKey, seq FROM op WHERE caseKey = ?"),
             arguments: [CaseKey.of(caseID)]
         )
         var ops: [StoredOp] = []
         while let row = try rows.next() {
+            if let skipped, row[3] as Int64 == skipped.originKey, row[4] as Int64 == skipped.seq { continue }
             let stored = try store.decodeStored(row)
             guard stored.sealed.op.caseID == caseID else {
                 throw StoreError(
@@ -144,10 +171,20 @@ struct WriteSession {
         statement.bind(2, try logKey(of: id.origin))
         statement.bind(3, Int64(id.seq))
         guard try statement.execute() > 0 else { return }
+        retimed.insert(id)
+        if defersProjection, slots[caseID] == nil, store.cache.box(caseID) == nil {
+            // Central echoes an office's upload back to it, so after the office's restart
+            // (or a month of CLI work) every case of its backlog comes back cold: loading each
+            // meant folding its whole history from the log, half of the office's CPU while it
+            // uploaded (`sambat bench sync --processes`, perf), on the core central's writer
+            // needed. The case's state does not depend on receive times, so its rows hold its
+            // state still; the deferred projection folds it once, when it writes them.
+            unloadedRetimes.append((caseID, id, at(time)))
+            return
+        }
         let slot = try slot(caseID)
         slot.box.receiveTimes[id] = at(time)
         slot.changed = true
-        retimed.insert(id)
         if !defersProjection { noteReceived(id, at: time) }
     }
 

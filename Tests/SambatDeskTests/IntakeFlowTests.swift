@@ -29,7 +29,10 @@ import Testing
 
         init(_ scratch: Scratch, projectionDelay: Duration? = nil) throws {
             var configuration = StoreConfiguration(path: scratch.file("central.sqlite"))
-            if let projectionDelay { configuration.projectionDelay = projectionDelay }
+            if let projectionDelay {
+                configuration.projectionDelay = projectionDelay
+                configuration.projectionQuiet = projectionDelay
+            }
             store = try Store.open(
                 configuration,
                 identity: NodeIdentity(node: node("central"), role: .central, central: node("central"))

@@ -125,6 +125,7 @@ struct StoreChurn {
             if arguments[1] == "defer" {
                 // Nothing projects on its own: the kill must find the projection behind the log.
                 configuration.projectionDelay = .seconds(3_600)
+                configuration.projectionQuiet = .seconds(3_600)
                 configuration.projectionBacklog = .max
                 configuration.deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
             }

@@ -2,8 +2,8 @@ import Logging
 import SambatStore
 import ServiceLifecycle
 
-/// Keeps a node's projection rows (listings, reports) within the store's projection delay of
-/// its op log while batches from peers arrive; owned by the node's service group.
+/// Keeps a node's projection rows (listings, reports) close behind its op log while batches
+/// from peers arrive; owned by the node's service group.
 ///
 /// A peer's batch commits to the op log first and leaves its projection rows for later
 /// (``Store/applyRemote(_:from:receivedAt:feedPosition:)``). Reads never see that lag, but
@@ -13,7 +13,8 @@ import ServiceLifecycle
 struct ProjectionFollower: Service {
     let store: Store
     let logger: Logger
-    /// How often it looks: a fraction of the store's delay (2 s by default).
+    /// How often it looks: a fraction of the pause after which the store projects (1 s by
+    /// default), so a live change's rows follow it within about that pause.
     var interval: Duration = .milliseconds(250)
 
     func run() async throws {
