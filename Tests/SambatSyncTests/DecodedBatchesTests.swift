@@ -6,7 +6,7 @@ import Testing
 
 /// The feed pipeline's decoding stage: a batch decoded ahead is found by the apply exactly
 /// when it is the same batch, and what the stage keeps stays bounded.
-@Suite struct DecodedFeedBatchesTests {
+@Suite struct DecodedBatchesTests {
     static func batch(_ id: UInt64, _ ops: [Data]) -> Sambat_Sync_V1_Batch {
         var batch = Sambat_Sync_V1_Batch()
         batch.batchID = id
@@ -14,18 +14,18 @@ import Testing
         return batch
     }
 
-    static func hashes(_ decoded: DecodedFeedBatches.Decoded) throws -> [String] {
+    static func hashes(_ decoded: DecodedBatches.Decoded) throws -> [String] {
         try decoded.get().map(\.hash.description)
     }
 
     @Test func aBatchDecodedAheadIsTakenOnceAndEqualsADecodeNow() async throws {
         let ops = try PackedOpsTests.uploadBacklog(count: 300)
-        let stage = DecodedFeedBatches()
+        let stage = DecodedBatches()
         await stage.decodeAhead(Self.batch(1, ops))
         #expect(stage.waiting == 1)
         let taken = try Self.hashes(await stage.take(Self.batch(1, ops)))
         #expect(stage.waiting == 0)
-        let now = try Self.hashes(await DecodedFeedBatches().take(Self.batch(1, ops)))
+        let now = try Self.hashes(await DecodedBatches().take(Self.batch(1, ops)))
         #expect(taken == now)
         #expect(taken == (try ops.map { try SealedOp(decoding: Array($0)).hash.description }))
     }
@@ -34,7 +34,7 @@ import Testing
     /// anew, never answered with what was decoded for the other.
     @Test func anotherBatchUnderTheSameIdIsDecodedAnew() async throws {
         let ops = try PackedOpsTests.uploadBacklog(count: 40)
-        let stage = DecodedFeedBatches()
+        let stage = DecodedBatches()
         await stage.decodeAhead(Self.batch(7, Array(ops.prefix(20))))
         let taken = try Self.hashes(await stage.take(Self.batch(7, Array(ops.suffix(20)))))
         #expect(taken == (try ops.suffix(20).map { try SealedOp(decoding: Array($0)).hash.description }))
@@ -45,7 +45,7 @@ import Testing
     func anOpThatDoesNotDecodeIsNamedByItsIndex(decodedAhead: Bool) async throws {
         var ops = try PackedOpsTests.uploadBacklog(count: 10)
         ops[6][ops[6].count - 1] ^= 0xFF
-        let stage = DecodedFeedBatches()
+        let stage = DecodedBatches()
         if decodedAhead { await stage.decodeAhead(Self.batch(3, ops)) }
         guard case .failure(let error) = await stage.take(Self.batch(3, ops)) else {
             Issue.record("a batch with a damaged op decoded")
@@ -57,13 +57,13 @@ import Testing
     /// Batches never taken (refused by the machine, or of a replaced session) are let go:
     /// by the bound, and when a later batch is taken.
     @Test func batchesNeverTakenAreLetGo() async throws {
-        let ops = try PackedOpsTests.uploadBacklog(count: 2 * DecodedFeedBatches.capacity + 2)
-        let stage = DecodedFeedBatches()
-        for index in 0..<(DecodedFeedBatches.capacity + 2) {
+        let ops = try PackedOpsTests.uploadBacklog(count: 2 * DecodedBatches.capacity + 2)
+        let stage = DecodedBatches()
+        for index in 0..<(DecodedBatches.capacity + 2) {
             await stage.decodeAhead(Self.batch(UInt64(index), [ops[index]]))
         }
-        #expect(stage.waiting == DecodedFeedBatches.capacity)
+        #expect(stage.waiting == DecodedBatches.capacity)
         _ = await stage.take(Self.batch(5, [ops[5]]))
-        #expect(stage.waiting == DecodedFeedBatches.capacity + 1 - 5)
+        #expect(stage.waiting == DecodedBatches.capacity + 1 - 5)
     }
 }

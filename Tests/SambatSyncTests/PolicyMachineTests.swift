@@ -106,6 +106,45 @@ import Testing
         #expect(later.contains { if case .lookUpHello = $0 { true } else { false } })
     }
 
+    /// Central's socket reader decodes an arrival's frames ahead of the hub (and an upload's
+    /// ops ahead of the writer): the hub acts on what the reader decoded exactly as on frames
+    /// it decodes itself, a refusal included, and still only after the enrolment check.
+    @Test func aMessageDecodedByTheReaderIsHandledAsOneTheHubDecodes() {
+        let now = ContinuousClock.now
+        func handled(_ arrival: CentralHub.Arrival, peer: EnrolledPeer? = Self.peer()) -> [CentralHub.Action] {
+            var hub = Self.hubWithSession(on: 1, at: now)
+            _ = hub.handle(.arrived(arrival), at: now)
+            return hub.handle(.senderLookedUp(arrival, peer: peer, storeFailed: false), at: now)
+        }
+        func decodedAhead(_ arrival: CentralHub.Arrival) -> CentralHub.Arrival {
+            var ahead = arrival
+            ahead.decoded = Result { () throws(SyncProtocolError) in try SyncFrames.decode(arrival.frames) }
+            return ahead
+        }
+        var batch = Sambat_Sync_V1_Batch()
+        batch.batchID = 4
+        batch.ops = [Data([1, 2, 3])]
+        let upload = Self.arrival(.batch(batch), on: 1)
+        for arrival in [upload, decodedAhead(upload)] {
+            let actions = handled(arrival)
+            #expect(
+                actions.contains { action in
+                    guard case .applyUpload(let applied, _, _, _) = action else { return false }
+                    return applied == batch
+                },
+                "the upload was not applied: \(actions)"
+            )
+            // From a node no longer enrolled, nothing is applied.
+            let revoked = handled(arrival, peer: Self.peer(status: .revoked))
+            #expect(revoked.contains { $0.sentMessage(to: [1])?.errorCode == .notEnrolled })
+            #expect(!revoked.contains { if case .applyUpload = $0 { true } else { false } })
+        }
+        let garbage = CentralHub.Arrival(connection: [1], node: Self.dpupr, key: Self.key, frames: [[1, 3], [0xFF]])
+        for arrival in [garbage, decodedAhead(garbage)] {
+            #expect(handled(arrival).contains { $0.sentMessage(to: [1])?.errorCode == .malformed })
+        }
+    }
+
     @Test func aStoreBehindCentralForItsOwnOriginIsRefused() {
         let now = ContinuousClock.now
         var hub = CentralHub(settings: SyncSettings())

@@ -30,13 +30,24 @@ public struct CentralHub: Sendable {
         public var key: String
         /// The message's frames after the routing id.
         public var frames: [[UInt8]]
+        /// The frames already decoded by the socket reader (which decodes an upload's ops
+        /// ahead of the writer, and then lets `frames` go), or `nil` for the hub to decode
+        /// them.
+        public var decoded: Result<SyncMessage, SyncProtocolError>?
 
         /// An arrival on `connection` from `node`, authenticated with `key`.
-        public init(connection: Connection, node: NodeID, key: String, frames: [[UInt8]]) {
+        public init(
+            connection: Connection,
+            node: NodeID,
+            key: String,
+            frames: [[UInt8]],
+            decoded: Result<SyncMessage, SyncProtocolError>? = nil
+        ) {
             self.connection = connection
             self.node = node
             self.key = key
             self.frames = frames
+            self.decoded = decoded
         }
     }
 
@@ -277,7 +288,11 @@ public struct CentralHub: Sendable {
         }
         let message: SyncMessage
         do {
-            message = try SyncFrames.decode(arrival.frames)
+            if let decoded = arrival.decoded {
+                message = try decoded.get()
+            } else {
+                message = try SyncFrames.decode(arrival.frames)
+            }
         } catch {
             actions.append(.log(.warning, "refused a malformed message: \(error.message)", node: node))
             answer(.error(error.code, error.message))

@@ -11,6 +11,8 @@ public import SambatStore
 public struct CentralStoreWork: Sendable {
     /// Central's store.
     public let store: Store
+    /// Peers' upload batches decoded ahead of their apply; whoever reads the socket fills it.
+    public let decodedUploads = DecodedBatches()
     private let logger: Logger
 
     /// Work on `store`, logging store failures to `logger`.
@@ -213,13 +215,10 @@ public struct CentralStoreWork: Sendable {
         }
         guard let origin else { return refused(.helloRequired, "say HELLO first") }
         let ops: [RemoteOp]
-        do {
-            ops = try await SealedOp.decodeBatch(
-                batch.ops.map { Array($0) },
-                parallelism: SyncSettings.decodingParallelism
-            )
-            .map { RemoteOp($0) }
-        } catch {
+        switch await decodedUploads.take(batch) {
+        case .success(let decoded):
+            ops = decoded.map { RemoteOp($0) }
+        case .failure(let error):
             return refused(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
         }
         do {

@@ -2,16 +2,19 @@ import Foundation
 public import SambatCore
 import Synchronization
 
-/// The decoding stage of a node's feed pipeline: feed batches decoded (every op parsed and its
-/// hash checked) as they arrive, ahead of the writer.
+/// The decoding stage of a sync pipeline: batches decoded (every op parsed and its hash
+/// checked) as they arrive, ahead of the writer.
 ///
-/// Owned by ``NodeStoreWork``. ``NodeSyncService``'s socket reader decodes each feed batch
-/// here before it hands the message on, so while the writer commits one batch the reader
-/// decodes the next ones on the other core; ``take(_:)`` then finds the batch done. Order is
-/// kept because the writer still applies batches one at a time, as the machine asks.
-/// Holds at most ``capacity`` batches, so a batch the machine never applies (refused, or
-/// from a session since replaced) costs memory only until later ones push it out.
-public final class DecodedFeedBatches: Sendable {
+/// Owned by ``NodeStoreWork`` for central's feed and by ``CentralStoreWork`` for the peers'
+/// uploads. The socket reader (``NodeSyncService``'s, ``CentralSyncService``'s) decodes each
+/// batch here before it hands the message on, so while the writer commits one batch the
+/// reader decodes the next ones on the other core; ``take(_:)`` then finds the batch done.
+/// Order is kept because the writer still applies batches one at a time, as the machine
+/// asks. A batch is found only with its id and the very same bytes, so batches of two peers
+/// that share an id cannot be mistaken for each other. Holds at most ``capacity`` batches,
+/// so a batch the machine never applies (refused, or from a session since replaced) costs
+/// memory only until later ones push it out.
+public final class DecodedBatches: Sendable {
     /// A batch's ops decoded, or the first op that does not decode.
     public typealias Decoded = Result<[SealedOp], BatchDecodingError>
 
@@ -32,9 +35,16 @@ public final class DecodedFeedBatches: Sendable {
     /// How many decoded batches wait to be taken.
     public var waiting: Int { entries.withLock { $0.count } }
 
+    /// How many parts a batch decoded ahead is decoded in: one core fewer than the machine
+    /// has (at least one), so the writer, which this stage works beside, keeps a core.
+    ///
+    /// With a part per core, central's two decoding threads took the writer's core while it
+    /// committed the batch before (`sambat bench sync --processes`, 2 cores).
+    static let aheadParallelism = max(1, SyncSettings.decodingParallelism - 1)
+
     /// Decodes the ops of `batch` and keeps them for ``take(_:)``.
     public func decodeAhead(_ batch: Sambat_Sync_V1_Batch) async {
-        let decoded = await Self.decode(batch.ops)
+        let decoded = await Self.decode(batch.ops, parallelism: Self.aheadParallelism)
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeFirst() }
             entries.append(Entry(batchID: batch.batchID, encoded: batch.ops, decoded: decoded))
@@ -56,14 +66,13 @@ public final class DecodedFeedBatches: Sendable {
             return decoded
         }
         if let ahead { return ahead }
-        return await Self.decode(batch.ops)
+        // The writer waits for this one: every core.
+        return await Self.decode(batch.ops, parallelism: SyncSettings.decodingParallelism)
     }
 
-    private static func decode(_ ops: [Data]) async -> Decoded {
+    private static func decode(_ ops: [Data], parallelism: Int) async -> Decoded {
         do throws(BatchDecodingError) {
-            return .success(
-                try await SealedOp.decodeBatch(ops.map { Array($0) }, parallelism: SyncSettings.decodingParallelism)
-            )
+            return .success(try await SealedOp.decodeBatch(ops.map { Array($0) }, parallelism: parallelism))
         } catch {
             return .failure(error)
         }

@@ -12,7 +12,7 @@ public struct NodeStoreWork: Sendable {
     /// The node's store.
     public let store: Store
     /// Feed batches decoded ahead of their apply; whoever reads the socket fills it.
-    public let decodedFeed = DecodedFeedBatches()
+    public let decodedFeed = DecodedBatches()
     private let logger: Logger
 
     /// Work on `store`, logging to `logger`.

@@ -334,7 +334,7 @@ public final class NodeSyncService: Service, Sendable {
     private func read(
         _ socket: ZMQSocket,
         into input: AsyncStream<Input>.Continuation,
-        decodingInto decodedFeed: DecodedFeedBatches
+        decodingInto decodedFeed: DecodedBatches
     ) async {
         for await message in socket.messages {
             let size = message.frames.reduce(0) { $0 + $1.count }
