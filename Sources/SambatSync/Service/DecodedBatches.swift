@@ -38,8 +38,8 @@ public final class DecodedBatches: Sendable {
     /// How many parts a batch decoded ahead is decoded in: one core fewer than the machine
     /// has (at least one), so the writer, which this stage works beside, keeps a core.
     ///
-    /// With a part per core, central's two decoding threads took the writer's core while it
-    /// committed the batch before (`sambat bench sync --processes`, 2 cores).
+    /// On two cores, one part and two could not be told apart in `sambat bench sync
+    /// --processes` (docs/benchmarks.md, sixth session); the rule stands on its reason.
     static let aheadParallelism = max(1, SyncSettings.decodingParallelism - 1)
 
     /// Decodes the ops of `batch` and keeps them for ``take(_:)``.
