@@ -73,6 +73,14 @@ struct PendingProjection: Sendable {
         return latest + quiet <= now || since + delay <= now
     }
 
+    /// `box`, to be held for the projection while fewer than ``heldStatesLimit`` states are
+    /// held (and then counted), else `nil`.
+    mutating func holdIfRoom(_ box: CaseStateBox) -> CaseStateBox? {
+        guard heldStates < Self.heldStatesLimit else { return nil }
+        heldStates += 1
+        return box
+    }
+
     /// Lets every held state go: a failed write may have folded uncommitted ops into them,
     /// and another process's commit may have changed their cases.
     ///
@@ -182,18 +190,15 @@ extension Store {
                 if let known = pending.cases[caseID] {
                     if known.retimedOnly {
                         // Loaded now for new ops: its rows hold the state it was loaded with.
-                        let holds = pending.heldStates < PendingProjection.heldStatesLimit
-                        if holds { pending.heldStates += 1 }
-                        pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: holds ? box : nil)
+                        let held = pending.holdIfRoom(box)
+                        pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: held)
                         continue
                     }
                     // A case the cache let go was folded into a new box: keep the newest.
                     if known.state != nil { pending.cases[caseID]?.state = box }
                     continue
                 }
-                let holds = pending.heldStates < PendingProjection.heldStatesLimit
-                if holds { pending.heldStates += 1 }
-                pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: holds ? box : nil)
+                pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: pending.holdIfRoom(box))
                 pending.order.append(caseID)
             }
             for retime in session.unloadedRetimes {

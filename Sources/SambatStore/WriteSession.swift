@@ -87,11 +87,6 @@ struct WriteSession {
         return slot.box.state
     }
 
-    /// Loads a case into this session (if it is not already), without copying its state out.
-    mutating func touch(_ caseID: CaseID) throws {
-        _ = try slot(caseID)
-    }
-
     /// Loads the case of an op this transaction has just inserted, with its state as it was
     /// before the op (a fold from the log leaves the op out; a state in memory never held it).
     ///

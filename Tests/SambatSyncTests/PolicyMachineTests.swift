@@ -145,6 +145,35 @@ import Testing
         }
     }
 
+    /// An upload over the ops or bytes a batch may carry is refused whole, and is not decoded
+    /// ahead by central's socket reader; one at the limits is applied.
+    @Test func anUploadOverTheBatchLimitsIsRefusedWhole() {
+        let now = ContinuousClock.now
+        let settings = SyncSettings()
+        func upload(_ ops: [Data]) -> Sambat_Sync_V1_Batch {
+            var batch = Sambat_Sync_V1_Batch()
+            batch.batchID = 9
+            batch.ops = ops
+            return batch
+        }
+        let atLimits = [
+            upload(Array(repeating: Data([1]), count: settings.maximumBatchOps)),
+            upload([Data(count: settings.maximumBatchBytes)]),
+        ]
+        let over = [
+            upload(Array(repeating: Data([1]), count: settings.maximumBatchOps + 1)),
+            upload([Data(count: settings.maximumBatchBytes), Data([1])]),
+        ]
+        for (batch, admitted) in atLimits.map({ ($0, true) }) + over.map({ ($0, false) }) {
+            #expect(settings.admits(batch) == admitted)
+            var hub = Self.hubWithSession(on: 1, at: now)
+            let actions = Self.deliver(.batch(batch), on: 1, to: &hub, at: now)
+            let applied = actions.contains { if case .applyUpload = $0 { true } else { false } }
+            #expect(applied == admitted, "\(batch.ops.count) ops: \(actions)")
+            #expect(actions.contains { $0.sentMessage(to: [1])?.errorCode == .invalidBatch } == !admitted)
+        }
+    }
+
     @Test func aStoreBehindCentralForItsOwnOriginIsRefused() {
         let now = ContinuousClock.now
         var hub = CentralHub(settings: SyncSettings())

@@ -185,8 +185,8 @@ public struct PeerSession: Sendable {
                 actions.append(.send(.error(.unexpectedMessage, "the mayor node is read-only", batchID: batch.batchID)))
                 return
             }
-            let bytes = batch.ops.reduce(0) { $0 + $1.count }
-            guard batch.ops.count <= settings.maximumBatchOps, bytes <= settings.maximumBatchBytes else {
+            guard settings.admits(batch) else {
+                let bytes = batch.ops.reduce(0) { $0 + $1.count }
                 let message =
                     "a batch may carry at most \(settings.maximumBatchOps) ops and \(settings.maximumBatchBytes) bytes; "
                     + "this one has \(batch.ops.count) ops and \(bytes) bytes"

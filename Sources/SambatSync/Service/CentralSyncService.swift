@@ -153,9 +153,7 @@ public final class CentralSyncService: Service, Sendable {
         arrival.decoded = decoded
         // Not kept twice while the message waits for the hub.
         arrival.frames = []
-        guard case .success(.batch(let batch)) = decoded, batch.ops.count <= settings.maximumBatchOps,
-            batch.ops.reduce(0, { $0 + $1.count }) <= settings.maximumBatchBytes
-        else { return }
+        guard case .success(.batch(let batch)) = decoded, settings.admits(batch) else { return }
         await decodedUploads.decodeAhead(batch)
     }
 
