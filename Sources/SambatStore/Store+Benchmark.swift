@@ -171,6 +171,7 @@ extension Store {
                     projection.memo = memo
                     try projection.write(before: baseline, after: state)
                 }
+                try projection.finish()
                 try db.execute(sql: "DELETE FROM benchJournal")
             }
             elapsed += clock.now - projectionStart

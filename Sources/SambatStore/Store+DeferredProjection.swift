@@ -262,6 +262,7 @@ extension Store {
                 try projection.write(before: entry.baseline(writing: state), after: state)
             }
         }
+        try projection.finish()
     }
 
     /// Writes the projection of every case the journal rows name, each from a fold of its ops
@@ -308,6 +309,7 @@ extension Store {
                 after: fold.fold(ops, caseID: caseID)
             )
         }
+        try projection.finish()
         // Cached cases remember rows as this process last wrote them; these were written anew.
         cache.removeAll()
     }

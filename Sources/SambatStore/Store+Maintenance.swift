@@ -271,11 +271,16 @@ extension Store {
                 // In ticket order, as before the log was keyed by integers.
                 let ids = try Int64.fetchAll(db, sql: "SELECT DISTINCT caseKey FROM op").compactMap(CaseKey.caseID)
                 let session = WriteSession(store: self, db: db)
+                let projection = CaseProjection(
+                    db: db,
+                    statements: session.statements,
+                    receivedAt: [:],
+                    deadlines: deadlines
+                )
                 for caseID in ids.sorted() {
-                    let state = try session.foldFromDisk(caseID)
-                    try CaseProjection(db: db, statements: session.statements, receivedAt: [:], deadlines: deadlines)
-                        .write(before: nil, after: state)
+                    try projection.write(before: nil, after: session.foldFromDisk(caseID))
                 }
+                try projection.finish()
                 try db.execute(sql: "UPDATE nodeMeta SET deadlines = ? WHERE id = 1", arguments: [fingerprint])
                 // Cached cases remember the rows they last wrote; these rows are new.
                 cache.removeAll()

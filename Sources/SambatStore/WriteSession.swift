@@ -411,6 +411,7 @@ struct WriteSession {
             projection.memo = slot.box
             try projection.write(before: baseline, after: state)
         }
+        try projection.finish()
     }
 
     /// Puts every case of the transaction into the store's cache, as used; the last call of a

@@ -3,14 +3,15 @@ import GRDB
 import SambatCore
 
 /// Writes a case's projection rows (`caseView`, `assignment`, `caseConflict`, `evidence`,
-/// `caseStage`, `officeStats`) from its folded state, touching only what changed since the
+/// `caseStage`, `officeStats`, `officeWork`) from its folded state, touching only what changed since the
 /// previous state.
 ///
 /// Due times, stage clocks and the report's per-office counts are written when a milestone,
 /// an assignment, the tier or the topic changed (never for a note), so listings and reports
-/// read them through indexes instead of folding every case.
+/// read them through indexes instead of folding every case. The per-office counts are summed
+/// over the transaction's cases and written by ``finish()``.
 ///
-/// Used inside a write transaction; not `Sendable`.
+/// Used inside a write transaction, one per transaction; not `Sendable`.
 struct CaseProjection {
     let db: Database
     /// The transaction's prepared hot statements.
@@ -27,7 +28,20 @@ struct CaseProjection {
     /// Receive times, stage rows and report columns are compared against it and kept up to
     /// date instead of asking SQLite; `nil` asks SQLite every time (a rebuild).
     var memo: CaseStateBox?
+    /// The per-office report counts the cases written so far changed, not yet written.
+    let tally = OfficeTally()
 
+    /// Writes what the cases written so far changed in the per-office report counts.
+    ///
+    /// Call once, after the transaction's last case and before it commits: until then those
+    /// counts are only summed in memory.
+    func finish() throws {
+        try tally.write(with: statements)
+    }
+
+    /// Brings a case's rows from what they held (`before`; `nil` when it had none) to `state`.
+    ///
+    /// The per-office report counts wait for ``finish()``.
     func write(before: CaseBaseline?, after state: CaseState) throws {
         let caseID = state.caseID.rawValue
         // Receive times that did not change are kept from the row (NULL means "keep").
@@ -250,31 +264,11 @@ struct CaseProjection {
             for (metric, before, after) in [
                 (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
             ] where before.map(OfficeWork.minute) != after.map(OfficeWork.minute) {
-                if let before { try count(OfficeWork.minute(before), metric: metric, of: assignment.office, by: -1) }
-                if let after { try count(OfficeWork.minute(after), metric: metric, of: assignment.office, by: 1) }
+                if let before { tally.count(OfficeWork.minute(before), metric: metric, of: assignment.office, by: -1) }
+                if let after { tally.count(OfficeWork.minute(after), metric: metric, of: assignment.office, by: 1) }
             }
             let delta = reads.counts.subtracting(old?.counts ?? OfficeCounts())
-            guard delta != OfficeCounts() else { continue }
-            let add = try statements(
-                """
-                INSERT INTO officeStats (office, assigned, returned, resolved, resolvedLate, open, acknowledged,
-                                         followedUp)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (office) DO UPDATE SET
-                    assigned = assigned + excluded.assigned, returned = returned + excluded.returned,
-                    resolved = resolved + excluded.resolved, resolvedLate = resolvedLate + excluded.resolvedLate,
-                    open = open + excluded.open, acknowledged = acknowledged + excluded.acknowledged,
-                    followedUp = followedUp + excluded.followedUp
-                """
-            )
-            add.bind(1, assignment.office.rawValue)
-            for (offset, value) in [
-                delta.assigned, delta.returned, delta.resolved, delta.resolvedLate, delta.open, delta.acknowledged,
-                delta.followedUp,
-            ].enumerated() {
-                add.bind(Int32(2 + offset), value)
-            }
-            try add.execute()
+            if delta != OfficeCounts() { tally.add(delta, to: assignment.office) }
         }
     }
 
@@ -309,49 +303,6 @@ struct CaseProjection {
         update.bind(6, caseID)
         try update.execute()
         memo?.caseReads = reads
-    }
-
-    /// Adds `change` to the office's count of work times of `minute` (and of its hour).
-    private func count(_ minute: Int64, metric: Int, of office: NodeID, by change: Int) throws {
-        // Literal SQL per table: hot statements are keyed by their literal.
-        let tables: [(add: HotStatement, prune: HotStatement, bucket: Int64)] = [
-            (
-                try statements(
-                    """
-                    INSERT INTO officeWork (office, metric, minute, count) VALUES (?1, ?2, ?3, ?4)
-                    ON CONFLICT (office, metric, minute) DO UPDATE SET count = count + ?4
-                    """
-                ),
-                try statements("DELETE FROM officeWork WHERE office = ? AND metric = ? AND minute = ? AND count <= 0"),
-                minute
-            ),
-            (
-                try statements(
-                    """
-                    INSERT INTO officeWorkHour (office, metric, hour, count) VALUES (?1, ?2, ?3, ?4)
-                    ON CONFLICT (office, metric, hour) DO UPDATE SET count = count + ?4
-                    """
-                ),
-                try statements(
-                    "DELETE FROM officeWorkHour WHERE office = ? AND metric = ? AND hour = ? AND count <= 0"
-                ),
-                minute / 60
-            ),
-        ]
-        for table in tables {
-            table.add.bind(1, office.rawValue)
-            table.add.bind(2, metric)
-            table.add.bind(3, table.bucket)
-            table.add.bind(4, change)
-            try table.add.execute()
-            if change < 0 {
-                // No empty buckets: the table stays what a rebuild would write.
-                table.prune.bind(1, office.rawValue)
-                table.prune.bind(2, metric)
-                table.prune.bind(3, table.bucket)
-                try table.prune.execute()
-            }
-        }
     }
 
     /// Whether only notes or evidence were added since `before`.
