@@ -128,6 +128,8 @@ final class HotStatements {
 
     init(_ db: Database) { self.db = db }
 
+    private var built: [BuiltKey: HotStatement] = [:]
+
     /// The prepared statement for `sql`, a literal.
     func callAsFunction(_ sql: StaticString) throws -> HotStatement {
         let key = UInt(bitPattern: sql.utf8Start)
@@ -135,5 +137,20 @@ final class HotStatements {
         let statement = try HotStatement(db, sql: sql.description)
         prepared[key] = statement
         return statement
+    }
+
+    /// The prepared statement of a family of statements built at run time: `variant` of the
+    /// family `family` (a literal naming it), whose SQL `sql` builds the first time.
+    func callAsFunction(_ family: StaticString, variant: UInt64, sql: () -> String) throws -> HotStatement {
+        let key = BuiltKey(family: UInt(bitPattern: family.utf8Start), variant: variant)
+        if let known = built[key] { return known }
+        let statement = try HotStatement(db, sql: sql())
+        built[key] = statement
+        return statement
+    }
+
+    private struct BuiltKey: Hashable {
+        let family: UInt
+        let variant: UInt64
     }
 }

@@ -57,6 +57,9 @@ struct CaseProjection {
             updated =
                 onlyHistoryChanged(since: before, in: state) ? true : try updateKeepingStatus(state, caseID: caseID)
         }
+        if !updated, before != nil {
+            updated = try updateStatus(state, caseID: caseID, openedAt: openedAt)
+        }
         if !updated {
             let upsert = try statements(
                 """
@@ -248,18 +251,16 @@ struct CaseProjection {
             if let position = unwritten.firstIndex(where: {
                 state.assignments[$0.assignment].office == assignment.office
             }) {
-                try write(assignment, previous: unwritten.remove(at: position).previous, reads: reads, caseID: caseID)
-            } else {
-                let update = try statements(
-                    """
-                    UPDATE assignment SET dueAt = ?, isOpen = ?, acknowledgeWork = ?, followUpWork = ?, followUpLate = ?
-                    WHERE caseId = ? AND office = ?
-                    """
+                try write(
+                    assignment,
+                    previous: unwritten.remove(at: position).previous,
+                    reads: reads,
+                    oldReads: old,
+                    caseID: caseID
                 )
-                bind(reads, to: update, from: 1)
-                update.bind(6, caseID)
-                update.bind(7, assignment.office.rawValue)
-                try update.execute()
+            } else {
+                // Only report columns change (its stamps are as the row holds them).
+                _ = try update(assignment, previous: assignment, reads: reads, oldReads: old, caseID: caseID)
             }
             for (metric, before, after) in [
                 (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
@@ -278,7 +279,23 @@ struct CaseProjection {
     /// matches nothing writes no page). Without a deadline policy the due time is not kept:
     /// that statement leaves ?5 unused, so both statements bind the same parameters.
     private func writeCaseReads(_ reads: CaseReads, caseID: String) throws {
-        if let known = memo?.caseReads, known == reads { return }
+        if let known = memo?.caseReads {
+            guard known != reads else { return }
+            // Only the columns that change: SQLite rewrites the index of every column named.
+            var row = RowUpdate(
+                "caseView reads",
+                table: "caseView",
+                columns: ["subject", "closedAt", "archivedAt", "archiveReason", "dueAt"]
+            )
+            if reads.subject != known.subject { row.set(0, .text(reads.subject)) }
+            if reads.closedAt != known.closedAt { row.set(1, reads.closedAt) }
+            if reads.archivedAt != known.archivedAt { row.set(2, reads.archivedAt) }
+            if reads.archiveReason != known.archiveReason { row.set(3, reads.archiveReason) }
+            if deadlines != nil, reads.dueAt != known.dueAt { row.set(4, reads.dueAt) }
+            if !row.isEmpty { _ = try row.execute(where: ["caseId"], equal: [caseID], with: statements) }
+            memo?.caseReads = reads
+            return
+        }
         let update =
             deadlines == nil
             ? try statements(
@@ -339,6 +356,34 @@ struct CaseProjection {
         return try update.execute() > 0
     }
 
+    /// Updates an existing row's status and details, and its receive time when `openedAt` is
+    /// given. (An upsert names the receive time either way, so SQLite rewrites both of its
+    /// indexes for every status change.)
+    /// - Returns: `false` when there is no row to update.
+    private func updateStatus(_ state: CaseState, caseID: String, openedAt: Int64?) throws -> Bool {
+        let update =
+            openedAt == nil
+            ? try statements(
+                """
+                UPDATE caseView SET status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, changeCount = ?9
+                WHERE caseId = ?1
+                """
+            )
+            : try statements(
+                """
+                UPDATE caseView SET status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, changeCount = ?9, receivedAt = ?10
+                WHERE caseId = ?1
+                """
+            )
+        update.bind(1, caseID)
+        update.bind(2, Int64(state.status.rawValue))
+        bindDetails(of: state, to: update, from: 3)
+        if let openedAt { update.bind(10, openedAt) }
+        return try update.execute() > 0
+    }
+
     /// Binds phase, tier, topic, channel, active offices, open conflicts and change count to
     /// seven parameters starting at `first`.
     private func bindDetails(of state: CaseState, to statement: HotStatement, from first: Int32) {
@@ -353,7 +398,74 @@ struct CaseProjection {
 
     /// Writes an assignment's row: its stamps (a stamp that did not change keeps the stored
     /// time) and, when given, its report columns in the same statement.
-    private func write(_ assignment: Assignment, previous: Assignment?, reads: AssignmentReads?, caseID: String) throws
+    ///
+    /// A row that exists (`previous`) is updated in the columns that change, compared with
+    /// `previous` and with `oldReads`, the report columns it holds when known.
+    private func write(
+        _ assignment: Assignment,
+        previous: Assignment?,
+        reads: AssignmentReads?,
+        oldReads: AssignmentReads? = nil,
+        caseID: String
+    ) throws {
+        guard let previous else {
+            return try upsert(assignment, previous: nil, reads: reads, caseID: caseID)
+        }
+        if try !update(assignment, previous: previous, reads: reads, oldReads: oldReads, caseID: caseID) {
+            // The baseline named a row that is not there: write all of it.
+            try upsert(assignment, previous: nil, reads: reads, caseID: caseID)
+        }
+    }
+
+    /// The columns an assignment's ``RowUpdate`` may set, in order.
+    private static let assignmentColumns = [
+        "epoch", "status", "dispatchedOp", "dispatchedAt", "acknowledgedAt", "startedAt", "resolvedAt", "endedAt",
+        "dueAt", "isOpen", "acknowledgeWork", "followUpWork", "followUpLate",
+    ]
+
+    /// Updates the columns of an existing assignment row that change.
+    /// - Returns: `false` when there is no row to update.
+    private func update(
+        _ assignment: Assignment,
+        previous: Assignment,
+        reads: AssignmentReads?,
+        oldReads: AssignmentReads?,
+        caseID: String
+    ) throws -> Bool {
+        var row = RowUpdate("assignment", table: "assignment", columns: Self.assignmentColumns)
+        if assignment.epoch != previous.epoch { row.set(0, Int64(assignment.epoch)) }
+        if assignment.status != previous.status { row.set(1, Int64(assignment.status.rawValue)) }
+        if assignment.dispatched.op != previous.dispatched.op {
+            row.set(2, .text(assignment.dispatched.op.description))
+        }
+        for (index, now, old) in [
+            (3, assignment.dispatched, previous.dispatched), (4, assignment.acknowledged, previous.acknowledged),
+            (5, assignment.started, previous.started), (6, assignment.resolved, previous.resolved),
+            (7, assignment.ended, previous.ended),
+        ] where now != old || isRetimed(now) {
+            row.set(index, try now.map { try time(of: $0.op) })
+        }
+        if let reads {
+            if reads.dueAt != oldReads?.dueAt || oldReads == nil { row.set(8, reads.dueAt) }
+            if reads.isOpen != oldReads?.isOpen { row.set(9, reads.isOpen ? 1 : 0) }
+            if reads.acknowledgeWork != oldReads?.acknowledgeWork || oldReads == nil {
+                row.set(10, reads.acknowledgeWork)
+            }
+            if reads.followUpWork != oldReads?.followUpWork || oldReads == nil { row.set(11, reads.followUpWork) }
+            if reads.followUpLate != oldReads?.followUpLate { row.set(12, reads.followUpLate ? 1 : 0) }
+        }
+        // Nothing the row stores changed.
+        guard !row.isEmpty else { return true }
+        return try row.execute(
+            where: ["caseId", "office"],
+            equal: [caseID, assignment.office.rawValue],
+            with: statements
+        )
+            > 0
+    }
+
+    /// Inserts an assignment's row, or replaces the columns of the row there is.
+    private func upsert(_ assignment: Assignment, previous: Assignment?, reads: AssignmentReads?, caseID: String) throws
     {
         func column(_ now: Stamp?, _ old: Stamp?) throws -> (keep: Bool, value: Int64?) {
             if previous != nil, now == old, !isRetimed(now) { return (true, nil) }
