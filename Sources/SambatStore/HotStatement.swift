@@ -126,9 +126,10 @@ final class HotStatements {
     private let db: Database
     private var prepared: [UInt: HotStatement] = [:]
 
-    init(_ db: Database) { self.db = db }
-
+    /// Statements built at run time, by family and variant.
     private var built: [BuiltKey: HotStatement] = [:]
+
+    init(_ db: Database) { self.db = db }
 
     /// The prepared statement for `sql`, a literal.
     func callAsFunction(_ sql: StaticString) throws -> HotStatement {

@@ -404,6 +404,35 @@ import Testing
         #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM caseView WHERE closedAt IS NOT NULL") == 2)
     }
 
+    /// An assignment row that is missing when its case changes is written whole, as a rebuild
+    /// writes it.
+    ///
+    /// The projection updates an existing row in the columns that change; an update that finds
+    /// no row (a row deleted behind the store's back) must not leave the row missing.
+    @Test func aMissingAssignmentRowIsWrittenWholeWhenItsCaseChanges() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try Self.openCentral(directory)
+        let path = directory + "/sambat.sqlite"
+        let caseID = try await StoreFixtures.dispatchedCase(central)
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: "DELETE FROM assignment") }
+        try queue.close()
+
+        _ = try await central.append(
+            .closed(.init(reason: .byOperator)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM assignment WHERE isOpen = 0") == 1)
+        // The row itself, not the office's counts: what was counted for a row deleted behind
+        // the store's back is unknown, and only a rebuild makes those right.
+        let kept = try Self.projectionTables(path)["assignment"]
+        let rebuilt = try await Self.rebuilt(path, identity: central.identity)["assignment"]
+        #expect(kept == rebuilt)
+    }
+
     /// A batch that fails after folding into the states a pending projection holds leaves
     /// nothing of itself in the projection.
     ///

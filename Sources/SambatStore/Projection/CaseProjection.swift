@@ -3,8 +3,8 @@ import GRDB
 import SambatCore
 
 /// Writes a case's projection rows (`caseView`, `assignment`, `caseConflict`, `evidence`,
-/// `caseStage`, `officeStats`, `officeWork`) from its folded state, touching only what changed since the
-/// previous state.
+/// `caseStage`, `officeStats`, `officeWork`) from its folded state, touching only what changed
+/// since the previous state.
 ///
 /// Due times, stage clocks and the report's per-office counts are written when a milestone,
 /// an assignment, the tier or the topic changed (never for a note), so listings and reports
@@ -259,8 +259,8 @@ struct CaseProjection {
                     caseID: caseID
                 )
             } else {
-                // Only report columns change (its stamps are as the row holds them).
-                _ = try update(assignment, previous: assignment, reads: reads, oldReads: old, caseID: caseID)
+                // Only report columns change: its stamps are as the row holds them.
+                try write(assignment, previous: assignment, reads: reads, oldReads: old, caseID: caseID)
             }
             for (metric, before, after) in [
                 (1, old?.acknowledgeWork, reads.acknowledgeWork), (2, old?.followUpWork, reads.followUpWork),
@@ -408,12 +408,10 @@ struct CaseProjection {
         oldReads: AssignmentReads? = nil,
         caseID: String
     ) throws {
-        guard let previous else {
-            return try upsert(assignment, previous: nil, reads: reads, caseID: caseID)
-        }
+        guard let previous else { return try upsert(assignment, reads: reads, caseID: caseID) }
         if try !update(assignment, previous: previous, reads: reads, oldReads: oldReads, caseID: caseID) {
             // The baseline named a row that is not there: write all of it.
-            try upsert(assignment, previous: nil, reads: reads, caseID: caseID)
+            try upsert(assignment, reads: reads, caseID: caseID)
         }
     }
 
@@ -464,18 +462,9 @@ struct CaseProjection {
             > 0
     }
 
-    /// Inserts an assignment's row, or replaces the columns of the row there is.
-    private func upsert(_ assignment: Assignment, previous: Assignment?, reads: AssignmentReads?, caseID: String) throws
-    {
-        func column(_ now: Stamp?, _ old: Stamp?) throws -> (keep: Bool, value: Int64?) {
-            if previous != nil, now == old, !isRetimed(now) { return (true, nil) }
-            return (false, try now.map { try time(of: $0.op) })
-        }
-        let dispatched = try column(assignment.dispatched, previous?.dispatched)
-        let acknowledged = try column(assignment.acknowledged, previous?.acknowledged)
-        let started = try column(assignment.started, previous?.started)
-        let resolved = try column(assignment.resolved, previous?.resolved)
-        let ended = try column(assignment.ended, previous?.ended)
+    /// Inserts an assignment's row, or replaces every column of the row there is (its report
+    /// columns only when given).
+    private func upsert(_ assignment: Assignment, reads: AssignmentReads?, caseID: String) throws {
         let upsert: HotStatement
         if let reads {
             upsert = try statements(
@@ -483,31 +472,23 @@ struct CaseProjection {
                 INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
                                         acknowledgedAt, startedAt, resolvedAt, endedAt,
                                         dueAt, isOpen, acknowledgeWork, followUpWork, followUpLate)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14, ?16, ?17, ?18, ?19, ?20)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                 ON CONFLICT (caseId, office) DO UPDATE SET
-                    epoch = ?3, status = ?4, dispatchedOp = ?5,
-                    dispatchedAt = IIF(?7, dispatchedAt, ?6),
-                    acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
-                    startedAt = IIF(?11, startedAt, ?10),
-                    resolvedAt = IIF(?13, resolvedAt, ?12),
-                    endedAt = IIF(?15, endedAt, ?14),
-                    dueAt = ?16, isOpen = ?17, acknowledgeWork = ?18, followUpWork = ?19, followUpLate = ?20
+                    epoch = ?3, status = ?4, dispatchedOp = ?5, dispatchedAt = ?6, acknowledgedAt = ?7,
+                    startedAt = ?8, resolvedAt = ?9, endedAt = ?10,
+                    dueAt = ?11, isOpen = ?12, acknowledgeWork = ?13, followUpWork = ?14, followUpLate = ?15
                 """
             )
-            bind(reads, to: upsert, from: 16)
+            bind(reads, to: upsert, from: 11)
         } else {
             upsert = try statements(
                 """
                 INSERT INTO assignment (caseId, office, epoch, status, dispatchedOp, dispatchedAt,
                                         acknowledgedAt, startedAt, resolvedAt, endedAt)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?10, ?12, ?14)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 ON CONFLICT (caseId, office) DO UPDATE SET
-                    epoch = ?3, status = ?4, dispatchedOp = ?5,
-                    dispatchedAt = IIF(?7, dispatchedAt, ?6),
-                    acknowledgedAt = IIF(?9, acknowledgedAt, ?8),
-                    startedAt = IIF(?11, startedAt, ?10),
-                    resolvedAt = IIF(?13, resolvedAt, ?12),
-                    endedAt = IIF(?15, endedAt, ?14)
+                    epoch = ?3, status = ?4, dispatchedOp = ?5, dispatchedAt = ?6, acknowledgedAt = ?7,
+                    startedAt = ?8, resolvedAt = ?9, endedAt = ?10
                 """
             )
         }
@@ -516,9 +497,11 @@ struct CaseProjection {
         upsert.bind(3, Int64(assignment.epoch))
         upsert.bind(4, Int64(assignment.status.rawValue))
         upsert.bind(5, assignment.dispatched.op.description)
-        for (offset, column) in [dispatched, acknowledged, started, resolved, ended].enumerated() {
-            upsert.bind(Int32(6 + 2 * offset), column.value)
-            upsert.bind(Int32(7 + 2 * offset), column.keep)
+        let stamps: [Stamp?] = [
+            assignment.dispatched, assignment.acknowledged, assignment.started, assignment.resolved, assignment.ended,
+        ]
+        for (offset, stamp) in stamps.enumerated() {
+            upsert.bind(Int32(6 + offset), try stamp.map { try time(of: $0.op) })
         }
         try upsert.execute()
     }

@@ -30,9 +30,6 @@ final class OfficeTally {
     private var counts: [String: OfficeCounts] = [:]
     private var work: [WorkBucket: Int] = [:]
 
-    /// Whether nothing is waiting to be written.
-    var isEmpty: Bool { counts.isEmpty && work.isEmpty }
-
     /// Adds `delta` to the office's report counts.
     func add(_ delta: OfficeCounts, to office: NodeID) {
         counts[office.rawValue, default: OfficeCounts()].add(delta)
