@@ -25,11 +25,6 @@ public struct SyncSettings: Hashable, Sendable {
     public var maximumBatchOps = 5_000
     /// Most bytes of op encodings in one BATCH (default 1 MiB).
     public var maximumBatchBytes = 1 << 20
-
-    /// Whether `batch` carries no more ops and op bytes than a BATCH may.
-    public func admits(_ batch: Sambat_Sync_V1_Batch) -> Bool {
-        batch.ops.count <= maximumBatchOps && batch.ops.reduce(0) { $0 + $1.count } <= maximumBatchBytes
-    }
     /// Unacknowledged BATCHes allowed per direction and peer (default 4).
     public var credit = 4
     /// How often a node pings central when the link is quiet (default 5 s).
@@ -68,4 +63,9 @@ public struct SyncSettings: Hashable, Sendable {
 
     /// The defaults of design.md §4.
     public init() {}
+
+    /// Whether `batch` carries no more ops and op bytes than a BATCH may.
+    public func admits(_ batch: Sambat_Sync_V1_Batch) -> Bool {
+        batch.ops.count <= maximumBatchOps && batch.ops.reduce(0) { $0 + $1.count } <= maximumBatchBytes
+    }
 }

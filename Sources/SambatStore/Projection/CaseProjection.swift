@@ -282,11 +282,7 @@ struct CaseProjection {
         if let known = memo?.caseReads {
             guard known != reads else { return }
             // Only the columns that change: SQLite rewrites the index of every column named.
-            var row = RowUpdate(
-                "caseView reads",
-                table: "caseView",
-                columns: ["subject", "closedAt", "archivedAt", "archiveReason", "dueAt"]
-            )
+            var row = RowUpdate("caseView reads", table: "caseView", columns: Self.caseReadColumns)
             if reads.subject != known.subject { row.set(0, .text(reads.subject)) }
             if reads.closedAt != known.closedAt { row.set(1, reads.closedAt) }
             if reads.archivedAt != known.archivedAt { row.set(2, reads.archivedAt) }
@@ -414,6 +410,9 @@ struct CaseProjection {
             try upsert(assignment, reads: reads, caseID: caseID)
         }
     }
+
+    /// The columns a case row's report-column ``RowUpdate`` may set, in order.
+    private static let caseReadColumns = ["subject", "closedAt", "archivedAt", "archiveReason", "dueAt"]
 
     /// The columns an assignment's ``RowUpdate`` may set, in order.
     private static let assignmentColumns = [
