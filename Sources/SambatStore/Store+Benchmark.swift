@@ -9,8 +9,14 @@ extension Store {
     /// The yardstick for `sambat bench store`: the same connection, pragmas (WAL,
     /// `synchronous=FULL`) and batching as a remote apply, with none of its work, bound through
     /// the same direct statement binding as the apply's hot statements. The scratch table is
-    /// dropped afterwards.
-    public func measurePlainInsert(rows: Int, bytesPerRow: Int, batchSize: Int) async throws(StoreError) -> Duration {
+    /// dropped afterwards unless `keepingRows` (for tests, which look at the file after the
+    /// stream; SQLite overwrites dropped pages, so a drop writes as much again).
+    public func measurePlainInsert(
+        rows: Int,
+        bytesPerRow: Int,
+        batchSize: Int,
+        keepingRows: Bool = false
+    ) async throws(StoreError) -> Duration {
         let payload = [UInt8](repeating: 0x5A, count: bytesPerRow)
         try await write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS benchPlain (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
@@ -32,7 +38,9 @@ extension Store {
             next += count
         }
         let elapsed = clock.now - start
-        try await write { db in try db.execute(sql: "DROP TABLE benchPlain") }
+        if !keepingRows {
+            try await write { db in try db.execute(sql: "DROP TABLE benchPlain") }
+        }
         return elapsed
     }
 }

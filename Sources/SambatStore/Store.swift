@@ -46,6 +46,8 @@ public final class Store: Sendable {
     let projectionDelay: Duration
     let projectionQuiet: Duration
     let projectionBacklog: Int
+    /// Copies the write-ahead log into the file beside the writer (see ``WalCheckpointer``).
+    let checkpointer: WalCheckpointer
     /// Wakes the sync link when a local op commits.
     let localWriteSignal = LocalWriteSignal()
     /// Set once, by ``open(_:identity:)``, when it wrote every case's projection rows again.
@@ -65,8 +67,10 @@ public final class Store: Sendable {
         deadlines: DeadlinePolicy?,
         projectionDelay: Duration,
         projectionQuiet: Duration,
-        projectionBacklog: Int
+        projectionBacklog: Int,
+        checkpointer: WalCheckpointer
     ) {
+        self.checkpointer = checkpointer
         self.deadlines = deadlines
         self.projectionDelay = projectionDelay
         self.projectionQuiet = projectionQuiet
@@ -101,7 +105,12 @@ public final class Store: Sendable {
         config.foreignKeysEnabled = true
         let pageLimit = configuration.maximumPageCount
         let cacheKibibytes = max(2, configuration.pageCacheMebibytes) * 1024
+        let checkpointer = WalCheckpointer(path: path, busyMode: config.busyMode)
         config.prepareDatabase { db in
+            // Only the pool's writer commits; its readers are opened read-only.
+            if !db.configuration.readonly {
+                checkpointer.install(on: db)
+            }
             // Every commit may precede an ACK to a peer: make each one durable.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // A negative cache_size is in KiB.
@@ -127,7 +136,8 @@ public final class Store: Sendable {
             deadlines: configuration.deadlines,
             projectionDelay: configuration.projectionDelay,
             projectionQuiet: configuration.projectionQuiet,
-            projectionBacklog: configuration.projectionBacklog
+            projectionBacklog: configuration.projectionBacklog,
+            checkpointer: checkpointer
         )
         do {
             try store.prepareSchema()

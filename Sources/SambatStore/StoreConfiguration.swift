@@ -13,12 +13,13 @@ public import SambatCore
 /// - `deadlines` (none): the targets and calendar due times are computed with. With a policy
 ///   the projection keeps every case's due times, and listings read them; a node always opens
 ///   its store with one (from its reference files). Without one no due time is kept current.
-/// - `projectionDelay` (2 s) and `projectionBacklog` (100,000 ops): how long, and for how many
-///   ops, the projection rows of ops received from peers may trail the op log before the store
-///   brings them up to date (see ``Store/applyRemote(_:from:receivedAt:feedPosition:)``; the
-///   delay is kept by whoever calls ``Store/projectPendingOpsIfDue()``, a node's projection
-///   follower). Reads through the store never see the lag; these bound the work a restart
-///   after a crash redoes and the memory the pending baselines hold.
+/// - `projectionDelay` (5 s), `projectionQuiet` (1 s) and `projectionBacklog` (100,000 ops):
+///   how long, after how long a pause in peers' batches, and for how many ops, the projection
+///   rows of ops received from peers may trail the op log before the store brings them up to
+///   date (see ``Store/applyRemote(_:from:receivedAt:feedPosition:)``; the times are kept by
+///   whoever calls ``Store/projectPendingOpsIfDue()``, a node's projection follower). Reads
+///   through the store never see the lag; these bound the work a restart after a crash
+///   redoes and the memory the pending baselines hold.
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String

@@ -1,0 +1,175 @@
+import Dispatch
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// Copies the write-ahead log back into the database file beside the store's writer.
+///
+/// Owned by a ``Store``; it works from a connection and a thread of its own.
+///
+/// SQLite's own auto-checkpoint runs on the connection that commits: after a commit that
+/// leaves 1,000 pages in the log, that commit copies them into the file and waits for the disk
+/// twice before the writer takes its next batch. In a back-fill the writer is the bound, and
+/// that was a twentieth of its time (a mayor's back-fill, perf). The checkpointer takes over
+/// that hook: past ``backgroundFrames`` it asks its own connection, on a queue of its own, to
+/// copy the log, while the writer goes on.
+///
+/// SQLite starts the log over only when a write transaction begins with all of it copied,
+/// which a writer that never pauses does not see when the copying runs beside it. So past
+/// ``writerFrames`` the writer copies what is left itself, as SQLite would (few pages: the
+/// background has done the rest), and the log starts over. The log file stays below about
+/// ``writerFrames`` pages plus one transaction's.
+final class WalCheckpointer: Sendable {
+    /// Pages in the log past which a commit asks for a background checkpoint (SQLite's
+    /// default auto-checkpoint size).
+    static let backgroundFrames: Int32 = 1_000
+    /// Pages in the log past which the writer checkpoints itself after its commit.
+    static let writerFrames: Int32 = 8_000
+
+    /// The database file.
+    private let path: String
+    /// How the checkpointer's connection waits for a lock while it opens.
+    private let busyMode: Database.BusyMode
+    /// Whether a checkpoint is running, and whether another was asked for meanwhile.
+    private let state = Mutex<State>(State())
+    /// Where checkpoints run: a thread of its own, never the writer's or the cooperative pool,
+    /// below the writer's priority (GRDB's `.userInitiated`): the writer is what a back-fill
+    /// waits for, and past ``writerFrames`` it copies the log itself anyway.
+    private let queue = DispatchQueue(label: "sambat.checkpointer", qos: .utility)
+    /// Checkpoints so far, by who ran them.
+    private let counts = Mutex(WalCheckpointCounts())
+
+    private struct State {
+        /// The connection could not be opened.
+        var unavailable = false
+        var running = false
+        var again = false
+        /// The log is past ``writerFrames``: the writer copies the rest itself, and needs
+        /// SQLite's checkpoint lock, which a background pass holds while it runs.
+        var writerTakesOver = false
+    }
+
+    init(path: String, busyMode: Database.BusyMode) {
+        self.path = path
+        self.busyMode = busyMode
+    }
+
+    /// Checkpoints so far, by who ran them.
+    var checkpoints: WalCheckpointCounts { counts.withLock { $0 } }
+
+    /// Makes `db`, the store's writer, report its commits here.
+    ///
+    /// SQLite's own checkpoint after a commit is off from then on. The writer's connection
+    /// must not outlive this checkpointer: the pool's configuration holds it.
+    func install(on db: Database) {
+        sqlite3_wal_hook(db.sqliteConnection, walHook, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Called by the writer after each commit with the pages now in the log; returns whether
+    /// the writer should checkpoint itself.
+    func committed(walFrames: Int32) -> Bool {
+        let takeOver = walFrames >= Self.writerFrames
+        state.withLock { $0.writerTakesOver = takeOver }
+        if takeOver {
+            counts.withLock { $0.writer += 1 }
+            return true
+        }
+        if walFrames >= Self.backgroundFrames { requestCheckpoint() }
+        return false
+    }
+
+    /// Starts a background checkpoint, or marks one to follow the one running.
+    private func requestCheckpoint() {
+        let start = state.withLock { state in
+            if state.writerTakesOver || state.unavailable { return false }
+            if state.running {
+                state.again = true
+                return false
+            }
+            state.running = true
+            return true
+        }
+        if start { queue.async { self.checkpointWhileAsked() } }
+    }
+
+    /// Runs on ``queue``: checkpoints until no commit asked for another meanwhile.
+    ///
+    /// The connection is opened here, not in the writer's commit hook, so the writer never
+    /// waits for it, and closed when the writes pause: an idle node keeps no second
+    /// connection's memory. Opening costs about a millisecond; a checkpoint of 1,000 pages
+    /// costs ten or more.
+    private func checkpointWhileAsked() {
+        guard let connection = openConnection() else {
+            state.withLock { state in
+                state.unavailable = true
+                state.running = false
+            }
+            return
+        }
+        defer { try? connection.close() }
+        while true {
+            // PASSIVE: copies what no reader still needs, never waits for the writer. A
+            // failure (a full disk) leaves the pages in the log; the writer's own checkpoint
+            // past `writerFrames` is the back-stop.
+            if (try? connection.writeWithoutTransaction({ db in try db.checkpoint(.passive) })) != nil {
+                counts.withLock { $0.background += 1 }
+            }
+            let again = state.withLock { state in
+                let again = state.again && !state.writerTakesOver
+                state.again = false
+                state.running = again
+                return again
+            }
+            if !again { return }
+        }
+    }
+
+    /// A read-write connection to the file (readers of the pool cannot checkpoint), or `nil`
+    /// when it cannot be opened: then the writer's checkpoint past `writerFrames` does it all,
+    /// and no other is tried.
+    private func openConnection() -> DatabaseQueue? {
+        var configuration = Configuration()
+        configuration.busyMode = busyMode
+        configuration.label = "sambat.checkpointer"
+        configuration.qos = .utility
+        configuration.prepareDatabase { db in
+            // The checkpoint writes the database file: the log must be on disk first, and
+            // the file after, as the writer's own checkpoints do.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return try? DatabaseQueue(path: path, configuration: configuration)
+    }
+}
+
+/// How many times a store's write-ahead log was copied into its file, and by whom, since the
+/// store opened (``Store/walCheckpoints``).
+public struct WalCheckpointCounts: Sendable, Equatable {
+    /// Checkpoints the checkpointer's own connection completed beside the writer.
+    public var background = 0
+    /// Times the writer checkpointed after its commit, the log being past
+    /// ``WalCheckpointer/writerFrames`` pages.
+    public var writer = 0
+}
+
+extension Store {
+    /// How many times the write-ahead log was copied into the file since the store opened, by
+    /// the checkpointer beside the writer and by the writer itself.
+    public var walCheckpoints: WalCheckpointCounts { checkpointer.checkpoints }
+}
+
+/// SQLite's WAL hook: runs on the writer's connection after each commit.
+private func walHook(
+    _ context: UnsafeMutableRawPointer?,
+    _ connection: OpaquePointer?,
+    _ name: UnsafePointer<CChar>?,
+    _ frames: Int32
+) -> Int32 {
+    guard let context else { return SQLITE_OK }
+    let checkpointer = Unmanaged<WalCheckpointer>.fromOpaque(context).takeUnretainedValue()
+    if checkpointer.committed(walFrames: frames) {
+        // As SQLite's own auto-checkpoint does; SQLITE_BUSY (the background holds the
+        // checkpoint lock) is fine: the next commit tries again.
+        _ = sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+    }
+    return SQLITE_OK
+}
