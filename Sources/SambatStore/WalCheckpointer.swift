@@ -146,8 +146,9 @@ final class WalCheckpointer: Sendable {
 public struct WalCheckpointCounts: Sendable, Equatable {
     /// Checkpoints the checkpointer's own connection completed beside the writer.
     public var background = 0
-    /// Times the writer checkpointed after its commit, the log being past
-    /// ``WalCheckpointer/writerFrames`` pages.
+    /// Commits after which the writer ran a checkpoint itself, the log being past
+    /// ``WalCheckpointer/writerFrames`` pages (it may have found a background pass holding
+    /// the lock, and tried again after its next commit).
     public var writer = 0
 }
 

@@ -24,15 +24,20 @@ import Testing
         // Whether the writer had to take over depends on how fast the background copied (on
         // a loaded machine it keeps up); the log's bound below holds either way.
         #expect(counts.background >= 1, "\(counts)")
-        // SQLite's own checkpoint after a commit would leave the log at about 1,000 pages;
-        // with no copying at all it would hold the whole stream (over 100 MB).
+        // The writer's limit is about 33 MB, and the log may pass it by what the writer
+        // commits while a background pass still holds the lock. Without the writer's step
+        // the log holds the whole stream (over 100 MB).
         let walBytes = try #require(
             try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int
         )
-        #expect(walBytes < 40_000_000, "the log grew to \(walBytes) bytes")
+        #expect(walBytes < 64_000_000, "the log grew to \(walBytes) bytes")
 
         store = nil
-        let queue = try DatabaseQueue(path: path)
+        // The last connection to close (the pool's, or the checkpointer's when a pass was
+        // still running) copies the rest of the log and removes it, holding the lock.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         #expect(try await queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } == ["ok"])
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM benchPlain") } == 100_000)
         try queue.close()
