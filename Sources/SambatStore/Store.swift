@@ -84,6 +84,11 @@ public final class Store: Sendable {
         self.cache = CaseStateCache(capacity: cacheCapacity)
     }
 
+    deinit {
+        // Before the pool closes: no connection of this store may outlive it.
+        checkpointer.stop()
+    }
+
     /// Opens (creating if needed) the store at `configuration.path` for `identity`.
     ///
     /// Runs pending migrations, checks that the file belongs to this node, starts a new
@@ -125,6 +130,10 @@ public final class Store: Sendable {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB sets the writer to synchronous=NORMAL when it turns WAL mode on, after
+            // `prepareDatabase` ran: with NORMAL a commit is not on disk when it returns, and a
+            // power cut loses what was acknowledged. The readers keep FULL; they never commit.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw translate(error, path: path)
         }
@@ -178,6 +187,19 @@ public final class Store: Sendable {
     ///
     /// False once a store opened first. For the tests and benchmarks.
     public static var sqliteCountsMemory: Bool { sambat_sqlite_memory_counted() != 0 }
+
+    /// Whether a commit is on disk when it returns: the writer's `synchronous` is FULL.
+    ///
+    /// For the tests and a node's checks; always true for a store this build opened.
+    public func commitsAreDurable() async throws(StoreError) -> Bool {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2
+            }
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
 
     /// The origin this store authors under (node and current incarnation).
     public func currentOrigin() async throws(StoreError) -> Origin {

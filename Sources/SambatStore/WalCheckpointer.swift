@@ -40,8 +40,8 @@ final class WalCheckpointer: Sendable {
     private let counts = Mutex(WalCheckpointCounts())
 
     private struct State {
-        /// The connection could not be opened.
-        var unavailable = false
+        /// The store is going: no pass starts any more.
+        var stopped = false
         var running = false
         var again = false
         /// The log is past ``writerFrames``: the writer copies the rest itself, and needs
@@ -65,6 +65,18 @@ final class WalCheckpointer: Sendable {
         sqlite3_wal_hook(db.sqliteConnection, walHook, Unmanaged.passUnretained(self).toOpaque())
     }
 
+    /// Stops background checkpoints: none starts after this, and a pass already queued or
+    /// running is waited for.
+    ///
+    /// Called as the store goes, before its pool closes, so that no connection of the store
+    /// outlives the pool's: a restore that replaces the file right after must find none (the
+    /// last connection to close removes the `-wal` file by name, and an open would create
+    /// the file).
+    func stop() {
+        state.withLock { $0.stopped = true }
+        queue.sync {}
+    }
+
     /// Called by the writer after each commit with the pages now in the log; returns whether
     /// the writer should checkpoint itself.
     func committed(walFrames: Int32) -> Bool {
@@ -81,7 +93,7 @@ final class WalCheckpointer: Sendable {
     /// Starts a background checkpoint, or marks one to follow the one running.
     private func requestCheckpoint() {
         let start = state.withLock { state in
-            if state.writerTakesOver || state.unavailable { return false }
+            if state.writerTakesOver || state.stopped { return false }
             if state.running {
                 state.again = true
                 return false
@@ -99,11 +111,15 @@ final class WalCheckpointer: Sendable {
     /// connection's memory. Opening costs about a millisecond; a checkpoint of 1,000 pages
     /// costs ten or more.
     private func checkpointWhileAsked() {
-        guard let connection = openConnection() else {
-            state.withLock { state in
-                state.unavailable = true
-                state.running = false
-            }
+        let stopped = state.withLock { state in
+            if state.stopped { state.running = false }
+            return state.stopped
+        }
+        guard !stopped, let connection = openConnection() else {
+            // Not opened (a file-descriptor limit, a lock held past the busy timeout): the next
+            // commit past `backgroundFrames` asks again, and the writer's step stays the
+            // back-stop.
+            state.withLock { $0.running = false }
             return
         }
         defer { try? connection.close() }
@@ -115,7 +131,7 @@ final class WalCheckpointer: Sendable {
                 counts.withLock { $0.background += 1 }
             }
             let again = state.withLock { state in
-                let again = state.again && !state.writerTakesOver
+                let again = state.again && !state.writerTakesOver && !state.stopped
                 state.again = false
                 state.running = again
                 return again
@@ -125,8 +141,7 @@ final class WalCheckpointer: Sendable {
     }
 
     /// A read-write connection to the file (readers of the pool cannot checkpoint), or `nil`
-    /// when it cannot be opened: then the writer's checkpoint past `writerFrames` does it all,
-    /// and no other is tried.
+    /// when it cannot be opened.
     private func openConnection() -> DatabaseQueue? {
         var configuration = Configuration()
         configuration.busyMode = busyMode

@@ -32,16 +32,30 @@ import Testing
         )
         #expect(walBytes < 64_000_000, "the log grew to \(walBytes) bytes")
 
+        // Releasing the store closes every connection it had, the checkpointer's too (a pass
+        // still running is waited for): the last one copied the rest of the log and removed it.
         store = nil
-        // The last connection to close (the pool's, or the checkpointer's when a pass was
-        // still running) copies the rest of the log and removes it, holding the lock.
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        let queue = try DatabaseQueue(path: path)
         #expect(try await queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } == ["ok"])
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM benchPlain") } == 100_000)
         try queue.close()
         let reopened = try StoreFixtures.open(directory, StoreFixtures.central, .central)
         #expect(try await reopened.caseState(caseID)?.status == .dispatched)
+    }
+}
+
+/// A commit is on disk when it returns.
+@Suite struct DurableCommitTests {
+    /// GRDB turns the pool's writer to `synchronous=NORMAL` when it sets up WAL mode, after the
+    /// store's own setting: the store sets FULL again once the pool is open.
+    @Test func theWriterCommitsWithSynchronousFull() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        #expect(try await store.commitsAreDurable())
+        // And again after a restart on the same file.
+        let reopened = try StoreFixtures.open(directory, StoreFixtures.central, .central, file: "sambat.sqlite")
+        #expect(try await reopened.commitsAreDurable())
     }
 }
