@@ -190,7 +190,7 @@ public final class Store: Sendable {
 
     /// Whether a commit is on disk when it returns: the writer's `synchronous` is FULL.
     ///
-    /// For the tests and a node's checks; always true for a store this build opened.
+    /// For the tests: always true for a store this build opened.
     public func commitsAreDurable() async throws(StoreError) -> Bool {
         do {
             return try await pool.writeWithoutTransaction { db in

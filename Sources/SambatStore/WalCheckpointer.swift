@@ -30,14 +30,13 @@ final class WalCheckpointer: Sendable {
     private let path: String
     /// How the checkpointer's connection waits for a lock while it opens.
     private let busyMode: Database.BusyMode
-    /// Whether a checkpoint is running, and whether another was asked for meanwhile.
+    /// Whether a checkpoint is running, whether another was asked for meanwhile, and the
+    /// checkpoints so far.
     private let state = Mutex<State>(State())
     /// Where checkpoints run: a thread of its own, never the writer's or the cooperative pool,
     /// below the writer's priority (GRDB's `.userInitiated`): the writer is what a back-fill
     /// waits for, and past ``writerFrames`` it copies the log itself anyway.
     private let queue = DispatchQueue(label: "sambat.checkpointer", qos: .utility)
-    /// Checkpoints so far, by who ran them.
-    private let counts = Mutex(WalCheckpointCounts())
 
     private struct State {
         /// The store is going: no pass starts any more.
@@ -47,6 +46,8 @@ final class WalCheckpointer: Sendable {
         /// The log is past ``writerFrames``: the writer copies the rest itself, and needs
         /// SQLite's checkpoint lock, which a background pass holds while it runs.
         var writerTakesOver = false
+        /// Checkpoints so far, by who ran them.
+        var counts = WalCheckpointCounts()
     }
 
     init(path: String, busyMode: Database.BusyMode) {
@@ -55,7 +56,7 @@ final class WalCheckpointer: Sendable {
     }
 
     /// Checkpoints so far, by who ran them.
-    var checkpoints: WalCheckpointCounts { counts.withLock { $0 } }
+    var checkpoints: WalCheckpointCounts { state.withLock { $0.counts } }
 
     /// Makes `db`, the store's writer, report its commits here.
     ///
@@ -81,11 +82,11 @@ final class WalCheckpointer: Sendable {
     /// the writer should checkpoint itself.
     func committed(walFrames: Int32) -> Bool {
         let takeOver = walFrames >= Self.writerFrames
-        state.withLock { $0.writerTakesOver = takeOver }
-        if takeOver {
-            counts.withLock { $0.writer += 1 }
-            return true
+        state.withLock { state in
+            state.writerTakesOver = takeOver
+            if takeOver { state.counts.writer += 1 }
         }
+        if takeOver { return true }
         if walFrames >= Self.backgroundFrames { requestCheckpoint() }
         return false
     }
@@ -111,14 +112,10 @@ final class WalCheckpointer: Sendable {
     /// connection's memory. Opening costs about a millisecond; a checkpoint of 1,000 pages
     /// costs ten or more.
     private func checkpointWhileAsked() {
-        let stopped = state.withLock { state in
-            if state.stopped { state.running = false }
-            return state.stopped
-        }
-        guard !stopped, let connection = openConnection() else {
-            // Not opened (a file-descriptor limit, a lock held past the busy timeout): the next
-            // commit past `backgroundFrames` asks again, and the writer's step stays the
-            // back-stop.
+        guard !state.withLock({ $0.stopped }), let connection = openConnection() else {
+            // Stopped, or not opened (a file-descriptor limit, a lock held past the busy
+            // timeout): the next commit past `backgroundFrames` asks again, and the writer's
+            // step stays the back-stop.
             state.withLock { $0.running = false }
             return
         }
@@ -127,10 +124,9 @@ final class WalCheckpointer: Sendable {
             // PASSIVE: copies what no reader still needs, never waits for the writer. A
             // failure (a full disk) leaves the pages in the log; the writer's own checkpoint
             // past `writerFrames` is the back-stop.
-            if (try? connection.writeWithoutTransaction({ db in try db.checkpoint(.passive) })) != nil {
-                counts.withLock { $0.background += 1 }
-            }
+            let copied = (try? connection.writeWithoutTransaction({ db in try db.checkpoint(.passive) })) != nil
             let again = state.withLock { state in
+                if copied { state.counts.background += 1 }
                 let again = state.again && !state.writerTakesOver && !state.stopped
                 state.again = false
                 state.running = again
