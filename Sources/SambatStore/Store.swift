@@ -116,7 +116,8 @@ public final class Store: Sendable {
             if !db.configuration.readonly {
                 checkpointer.install(on: db)
             }
-            // Every commit may precede an ACK to a peer: make each one durable.
+            // Every commit may precede an ACK to a peer: make each one durable. (GRDB turns
+            // the writer back to NORMAL when it sets up WAL mode; see after the pool opens.)
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // A negative cache_size is in KiB.
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKibibytes)")
