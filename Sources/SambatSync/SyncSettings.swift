@@ -44,7 +44,11 @@ public struct SyncSettings: Hashable, Sendable {
     /// the files are compared every ``pollInterval``). Sixty idle offices reading their
     /// stores every 20 ms took a core of the scale run's two, half the mayor's back-fill.
     public var idlePollInterval: Duration = .milliseconds(250)
-    /// ZMTP heartbeat interval; the timeout is three intervals (default 2 s).
+    /// TCP keepalive interval, in whole seconds rounded up (default 2 s): a probe after this
+    /// long idle, then one each as long, and the connection drops after three unanswered.
+    ///
+    /// The name and the `sync.heartbeat_interval` key are from when this was the ZMTP
+    /// heartbeat interval; see ``linkSocketOptions`` for why it no longer is.
     public var heartbeatInterval: Duration = .seconds(2)
     /// Bytes an office asks for per evidence blob request (default and most: 256 KiB).
     public var blobChunkBytes = 256 * 1024

@@ -8,7 +8,7 @@ scheduler per link injects faults into the byte stream:
 - cut:        every connection of the link is reset, and new ones are reset on arrival for
               1-6 s (a partition the node notices at once);
 - blackhole:  for 2-8 s bytes vanish in both directions and new connections hang (a
-              partition the node must detect by heartbeat and link timeout); then reset;
+              partition the node must detect by its link timeout); then reset;
 - delay:      for 3-10 s every chunk waits 20-400 ms, in order (a slow link);
 - drop:       one chunk is discarded (the ZMTP/CURVE stream desynchronises: libzmq must
               notice and reconnect, nothing committed may be lost);

@@ -77,10 +77,8 @@ public final class CentralSyncService: Service, Sendable {
     /// - Throws: ``ZMQError`` when the socket cannot be bound, ``StoreError`` when the peer
     ///   table cannot be read at start.
     public func run(onBound: @Sendable (String) -> Void) async throws {
-        var options = ZMQSocket.Options()
+        var options = configuration.settings.linkSocketOptions
         options.curve = .server(configuration.keyPair)
-        options.heartbeatMilliseconds = Int32(clamping: configuration.settings.heartbeatInterval.milliseconds)
-        options.maximumMessageBytes = SyncFrames.maximumBodyBytes + 65_536
         refreshKeys(try await store.peers(), readAt: .now)
         try await ZMQContext.withContext { context in
             try await ZAPHandler.serving(context: context, authorize: { [self] key in await self.admit(key) }) {

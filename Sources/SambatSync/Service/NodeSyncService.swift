@@ -109,12 +109,10 @@ public final class NodeSyncService: Service, Sendable {
         let settings = configuration.settings
         let work = NodeStoreWork(store: store, logger: logger)
         let started = try await work.start()
-        var options = ZMQSocket.Options()
+        var options = settings.linkSocketOptions
         options.curve = .client(configuration.keyPair, serverPublicKey: configuration.centralPublicKey)
         // Messages wait for a completed connection instead of queueing for an absent central.
         options.immediate = true
-        options.maximumMessageBytes = SyncFrames.maximumBodyBytes + 65_536
-        options.heartbeatMilliseconds = Int32(clamping: settings.heartbeatInterval.milliseconds)
         options.reconnectMilliseconds = (
             Int32(clamping: settings.reconnectInitial.milliseconds),
             Int32(clamping: settings.reconnectMaximum.milliseconds)

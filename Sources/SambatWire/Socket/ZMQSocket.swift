@@ -63,9 +63,16 @@ public final class ZMQSocket: Sendable {
         public var immediate = false
         /// `ZMQ_MAXMSGSIZE`: inbound messages larger than this close the connection; `nil` for none.
         public var maximumMessageBytes: Int?
-        /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, with timeout and TTL of three intervals), in
-        /// milliseconds; `nil` leaves them off.
-        public var heartbeatMilliseconds: Int32?
+        /// TCP keepalive (`ZMQ_TCP_KEEPALIVE`), in seconds: the first probe after this long
+        /// idle, then one each as long, and the connection drops after three unanswered; `nil`
+        /// leaves the system's setting.
+        ///
+        /// This finds a peer whose host is gone. ZMTP heartbeats would find it too, and a peer
+        /// that hangs, but libzmq 4.3.4 aborts the process when a heartbeat timer fires while
+        /// the receive high-water mark has stopped a connection's input (libzmq issues #3937
+        /// and #4364), and this socket's reader stops reading when its consumer falls behind.
+        /// So this type offers no heartbeats; a hanging peer is for the protocol's own timers.
+        public var keepaliveSeconds: Int32?
         /// `ZMQ_RECONNECT_IVL` and `ZMQ_RECONNECT_IVL_MAX`: reconnect backoff, in milliseconds.
         public var reconnectMilliseconds: (first: Int32, maximum: Int32) = (1_000, 30_000)
         /// Whether the owner thread watches the socket's connections through libzmq's socket
@@ -359,12 +366,11 @@ private final class SocketOwner: @unchecked Sendable {
                 }
                 guard ok else { throw ZMQError.last("zmq_setsockopt(ZMQ_ROUTING_ID)") }
             }
-            if let heartbeat = options.heartbeatMilliseconds {
-                try setOption(socket, ZMQ_HEARTBEAT_IVL, heartbeat)
-                let timeout = heartbeat.multipliedReportingOverflow(by: 3)
-                let three = timeout.overflow ? Int32.max : timeout.partialValue
-                try setOption(socket, ZMQ_HEARTBEAT_TIMEOUT, three)
-                try setOption(socket, ZMQ_HEARTBEAT_TTL, min(three, 6_553_500))
+            if let keepalive = options.keepaliveSeconds {
+                try setOption(socket, ZMQ_TCP_KEEPALIVE, 1)
+                try setOption(socket, ZMQ_TCP_KEEPALIVE_IDLE, max(keepalive, 1))
+                try setOption(socket, ZMQ_TCP_KEEPALIVE_INTVL, max(keepalive, 1))
+                try setOption(socket, ZMQ_TCP_KEEPALIVE_CNT, 3)
             }
             if options.immediate { try setOption(socket, ZMQ_IMMEDIATE, 1) }
             if let limit = options.maximumMessageBytes {
