@@ -166,6 +166,35 @@ import Testing
         #expect { try SealedOp(decoding: bytes) } throws: { ($0 as? CodingError)?.code == .invalidValue }
     }
 
+    @Test func textsOutsideASCIIRoundTripAndBrokenUTF8InThemIsRefused() throws {
+        let text = "Jalan berlubang di depan SDN 2 — bahaya 🚧, café ditutup"
+        let op = Self.sample(.noted(.init(text: text, visibility: .public)))
+        let bytes = try SealedOp(sealing: op).bytes
+        #expect(try SealedOp(decoding: bytes).op == op)
+
+        let marker = Array("SDN".utf8)
+        let at = try #require(
+            (0...(bytes.count - marker.count)).first { Array(bytes[$0..<$0 + marker.count]) == marker }
+        )
+        // Each replaces the three bytes "SDN" inside the text, so the length stays right.
+        let broken: [[UInt8]] = [
+            [0x80, 0x41, 0x41],  // a continuation byte with no lead
+            [0xF0, 0x9F, 0x98],  // a four-byte sequence cut short
+            [0xC0, 0xAF, 0x41],  // an overlong encoding of "/"
+            [0xED, 0xA0, 0x80],  // a UTF-16 surrogate
+            [0x41, 0x41, 0xFF],  // a byte UTF-8 never uses
+        ]
+        for replacement in broken {
+            var corrupt = bytes
+            corrupt.replaceSubrange(at..<at + 3, with: replacement)
+            #expect {
+                try SealedOp(decoding: corrupt)
+            } throws: {
+                ($0 as? CodingError)?.code == .invalidValue && ($0 as? CodingError)?.field == "noted.text"
+            }
+        }
+    }
+
     @Test func oversizedValuesAreRefusedBothWays() throws {
         let long = String(repeating: "x", count: OpLimits.maximumLongText + 1)
         #expect(throws: CodingError.self) {
