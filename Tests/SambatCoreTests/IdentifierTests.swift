@@ -3,12 +3,15 @@ import Testing
 @testable import SambatCore
 
 @Suite struct IdentifierTests {
-    @Test(arguments: ["central", "dpupr", "dinas-pu_2", "a"])
+    @Test(arguments: ["central", "dpupr", "dinas-pu_2", "a", "dinas-pekerjaan-umum-penataan-rg"])
     func acceptsValidNodeIDs(_ text: String) throws {
         #expect(try NodeID(text).rawValue == text)
     }
 
-    @Test(arguments: ["", "Dpupr", "2dpupr", "dpu pr", "dpupr#1", String(repeating: "a", count: 33), "dinkés"])
+    @Test(arguments: [
+        "", "Dpupr", "2dpupr", "dpu pr", "dpupr#1", String(repeating: "a", count: 33), "dinkés", "-dpupr",
+        "dinas-pekerjaan-umum-dan-penataan-ruang",
+    ])
     func rejectsInvalidNodeIDs(_ text: String) {
         #expect(throws: IdentifierError.self) { try NodeID(text) }
     }
@@ -36,9 +39,13 @@ import Testing
         #expect(id.rawValue == "MJK-261129-0042")
         #expect(try CaseID("MJK-261129-123456").rawValue == "MJK-261129-123456")
         #expect(try CaseID("MJK-280229-0001").rawValue == "MJK-280229-0001")  // leap year
+        #expect(try CaseID("ABCDE-991231-999999").rawValue == "ABCDE-991231-999999")  // the longest
+        #expect(try CaseID("MJ-260101-0001").rawValue == "MJ-260101-0001")
         for bad in [
             "MJK-261329-0042", "mjk-261129-0042", "MJK-2611-0042", "MJK-261129-42", "MJK261129-0042", "",
-            "MJK-260229-0001", "MJK-261131-0001", "MJK-261129-0000",
+            "MJK-260229-0001", "MJK-261131-0001", "MJK-261129-0000", "M-261129-0042", "ABCDEF-261129-0042",
+            "MJK-261129-1234567", "MJK-261129X0042", "MJK-26112a-0042", "MJK-261129-00a2", "MJK-261100-0042",
+            "MJK-261129-0042-", "MJK--261129-0042", "MJK-261129-００42", "MJK-261129",
         ] {
             #expect(throws: IdentifierError.self) { try CaseID(bad) }
         }
@@ -49,6 +56,8 @@ import Testing
         #expect(throws: IdentifierError.self) { try ActorID("budi santoso") }
         #expect(throws: IdentifierError.self) { try ActorID("") }
         #expect(throws: IdentifierError.self) { try ActorID("bùdi") }
+        #expect(throws: IdentifierError.self) { try ActorID(String(repeating: "x", count: 65)) }
+        #expect(try ActorID(String(repeating: "x", count: 64)).rawValue.count == 64)
     }
 
     /// Identifiers hash by a fingerprint of their text but stay equal exactly when their text

@@ -166,6 +166,19 @@ import Testing
         #expect { try SealedOp(decoding: bytes) } throws: { ($0 as? CodingError)?.code == .invalidValue }
     }
 
+    @Test func theHashIsSHA256OfTheCanonicalBytes() {
+        // FIPS 180-2's examples: one block, and two blocks.
+        #expect(
+            OpHash(of: Array("abc".utf8)).description
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
+        #expect(
+            OpHash(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)).description
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        )
+        #expect(OpHash(of: []).bytes.count == 32)
+    }
+
     @Test func textsOutsideASCIIRoundTripAndBrokenUTF8InThemIsRefused() throws {
         let text = "Jalan berlubang di depan SDN 2 — bahaya 🚧, café ditutup"
         let op = Self.sample(.noted(.init(text: text, visibility: .public)))

@@ -8,7 +8,11 @@ public struct OpHash: Hashable, Sendable, CustomStringConvertible {
 
     /// Hashes canonical bytes.
     public init(of canonicalBytes: [UInt8]) {
-        bytes = Array(SHA256.hash(data: canonicalBytes))
+        var hasher = SHA256()
+        canonicalBytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        // Copied as one block: `Array(digest)` walked the digest as a generic sequence, byte
+        // by byte, and cost twice the hashing itself in a mayor's back-fill (perf).
+        bytes = hasher.finalize().withUnsafeBytes { Array($0) }
     }
 
     /// Wraps stored digest bytes; `nil` unless exactly 32 bytes.

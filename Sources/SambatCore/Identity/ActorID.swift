@@ -17,10 +17,10 @@ public struct ActorID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Throws: ``IdentifierError`` when the text is empty, longer than 64 bytes, or has
     ///   characters outside printable ASCII `!`…`~`.
     public init(_ rawValue: String) throws(IdentifierError) {
-        let bytes = rawValue.utf8
-        guard !bytes.isEmpty, bytes.count <= Self.maximumLength,
-            bytes.allSatisfy({ (0x21...0x7E).contains($0) })
-        else {
+        let valid = rawValue.withContiguousUTF8 { bytes in
+            !bytes.isEmpty && bytes.count <= Self.maximumLength && bytes.allSatisfy { (0x21...0x7E).contains($0) }
+        }
+        guard valid else {
             throw IdentifierError(.actorID, rule: "must be 1 to 64 printable ASCII characters without spaces")
         }
         self.rawValue = rawValue

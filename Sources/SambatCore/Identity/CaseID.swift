@@ -18,52 +18,52 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     ///   not `PREFIX-YYMMDD-NNNN`.
     public init(_ rawValue: String) throws(IdentifierError) {
         // Checked byte by byte, without allocating: case ids are decoded on every op.
-        let bytes = rawValue.utf8
-        guard bytes.count <= Self.maximumLength, let firstDash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
-            throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+        let checked = rawValue.withContiguousUTF8 { bytes -> Result<UInt64, IdentifierError> in
+            Self.check(bytes).map { IdentifierFingerprint.of(bytes) }
         }
-        let prefix = bytes[bytes.startIndex..<firstDash]
-        let rest = bytes[bytes.index(after: firstDash)...]
+        self.rawValue = rawValue
+        self.fingerprint = try checked.get()
+    }
+
+    /// Whether `bytes` are `PREFIX-YYMMDD-NNNN` with a real date and a serial above zero.
+    private static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<Void, IdentifierError> {
+        let form = IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+        guard bytes.count <= maximumLength, let firstDash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
+            return .failure(form)
+        }
+        let prefix = bytes[..<firstDash]
+        let rest = UnsafeBufferPointer(rebasing: bytes[(firstDash + 1)...])
         guard (2...5).contains(prefix.count),
             prefix.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }),
             rest.count >= 11, rest.count <= 13
         else {
-            throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
+            return .failure(form)
         }
-        var digits = (0, 0, 0, 0, 0, 0)
+        var date = 0
         var serialNonZero = false
         for (offset, byte) in rest.enumerated() {
             if offset == 6 {
-                guard byte == UInt8(ascii: "-") else {
-                    throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
-                }
+                guard byte == UInt8(ascii: "-") else { return .failure(form) }
                 continue
             }
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else {
-                throw IdentifierError(.caseID, rule: "must have the form PREFIX-YYMMDD-NNNN")
-            }
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return .failure(form) }
             let digit = Int(byte - UInt8(ascii: "0"))
-            switch offset {
-            case 0: digits.0 = digit
-            case 1: digits.1 = digit
-            case 2: digits.2 = digit
-            case 3: digits.3 = digit
-            case 4: digits.4 = digit
-            case 5: digits.5 = digit
-            default: serialNonZero = serialNonZero || digit != 0
+            if offset < 6 {
+                date = date * 10 + digit
+            } else {
+                serialNonZero = serialNonZero || digit != 0
             }
         }
-        let year = 2000 + digits.0 * 10 + digits.1
-        let month = digits.2 * 10 + digits.3
-        let day = digits.4 * 10 + digits.5
-        guard (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day) else {
-            throw IdentifierError(.caseID, rule: "date part must be a valid YYMMDD")
+        let year = 2000 + date / 10_000
+        let month = date / 100 % 100
+        let day = date % 100
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else {
+            return .failure(IdentifierError(.caseID, rule: "date part must be a valid YYMMDD"))
         }
         guard serialNonZero else {
-            throw IdentifierError(.caseID, rule: "serial must be at least 1")
+            return .failure(IdentifierError(.caseID, rule: "serial must be at least 1"))
         }
-        self.rawValue = rawValue
-        self.fingerprint = IdentifierFingerprint.of(rawValue)
+        return .success(())
     }
 
     public static func == (lhs: CaseID, rhs: CaseID) -> Bool {

@@ -17,18 +17,20 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Throws: ``IdentifierError`` with code ``IdentifierError/Code/nodeID`` when the text
     ///   is empty, too long, or uses characters outside `[a-z0-9_-]`.
     public init(_ rawValue: String) throws(IdentifierError) {
-        let bytes = rawValue.utf8
-        guard !bytes.isEmpty, bytes.count <= Self.maximumLength else {
-            throw IdentifierError(.nodeID, rule: "must be 1 to \(Self.maximumLength) bytes long")
-        }
-        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else {
-            throw IdentifierError(.nodeID, rule: "must start with a lowercase letter")
-        }
-        guard bytes.allSatisfy(Self.isAllowed) else {
-            throw IdentifierError(.nodeID, rule: "may contain only a-z, 0-9, '-' and '_'")
+        let checked: Result<UInt64, IdentifierError> = rawValue.withContiguousUTF8 { bytes in
+            guard !bytes.isEmpty, bytes.count <= Self.maximumLength else {
+                return .failure(IdentifierError(.nodeID, rule: "must be 1 to \(Self.maximumLength) bytes long"))
+            }
+            guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]) else {
+                return .failure(IdentifierError(.nodeID, rule: "must start with a lowercase letter"))
+            }
+            guard bytes.allSatisfy(Self.isAllowed) else {
+                return .failure(IdentifierError(.nodeID, rule: "may contain only a-z, 0-9, '-' and '_'"))
+            }
+            return .success(IdentifierFingerprint.of(bytes))
         }
         self.rawValue = rawValue
-        self.fingerprint = IdentifierFingerprint.of(rawValue)
+        self.fingerprint = try checked.get()
     }
 
     public static func == (lhs: NodeID, rhs: NodeID) -> Bool {
