@@ -186,19 +186,20 @@ extension Store {
     /// toward the frontier of the op's origin, and a peer must never move another node's
     /// frontier (that would make central skip the real op with that seq).
     private func validate(_ batch: [RemoteOp], from source: RemoteSource) throws(StoreError) {
+        // Central's feed groups ops by case, so a feed batch may hold one origin's seqs out of
+        // order; only an uploader's own stream must ascend, under its own origin.
+        guard case .peer(let peer, _) = source else { return }
         var last: [Origin: UInt64] = [:]
         for remote in batch {
             let id = remote.sealed.op.id
-            if case .peer(let peer, _) = source, id.origin.node != peer {
+            if id.origin.node != peer {
                 throw StoreError(
                     .invalidBatch,
                     path: path,
                     message: "\(peer) sent an op under origin \(id.origin), which is not its own; batch refused"
                 )
             }
-            // Central's feed groups ops by case, so a feed batch may hold one origin's seqs out
-            // of order; only an uploader's own stream must ascend.
-            if case .peer = source, let previous = last[id.origin], previous >= id.seq {
+            if let previous = last[id.origin], previous >= id.seq {
                 throw StoreError(
                     .invalidBatch,
                     path: path,

@@ -85,6 +85,35 @@ import Testing
         #expect(Self.calendar.workingMilliseconds(from: Self.wib(start), to: Self.wib(end)) == minutes * 60_000)
     }
 
+    /// Working days as the fields say, day by day for four years, including after the
+    /// weekdays and holidays are changed on an existing calendar (as the reference loader
+    /// does).
+    @Test func workingDaysFollowTheWeekdaysAndHolidaysEvenAfterAChange() throws {
+        var calendar = Self.calendar
+        func check() throws {
+            let first = try #require(CivilDate(iso: "2025-01-01"))
+            for offset in 0..<(4 * 366) {
+                let date = first.adding(days: offset)
+                let expected = calendar.workingWeekdays.contains(date.isoWeekday) && !calendar.holidays.contains(date)
+                #expect(calendar.isWorkingDay(date) == expected, "\(date)")
+            }
+        }
+        try check()
+        calendar.workingWeekdays = [1, 2, 3, 4, 5, 6]  // Saturdays open
+        calendar.holidays.insert(try #require(CivilDate(iso: "2026-11-30")))
+        calendar.holidays.remove(try #require(CivilDate(iso: "2026-12-25")))
+        try check()
+        #expect(calendar.isWorkingDay(try #require(CivilDate(iso: "2026-11-28"))))  // a Saturday
+        #expect(!calendar.isWorkingDay(try #require(CivilDate(iso: "2026-11-30"))))
+        // Friday 27 Nov, 2 working days: Saturday 28 counts now, Monday 30 is a holiday.
+        #expect(calendar.closeOfWorkingDays(2, after: Self.wib("2026-11-27 10:00")) == Self.wib("2026-12-01 16:00"))
+        #expect(calendar != Self.calendar)
+        calendar.workingWeekdays = Self.calendar.workingWeekdays
+        calendar.holidays = Self.calendar.holidays
+        #expect(calendar == Self.calendar)
+        #expect(calendar.hashValue == Self.calendar.hashValue)
+    }
+
     @Test func targetsOfEachUnit() {
         let start = Self.wib("2026-11-27 15:00")  // a Friday
         #expect(ServiceTarget.hours(24).due(from: start, in: Self.calendar) == Self.wib("2026-11-28 15:00"))
