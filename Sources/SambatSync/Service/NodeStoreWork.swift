@@ -53,7 +53,7 @@ public struct NodeStoreWork: Sendable {
                 return .link(.localOpsRead([], lastSeq: after, generation: generation))
             }
         case .applyFeed(let batch):
-            return await apply(batch, receivedAt: receivedAt)
+            return await applyFeed([batch], receivedAt: receivedAt).first
         case .resetCheckpoint(let position, let epoch):
             do {
                 try await store.resetCheckpoint(position, epoch: epoch, for: store.identity.central)
@@ -114,41 +114,57 @@ public struct NodeStoreWork: Sendable {
         )
     }
 
-    /// Applies a feed batch, decoded ahead or now, in one durable transaction.
-    private func apply(_ batch: Sambat_Sync_V1_Batch, receivedAt: Timestamp) async -> NodeSync.Event {
+    /// Applies feed batches (decoded ahead or now), in order, in one durable transaction: one
+    /// commit instead of one per batch, for batches that waited for the writer together.
+    ///
+    /// The checkpoint moves to the last applied batch's position in the same transaction.
+    /// If a batch does not decode, the batches before it are applied and it is refused; those
+    /// after it are let go, as the machine lets go of everything behind a refusal.
+    ///
+    /// - Returns: the events the machine expects, in order: `feedApplied` for each applied
+    ///   batch, then the refusal if one did not decode; or only `feedNotStored` when the
+    ///   store could not take them (nothing of them is stored then).
+    public func applyFeed(_ batches: [Sambat_Sync_V1_Batch], receivedAt: Timestamp) async -> [NodeSync.Event] {
         var ops: [RemoteOp] = []
         // Thousands of decoded ops are freed on a background queue, not before the next apply.
         defer { BackgroundRelease.release { [ops] in ops } }
-        do {
-            let sealed = try await decodedFeed.take(batch).get()
-            defer { BackgroundRelease.release { [sealed] in sealed } }
-            ops.reserveCapacity(sealed.count)
-            for (index, op) in sealed.enumerated() {
-                ops.append(
-                    RemoteOp(op, centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index]))
-                )
+        var applied: [Sambat_Sync_V1_Batch] = []
+        var refusal: NodeSync.Event?
+        for batch in batches {
+            switch await decodedFeed.take(batch) {
+            case .success(let sealed):
+                defer { BackgroundRelease.release { [sealed] in sealed } }
+                ops.reserveCapacity(ops.count + sealed.count)
+                for (index, op) in sealed.enumerated() {
+                    ops.append(
+                        RemoteOp(op, centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index]))
+                    )
+                }
+                applied.append(batch)
+            case .failure(let error):
+                let reason = "op \(error.index) of the batch does not decode: \(error.error)"
+                refusal = .link(.feedRefused(batchID: batch.batchID, SyncProtocolError(.invalidBatch, reason)))
             }
-        } catch {
-            return .link(
-                .feedRefused(
-                    batchID: batch.batchID,
-                    SyncProtocolError(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
+            if refusal != nil { break }
+        }
+        var events: [NodeSync.Event] = []
+        if let last = applied.last {
+            do {
+                let result = try await store.applyRemote(
+                    ops,
+                    from: .feed(from: store.identity.central),
+                    receivedAt: receivedAt,
+                    feedPosition: last.feedPosition
                 )
-            )
+                SyncMetrics.applied(result.inserted, source: "feed")
+                events = applied.map { .link(.feedApplied(batchID: $0.batchID, feedPosition: $0.feedPosition)) }
+            } catch {
+                logger.error("could not apply a feed batch", metadata: ["error": "\(error)"])
+                return [.feedNotStored]
+            }
         }
-        do {
-            let result = try await store.applyRemote(
-                ops,
-                from: .feed(from: store.identity.central),
-                receivedAt: receivedAt,
-                feedPosition: batch.feedPosition
-            )
-            SyncMetrics.applied(result.inserted, source: "feed")
-            return .link(.feedApplied(batchID: batch.batchID, feedPosition: batch.feedPosition))
-        } catch {
-            logger.error("could not apply a feed batch", metadata: ["error": "\(error)"])
-            return .feedNotStored
-        }
+        if let refusal { events.append(refusal) }
+        return events
     }
 
     /// Blob store work for the fetcher; returns the event that reports it.

@@ -88,6 +88,37 @@ public final class NodeSyncService: Service, Sendable {
         case resume
     }
 
+    /// The feed's writes on their way from the run loop to ``applyInOrder(_:work:reportingTo:)``,
+    /// which takes all that wait at once, so batches that queued up can share a commit.
+    private final class FeedWrites: Sendable {
+        private let pending = Mutex<[FeedWrite]>([])
+        private let wake: AsyncStream<Void>.Continuation
+        /// One element whenever writes wait (several pushes may make one).
+        let wakes: AsyncStream<Void>
+
+        init() {
+            (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        }
+
+        func push(_ write: FeedWrite) {
+            pending.withLock { $0.append(write) }
+            wake.yield()
+        }
+
+        func takeAll() -> [FeedWrite] {
+            pending.withLock { pending in
+                defer { pending = [] }
+                return pending
+            }
+        }
+    }
+
+    /// Most feed batches applied in one transaction (see ``NodeStoreWork/applyFeed(_:receivedAt:)``).
+    ///
+    /// Two, not the whole credit: while the writer commits two, central still holds credit
+    /// to send the next ones, so the decoding stage keeps working ahead of the writer.
+    static let feedBatchesPerCommit = 2
+
     /// A service for `store` (an office or mayor store); nothing happens until ``run()``.
     public init(store: Store, configuration: Configuration, logger: Logger = Logger(label: "sambat.sync")) {
         self.store = store
@@ -121,10 +152,10 @@ public final class NodeSyncService: Service, Sendable {
         options.monitorsConnections = true
         try await ZMQContext.withContext { context in
             let (events, input) = AsyncStream<Input>.makeStream(bufferingPolicy: .unbounded)
-            let (feedWrites, feed) = AsyncStream<FeedWrite>.makeStream(bufferingPolicy: .unbounded)
+            let feed = FeedWrites()
             var socket = try await connect(context: context, options: options)
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.applyInOrder(feedWrites, work: work, reportingTo: input) }
+                group.addTask { await self.applyInOrder(feed, work: work, reportingTo: input) }
                 group.addTask { [socket] in await self.read(socket, into: input, decodingInto: work.decodedFeed) }
                 group.addTask { [socket] in await self.watch(socket, number: 0, into: input) }
                 group.addTask {
@@ -161,7 +192,7 @@ public final class NodeSyncService: Service, Sendable {
                         }
                         switch event {
                         case .feedNotStored, .link(.feedRefused):
-                            feed.yield(.resume)
+                            feed.push(.resume)
                         default:
                             break
                         }
@@ -233,7 +264,7 @@ public final class NodeSyncService: Service, Sendable {
         _ action: NodeSync.Action,
         on socket: ZMQSocket,
         work: NodeStoreWork,
-        feed: AsyncStream<FeedWrite>.Continuation
+        feed: FeedWrites
     ) async -> NodeSync.Event? {
         switch action {
         case .send(let message, let briefly):
@@ -267,48 +298,61 @@ public final class NodeSyncService: Service, Sendable {
         case .reconnect:
             return nil  // handled by the run loop, which owns the connection
         case .applyFeed(let batch):
-            feed.yield(.apply(batch))
+            feed.push(.apply(batch))
             return nil
         case .resetCheckpoint(let position, let epoch):
-            feed.yield(.resetCheckpoint(position, epoch: epoch))
+            feed.push(.resetCheckpoint(position, epoch: epoch))
             return nil
         case .readLocalOps, .readLinkStart, .blob, .readMissingBlobs, .saveNodeHealth:
             return await work.perform(action, receivedAt: .now)
         }
     }
 
-    /// Carries out the feed's writes one at a time, in order, and reports each apply's result
-    /// to the run loop, until cancelled.
+    /// Carries out the feed's writes in order, and reports each apply's result to the run
+    /// loop, until cancelled.
     ///
     /// Beside the run loop rather than in it: a feed batch holds the writer for up to a tenth
     /// of a second (5,000 ops), and an office's uploads, central's ACKs and the blob fetcher
     /// need only reads. In `sambat bench sync --processes` the office's uploads stood still
     /// for 0.3-0.4 s at a time while the loop waited for central's echo of them to apply.
+    /// Batches that waited together (a back-fill, a catch-up) are applied up to
+    /// ``feedBatchesPerCommit`` to a transaction: each commit is synced to disk, and its cost
+    /// is by the pages it writes, not by its ops.
     /// After a failed apply, the batches behind it are let go until the loop has taken the
     /// failure in (``FeedWrite/resume``): the machine no longer counts them as received.
     private func applyInOrder(
-        _ writes: AsyncStream<FeedWrite>,
+        _ feed: FeedWrites,
         work: NodeStoreWork,
         reportingTo input: AsyncStream<Input>.Continuation
     ) async {
         var failed = false
-        for await write in writes {
-            switch write {
-            case .resume:
-                failed = false
-            case .resetCheckpoint(let position, let epoch):
-                _ = await work.perform(.resetCheckpoint(position, epoch: epoch), receivedAt: .now)
-            case .apply(let batch):
-                // The batch's encoded ops are freed on a background queue, not before the next apply.
-                defer { BackgroundRelease.release { batch } }
-                guard !failed, let result = await work.perform(.applyFeed(batch), receivedAt: .now) else { continue }
-                switch result {
-                case .feedNotStored, .link(.feedRefused):
-                    failed = true
-                default:
-                    break
+        for await _ in feed.wakes {
+            var writes = feed.takeAll()[...]
+            while let write = writes.popFirst() {
+                switch write {
+                case .resume:
+                    failed = false
+                case .resetCheckpoint(let position, let epoch):
+                    _ = await work.perform(.resetCheckpoint(position, epoch: epoch), receivedAt: .now)
+                case .apply(let batch):
+                    var batches = [batch]
+                    while batches.count < Self.feedBatchesPerCommit, case .apply(let next)? = writes.first {
+                        batches.append(next)
+                        writes.removeFirst()
+                    }
+                    // The batches' encoded ops are freed on a background queue, not before the next apply.
+                    defer { BackgroundRelease.release { batches } }
+                    guard !failed else { continue }
+                    for result in await work.applyFeed(batches, receivedAt: .now) {
+                        switch result {
+                        case .feedNotStored, .link(.feedRefused):
+                            failed = true
+                        default:
+                            break
+                        }
+                        input.yield((result, nil))
+                    }
                 }
-                input.yield((result, nil))
             }
         }
     }
