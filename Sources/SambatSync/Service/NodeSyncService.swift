@@ -162,7 +162,13 @@ public final class NodeSyncService: Service, Sendable {
                     await self.tick(every: settings.pollInterval, quiet: settings.idlePollInterval, into: input)
                 }
                 group.addTask { await self.tickOnLocalWrites(into: input) }
-                group.addTask { await self.tickOnFileChanges(every: settings.pollInterval, into: input) }
+                group.addTask {
+                    await self.tickOnFileChanges(
+                        every: settings.pollInterval,
+                        quiet: settings.idlePollInterval,
+                        into: input
+                    )
+                }
                 input.yield((started, nil))
                 await untilStopped(finishing: input) {
                     var machine = NodeSync(
@@ -430,7 +436,20 @@ public final class NodeSyncService: Service, Sendable {
     /// Ticks a quiet link as soon as the store's files change, until cancelled: a commit of
     /// another process, such as the office CLI, is found at once (design.md: within 50 ms)
     /// without reading the store; see ``Store/fileChanges(every:onFallback:)``.
-    private func tickOnFileChanges(every pollInterval: Duration, into input: AsyncStream<Input>.Continuation) async {
+    ///
+    /// A commit of another process is in the files before it can be read: SQLite writes the
+    /// commit to the write-ahead log, syncs the log (`synchronous=FULL`, a few milliseconds),
+    /// and only then publishes the commit in the shared-memory index, which no file event
+    /// reports. So when the head read at an event has not moved, a second task reads it
+    /// again every poll interval until it does, for as long as the quiet ticker would have
+    /// taken, while events go on being answered at once. Without that,
+    /// `sambat bench sync --processes` saw 2 of 200 live changes wait out the quiet ticker
+    /// (p99 245 ms, against 10 ms before commits were synced).
+    private func tickOnFileChanges(
+        every pollInterval: Duration,
+        quiet quietInterval: Duration,
+        into input: AsyncStream<Input>.Continuation
+    ) async {
         let logger = logger
         let changes = store.fileChanges(every: pollInterval) { reason in
             logger.warning(
@@ -438,8 +457,30 @@ public final class NodeSyncService: Service, Sendable {
                 metadata: ["reason": "\(reason)"]
             )
         }
-        for await _ in changes where state.withLock({ $0.quiet }) {
-            if let head = try? await store.localHead() { input.yield((.tick(localHead: head), nil)) }
+        let (unmoved, lookAgain) = AsyncStream<UInt64>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await seen in unmoved {
+                    var waited = Duration.zero
+                    while waited < quietInterval, !Task.isCancelled {
+                        try? await Task.sleep(for: pollInterval)
+                        waited += pollInterval
+                        guard let head = try? await self.store.localHead() else { break }
+                        if head != seen {
+                            input.yield((.tick(localHead: head), nil))
+                            break
+                        }
+                    }
+                }
+            }
+            var lastHead = try? await store.localHead()
+            for await _ in changes where state.withLock({ $0.quiet }) {
+                guard let head = try? await store.localHead() else { continue }
+                input.yield((.tick(localHead: head), nil))
+                if head == lastHead { lookAgain.yield(head) }
+                lastHead = head
+            }
+            lookAgain.finish()
         }
     }
 
