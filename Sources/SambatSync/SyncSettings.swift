@@ -14,14 +14,16 @@ public struct SyncSettings: Hashable, Sendable {
     /// Most ops in one BATCH (default 5,000, the most `sync.batch_ops` allows; design.md's
     /// 500 until the scale issue).
     ///
-    /// A batch is one durable transaction at its receiver, and a commit costs by the pages it
-    /// writes, not by its ops: in a back-fill the mayor's transactions spent 2.7 ms each
+    /// A batch is applied in one durable transaction at its receiver (a node puts two feed
+    /// batches that waited together in one), and a commit costs by the pages it writes, not
+    /// by its ops: in a back-fill the mayor's transactions spent 2.7 ms each
     /// outside the apply's own work (begin, commit, WAL), a quarter of a 500-op batch's turn.
     /// With 2,000 the mayor's back-fill ran at 55,000-57,000 ops/s instead of 35,000-38,000 (a
     /// 50,000-case `make scale`); with 5,000, 15-25 % faster again than with 2,000 at 250,000
     /// cases. The byte limit still bounds a batch, and live changes go in small batches
-    /// either way; what a large batch costs is the writer's time (80-100 ms for 5,000 ops),
-    /// which a staff write at the receiver may wait behind.
+    /// either way; what a large batch costs is the writer's time (80-100 ms for 5,000 ops,
+    /// twice that for two in a node's catch-up), which a staff write at the receiver may wait
+    /// behind.
     public var maximumBatchOps = 5_000
     /// Most bytes of op encodings in one BATCH (default 1 MiB).
     public var maximumBatchBytes = 1 << 20
