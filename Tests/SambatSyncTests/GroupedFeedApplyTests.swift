@@ -74,31 +74,25 @@ import Testing
         #expect(try await fixture.mayor.checkpoint(for: SyncWorld.central) == fixture.batches[1].feedPosition)
     }
 
-    @Test func aBatchThatDoesNotDecodeIsRefusedAfterTheOnesBeforeItAreApplied() async throws {
+    /// The batches before the damaged one are applied and reported, the damaged one is
+    /// refused, and nothing of it or after it is stored; the checkpoint is the last applied
+    /// batch's (none: 0).
+    @Test(arguments: [0, 1])
+    func aBatchThatDoesNotDecodeIsRefusedAfterTheOnesBeforeItAreApplied(damaging index: Int) async throws {
         let fixture = try await Fixture()
-        var damaged = fixture.batches[1]
-        damaged.ops[1][damaged.ops[1].count - 1] ^= 0xFF
-        let work = NodeStoreWork(store: fixture.mayor)
-        let events = await work.applyFeed([fixture.batches[0], damaged], receivedAt: .now)
+        var batches = fixture.batches
+        let last = batches[index].ops.count - 1
+        batches[index].ops[last][batches[index].ops[last].count - 1] ^= 0xFF
+        let events = await NodeStoreWork(store: fixture.mayor).applyFeed(batches, receivedAt: .now)
+        let before = fixture.batches[..<index]
         #expect(
-            events.map(Self.outcome) == [
-                .applied(batchID: 1, position: fixture.batches[0].feedPosition), .refused(batchID: 2),
-            ]
+            events.map(Self.outcome)
+                == before.map { .applied(batchID: $0.batchID, position: $0.feedPosition) }
+                + [.refused(batchID: batches[index].batchID)]
         )
-        let expected = fixture.batches[0].ops.count
-        #expect(try await fixture.cases.asyncSum { try await fixture.mayor.ops(ofCase: $0).count } == expected)
-        #expect(try await fixture.mayor.checkpoint(for: SyncWorld.central) == fixture.batches[0].feedPosition)
-    }
-
-    @Test func aFirstBatchThatDoesNotDecodeStoresNothingOfTheGroup() async throws {
-        let fixture = try await Fixture()
-        var damaged = fixture.batches[0]
-        damaged.ops[0][damaged.ops[0].count - 1] ^= 0xFF
-        let work = NodeStoreWork(store: fixture.mayor)
-        let events = await work.applyFeed([damaged, fixture.batches[1]], receivedAt: .now)
-        #expect(events.map(Self.outcome) == [.refused(batchID: 1)])
-        #expect(try await fixture.cases.asyncSum { try await fixture.mayor.ops(ofCase: $0).count } == 0)
-        #expect(try await fixture.mayor.checkpoint(for: SyncWorld.central) == 0)
+        let stored = try await fixture.cases.asyncSum { try await fixture.mayor.ops(ofCase: $0).count }
+        #expect(stored == before.reduce(0) { $0 + $1.ops.count })
+        #expect(try await fixture.mayor.checkpoint(for: SyncWorld.central) == before.last?.feedPosition ?? 0)
     }
 }
 
