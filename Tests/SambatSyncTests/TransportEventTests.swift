@@ -112,6 +112,32 @@ import Testing
         #expect(link.handle(.tick(localHead: 0), at: first + settings.reconnectInitial * 2).contains(.reconnect))
     }
 
+    @Test func handshakesCentralDidNotRefuseAreRetriedWithinTheReconnectMaximum() {
+        let settings = SyncSettings()
+        let now = ContinuousClock.now
+        var link = NodeLink(origin: Machine.origin, central: Machine.central, settings: settings)
+        _ = link.handle(.connect(localHead: 0, checkpoint: 0), at: now)
+        // Refused keys: the wait doubles past the reconnect maximum (1 s, 2 s, 4 s).
+        var time = now
+        for wait in [settings.reconnectInitial, settings.reconnectInitial * 2, settings.reconnectInitial * 4] {
+            _ = link.handle(.transport(.handshakeFailed(keyRefused: true)), at: time)
+            #expect(!link.handle(.tick(localHead: 0), at: time + wait - .milliseconds(1)).contains(.reconnect))
+            #expect(link.handle(.tick(localHead: 0), at: time + wait).contains(.reconnect))
+            time = time + wait
+        }
+        // Then handshakes that break off or garble, one after another (a flaky network): each
+        // new connection comes within the reconnect maximum, however long the run.
+        for _ in 0..<6 {
+            _ = link.handle(.transport(.handshakeFailed(keyRefused: false)), at: time)
+            #expect(link.handle(.tick(localHead: 0), at: time + settings.reconnectMaximum).contains(.reconnect))
+            time = time + settings.reconnectMaximum
+        }
+        // A withdrawn HELLO on a live connection likewise.
+        _ = link.handle(.transport(.connected), at: time)
+        _ = link.handle(.transport(.helloNotSent), at: time)
+        #expect(link.handle(.tick(localHead: 0), at: time + settings.reconnectMaximum).contains(.reconnect))
+    }
+
     @Test func withoutTransportEventsTheLinkTimeoutStillReconnects() {
         let settings = SyncSettings()
         let now = ContinuousClock.now

@@ -142,8 +142,9 @@ public struct NodeLink: Sendable {
     /// never handed over): the next completed handshake says HELLO again at once.
     private var helloMayBeUnheard = false
     /// When to open a new connection after a failed handshake (or a HELLO a live connection
-    /// did not take), and the wait before the next one (doubling up to the link timeout;
-    /// reset by WELCOME).
+    /// did not take), and the wait before the next one (doubling; reset by WELCOME).
+    ///
+    /// Only a refused key lets the wait grow past the reconnect maximum, up to the link timeout.
     private var reopenAt: ContinuousClock.Instant?
     private var reopenBackoff: Duration?
     /// Whether the socket monitor last reported a completed handshake (and no break since).
@@ -266,7 +267,7 @@ public struct NodeLink: Sendable {
         case .helloNotSent:
             helloMayBeUnheard = true
             // No handshake is coming to say it again: the connection is up but did not take it.
-            if connectionUp, phase == .awaitingWelcome { reopen(at: now) }
+            if connectionUp, phase == .awaitingWelcome { reopen(at: now, keyRefused: false) }
         case .handshakeFailed(let keyRefused):
             connectionUp = false
             helloMayBeUnheard = true
@@ -276,7 +277,7 @@ public struct NodeLink: Sendable {
                 hinted = true
                 centralIsSilent = false
             }
-            guard let wait = reopen(at: now) else { return }
+            guard let wait = reopen(at: now, keyRefused: keyRefused) else { return }
             if keyRefused, centralRefusal != .notEnrolled {
                 centralRefusal = .notEnrolled
                 actions.append(
@@ -291,13 +292,20 @@ public struct NodeLink: Sendable {
     }
 
     /// Schedules a new connection (with HELLO) unless one is already scheduled; the wait
-    /// starts at the initial reconnect delay and doubles with each one, up to the link
-    /// timeout, until central welcomes the node.
+    /// starts at the initial reconnect delay and doubles with each one until central welcomes
+    /// the node: up to the link timeout while central refuses the node's key, and no longer
+    /// than the reconnect maximum (libzmq's own reconnect) after any other failure.
+    ///
+    /// A handshake that broke off or garbled (a reset, a lost or repeated segment) says
+    /// nothing about central, and libzmq does not retry one it found garbled: letting those
+    /// grow the wait too could leave a node waiting up to the link timeout after a bad minute
+    /// of network, with central reachable all along.
     /// - Returns: the wait, or `nil` when a new connection was already scheduled.
     @discardableResult
-    private mutating func reopen(at now: ContinuousClock.Instant) -> Duration? {
+    private mutating func reopen(at now: ContinuousClock.Instant, keyRefused: Bool) -> Duration? {
         guard reopenAt == nil else { return nil }
-        let wait = reopenBackoff ?? settings.reconnectInitial
+        let longest = keyRefused ? settings.linkTimeout : max(settings.reconnectMaximum, settings.reconnectInitial)
+        let wait = min(reopenBackoff ?? settings.reconnectInitial, longest)
         reopenBackoff = min(wait * 2, settings.linkTimeout)
         reopenAt = now + wait
         return wait
