@@ -118,22 +118,28 @@ extension Store {
                 guard fold.apply(op, to: &touched[slot].state) else {
                     throw StoreError(.invalidBatch, path: path, message: "op \(op.id) does not fold incrementally")
                 }
-                touched[slot].ops.append(op.id)
                 received[op.id] = receivedAt
                 if !origins.contains(op.id.origin) { origins.append(op.id.origin) }
                 lamport = max(lamport, op.lamport)
             }
-            var feeds = PendingFeeds()
+            // Each touched case's readers; the ops go to their feeds in batch order, as the
+            // apply appends them.
+            var readers: [[String]] = []
             for entry in touched {
                 states[entry.state.caseID] = entry.state
                 guard identity.role == .central else { continue }
-                let readers = FeedReaders(before: entry.baseline?.assignments ?? [], after: entry.state.assignments)
-                guard readers.newcomers.isEmpty else {
+                let offices = FeedReaders(before: entry.baseline?.assignments ?? [], after: entry.state.assignments)
+                guard offices.newcomers.isEmpty else {
                     let message = "case \(entry.state.caseID) gains an office; not measured"
                     throw StoreError(.invalidBatch, path: path, message: message)
                 }
-                for peer in mayors + readers.continuing {
-                    for id in entry.ops { feeds.append(id, to: peer.rawValue) }
+                readers.append((mayors + offices.continuing).map(\.rawValue))
+            }
+            var feeds = PendingFeeds()
+            if identity.role == .central {
+                for sealed in batch {
+                    guard let slot = slots[sealed.op.caseID] else { continue }
+                    for peer in readers[slot] { feeds.append(sealed.op.id, to: peer) }
                 }
             }
             feedPosition += UInt64(batch.count)
@@ -158,7 +164,7 @@ extension Store {
                 }
                 for origin in origins { _ = try session.advanceFrontier(of: origin) }
                 try session.observeLamport(lamport)
-                for peer in feeds.peers { try session.appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
+                for (peer, runs) in feeds.lists { try session.appendFeed(peer: peer, runs: runs) }
                 if let checkpoint { try session.saveCheckpoint(position: checkpoint, of: central) }
                 try db.cachedStatement(sql: "INSERT INTO benchJournal (ops) VALUES (?)").execute(arguments: [journal])
             }
@@ -195,12 +201,10 @@ extension Store {
 
 /// A case a measured batch touches.
 ///
-/// Holds what its rows held before, its state with the batch's ops folded in, and those ops
-/// in order.
+/// Holds what its rows held before, and its state with the batch's ops folded in.
 private struct TouchedCase: Sendable {
     let baseline: CaseBaseline?
     var state: CaseState
-    var ops: [OpID] = []
 
     init(_ before: CaseState) {
         baseline = before.opCount == 0 ? nil : CaseBaseline(before)

@@ -110,10 +110,11 @@ struct PendingProjection: Sendable {
 enum ProjectionJournal {
     /// The row naming `inserted` and `retimed`.
     ///
-    /// The runs are taken over each origin's seqs in order, not in the batch's order: central's
-    /// feed groups ops by case, so in feed order a mayor's back-fill averaged five ops per run
-    /// (a thousand lines per batch of 5,000), where its origins' sorted seqs form a few runs
-    /// each. A row only names ops; the order in which it names them means nothing.
+    /// The runs are taken over each origin's seqs in order, not in the batch's order: a feed
+    /// batch need not be in seq order (when central's feed grouped ops by case, a mayor's
+    /// back-fill averaged five ops per run in feed order, a thousand lines per batch of 5,000),
+    /// where its origins' sorted seqs form a few runs each. A row only names ops; the order in
+    /// which it names them means nothing.
     static func encode(inserted: [SealedOp], retimed: Set<OpID>) -> Data {
         var lines: [String] = []
         var seqs: [Origin: [UInt64]] = [:]

@@ -182,7 +182,7 @@ extension Store {
             }
             missing.append(id, to: peer.rawValue)
         }
-        try session.appendFeed(peer: peer.rawValue, runs: missing.runs[peer.rawValue] ?? [])
+        try session.appendFeed(peer: peer.rawValue, runs: missing.runs(of: peer.rawValue))
     }
 
     /// Whether `key` looks like a Z85-encoded 32-byte key.

@@ -186,8 +186,10 @@ extension Store {
     /// toward the frontier of the op's origin, and a peer must never move another node's
     /// frontier (that would make central skip the real op with that seq).
     private func validate(_ batch: [RemoteOp], from source: RemoteSource) throws(StoreError) {
-        // Central's feed groups ops by case, so a feed batch may hold one origin's seqs out of
-        // order; only an uploader's own stream must ascend, under its own origin.
+        // Central's feed is not in seq order (a newly assigned case's history comes where the
+        // case first appears, and stores from before the tenth session grouped ops by case), so
+        // a feed batch may hold one origin's seqs out of order; only an uploader's own stream
+        // must ascend, under its own origin.
         guard case .peer(let peer, _) = source else { return }
         var last: [Origin: UInt64] = [:]
         for remote in batch {

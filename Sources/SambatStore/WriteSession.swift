@@ -432,47 +432,54 @@ struct WriteSession {
     /// lost) an assignment on it; a case newly assigned to it brings its whole history, so
     /// the office can evaluate every context. Must run after ``finish()``.
     ///
-    /// Entries are written as runs: consecutive seqs of one origin that follow each other in a
-    /// peer's feed take one row (see ``FeedRun``), which is what an upload mostly is.
+    /// Ops go to each feed in the order they were written (an upload's: its seq order), and
+    /// a newcomer's history where its case first appears. Entries are written as runs:
+    /// consecutive seqs of one origin that follow each other in a peer's feed take one row
+    /// (see ``FeedRun``), so an upload is one row per reader however often it comes back to
+    /// a case. (Grouped by case, as they were, an upload that touched its cases two or three
+    /// times took a row per op: a fifth of the apply's instructions in `make profile`.)
     mutating func appendToFeeds(_ written: [SealedOp]) throws {
         guard isCentral, !written.isEmpty else { return }
-        let mayors = try self.mayors()
+        let mayors = try self.mayors().map(\.rawValue)
         var feeds = PendingFeeds()
-        // The ops of each case, in order, as a chain through `next` (no array per case).
-        var ends: [CaseID: (first: Int, last: Int)] = [:]
-        ends.reserveCapacity(slots.count)
-        var next = [Int](repeating: -1, count: written.count)
-        var caseOrder: [CaseID] = []
-        for (index, sealed) in written.enumerated() {
+        // Per case, the index of its readers in `readerLists`, found when it first appears.
+        var readersOf: [CaseID: Int] = [:]
+        readersOf.reserveCapacity(slots.count)
+        var readerLists: [[String]] = []
+        for sealed in written {
             let caseID = sealed.op.caseID
-            if let known = ends[caseID] {
-                next[known.last] = index
-                ends[caseID] = (known.first, index)
+            let list: Int
+            if let known = readersOf[caseID] {
+                list = known
             } else {
-                ends[caseID] = (index, index)
-                caseOrder.append(caseID)
+                list = readerLists.count
+                readersOf[caseID] = list
+                readerLists.append(try readers(of: caseID, mayors: mayors, newcomersInto: &feeds))
+            }
+            for peer in readerLists[list] { feeds.append(sealed.op.id, to: peer) }
+        }
+        for (peer, runs) in feeds.lists { try appendFeed(peer: peer, runs: runs) }
+    }
+
+    /// The peers whose feeds take a case's new ops.
+    ///
+    /// They are the mayors and the offices that keep (or just lost) an assignment on it.
+    /// Offices newly assigned to it get its whole history in `feeds` now, which holds the new
+    /// ops too.
+    private func readers(
+        of caseID: CaseID,
+        mayors: [String],
+        newcomersInto feeds: inout PendingFeeds
+    ) throws -> [String] {
+        guard let slot = slots[caseID] else { return [] }
+        let offices = FeedReaders(before: slot.baseline?.assignments ?? [], after: slot.box.state.assignments)
+        if !offices.newcomers.isEmpty {
+            let history = try historyIDs(of: caseID)
+            for office in offices.newcomers {
+                for id in history { feeds.append(id, to: office.rawValue) }
             }
         }
-        func appendOps(from first: Int, to peer: String) {
-            var index = first
-            while index >= 0 {
-                feeds.append(written[index].op.id, to: peer)
-                index = next[index]
-            }
-        }
-        for caseID in caseOrder {
-            guard let slot = slots[caseID], let first = ends[caseID]?.first else { continue }
-            let readers = FeedReaders(before: slot.baseline?.assignments ?? [], after: slot.box.state.assignments)
-            for peer in mayors { appendOps(from: first, to: peer.rawValue) }
-            for office in readers.continuing { appendOps(from: first, to: office.rawValue) }
-            if !readers.newcomers.isEmpty {
-                let history = try historyIDs(of: caseID)
-                for office in readers.newcomers {
-                    for id in history { feeds.append(id, to: office.rawValue) }
-                }
-            }
-        }
-        for peer in feeds.peers { try appendFeed(peer: peer, runs: feeds.runs[peer] ?? []) }
+        return mayors + offices.continuing.map(\.rawValue)
     }
 
     /// Appends runs to the end of `peer`'s feed.
@@ -596,22 +603,32 @@ struct FeedRun: Equatable, Sendable {
 
 /// Feed entries a write session is about to append, per peer, already folded into runs.
 struct PendingFeeds: Sendable {
-    /// Peers in the order they first received an entry (so rows are written reproducibly).
-    private(set) var peers: [String] = []
-    private(set) var runs: [String: [FeedRun]] = [:]
+    /// Each peer's runs, peers in the order they first received an entry (so rows are written
+    /// reproducibly).
+    private(set) var lists: [(peer: String, runs: [FeedRun])] = []
+    /// Where each peer's runs are in `lists`.
+    private var positions: [String: Int] = [:]
+
+    /// Peers in the order they first received an entry.
+    var peers: [String] { lists.map(\.peer) }
+
+    /// The runs of `peer`'s entries (empty when it has none).
+    func runs(of peer: String) -> [FeedRun] {
+        positions[peer].map { lists[$0].runs } ?? []
+    }
 
     mutating func append(_ id: OpID, to peer: String) {
-        guard var list = runs.removeValue(forKey: peer) else {
-            peers.append(peer)
-            runs[peer] = [FeedRun(origin: id.origin, firstSeq: id.seq, length: 1)]
+        guard let position = positions[peer] else {
+            positions[peer] = lists.count
+            lists.append((peer, [FeedRun(origin: id.origin, firstSeq: id.seq, length: 1)]))
             return
         }
-        if let last = list.last, last.origin == id.origin, last.lastSeq &+ 1 == id.seq {
-            list[list.count - 1].length += 1
+        // In place: the runs are not copied per entry.
+        if let last = lists[position].runs.last, last.origin == id.origin, last.lastSeq &+ 1 == id.seq {
+            lists[position].runs[lists[position].runs.count - 1].length += 1
         } else {
-            list.append(FeedRun(origin: id.origin, firstSeq: id.seq, length: 1))
+            lists[position].runs.append(FeedRun(origin: id.origin, firstSeq: id.seq, length: 1))
         }
-        runs[peer] = list
     }
 }
 

@@ -19,12 +19,12 @@ import Testing
         #expect(feeds.peers == ["mayor", "dlh"])
         // dpupr#1/5 follows dpupr#1/4 in seq but not in the feed: a run of its own.
         #expect(
-            feeds.runs["mayor"]?.map { "\($0.origin)/\($0.firstSeq)x\($0.length)" } == [
+            feeds.runs(of: "mayor").map { "\($0.origin)/\($0.firstSeq)x\($0.length)" } == [
                 "dpupr#1/3x2", "central#1/5x1", "dpupr#1/5x1", "dpupr#1/7x1",
             ]
         )
         // The same node under another incarnation is another origin.
-        #expect(feeds.runs["dlh"]?.map(\.length) == [1, 1])
+        #expect(feeds.runs(of: "dlh").map(\.length) == [1, 1])
     }
 
     /// A feed batch in case order names each origin's seqs out of order; its journal row

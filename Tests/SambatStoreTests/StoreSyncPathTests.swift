@@ -124,6 +124,40 @@ import Testing
         #expect(try await office.checkpoint(for: StoreFixtures.central) == 8)
     }
 
+    /// An upload in the office's seq order that comes back to its cases is one feed row per
+    /// reader: the feeds take it in that order, not grouped by case (a row per op before).
+    @Test func anUploadThatComesBackToItsCasesIsOneFeedRowPerReader() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "office.sqlite")
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+        var cases: [CaseID] = []
+        for serial in 1...3 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        let historyHead = try await central.feedHead(for: StoreFixtures.dpupr)
+        let mayorHead = try await central.feedHead(for: StoreFixtures.mayor)
+        // Acknowledged, then started, case by case in turn: seqs 1-6 alternate between cases.
+        for body in [OpBody.acknowledged, .started] {
+            for caseID in cases {
+                _ = try await office.append(body, to: caseID, actor: StoreFixtures.officer, at: StoreFixtures.now)
+            }
+        }
+        #expect(try await StoreFixtures.upload(from: office, to: central).inserted == 6)
+
+        let path = directory + "/sambat.sqlite"
+        for (peer, head) in [("dpupr", historyHead), ("mayor", mayorHead)] {
+            let rows = "SELECT COUNT(*) FROM feed WHERE peer = '\(peer)' AND feedSeq > \(head)"
+            #expect(try StoreFixtures.scalar(path, rows) == 1, "\(peer)")
+            let entries = try await central.feed(for: try NodeID(peer), after: head, limit: 100)
+            #expect(entries.map(\.op.sealed.op.id.description) == (1...6).map { "dpupr#1/\($0)" }, "\(peer)")
+        }
+        // The office takes its echo like any feed, each case ending started.
+        try await StoreFixtures.deliverFeed(from: central, to: office)
+        #expect(try await office.checkpoint(for: StoreFixtures.central) == historyHead + 6)
+        for caseID in cases { #expect(try await office.caseState(caseID)?.status == .inProgress) }
+    }
+
     @Test func aMayorEnrolledAgainGetsEveryOpOnceWhateverItsFeedHeld() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
