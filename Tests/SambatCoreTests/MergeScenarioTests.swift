@@ -207,6 +207,30 @@ import Testing
     }
 }
 
+/// What a state knows it has folded: an incremental fold skips a duplicate, and refuses (for a
+/// re-fold) an op that arrives after a later op of its origin.
+@Suite struct FoldedOpTests {
+    @Test func aStateKnowsItsFoldedOpsAndNotTheOnesItSkipped() {
+        var script = CaseScript.at(.dispatched)
+        let acknowledged = script.dpupr.author(.acknowledged)
+        let started = script.dpupr.author(.started)
+        let noted = script.dpupr.author(.noted(.init(text: "Tim ke lokasi", visibility: .internal)))
+        var state = script.central.state
+        // The first and the last of the office's three ops: its counter passes the middle one.
+        for op in [acknowledged, noted] { #expect(Fixtures.fold.apply(op, to: &state)) }
+        #expect(state.contains(acknowledged.id) && state.contains(noted.id))
+        #expect(!state.contains(started.id))
+        #expect(!state.contains(Fixtures.opID("dpupr", seq: noted.id.seq + 1)))
+        #expect(!state.contains(Fixtures.opID("dlh", seq: 1)))
+        // Again: nothing changes. The skipped one cannot fold in place: a re-fold takes it.
+        let before = state
+        #expect(Fixtures.fold.apply(noted, to: &state) && state == before)
+        #expect(!Fixtures.fold.apply(started, to: &state) && state == before)
+        let refolded = Fixtures.fold.fold(script.central.known.values.map { $0 } + [acknowledged, started, noted])
+        #expect(refolded?.contains(started.id) == true && refolded?.opCount == before.opCount + 1)
+    }
+}
+
 /// Feeds ops one at a time the way a store does: incremental when possible, else a re-fold.
 enum Folder {
     static func incremental(_ deliveries: [Op]) -> CaseState {

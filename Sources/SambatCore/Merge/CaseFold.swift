@@ -67,7 +67,8 @@ public struct CaseFold: Hashable, Sendable {
     ///
     /// An op already folded leaves `state` unchanged and returns `true`.
     /// - Complexity: amortised O(c + log n) for c central lifecycle ops and n folded ops, when
-    ///   `state` is uniquely referenced.
+    ///   `state` is uniquely referenced; an op at or below its origin's counter in the state's
+    ///   vector (a duplicate, or one out of order) takes O(n) more to recognise.
     public func apply(_ op: Op, to state: inout CaseState) -> Bool {
         precondition(op.caseID == state.caseID, "CaseFold.apply was given an op of another case")
         if state.contains(op.id) { return true }

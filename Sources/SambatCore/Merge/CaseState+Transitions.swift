@@ -148,7 +148,6 @@ extension CaseState {
             centralLifecycle.append(ref)
         }
         history.append(HistoryEntry(op: op.id, kind: op.kind, actor: op.actor, at: op.at, effect: effect))
-        foldedIDs.insert(op.id)
         vector.record(op.id)
         lamport = max(lamport, op.lamport)
         lastKey = op.foldKey

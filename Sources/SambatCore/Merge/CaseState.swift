@@ -41,8 +41,6 @@ public struct CaseState: Hashable, Sendable {
 
     /// The fold position of the last op folded.
     var lastKey: FoldKey?
-    /// Ids of every folded op, to ignore duplicates.
-    var foldedIDs: Set<OpID> = []
     /// Central lifecycle ops folded so far, for the concurrency rule.
     var centralLifecycle: [CentralLifecycleRef] = []
     /// Resolutions by conflict id, kept even when they arrive before the conflict.
@@ -54,7 +52,16 @@ public struct CaseState: Hashable, Sendable {
     }
 
     /// Whether the op with this id has been folded.
-    public func contains(_ id: OpID) -> Bool { foldedIDs.contains(id) }
+    ///
+    /// Every folded op of an origin has a seq at most the vector's counter for it, so an op
+    /// above that counter (each new op of a fold in order) is answered without a search; only
+    /// one at or below it (a duplicate, or an op out of order) looks through the history. A
+    /// set of folded ids used to answer it: one hashed insert per op folded, about 1,250
+    /// instructions of each status op central applied, and a table per cached case.
+    public func contains(_ id: OpID) -> Bool {
+        guard vector[id.origin] >= id.seq else { return false }
+        return history.contains { $0.op == id }
+    }
 
     /// The number of ops folded.
     public var opCount: Int { history.count }
