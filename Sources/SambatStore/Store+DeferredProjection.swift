@@ -211,7 +211,7 @@ extension Store {
                 pending.cases[retime.caseID] = PendingProjection.Case(baseline: nil, retimedOnly: true)
                 pending.order.append(retime.caseID)
             }
-            // The ops' receive times are in the boxes (see `WriteSession.noteReceived(_:at:)`).
+            // The ops' receive times are in the boxes (see `WriteSession.foldInserted(_:receivedAt:)`).
             pending.retimed.formUnion(session.retimedOps)
         }
         return true

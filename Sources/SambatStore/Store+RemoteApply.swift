@@ -141,11 +141,9 @@ extension Store {
                     continue
                 }
                 if try session.insertOp(sealed, receivedAt: time) {
-                    try session.touch(insertedOp: op.id, of: op.caseID)
+                    try session.foldInserted(op, receivedAt: time)
                     result.inserted += 1
-                    try session.noteReceived(op, at: time)
                     highestLamport = max(highestLamport, op.lamport)
-                    try session.fold(op)
                     written.append(sealed)
                 } else if try self.checkDuplicate(
                     sealed,

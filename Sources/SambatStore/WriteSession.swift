@@ -87,14 +87,35 @@ struct WriteSession {
         return slot.box.state
     }
 
-    /// Loads the case of an op this transaction has just inserted, with its state as it was
-    /// before the op (a fold from the log leaves the op out; a state in memory never held it).
+    /// Folds a peer's op this transaction has just inserted into its case, and remembers the
+    /// op's receive time; the case is looked up once for both.
     ///
-    /// Loading after the insert, not before, means an op already held (central's echo of an
-    /// office's own upload) loads no case at all; see ``adoptReceiveTime(_:of:time:)``.
-    mutating func touch(insertedOp id: OpID, of caseID: CaseID) throws {
-        guard slots[caseID] == nil else { return }
-        _ = try slot(caseID, excluding: (try logKey(of: id.origin), Int64(id.seq)))
+    /// The case is loaded after the insert, not before, with its state as it was before the op
+    /// (a fold from the log leaves the op out; a state in memory never held it): an op already
+    /// held (central's echo of an office's own upload) loads no case at all; see
+    /// ``adoptReceiveTime(_:of:time:)``.
+    ///
+    /// The time goes to the transaction's table when it writes the projection itself, else to
+    /// the case's box, where the deferred projection finds it (the box is what it holds until
+    /// it writes the case's rows). Merging each batch's times into one table for the deferred
+    /// projection took a tenth of the writer's Swift samples at central and at the mayor
+    /// (`sambat bench sync --processes`, `scripts/scale.py`, perf), and the table about 40 MiB
+    /// of the mayor's memory in a back-fill. A case whose box is let go before its rows are
+    /// written reads the times from the log instead. Notes and evidence are left out: no stage
+    /// clock or milestone is stamped with them, so the projection never asks for their times.
+    mutating func foldInserted(_ op: Op, receivedAt time: Timestamp) throws {
+        let caseSlot: CaseSlot
+        if let known = slots[op.caseID] {
+            caseSlot = known
+        } else {
+            caseSlot = try slot(op.caseID, excluding: (try logKey(of: op.id.origin), Int64(op.id.seq)))
+        }
+        if !defersProjection {
+            noteReceived(op.id, at: time)
+        } else if op.kind != .noted, op.kind != .evidenceAdded {
+            caseSlot.box.receiveTimes[op.id] = at(time)
+        }
+        fold(op, into: caseSlot)
     }
 
     /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
@@ -185,7 +206,10 @@ struct WriteSession {
 
     /// Folds `op` (already inserted) into its case's working state.
     mutating func fold(_ op: Op) throws {
-        let slot = try slot(op.caseID)
+        fold(op, into: try slot(op.caseID))
+    }
+
+    private func fold(_ op: Op, into slot: CaseSlot) {
         slot.changed = true
         if slot.needsRefold || !store.fold.apply(op, to: &slot.box.state) {
             slot.needsRefold = true
@@ -249,22 +273,6 @@ struct WriteSession {
     /// in this transaction.
     mutating func noteReceived(_ id: OpID, at time: Timestamp) {
         receivedAt[id] = time
-    }
-
-    /// Remembers the receive time of a peer's op this transaction wrote: in the transaction's
-    /// table when it writes the projection itself, else in the case's box, where the deferred
-    /// projection finds it (the box is what it holds until it writes the case's rows).
-    ///
-    /// Merging each batch's times into one table for the deferred projection took a tenth of
-    /// the writer's Swift samples at central and at the mayor (`sambat bench sync --processes`,
-    /// `scripts/scale.py`, perf), and the table about 40 MiB of the mayor's memory in a
-    /// back-fill. A case whose box is let go before its rows are written reads the times from
-    /// the log instead. Notes and evidence are left out: no stage clock or milestone is stamped
-    /// with them, so the projection never asks for their times.
-    mutating func noteReceived(_ op: Op, at time: Timestamp) throws {
-        guard defersProjection else { return noteReceived(op.id, at: time) }
-        guard op.kind != .noted, op.kind != .evidenceAdded else { return }
-        try slot(op.caseID).box.receiveTimes[op.id] = at(time)
     }
 
     /// The stored hash of (origin, seq) in the log or in quarantine, if any.
