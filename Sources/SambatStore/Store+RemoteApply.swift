@@ -185,8 +185,8 @@ extension Store {
     /// frontier (that would make central skip the real op with that seq).
     private func validate(_ batch: [RemoteOp], from source: RemoteSource) throws(StoreError) {
         // Central's feed is not in seq order (a newly assigned case's history comes where the
-        // case first appears, and stores from before the tenth session grouped ops by case), so
-        // a feed batch may hold one origin's seqs out of order; only an uploader's own stream
+        // case first appears, and a central of an earlier release grouped ops by case), so a
+        // feed batch may hold one origin's seqs out of order; only an uploader's own stream
         // must ascend, under its own origin.
         guard case .peer(let peer, _) = source else { return }
         var last: [Origin: UInt64] = [:]

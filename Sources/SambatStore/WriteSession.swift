@@ -450,21 +450,19 @@ struct WriteSession {
         guard isCentral, !written.isEmpty else { return }
         let mayors = try self.mayors().map(\.rawValue)
         var feeds = PendingFeeds()
-        // Per case, the index of its readers in `readerLists`, found when it first appears.
-        var readersOf: [CaseID: Int] = [:]
+        // Each case's readers, found where it first appears.
+        var readersOf: [CaseID: [String]] = [:]
         readersOf.reserveCapacity(slots.count)
-        var readerLists: [[String]] = []
         for sealed in written {
             let caseID = sealed.op.caseID
-            let list: Int
+            let readers: [String]
             if let known = readersOf[caseID] {
-                list = known
+                readers = known
             } else {
-                list = readerLists.count
-                readersOf[caseID] = list
-                readerLists.append(try readers(of: caseID, mayors: mayors, newcomersInto: &feeds))
+                readers = try self.readers(of: caseID, mayors: mayors, newcomersInto: &feeds)
+                readersOf[caseID] = readers
             }
-            for peer in readerLists[list] { feeds.append(sealed.op.id, to: peer) }
+            for peer in readers { feeds.append(sealed.op.id, to: peer) }
         }
         for (peer, runs) in feeds.lists { try appendFeed(peer: peer, runs: runs) }
     }
@@ -616,9 +614,6 @@ struct PendingFeeds: Sendable {
     private(set) var lists: [(peer: String, runs: [FeedRun])] = []
     /// Where each peer's runs are in `lists`.
     private var positions: [String: Int] = [:]
-
-    /// Peers in the order they first received an entry.
-    var peers: [String] { lists.map(\.peer) }
 
     /// The runs of `peer`'s entries (empty when it has none).
     func runs(of peer: String) -> [FeedRun] {

@@ -16,7 +16,7 @@ import Testing
         }
         feeds.append(try Self.id("dpupr#1", 8), to: "dlh")
         feeds.append(try Self.id("dpupr#2", 9), to: "dlh")
-        #expect(feeds.peers == ["mayor", "dlh"])
+        #expect(feeds.lists.map(\.peer) == ["mayor", "dlh"])
         // dpupr#1/5 follows dpupr#1/4 in seq but not in the feed: a run of its own.
         #expect(
             feeds.runs(of: "mayor").map { "\($0.origin)/\($0.firstSeq)x\($0.length)" } == [
