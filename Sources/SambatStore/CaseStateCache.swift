@@ -163,7 +163,7 @@ final class CaseStateBox: @unchecked Sendable {
     /// committed times outside a transaction; a write that changes a stored time updates it.
     var receiveTimes: [OpID: Int64] = [:]
     /// The case's stage rows as last written, or `nil` before the projection has read them.
-    var stageRows: [StageKey: StageTimes]?
+    var stageRows: StageRows?
     /// Per office, the assignment row's report columns as last written.
     var assignmentReads: [NodeID: AssignmentReads] = [:]
     /// The case row's subject, close, archive and due columns as last written.

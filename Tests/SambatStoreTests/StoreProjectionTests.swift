@@ -410,13 +410,39 @@ import Testing
     /// The projection updates an existing row in the columns that change; an update that finds
     /// no row (a row deleted behind the store's back) must not leave the row missing.
     @Test func aMissingAssignmentRowIsWrittenWholeWhenItsCaseChanges() async throws {
+        let (path, kept, rebuilt) = try await Self.closingACase(afterDeletingRowsOf: "assignment")
+        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM assignment WHERE isOpen = 0") == 1)
+        // The row itself, not the office's counts: what was counted for a row deleted behind
+        // the store's back is unknown, and only a rebuild makes those right.
+        #expect(kept == rebuilt)
+    }
+
+    /// A case row that is missing when its case changes is written whole, listing columns and
+    /// receive time included, as a rebuild writes it.
+    ///
+    /// The case row's status and its listing columns (subject, due and close times) are
+    /// written in one statement, in the columns that change; when that finds no row, the row
+    /// is inserted with every column, not only the ones that changed.
+    @Test func aMissingCaseRowIsWrittenWholeWhenItsCaseChanges() async throws {
+        let (path, kept, rebuilt) = try await Self.closingACase(afterDeletingRowsOf: "caseView")
+        let subjectLength = try StoreFixtures.scalar(path, "SELECT length(subject) FROM caseView")
+        #expect((subjectLength ?? 0) > 0, "the subject should be written with the row")
+        #expect(kept == rebuilt)
+    }
+
+    /// Central closes a dispatched case after every row of `table` was deleted behind the
+    /// store's back.
+    /// - Returns: the store's file, and `table`'s rows as the projection left them and as a
+    ///   rebuild writes them.
+    private static func closingACase(
+        afterDeletingRowsOf table: String
+    ) async throws -> (path: String, kept: [String]?, rebuilt: [String]?) {
         let directory = try StoreFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let central = try Self.openCentral(directory)
         let path = directory + "/sambat.sqlite"
         let caseID = try await StoreFixtures.dispatchedCase(central)
         let queue = try DatabaseQueue(path: path)
-        try await queue.write { db in try db.execute(sql: "DELETE FROM assignment") }
+        try await queue.write { db in try db.execute(sql: "DELETE FROM \(table)") }
         try queue.close()
 
         _ = try await central.append(
@@ -425,12 +451,9 @@ import Testing
             actor: StoreFixtures.operatorActor,
             at: StoreFixtures.now
         )
-        #expect(try StoreFixtures.scalar(path, "SELECT COUNT(*) FROM assignment WHERE isOpen = 0") == 1)
-        // The row itself, not the office's counts: what was counted for a row deleted behind
-        // the store's back is unknown, and only a rebuild makes those right.
-        let kept = try Self.projectionTables(path)["assignment"]
-        let rebuilt = try await Self.rebuilt(path, identity: central.identity)["assignment"]
-        #expect(kept == rebuilt)
+        let kept = try Self.projectionTables(path)[table]
+        let rebuilt = try await Self.rebuilt(path, identity: central.identity)[table]
+        return (path, kept, rebuilt)
     }
 
     /// A batch that fails after folding into the states a pending projection holds leaves

@@ -49,34 +49,6 @@ struct CaseProjection {
             before?.received == state.milestones.received && !isRetimed(state.milestones.received)
             ? nil : try state.milestones.received.map { try time(of: $0.op) }
         let statusKept = before != nil && before?.status == state.status && openedAt == nil
-        // A note (the most common op) changes nothing a reader of the row uses: the row is not
-        // written at all. Other ops that leave status and receive time alone update the row
-        // without touching the status index.
-        var updated = false
-        if statusKept, let before {
-            updated =
-                onlyHistoryChanged(since: before, in: state) ? true : try updateKeepingStatus(state, caseID: caseID)
-        }
-        if !updated, before != nil {
-            updated = try updateStatus(state, caseID: caseID, openedAt: openedAt)
-        }
-        if !updated {
-            let upsert = try statements(
-                """
-                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
-                                      changeCount, receivedAt)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                ON CONFLICT (caseId) DO UPDATE SET
-                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, changeCount = ?9, receivedAt = COALESCE(?10, receivedAt)
-                """
-            )
-            upsert.bind(1, caseID)
-            upsert.bind(2, Int64(state.status.rawValue))
-            bindDetails(of: state, to: upsert, from: 3)
-            upsert.bind(10, openedAt)
-            try upsert.execute()
-        }
 
         // Index loops compare in place: copying an assignment retains every stamp it holds.
         // An assignment whose stamps changed is written with its report columns when those
@@ -118,12 +90,17 @@ struct CaseProjection {
             }
         }
 
+        var reads: CaseReads?
         if before == nil || before?.milestones != state.milestones || before?.assignments != state.assignments
             || before?.tier != state.tier || before?.topic != state.topic || isRetimed(state.milestones)
             || state.assignments.contains(where: isRetimed)
         {
-            try writeReads(state, before: before, unwritten: &unwritten)
+            reads = try writeReads(state, before: before, unwritten: &unwritten)
         }
+        // After the stage and assignment rows, so the case row is written once with what they
+        // decided: a status change also moves the next due time, and a row rewrite per column
+        // group cost a seek, a delete and an insert each.
+        try writeCaseRow(state, before: before, openedAt: openedAt, statusKept: statusKept, reads: reads)
         for entry in unwritten {
             try write(state.assignments[entry.assignment], previous: entry.previous, reads: nil, caseID: caseID)
         }
@@ -145,21 +122,32 @@ struct CaseProjection {
         }
     }
 
-    /// Writes what listings, the queue, the report and the recap read: the subject, close and
-    /// archive times, and (with a deadline policy) every stage clock, the case's and each
-    /// assignment's next due time, the report's work times, and the office counts.
-    private func writeReads(_ state: CaseState, before: CaseBaseline?, unwritten: inout [UnwrittenStamps]) throws {
+    /// Writes what the queue, the report and the recap read in stage and assignment rows: (with
+    /// a deadline policy) every stage clock, each assignment's next due time, the report's work
+    /// times, and the office counts.
+    /// - Returns: what the case row holds for listings: the subject, close and archive times,
+    ///   and the case's next due time (without a policy, none), for ``writeCaseRow``.
+    private func writeReads(
+        _ state: CaseState,
+        before: CaseBaseline?,
+        unwritten: inout [UnwrittenStamps]
+    ) throws -> CaseReads {
         let caseID = state.caseID.rawValue
-        let subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
+        // The subject follows the topic and the complaint (set with the receive stamp): when
+        // neither changed, it is what the row holds.
+        let subject: String
+        if let known = memo?.caseReads, let before, before.topic == state.topic,
+            before.received == state.milestones.received
+        {
+            subject = known.subject
+        } else {
+            subject = state.topic.isEmpty ? String((state.complaint?.text ?? "").prefix(50)) : state.topic
+        }
         let closedAt = try state.milestones.closed.map { try time(of: $0.op) }
         let archivedAt = try state.milestones.archived.map { try time(of: $0.op) }
         let archiveReason = state.archiveReason.map { Int64($0.rawValue) }
         guard let deadlines else {
-            try writeCaseReads(
-                CaseReads(subject: subject, closedAt: closedAt, archivedAt: archivedAt, archiveReason: archiveReason),
-                caseID: caseID
-            )
-            return
+            return CaseReads(subject: subject, closedAt: closedAt, archivedAt: archivedAt, archiveReason: archiveReason)
         }
         // Only the ops the clocks name are looked up (a long case's notes never are).
         let clocks = CaseDeadlines.clocks(
@@ -173,8 +161,8 @@ struct CaseProjection {
         // memo when it has one, so an unchanged stage costs no statement at all. A case without
         // rows before (`before == nil`) has none to read: a mayor's back-fill is a million of
         // them, and reading their stage rows was a fifth of its projection's samples (perf).
-        let stored = try memo?.stageRows ?? (before == nil ? [:] : storedStages(of: caseID))
-        var written: [StageKey: StageTimes] = [:]
+        let stored = try memo?.stageRows ?? (before == nil ? StageRows() : storedStages(of: caseID))
+        var written = StageRows()
         var caseDue: Int64?
         for clock in clocks {
             let key = StageKey(stage: Int64(clock.stage.rawValue), office: clock.office?.rawValue ?? "")
@@ -183,19 +171,18 @@ struct CaseProjection {
                 dueAt: clock.dueAt.millisecondsSinceEpoch,
                 doneAt: clock.doneAt?.millisecondsSinceEpoch
             )
-            if (written[key] ?? stored[key]) != times {
+            let held = written[key] ?? stored[key]
+            // A row known to be there is updated: an upsert tries the insert first, and its
+            // conflict costs another seek. One that is not (or that the memo is wrong about) is
+            // upserted.
+            if held != times, try held == nil || !updateStage(caseID, key, times) {
                 let upsert = try statements(
                     """
                     INSERT INTO caseStage (caseId, stage, office, startedAt, dueAt, doneAt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                     ON CONFLICT (caseId, stage, office) DO UPDATE SET startedAt = ?4, dueAt = ?5, doneAt = ?6
                     """
                 )
-                upsert.bind(1, caseID)
-                upsert.bind(2, key.stage)
-                upsert.bind(3, key.office)
-                upsert.bind(4, times.startedAt)
-                upsert.bind(5, times.dueAt)
-                upsert.bind(6, times.doneAt)
+                bind(caseID, key, times, to: upsert)
                 try upsert.execute()
             }
             written[key] = times
@@ -209,16 +196,6 @@ struct CaseProjection {
             try delete.execute()
         }
         memo?.stageRows = written
-        try writeCaseReads(
-            CaseReads(
-                subject: subject,
-                closedAt: closedAt,
-                archivedAt: archivedAt,
-                archiveReason: archiveReason,
-                dueAt: caseDue
-            ),
-            caseID: caseID
-        )
         for assignment in state.assignments {
             let reads = AssignmentReads(assignment, clocks: clocks, caseIsOpen: state.status.isOpen, deadlines)
             let previous = before?.assignments.first { $0.office == assignment.office }
@@ -271,27 +248,22 @@ struct CaseProjection {
             let delta = reads.counts.subtracting(old?.counts ?? OfficeCounts())
             if delta != OfficeCounts() { tally.add(delta, to: assignment.office) }
         }
+        return CaseReads(
+            subject: subject,
+            closedAt: closedAt,
+            archivedAt: archivedAt,
+            archiveReason: archiveReason,
+            dueAt: caseDue
+        )
     }
 
-    /// Writes the case row's subject, close and archive times and next due time when they differ.
+    /// Writes the case row's subject, close and archive times and next due time where they
+    /// differ from what the row holds, for a case whose memo does not know that.
     ///
-    /// What the row holds is the case's memo when it has one, else the row itself (a WHERE that
-    /// matches nothing writes no page). Without a deadline policy the due time is not kept:
-    /// that statement leaves ?5 unused, so both statements bind the same parameters.
-    private func writeCaseReads(_ reads: CaseReads, caseID: String) throws {
-        if let known = memo?.caseReads {
-            guard known != reads else { return }
-            // Only the columns that change: SQLite rewrites the index of every column named.
-            var row = RowUpdate("caseView reads", table: "caseView", columns: Self.caseReadColumns)
-            if reads.subject != known.subject { row.set(0, .text(reads.subject)) }
-            if reads.closedAt != known.closedAt { row.set(1, reads.closedAt) }
-            if reads.archivedAt != known.archivedAt { row.set(2, reads.archivedAt) }
-            if reads.archiveReason != known.archiveReason { row.set(3, reads.archiveReason) }
-            if deadlines != nil, reads.dueAt != known.dueAt { row.set(4, reads.dueAt) }
-            if !row.isEmpty { _ = try row.execute(where: ["caseId"], equal: [caseID], with: statements) }
-            memo?.caseReads = reads
-            return
-        }
+    /// The comparison is SQLite's: a WHERE that matches nothing writes no page. Without a
+    /// deadline policy the due time is not kept: that statement leaves ?5 unused, so both
+    /// statements bind the same parameters.
+    private func updateCaseReads(_ reads: CaseReads, caseID: String) throws {
         let update =
             deadlines == nil
             ? try statements(
@@ -315,7 +287,6 @@ struct CaseProjection {
         update.bind(5, reads.dueAt)
         update.bind(6, caseID)
         try update.execute()
-        memo?.caseReads = reads
     }
 
     /// Whether only notes or evidence were added since `before`.
@@ -331,53 +302,129 @@ struct CaseProjection {
 
     /// The case's ops other than notes and evidence: what `caseView.changeCount` holds, a
     /// function of the state, so an incremental projection and a rebuild agree.
-    static func changeCount(of state: CaseState) -> Int {
+    static func changeCount(of state: CaseState) -> Int { changeCount(of: state.history) }
+
+    /// ``changeCount(of:)-(CaseState)`` from the state's history alone.
+    static func changeCount(of history: [HistoryEntry]) -> Int {
         var count = 0
-        for index in state.history.indices where !state.history[index].kind.isHistoryOnly { count += 1 }
+        for index in history.indices where !history[index].kind.isHistoryOnly { count += 1 }
         return count
     }
 
-    /// Updates an existing row whose status and receive time stay as they are.
-    /// - Returns: `false` when there is no row to update.
-    private func updateKeepingStatus(_ state: CaseState, caseID: String) throws -> Bool {
-        let update = try statements(
-            """
-            UPDATE caseView SET phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                openConflicts = ?8, changeCount = ?9
-            WHERE caseId = ?1
-            """
-        )
-        update.bind(1, caseID)
-        bindDetails(of: state, to: update, from: 3)
-        return try update.execute() > 0
+    /// Writes the case row from the state: status, details and receive time, and the listing
+    /// columns (`reads`, when ``writeReads(_:before:unwritten:)`` ran), in one statement.
+    ///
+    /// A row the baseline names is updated in the columns that may change: a note, the most
+    /// common op, changes nothing a reader of the row uses, so the row is not written at all,
+    /// and other ops that leave status and receive time alone do not name them (SQLite
+    /// rewrites the status index for every UPDATE that sets either). A new case's row is
+    /// inserted whole.
+    private func writeCaseRow(
+        _ state: CaseState,
+        before: CaseBaseline?,
+        openedAt: Int64?,
+        statusKept: Bool,
+        reads: CaseReads?
+    ) throws {
+        guard let before else { return try upsertCaseRow(state, openedAt: openedAt, reads: reads) }
+        let caseID = state.caseID.rawValue
+        var row = RowUpdate("caseView", table: "caseView", columns: Self.caseColumns)
+        if !statusKept || !onlyHistoryChanged(since: before, in: state) {
+            if !statusKept { row.set(0, Int64(state.status.rawValue)) }
+            row.set(1, Int64(state.phase.rawValue))
+            row.set(2, state.tier.map { Int64($0.rawValue) })
+            row.set(3, .text(state.topic))
+            row.set(4, state.complaint.map { Int64($0.channel.rawValue) })
+            row.set(5, .text(activeOffices(state)))
+            row.set(6, Int64(openConflicts(state)))
+            row.set(7, Int64(Self.changeCount(of: state)))
+            if let openedAt { row.set(8, openedAt) }
+        }
+        // The listing columns that change, when the memo knows what the row holds.
+        let known = memo?.caseReads
+        if let reads, let known {
+            if reads.subject != known.subject { row.set(9, .text(reads.subject)) }
+            if reads.closedAt != known.closedAt { row.set(10, reads.closedAt) }
+            if reads.archivedAt != known.archivedAt { row.set(11, reads.archivedAt) }
+            if reads.archiveReason != known.archiveReason { row.set(12, reads.archiveReason) }
+            if deadlines != nil, reads.dueAt != known.dueAt { row.set(13, reads.dueAt) }
+        }
+        if !row.isEmpty, try row.execute(where: ["caseId"], equal: [caseID], with: statements) == 0 {
+            // The baseline named a row that is not there: write all of it, the receive time too.
+            let received = try openedAt ?? state.milestones.received.map { try time(of: $0.op) }
+            return try upsertCaseRow(state, openedAt: received, reads: reads)
+        }
+        guard let reads else { return }
+        if known == nil { try updateCaseReads(reads, caseID: caseID) }
+        memo?.caseReads = reads
     }
 
-    /// Updates an existing row's status and details, and its receive time when `openedAt` is
-    /// given. (An upsert names the receive time either way, so SQLite rewrites both of its
-    /// indexes for every status change.)
-    /// - Returns: `false` when there is no row to update.
-    private func updateStatus(_ state: CaseState, caseID: String, openedAt: Int64?) throws -> Bool {
-        let update =
-            openedAt == nil
-            ? try statements(
+    /// The columns a case row's ``RowUpdate`` may set, in order: status, the details, the
+    /// receive time, then the listing columns of ``CaseReads``.
+    private static let caseColumns = [
+        "status", "phase", "tier", "topic", "channel", "activeOffices", "openConflicts", "changeCount", "receivedAt",
+        "subject", "closedAt", "archivedAt", "archiveReason", "dueAt",
+    ]
+
+    /// Inserts a case's row, or replaces the row there is: every column but the receive time
+    /// (kept unless `openedAt` is given) and, when `reads` is not given, the listing columns.
+    ///
+    /// The memo then knows the listing columns only when given.
+    private func upsertCaseRow(_ state: CaseState, openedAt: Int64?, reads: CaseReads?) throws {
+        let upsert: HotStatement
+        switch (reads != nil, deadlines != nil) {
+        case (false, _):
+            upsert = try statements(
                 """
-                UPDATE caseView SET status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, changeCount = ?9
-                WHERE caseId = ?1
+                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
+                                      changeCount, receivedAt)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                ON CONFLICT (caseId) DO UPDATE SET
+                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, changeCount = ?9, receivedAt = COALESCE(?10, receivedAt)
                 """
             )
-            : try statements(
+        case (true, false):
+            // Without a deadline policy the due time is not kept (?15 is left unused).
+            upsert = try statements(
                 """
-                UPDATE caseView SET status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
-                    openConflicts = ?8, changeCount = ?9, receivedAt = ?10
-                WHERE caseId = ?1
+                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
+                                      changeCount, receivedAt, subject, closedAt, archivedAt, archiveReason)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                ON CONFLICT (caseId) DO UPDATE SET
+                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, changeCount = ?9, receivedAt = COALESCE(?10, receivedAt),
+                    subject = ?11, closedAt = ?12, archivedAt = ?13, archiveReason = ?14
                 """
             )
-        update.bind(1, caseID)
-        update.bind(2, Int64(state.status.rawValue))
-        bindDetails(of: state, to: update, from: 3)
-        if let openedAt { update.bind(10, openedAt) }
-        return try update.execute() > 0
+        case (true, true):
+            upsert = try statements(
+                """
+                INSERT INTO caseView (caseId, status, phase, tier, topic, channel, activeOffices, openConflicts,
+                                      changeCount, receivedAt, subject, closedAt, archivedAt, archiveReason, dueAt)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                ON CONFLICT (caseId) DO UPDATE SET
+                    status = ?2, phase = ?3, tier = ?4, topic = ?5, channel = ?6, activeOffices = ?7,
+                    openConflicts = ?8, changeCount = ?9, receivedAt = COALESCE(?10, receivedAt),
+                    subject = ?11, closedAt = ?12, archivedAt = ?13, archiveReason = ?14, dueAt = ?15
+                """
+            )
+        }
+        upsert.bind(1, state.caseID.rawValue)
+        upsert.bind(2, Int64(state.status.rawValue))
+        bindDetails(of: state, to: upsert, from: 3)
+        upsert.bind(10, openedAt)
+        if let reads {
+            upsert.bind(11, reads.subject)
+            upsert.bind(12, reads.closedAt)
+            upsert.bind(13, reads.archivedAt)
+            upsert.bind(14, reads.archiveReason)
+            if deadlines != nil { upsert.bind(15, reads.dueAt) }
+        }
+        try upsert.execute()
+        // Without `reads` the listing columns are as they were, unknown here: the next write
+        // compares them in SQLite.
+        memo?.caseReads = reads
     }
 
     /// Binds phase, tier, topic, channel, active offices, open conflicts and change count to
@@ -410,9 +457,6 @@ struct CaseProjection {
             try upsert(assignment, reads: reads, caseID: caseID)
         }
     }
-
-    /// The columns a case row's report-column ``RowUpdate`` may set, in order.
-    private static let caseReadColumns = ["subject", "closedAt", "archivedAt", "archiveReason", "dueAt"]
 
     /// The columns an assignment's ``RowUpdate`` may set, in order.
     private static let assignmentColumns = [
@@ -551,9 +595,29 @@ struct CaseProjection {
         state.conflicts.reduce(0) { $0 + ($1.isResolved ? 0 : 1) }
     }
 
+    /// Updates a stage row's times.
+    /// - Returns: `false` when there is no such row.
+    private func updateStage(_ caseID: String, _ key: StageKey, _ times: StageTimes) throws -> Bool {
+        let update = try statements(
+            "UPDATE caseStage SET startedAt = ?4, dueAt = ?5, doneAt = ?6 WHERE caseId = ?1 AND stage = ?2 AND office = ?3"
+        )
+        bind(caseID, key, times, to: update)
+        return try update.execute() > 0
+    }
+
+    /// Binds a stage row's case, stage, office and times to parameters 1 to 6.
+    private func bind(_ caseID: String, _ key: StageKey, _ times: StageTimes, to statement: HotStatement) {
+        statement.bind(1, caseID)
+        statement.bind(2, key.stage)
+        statement.bind(3, key.office)
+        statement.bind(4, times.startedAt)
+        statement.bind(5, times.dueAt)
+        statement.bind(6, times.doneAt)
+    }
+
     /// The times of every stored stage row of a case.
-    private func storedStages(of caseID: String) throws -> [StageKey: StageTimes] {
-        var stages: [StageKey: StageTimes] = [:]
+    private func storedStages(of caseID: String) throws -> StageRows {
+        var stages = StageRows()
         let rows = try Row.fetchCursor(
             db.cachedStatement(sql: "SELECT stage, office, startedAt, dueAt, doneAt FROM caseStage WHERE caseId = ?"),
             arguments: [caseID]
@@ -700,6 +764,31 @@ struct UnwrittenStamps {
 struct StageKey: Hashable {
     let stage: Int64
     let office: String
+}
+
+/// A case's stage rows, by key.
+///
+/// A case has a handful, so a list searched in order beats a hashed table: a dictionary
+/// hashed a key with a text office some eighteen times per case written.
+struct StageRows {
+    private var rows: [(key: StageKey, times: StageTimes)] = []
+
+    /// The keys, in the order first set.
+    var keys: [StageKey] { rows.map(\.key) }
+
+    subscript(key: StageKey) -> StageTimes? {
+        get {
+            for index in rows.indices where rows[index].key == key { return rows[index].times }
+            return nil
+        }
+        set {
+            guard let index = rows.firstIndex(where: { $0.key == key }) else {
+                if let newValue { rows.append((key, newValue)) }
+                return
+            }
+            if let newValue { rows[index].times = newValue } else { rows.remove(at: index) }
+        }
+    }
 }
 
 /// The case row's columns that `writeReads` keeps: subject, close and archive, next due time.
