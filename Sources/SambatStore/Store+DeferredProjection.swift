@@ -118,7 +118,19 @@ enum ProjectionJournal {
     static func encode(inserted: [SealedOp], retimed: Set<OpID>) -> Data {
         var lines: [String] = []
         var seqs: [Origin: [UInt64]] = [:]
-        for sealed in inserted { seqs[sealed.op.id.origin, default: []].append(sealed.op.id.seq) }
+        // By index: binding each element would copy the whole sealed op (a retain per field).
+        // An origin's consecutive ops are gathered before its list is looked up: a batch is
+        // mostly one origin's, and hashing its name per op cost more than the rest.
+        var index = inserted.startIndex
+        while index < inserted.endIndex {
+            let origin = inserted[index].op.id.origin
+            var run: [UInt64] = []
+            while index < inserted.endIndex, inserted[index].op.id.origin == origin {
+                run.append(inserted[index].op.id.seq)
+                index += 1
+            }
+            seqs[origin, default: []].append(contentsOf: run)
+        }
         for origin in seqs.keys.sorted() {
             var run: (first: UInt64, count: UInt64)?
             for seq in seqs[origin, default: []].sorted() {
@@ -215,6 +227,13 @@ extension Store {
             pending.retimed.formUnion(session.retimedOps)
         }
         return true
+    }
+
+    /// Whether deferring a change to `caseID` needs the baseline of its rows: not when an
+    /// earlier deferred batch changed it, whose baseline the pending projection keeps
+    /// (``deferProjection(of:written:db:)``), unless only receive times changed then.
+    func projectionNeedsBaseline(of caseID: CaseID) -> Bool {
+        pendingProjection.withLock { pending in pending.cases[caseID]?.retimedOnly ?? true }
     }
 
     /// Brings the projection rows up to date with the op log, inside the caller's write

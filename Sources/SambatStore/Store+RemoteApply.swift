@@ -116,6 +116,7 @@ extension Store {
             session.expect(ops: batch.count)
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
+            written.reserveCapacity(batch.count)
             var origins: [Origin] = []
             var highestLamport: UInt64 = 0
             let lamportBase = try self.loadMeta(db).lamport

@@ -35,6 +35,12 @@ struct WriteSession {
     private var originKeys: [Origin: Int64] = [:]
     /// Per origin, whether the quarantine holds any of its ops.
     private var quarantinedOrigins: [Origin: Bool] = [:]
+    /// The last answers of `originKeys`, `quarantinedOrigins` and `frontiers`, each with its
+    /// origin: a batch is mostly one uploader's ops whose contexts name one other origin, and
+    /// comparing an origin is cheaper than hashing its name again for each table and op.
+    private var lastLogKey: (origin: Origin, key: Int64)?
+    private var lastQuarantined: (origin: Origin, holds: Bool)?
+    private var lastFrontier: (origin: Origin, contiguous: UInt64)?
     /// Whether ``finish()`` leaves the projection rows to a later transaction (a peer's
     /// batch; see ``Store/deferProjection(of:written:db:)``).
     var defersProjection = false
@@ -135,7 +141,14 @@ struct WriteSession {
     private mutating func slot(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
         let cached = store.cache.box(caseID)
-        let slot = try CaseSlot(cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted)))
+        let box = try cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted))
+        // A deferred projection already holds the rows' baseline of a case an earlier batch
+        // changed, and keeps that one; a backlog touches each case batch after batch, and
+        // taking the baseline again was a tenth of the apply's samples (`sambat bench store`,
+        // perf). The pending projection changes only on this writer, so the answer holds
+        // until the session defers its cases.
+        let keepsBaseline = !defersProjection || store.projectionNeedsBaseline(of: caseID)
+        let slot = CaseSlot(box, keepingBaseline: keepsBaseline)
         slots[caseID] = slot
         order.append(caseID)
         return slot
@@ -211,6 +224,8 @@ struct WriteSession {
 
     private func fold(_ op: Op, into slot: CaseSlot) {
         slot.changed = true
+        // Folded here, or (after a failed incremental fold) from the log, which holds it.
+        slot.holdsOps = true
         if slot.needsRefold || !store.fold.apply(op, to: &slot.box.state) {
             slot.needsRefold = true
         }
@@ -256,9 +271,10 @@ struct WriteSession {
 
     /// The op log's key of an origin, created with its first op; looked up once per session.
     mutating func logKey(of origin: Origin) throws -> Int64 {
-        if let known = originKeys[origin] { return known }
-        let key = try OriginKey.key(creating: key(of: origin), in: db)
+        if let last = lastLogKey, last.origin == origin { return last.key }
+        let key = try originKeys[origin] ?? OriginKey.key(creating: key(of: origin), in: db)
         originKeys[origin] = key
+        lastLogKey = (origin, key)
         return key
     }
 
@@ -294,24 +310,37 @@ struct WriteSession {
     /// When it holds none, an op of that origin that is not in the log is not held at all, so
     /// a plain `INSERT OR IGNORE` into the log is enough to detect a duplicate.
     mutating func quarantineHolds(_ origin: Origin) throws -> Bool {
-        if let known = quarantinedOrigins[origin] { return known }
-        let statement = try statements("SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?)")
-        statement.bind(1, key(of: origin))
-        let holds = try statement.int64() == 1
-        quarantinedOrigins[origin] = holds
+        if let last = lastQuarantined, last.origin == origin { return last.holds }
+        let holds: Bool
+        if let known = quarantinedOrigins[origin] {
+            holds = known
+        } else {
+            let statement = try statements("SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?)")
+            statement.bind(1, key(of: origin))
+            holds = try statement.int64() == 1
+            quarantinedOrigins[origin] = holds
+        }
+        lastQuarantined = (origin, holds)
         return holds
     }
 
     /// The origin's frontier at the start of this transaction (cached).
     mutating func frontier(of origin: Origin) throws -> UInt64 {
-        if let known = frontiers[origin] { return known }
-        let value =
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT contiguous FROM frontier WHERE origin = ?"),
-                arguments: [origin.description]
-            ) ?? 0
-        frontiers[origin] = UInt64(value)
-        return UInt64(value)
+        if let last = lastFrontier, last.origin == origin { return last.contiguous }
+        let value: UInt64
+        if let known = frontiers[origin] {
+            value = known
+        } else {
+            value = UInt64(
+                try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT contiguous FROM frontier WHERE origin = ?"),
+                    arguments: [origin.description]
+                ) ?? 0
+            )
+            frontiers[origin] = value
+        }
+        lastFrontier = (origin, value)
+        return value
     }
 
     /// Whether the op (origin, seq) is held: under the frontier, or stored above a gap.
@@ -365,6 +394,7 @@ struct WriteSession {
             try update.execute()
         }
         frontiers[origin] = contiguous
+        if lastFrontier?.origin == origin { lastFrontier = (origin, contiguous) }
         return contiguous
     }
 
@@ -405,7 +435,7 @@ struct WriteSession {
                 slot.box.state = try foldFromDisk(caseID)
                 slot.needsRefold = false
             }
-            guard slot.changed, slot.box.state.opCount > 0 else { continue }
+            guard slot.changed, slot.holdsOps else { continue }
             if defersProjection {
                 deferredCases.append((caseID, slot.baseline, slot.box))
                 continue
@@ -427,7 +457,7 @@ struct WriteSession {
     /// putting them back only keeps them among the recent states.)
     func cacheStates() {
         for caseID in order {
-            guard let slot = slots[caseID], slot.box.state.opCount > 0 else { continue }
+            guard let slot = slots[caseID], slot.holdsOps else { continue }
             store.cache.store(slot.box)
         }
     }
@@ -453,8 +483,9 @@ struct WriteSession {
         // Each case's readers, found where it first appears.
         var readersOf: [CaseID: [String]] = [:]
         readersOf.reserveCapacity(slots.count)
-        for sealed in written {
-            let caseID = sealed.op.caseID
+        // By index: binding each element would copy the whole sealed op (a retain per field).
+        for index in written.indices {
+            let caseID = written[index].op.caseID
             let readers: [String]
             if let known = readersOf[caseID] {
                 readers = known
@@ -462,7 +493,8 @@ struct WriteSession {
                 readers = try self.readers(of: caseID, mayors: mayors, newcomersInto: &feeds)
                 readersOf[caseID] = readers
             }
-            for peer in readers { feeds.append(sealed.op.id, to: peer) }
+            let id = written[index].op.id
+            for peer in readers { feeds.append(id, to: peer) }
         }
         for (peer, runs) in feeds.lists { try appendFeed(peer: peer, runs: runs) }
     }
@@ -478,7 +510,7 @@ struct WriteSession {
         newcomersInto feeds: inout PendingFeeds
     ) throws -> [String] {
         guard let slot = slots[caseID] else { return [] }
-        let offices = FeedReaders(before: slot.baseline?.assignments ?? [], after: slot.box.state.assignments)
+        let offices = FeedReaders(before: slot.assignmentsBefore, after: slot.box.state.assignments)
         if !offices.newcomers.isEmpty {
             let history = try historyIDs(of: caseID)
             for office in offices.newcomers {
@@ -550,14 +582,26 @@ func at(_ time: Timestamp) -> Int64 { time.millisecondsSinceEpoch }
 final class CaseSlot {
     /// The working state, in the box it is cached in.
     let box: CaseStateBox
-    /// What the projection rows held before this transaction; `nil` for a new case.
+    /// What the projection rows held before this transaction; `nil` for a new case, and
+    /// when not kept.
     let baseline: CaseBaseline?
+    /// The case's assignments before this transaction: whose feeds its new ops go to.
+    let assignmentsBefore: [Assignment]
     var changed = false
     var needsRefold = false
+    /// Whether the state holds any op.
+    ///
+    /// Kept here because asking the state touches its history: a cache miss per case when a
+    /// batch's cases are cold, paid twice per case (finishing and caching).
+    var holdsOps: Bool
 
-    init(_ box: CaseStateBox) {
+    /// A slot for the state in `box`; `keepingBaseline` only when this transaction writes
+    /// (or defers) the case's projection from it.
+    init(_ box: CaseStateBox, keepingBaseline: Bool) {
         self.box = box
-        self.baseline = box.state.opCount == 0 ? nil : CaseBaseline(box.state)
+        holdsOps = box.state.opCount > 0
+        baseline = keepingBaseline && holdsOps ? CaseBaseline(box) : nil
+        assignmentsBefore = box.state.assignments
     }
 }
 
@@ -578,18 +622,62 @@ final class CaseBaseline: Sendable {
     /// ``CaseProjection/changeCount(of:)`` of the state.
     let changeCount: Int
 
-    init(_ state: CaseState) {
-        status = state.status
-        phase = state.phase
-        tier = state.tier
-        topic = state.topic
-        channel = state.complaint?.channel
-        assignments = state.assignments
-        conflicts = state.conflicts
-        evidence = state.evidence
-        received = state.milestones.received
-        milestones = state.milestones
-        changeCount = CaseProjection.changeCount(of: state)
+    /// The baseline of the state in `box`, read in place: passing the state itself would copy
+    /// all of it first.
+    convenience init(_ box: CaseStateBox) {
+        self.init(
+            status: box.state.status,
+            phase: box.state.phase,
+            tier: box.state.tier,
+            topic: box.state.topic,
+            channel: box.state.complaint?.channel,
+            assignments: box.state.assignments,
+            conflicts: box.state.conflicts,
+            evidence: box.state.evidence,
+            milestones: box.state.milestones,
+            changeCount: CaseProjection.changeCount(of: box.state.history)
+        )
+    }
+
+    private init(
+        status: CaseStatus,
+        phase: CasePhase,
+        tier: DeadlineTier?,
+        topic: String,
+        channel: IntakeChannel?,
+        assignments: [Assignment],
+        conflicts: [Conflict],
+        evidence: [EvidenceRef],
+        milestones: Milestones,
+        changeCount: Int
+    ) {
+        self.status = status
+        self.phase = phase
+        self.tier = tier
+        self.topic = topic
+        self.channel = channel
+        self.assignments = assignments
+        self.conflicts = conflicts
+        self.evidence = evidence
+        self.received = milestones.received
+        self.milestones = milestones
+        self.changeCount = changeCount
+    }
+
+    /// The baseline of `state`.
+    convenience init(_ state: CaseState) {
+        self.init(
+            status: state.status,
+            phase: state.phase,
+            tier: state.tier,
+            topic: state.topic,
+            channel: state.complaint?.channel,
+            assignments: state.assignments,
+            conflicts: state.conflicts,
+            evidence: state.evidence,
+            milestones: state.milestones,
+            changeCount: CaseProjection.changeCount(of: state.history)
+        )
     }
 }
 
@@ -617,11 +705,20 @@ struct PendingFeeds: Sendable {
 
     /// The runs of `peer`'s entries (empty when it has none).
     func runs(of peer: String) -> [FeedRun] {
-        positions[peer].map { lists[$0].runs } ?? []
+        position(of: peer).map { lists[$0].runs } ?? []
+    }
+
+    /// Where `peer`'s runs are in `lists`, if it has any.
+    ///
+    /// A transaction's ops mostly go to a mayor and an office or two: comparing a few names
+    /// is cheaper than hashing one for every op and reader.
+    private func position(of peer: String) -> Int? {
+        guard lists.count > 4 else { return lists.firstIndex { $0.peer == peer } }
+        return positions[peer]
     }
 
     mutating func append(_ id: OpID, to peer: String) {
-        guard let position = positions[peer] else {
+        guard let position = position(of: peer) else {
             positions[peer] = lists.count
             lists.append((peer, [FeedRun(origin: id.origin, firstSeq: id.seq, length: 1)]))
             return

@@ -144,7 +144,8 @@ extension CaseState {
             keepTexts(of: op)
             effect = .conflict(recordConflict(reason, ops: ops, office: op.id.origin.node, central: central))
         }
-        if let ref = CentralLifecycleRef(op), op.id.origin.node == central {
+        // The kind first: the initializer takes its op by value, a retain per field of every op.
+        if op.kind.isCentralLifecycle, op.id.origin.node == central, let ref = CentralLifecycleRef(op) {
             centralLifecycle.append(ref)
         }
         history.append(HistoryEntry(op: op.id, kind: op.kind, actor: op.actor, at: op.at, effect: effect))
