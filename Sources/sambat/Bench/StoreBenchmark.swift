@@ -74,18 +74,26 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         try await store.projectPendingOps()
 
+        let chunks = workload.statusBytes.chunked(into: batch).map(Array.init)
         let rowsBefore = try await store.rowsWrittenSinceOpen()
         let clock = ContinuousClock()
         let cpuStart = ProcessCPUTime.now()
         let start = clock.now
         var applied = 0
         var delivered = 0
-        for chunk in workload.statusBytes.chunked(into: batch) {
-            // Decoded as central's service decodes an upload (CentralStoreWork.applyUpload).
-            let decoded = try await SealedOp.decodeBatch(
-                Array(chunk),
-                parallelism: SyncSettings.decodingParallelism
-            ).map { RemoteOp($0) }
+        // Decoded as a node's sync service decodes the batches it receives (`DecodedBatches`):
+        // the socket reader decodes the next batch on the other core while the writer applies
+        // this one; the writer waits only for the first.
+        func decode(_ index: Int, parallelism: Int) -> Task<[SealedOp], any Error> {
+            let chunk = chunks[index]
+            return Task { try await SealedOp.decodeBatch(chunk, parallelism: parallelism) }
+        }
+        var ahead = decode(0, parallelism: SyncSettings.decodingParallelism)
+        for index in chunks.indices {
+            let decoded = try await ahead.value.map { RemoteOp($0) }
+            if index + 1 < chunks.count {
+                ahead = decode(index + 1, parallelism: max(1, SyncSettings.decodingParallelism - 1))
+            }
             // At the mayor, each batch also saves its position in central's feed (set-up ops
             // included), as a node does.
             delivered += decoded.count
