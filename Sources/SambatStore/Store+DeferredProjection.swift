@@ -200,15 +200,16 @@ extension Store {
             pending.journalIDs.append(journalID)
             pending.ops += written.count
             for (caseID, baseline, box) in session.deferredCases {
-                if let known = pending.cases[caseID] {
-                    if known.retimedOnly {
+                // Through the index: the case's id is hashed once.
+                if let known = pending.cases.index(forKey: caseID) {
+                    if pending.cases.values[known].retimedOnly {
                         // Loaded now for new ops: its rows hold the state it was loaded with.
                         let held = pending.holdIfRoom(box)
-                        pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: held)
+                        pending.cases.values[known] = PendingProjection.Case(baseline: baseline, state: held)
                         continue
                     }
                     // A case the cache let go was folded into a new box: keep the newest.
-                    if known.state != nil { pending.cases[caseID]?.state = box }
+                    if pending.cases.values[known].state != nil { pending.cases.values[known].state = box }
                     continue
                 }
                 pending.cases[caseID] = PendingProjection.Case(baseline: baseline, state: pending.holdIfRoom(box))

@@ -19,9 +19,10 @@ struct WriteSession {
     /// Ops already held whose stored receive time this transaction changed (central's echo):
     /// projection stamps that name them are rewritten even though the stamp is unchanged.
     private var retimed: Set<OpID> = []
-    /// Cases touched, by id, and in the order they were first touched.
+    /// Cases touched, by id, and in the order they were first touched (walked without
+    /// hashing each case's id again).
     private var slots: [CaseID: CaseSlot] = [:]
-    private var order: [CaseID] = []
+    private var touched: [(caseID: CaseID, slot: CaseSlot)] = []
     /// Last feed seq per peer, loaded lazily.
     private var feedHeads: [String: Int64] = [:]
     private var mayorsCache: [NodeID]?
@@ -66,8 +67,8 @@ struct WriteSession {
     /// Cases whose state or receive times this transaction changed, in the order they were
     /// first touched.
     var changedCases: [CaseID] {
-        var changed = order.filter { slots[$0]?.changed == true }
-        // A case with a slot is in `order` already; one without may have several retimes.
+        var changed = touched.filter(\.slot.changed).map(\.caseID)
+        // A case with a slot is in `touched` already; one without may have several retimes.
         var unloaded: Set<CaseID> = []
         for retime in unloadedRetimes where slots[retime.caseID] == nil && unloaded.insert(retime.caseID).inserted {
             changed.append(retime.caseID)
@@ -150,7 +151,7 @@ struct WriteSession {
         let keepsBaseline = !defersProjection || store.projectionNeedsBaseline(of: caseID)
         let slot = CaseSlot(box, keepingBaseline: keepsBaseline)
         slots[caseID] = slot
-        order.append(caseID)
+        touched.append((caseID, slot))
         return slot
     }
 
@@ -282,7 +283,7 @@ struct WriteSession {
     mutating func expect(ops count: Int) {
         if !defersProjection { receivedAt.reserveCapacity(count) }
         slots.reserveCapacity(count)
-        order.reserveCapacity(count)
+        touched.reserveCapacity(count)
     }
 
     /// Remembers the receive time of an op this transaction wrote, for a projection written
@@ -429,8 +430,7 @@ struct WriteSession {
             deadlines: store.deadlines,
             retimed: retimed
         )
-        for caseID in order {
-            guard let slot = slots[caseID] else { continue }
+        for (caseID, slot) in touched {
             if slot.needsRefold {
                 slot.box.state = try foldFromDisk(caseID)
                 slot.needsRefold = false
@@ -456,10 +456,7 @@ struct WriteSession {
     /// transaction. (Cases that came from the cache were folded in place, in their cached box:
     /// putting them back only keeps them among the recent states.)
     func cacheStates() {
-        for caseID in order {
-            guard let slot = slots[caseID], slot.holdsOps else { continue }
-            store.cache.store(slot.box)
-        }
+        for entry in touched where entry.slot.holdsOps { store.cache.store(entry.slot.box) }
     }
 
     // MARK: - Feeds (central)
@@ -480,18 +477,17 @@ struct WriteSession {
         guard isCentral, !written.isEmpty else { return }
         let mayors = try self.mayors().map(\.rawValue)
         var feeds = PendingFeeds()
-        // Each case's readers, found where it first appears.
-        var readersOf: [CaseID: [String]] = [:]
-        readersOf.reserveCapacity(slots.count)
         // By index: binding each element would copy the whole sealed op (a retain per field).
         for index in written.indices {
-            let caseID = written[index].op.caseID
+            // Every written op was folded, so its case has a slot.
+            guard let slot = slots[written[index].op.caseID] else { continue }
+            // Each case's readers, found where it first appears.
             let readers: [String]
-            if let known = readersOf[caseID] {
+            if let known = slot.feedReaders {
                 readers = known
             } else {
-                readers = try self.readers(of: caseID, mayors: mayors, newcomersInto: &feeds)
-                readersOf[caseID] = readers
+                readers = try self.readers(of: slot, mayors: mayors, newcomersInto: &feeds)
+                slot.feedReaders = readers
             }
             let id = written[index].op.id
             for peer in readers { feeds.append(id, to: peer) }
@@ -505,14 +501,13 @@ struct WriteSession {
     /// Offices newly assigned to it get its whole history in `feeds` now, which holds the new
     /// ops too.
     private func readers(
-        of caseID: CaseID,
+        of slot: CaseSlot,
         mayors: [String],
         newcomersInto feeds: inout PendingFeeds
     ) throws -> [String] {
-        guard let slot = slots[caseID] else { return [] }
         let offices = FeedReaders(before: slot.assignmentsBefore, after: slot.box.state.assignments)
         if !offices.newcomers.isEmpty {
-            let history = try historyIDs(of: caseID)
+            let history = try historyIDs(of: slot.box.state.caseID)
             for office in offices.newcomers {
                 for id in history { feeds.append(id, to: office.rawValue) }
             }
@@ -589,6 +584,8 @@ final class CaseSlot {
     let assignmentsBefore: [Assignment]
     var changed = false
     var needsRefold = false
+    /// At central, the peers whose feeds take the case's ops of this transaction, once known.
+    var feedReaders: [String]?
     /// Whether the state holds any op.
     ///
     /// Kept here because asking the state touches its history: a cache miss per case when a
