@@ -78,8 +78,25 @@ extension Store {
         let central = identity.central
         let mayors = identity.role == .central ? try await read { db in try WriteSession.activeMayors(db) } : []
         var states: [CaseID: CaseState] = [:]
-        // What each case remembers of its rows, kept across batches as the case cache keeps it.
-        var memos: [CaseID: CaseStateBox] = [:]
+        // What each case remembers of its rows, kept across batches as the case cache keeps it:
+        // to start with, what its cached box remembers, as the apply's projection finds it
+        // (stage rows and listing columns it need not read back, receive times it need not
+        // look up; fresh memos made these writes read more than the apply). Copied on the
+        // writer, the one thread that touches boxes.
+        let measured = Set(batches.joined().map(\.op.caseID))
+        var memos = try await write { _ in
+            var memos: [CaseID: CaseStateBox] = [:]
+            for caseID in measured {
+                guard let cached = self.cache.box(caseID) else { continue }
+                let memo = CaseStateBox(CaseState(caseID: caseID))
+                memo.receiveTimes = cached.receiveTimes
+                memo.stageRows = cached.stageRows
+                memo.assignmentReads = cached.assignmentReads
+                memo.caseReads = cached.caseReads
+                memos[caseID] = memo
+            }
+            return memos
+        }
         let clock = ContinuousClock()
         var elapsed = Duration.zero
         var feedPosition = feedPositionBefore
