@@ -120,7 +120,7 @@ enum ProjectionJournal {
         var seqs: [Origin: [UInt64]] = [:]
         // By index: binding each element would copy the whole sealed op (a retain per field).
         // An origin's consecutive ops are gathered before its list is looked up: a batch is
-        // mostly one origin's, and hashing its name per op cost more than the rest.
+        // mostly one origin's, so its name is hashed once per run, not once per op.
         var index = inserted.startIndex
         while index < inserted.endIndex {
             let origin = inserted[index].op.id.origin

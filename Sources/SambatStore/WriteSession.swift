@@ -145,9 +145,9 @@ struct WriteSession {
         let box = try cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted))
         // A deferred projection already holds the rows' baseline of a case an earlier batch
         // changed, and keeps that one; a backlog touches each case batch after batch, and
-        // taking the baseline again was a tenth of the apply's samples (`sambat bench store`,
-        // perf). The pending projection changes only on this writer, so the answer holds
-        // until the session defers its cases.
+        // taking the baseline again was about a tenth of the apply's Swift samples (`sambat
+        // bench store`, perf). The pending projection changes only on this writer, so the
+        // answer holds until the session defers its cases.
         let keepsBaseline = !defersProjection || store.projectionNeedsBaseline(of: caseID)
         let slot = CaseSlot(box, keepingBaseline: keepsBaseline)
         slots[caseID] = slot
