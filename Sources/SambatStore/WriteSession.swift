@@ -149,7 +149,7 @@ struct WriteSession {
         // bench store`, perf). The pending projection changes only on this writer, so the
         // answer holds until the session defers its cases.
         let keepsBaseline = !defersProjection || store.projectionNeedsBaseline(of: caseID)
-        let slot = CaseSlot(box, keepingBaseline: keepsBaseline)
+        let slot = CaseSlot(box, keepingBaseline: keepsBaseline, forFeeds: isCentral)
         slots[caseID] = slot
         touched.append((caseID, slot))
         return slot
@@ -505,7 +505,7 @@ struct WriteSession {
         mayors: [String],
         newcomersInto feeds: inout PendingFeeds
     ) throws -> [String] {
-        let offices = FeedReaders(before: slot.assignmentsBefore, after: slot.box.state.assignments)
+        let offices = FeedReaders(activeBefore: slot.activeBefore, after: slot.box.state.assignments)
         if !offices.newcomers.isEmpty {
             let history = try historyIDs(of: slot.box.state.caseID)
             for office in offices.newcomers {
@@ -580,8 +580,9 @@ final class CaseSlot {
     /// What the projection rows held before this transaction; `nil` for a new case, and
     /// when not kept.
     let baseline: CaseBaseline?
-    /// The case's assignments before this transaction: whose feeds its new ops go to.
-    let assignmentsBefore: [Assignment]
+    /// At central, the case's assignments that were active before this transaction: with
+    /// the state's, whose feeds its new ops go to.
+    let activeBefore: [ActiveAssignment]
     var changed = false
     var needsRefold = false
     /// At central, the peers whose feeds take the case's ops of this transaction, once known.
@@ -593,12 +594,12 @@ final class CaseSlot {
     var holdsOps: Bool
 
     /// A slot for the state in `box`; `keepingBaseline` only when this transaction writes
-    /// (or defers) the case's projection from it.
-    init(_ box: CaseStateBox, keepingBaseline: Bool) {
+    /// (or defers) the case's projection from it, `forFeeds` at central.
+    init(_ box: CaseStateBox, keepingBaseline: Bool, forFeeds: Bool) {
         self.box = box
         holdsOps = box.state.opCount > 0
         baseline = keepingBaseline && holdsOps ? CaseBaseline(box) : nil
-        assignmentsBefore = box.state.assignments
+        activeBefore = forFeeds ? ActiveAssignment.active(in: box.state.assignments) : []
     }
 }
 
@@ -740,21 +741,38 @@ struct FeedReaders {
     private(set) var newcomers: [NodeID] = []
 
     init(before: [Assignment], after: [Assignment]) {
+        self.init(activeBefore: ActiveAssignment.active(in: before), after: after)
+    }
+
+    /// The readers from the assignments that were active before (``ActiveAssignment``).
+    init(activeBefore before: [ActiveAssignment], after: [Assignment]) {
         // Index loops read the fields in place: copying an assignment retains all its stamps.
         for index in after.indices where after[index].status.isActive {
             let office = after[index].office
-            let epoch = after[index].epoch
-            var wasActive = false
-            for old in before.indices
-            where before[old].status.isActive && before[old].office == office && before[old].epoch == epoch {
-                wasActive = true
-                break
-            }
+            let wasActive = before.contains(ActiveAssignment(office: office, epoch: after[index].epoch))
             if wasActive { continuing.append(office) } else { newcomers.append(office) }
         }
-        for old in before.indices where before[old].status.isActive {
-            let office = before[old].office
-            if !continuing.contains(office) && !newcomers.contains(office) { continuing.append(office) }
+        for old in before where !continuing.contains(old.office) && !newcomers.contains(old.office) {
+            continuing.append(old.office)
         }
+    }
+}
+
+/// An assignment that was active, as a case's feed readers compare it: office and epoch.
+///
+/// A write session keeps these of each case it touches at central, rather than the case's
+/// assignments themselves: holding those would share their storage with the state, and the
+/// fold's first change to an assignment would then copy them all.
+struct ActiveAssignment: Equatable {
+    let office: NodeID
+    let epoch: UInt32
+
+    /// The active ones of `assignments`, in order.
+    static func active(in assignments: [Assignment]) -> [ActiveAssignment] {
+        var active: [ActiveAssignment] = []
+        for index in assignments.indices where assignments[index].status.isActive {
+            active.append(ActiveAssignment(office: assignments[index].office, epoch: assignments[index].epoch))
+        }
+        return active
     }
 }
