@@ -69,6 +69,20 @@ final class CaseStateCache: Sendable {
         storage.withLock { $0.recent[caseID] ?? $0.older[caseID] }
     }
 
+    /// The box holding a case's state, counted as a use: one the older generation holds moves
+    /// to the recent one, as ``store(_:)`` would move it.
+    ///
+    /// For a write session, which works on the box in place: a box it finds here needs no
+    /// ``store(_:)`` when the session ends, which would look it up again under the lock.
+    func use(_ caseID: CaseID) -> CaseStateBox? {
+        storage.withLock { storage in
+            if let box = storage.recent[caseID] { return box }
+            guard let box = storage.older.removeValue(forKey: caseID) else { return nil }
+            storage.admit(box, as: caseID, capacity: capacity, generation: generation)
+            return box
+        }
+    }
+
     /// Puts a box in (or back, as a use): it goes to the recent generation, uncopied.
     func store(_ box: CaseStateBox) {
         guard capacity > 0 else { return }

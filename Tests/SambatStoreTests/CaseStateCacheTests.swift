@@ -37,7 +37,10 @@ import Testing
     /// A stream of new cases passes through a full cache: the cache holds between half and one
     /// and a half times its capacity, a case the writer keeps using stays, and the cases it
     /// let go are freed.
-    @Test func aCaseInUseOutlivesAStreamOfNewOnes() throws {
+    ///
+    /// The writer uses a case by taking it with `use` (a write session), or by looking at it
+    /// and putting it back.
+    @Test(arguments: [false, true]) func aCaseInUseOutlivesAStreamOfNewOnes(throughUse: Bool) throws {
         let cache = CaseStateCache(capacity: 100)
         let hot = CaseStateBox(CaseState(caseID: try CaseID("MJK-261205-9999")))
         cache.store(hot)
@@ -47,7 +50,13 @@ import Testing
             if serial == 1_001 { firstPassing = passing }
             cache.store(passing)
             // The writer folds the hot case again every few changes and puts it back.
-            if serial.isMultiple(of: 10), let box = cache.box(hot.state.caseID) { cache.store(box) }
+            if serial.isMultiple(of: 10) {
+                if throughUse {
+                    #expect(cache.use(hot.state.caseID) === hot)
+                } else if let box = cache.box(hot.state.caseID) {
+                    cache.store(box)
+                }
+            }
             #expect(cache.count <= 150)
         }
         #expect(cache.box(hot.state.caseID) === hot, "a case in use was let go")
@@ -60,14 +69,17 @@ import Testing
     /// Cases that fit in the capacity stay, even visited round-robin: the order in which
     /// `sambat bench store` touches its cases, and the worst order for a cache of two
     /// generations that turns whenever half the capacity is recent.
-    @Test func casesThatFitStayWhenVisitedInTurn() throws {
+    @Test(arguments: [false, true]) func casesThatFitStayWhenVisitedInTurn(throughUse: Bool) throws {
         let cache = CaseStateCache(capacity: 100)
         let caseIDs = try (1_001...1_090).map { try CaseID("MJK-261205-\($0)") }
         for caseID in caseIDs { cache.store(CaseStateBox(CaseState(caseID: caseID))) }
         for _ in 0..<5 {
             for caseID in caseIDs {
-                let box = try #require(cache.box(caseID), "a case that fits was let go")
-                cache.store(box)
+                if throughUse {
+                    _ = try #require(cache.use(caseID), "a case that fits was let go")
+                } else {
+                    cache.store(try #require(cache.box(caseID), "a case that fits was let go"))
+                }
             }
         }
         #expect(cache.count == 90)

@@ -37,6 +37,35 @@ import Testing
         #expect(try await central.feed(for: StoreFixtures.mayor, after: 0, limit: 100).count == 4)
     }
 
+    /// One transaction's cases that keep their offices each feed their own office: cases that
+    /// share an office share one list of readers, which must not carry over to the next case
+    /// when its office differs.
+    @Test func eachCaseOfOneTransactionFeedsItsOwnOffice() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        let central = try StoreFixtures.open(directory, StoreFixtures.central, .central)
+        try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+        let roads = try await StoreFixtures.dispatchedCase(central, serial: 1, to: StoreFixtures.dpupr)
+        let waste = try await StoreFixtures.dispatchedCase(central, serial: 2, to: StoreFixtures.dlh)
+        let bridge = try await StoreFixtures.dispatchedCase(central, serial: 3, to: StoreFixtures.dpupr)
+        let roadsHead = try await central.feedHead(for: StoreFixtures.dpupr)
+        let wasteHead = try await central.feedHead(for: StoreFixtures.dlh)
+        let mayorHead = try await central.feedHead(for: StoreFixtures.mayor)
+
+        let note = OpBody.noted(.init(text: "Operator memantau", visibility: .internal))
+        let authored = try await central.append(
+            [LocalEdit(note, to: roads), LocalEdit(note, to: waste), LocalEdit(note, to: bridge)],
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        func cases(fedTo peer: NodeID, after head: UInt64) async throws -> [CaseID] {
+            try await central.feed(for: peer, after: head, limit: 100).map(\.op.sealed.op.caseID)
+        }
+        #expect(authored.count == 3)
+        #expect(try await cases(fedTo: StoreFixtures.dpupr, after: roadsHead) == [roads, bridge])
+        #expect(try await cases(fedTo: StoreFixtures.dlh, after: wasteHead) == [waste])
+        #expect(try await cases(fedTo: StoreFixtures.mayor, after: mayorHead) == [roads, waste, bridge])
+    }
+
     /// An office newly assigned a case receives its history in fold order (Lamport time, then
     /// origin), not in the order central received the ops.
     @Test func aNewcomersHistoryComesInFoldOrder() async throws {
