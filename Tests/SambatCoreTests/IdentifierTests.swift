@@ -92,4 +92,34 @@ import Testing
         #expect(cases.contains(try CaseID("MJK-261205-000042")))
         #expect(!cases.contains(try CaseID("MJK-261205-5001")))
     }
+
+    /// Dictionaries bucket identifiers by their fingerprint keyed with a random key per process
+    /// and the table's seed: the bucket hash moves with the seed, and the ops of one origin,
+    /// which differ only in their seq, spread over the buckets.
+    @Test func bucketHashesFollowTheSeedAndSpreadOneOriginsOps() throws {
+        let caseID = try CaseID("MJK-261205-0042")
+        let node = try NodeID("dpupr")
+        let origin = try Origin(node: node, incarnation: 1)
+        let seeds = (1...8).map { $0 * 0x9E37 }
+        #expect(Set(seeds.map { caseID._rawHashValue(seed: $0) }).count == seeds.count)
+        #expect(Set(seeds.map { node._rawHashValue(seed: $0) }).count == seeds.count)
+        #expect(Set(seeds.map { origin._rawHashValue(seed: $0) }).count == seeds.count)
+        // Equal identifiers, made apart, bucket alike.
+        #expect(try CaseID("MJK-261205-0042")._rawHashValue(seed: 7) == caseID._rawHashValue(seed: 7))
+        #expect(try Origin(parsing: "dpupr#1")._rawHashValue(seed: 7) == origin._rawHashValue(seed: 7))
+        #expect(try Origin(parsing: "dpupr#2")._rawHashValue(seed: 7) != origin._rawHashValue(seed: 7))
+
+        // 1,024 consecutive ops of one origin in a table of 1,024 buckets: a hash that ignored
+        // the seq would put them all in one; a random spread fills about 63 % of them.
+        let buckets = try Set(
+            (1...1_024).map { try OpID(origin: origin, seq: UInt64($0))._rawHashValue(seed: 7) & 1_023 }
+        )
+        #expect(buckets.count > 550)
+        let cases = try Set(
+            (1...1_024).map {
+                try CaseID(prefix: "MJK", year: 2026, month: 12, day: 5, serial: $0)._rawHashValue(seed: 7) & 1_023
+            }
+        )
+        #expect(cases.count > 550)
+    }
 }

@@ -27,6 +27,29 @@ import Testing
         #expect(vector == VersionVector([c: 1, a: 1, b: 1]))
     }
 
+    /// A counter is found whatever the vector's size: small vectors are searched entry by
+    /// entry, larger ones by bisection, and both agree with a plain table of the same counters.
+    @Test func countersAreFoundInSmallAndLargeVectors() {
+        var generator = SystemRandomNumberGenerator()
+        let nodes = (0..<12).map { "office\($0)" }
+        for size in 0...12 {
+            var table: [Origin: UInt64] = [:]
+            for node in nodes.shuffled(using: &generator).prefix(size) {
+                table[Fixtures.origin(node, UInt32.random(in: 1...2, using: &generator))] = UInt64.random(
+                    in: 1...100,
+                    using: &generator
+                )
+            }
+            let vector = VersionVector(table)
+            for node in nodes {
+                for incarnation in UInt32(1)...2 {
+                    let origin = Fixtures.origin(node, incarnation)
+                    #expect(vector[origin] == table[origin] ?? 0, "size \(size), \(origin)")
+                }
+            }
+        }
+    }
+
     @Test func zeroCountersAreDropped() {
         #expect(VersionVector([a: 0, b: 2]).count == 1)
         #expect(VersionVector([a: 0]) == VersionVector())

@@ -74,6 +74,11 @@ public struct CaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
         hasher.combine(fingerprint)
     }
 
+    /// What a dictionary or set buckets it by (see ``IdentifierFingerprint/bucketHash(_:seed:)``).
+    public func _rawHashValue(seed: Int) -> Int {
+        IdentifierFingerprint.bucketHash(fingerprint, seed: seed)
+    }
+
     /// Builds a ticket number from its parts.
     ///
     /// - Parameters:

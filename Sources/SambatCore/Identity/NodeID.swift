@@ -41,6 +41,11 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         hasher.combine(fingerprint)
     }
 
+    /// What a dictionary or set buckets it by (see ``IdentifierFingerprint/bucketHash(_:seed:)``).
+    public func _rawHashValue(seed: Int) -> Int {
+        IdentifierFingerprint.bucketHash(fingerprint, seed: seed)
+    }
+
     private static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),

@@ -21,8 +21,14 @@ public struct OpID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Two words for the hasher: the origin (see ``Origin/hash(into:)``) and the seq.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(origin.node.fingerprint ^ UInt64(origin.incarnation) &* 0x9E37_79B9_7F4A_7C15)
+        hasher.combine(origin.fingerprint)
         hasher.combine(seq)
+    }
+
+    /// What a dictionary or set buckets it by: the origin's fingerprint with the seq folded in
+    /// (see ``IdentifierFingerprint/bucketHash(_:seed:)``).
+    public func _rawHashValue(seed: Int) -> Int {
+        IdentifierFingerprint.bucketHash(origin.fingerprint ^ seq &* 0xC2B2_AE3D_27D4_EB4F, seed: seed)
     }
 
     /// Parses the text form `node#incarnation/seq`.

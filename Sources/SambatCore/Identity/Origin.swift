@@ -32,8 +32,16 @@ public struct Origin: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// One word for the hasher: the node's fingerprint mixed with the incarnation.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(node.fingerprint ^ UInt64(incarnation) &* 0x9E37_79B9_7F4A_7C15)
+        hasher.combine(fingerprint)
     }
+
+    /// What a dictionary or set buckets it by (see ``IdentifierFingerprint/bucketHash(_:seed:)``).
+    public func _rawHashValue(seed: Int) -> Int {
+        IdentifierFingerprint.bucketHash(fingerprint, seed: seed)
+    }
+
+    /// The node's fingerprint mixed with the incarnation.
+    var fingerprint: UInt64 { node.fingerprint ^ UInt64(incarnation) &* 0x9E37_79B9_7F4A_7C15 }
 
     public static func < (lhs: Origin, rhs: Origin) -> Bool {
         if lhs.node != rhs.node { return lhs.node < rhs.node }
