@@ -3,10 +3,11 @@
 /// Owned by the identity types (``NodeID``, ``CaseID``). Hashing them is the commonest thing
 /// the apply does after SQLite: every batch looks ops, origins and cases up in dictionaries
 /// about ten times per op, and hashing the text each time walked its bytes through SipHash
-/// (a tenth of a remote apply's instructions in the callgrind profile of 2026-12-05). Feeding
-/// the hasher this one word instead keeps Swift's seeded hashing (so nothing predictable
-/// reaches a dictionary) at the cost of one pass over the bytes at construction. Equality
-/// still compares the text; the fingerprint only spreads the buckets.
+/// (a tenth of a remote apply's instructions in the callgrind profile of 2026-12-05). This one
+/// word, keyed with a random key per process (``bucketHash(_:seed:)``), is what dictionaries
+/// bucket them by instead, so nothing predictable reaches a dictionary, at the cost of one
+/// pass over the bytes at construction. Equality still compares the text; the fingerprint
+/// only spreads the buckets.
 enum IdentifierFingerprint {
     /// A random key drawn once per process, so where an identifier lands in a dictionary
     /// cannot be predicted from its text (see ``bucketHash(_:seed:)``).
