@@ -172,7 +172,7 @@ extension Store {
             }
             let deferred = try self.deferProjection(of: session, written: written, db: db)
             result.changedCases = session.changedCases
-            session.releaseInBackground(with: written)
+            session.releaseInBackground(with: consume written)
             return (result, deferred)
         }
         if deferred { await followDeferredCommit() }

@@ -461,13 +461,17 @@ struct WriteSession {
     /// spent on each status op of `sambat bench store` (callgrind), a slot per case each batch.
     /// The boxes the slots point to stay where the cache and the pending projection hold them.
     mutating func releaseInBackground(with written: consuming [SealedOp]) {
-        var leftovers = SessionLeftovers()
-        swap(&leftovers.slots, &slots)
-        swap(&leftovers.touched, &touched)
-        swap(&leftovers.deferredCases, &deferredCases)
-        swap(&leftovers.heldInSession, &heldInSession)
-        leftovers.written = written
-        BackgroundRelease.release { leftovers }
+        // Moved out inside `take`, so the queue's is the only reference: a copy kept here
+        // would be the last one whenever the queue ran first, and the writer would free it.
+        BackgroundRelease.release {
+            var leftovers = SessionLeftovers()
+            swap(&leftovers.slots, &slots)
+            swap(&leftovers.touched, &touched)
+            swap(&leftovers.deferredCases, &deferredCases)
+            swap(&leftovers.heldInSession, &heldInSession)
+            swap(&leftovers.written, &written)
+            return leftovers
+        }
     }
 
     /// Puts the cases of the transaction that were folded from the log into the store's
