@@ -508,7 +508,7 @@ struct WriteSession {
             let readers: [String]
             if let known = slot.feedReaders {
                 readers = known
-            } else if slot.keepsActiveAssignments {
+            } else if FeedReaders.keepOffices(activeBefore: slot.activeBefore, after: slot.box.state.assignments) {
                 // Most cases of a batch keep their offices, and most share them: their readers
                 // are the list the last such case had (building a list per case allocated
                 // three arrays, a sixth of the feeds' instructions per status op, callgrind).
@@ -518,11 +518,10 @@ struct WriteSession {
                     readers = mayors + slot.activeBefore.map(\.office.rawValue)
                     lastUnchanged = (slot.activeBefore, readers)
                 }
-                slot.feedReaders = readers
             } else {
                 readers = try self.readers(of: slot, mayors: mayors, newcomersInto: &feeds)
-                slot.feedReaders = readers
             }
+            slot.feedReaders = readers
             let id = written[index].op.id
             for peer in readers { feeds.append(id, to: peer) }
         }
@@ -645,20 +644,6 @@ final class CaseSlot {
     /// Kept here because asking the state touches its history: a cache miss per case when a
     /// batch's cases are cold, paid twice per case (finishing and caching).
     var holdsOps: Bool
-
-    /// Whether the case's active assignments are still those of ``activeBefore``, office for
-    /// office and epoch for epoch, in order: then its feed readers are the mayors and those
-    /// offices, and no office is new to it (what ``FeedReaders`` finds, without building it).
-    var keepsActiveAssignments: Bool {
-        var position = 0
-        for index in box.state.assignments.indices where box.state.assignments[index].status.isActive {
-            guard position < activeBefore.count, activeBefore[position].office == box.state.assignments[index].office,
-                activeBefore[position].epoch == box.state.assignments[index].epoch
-            else { return false }
-            position += 1
-        }
-        return position == activeBefore.count
-    }
 
     /// A slot for the state in `box`; `keepingBaseline` only when this transaction writes
     /// (or defers) the case's projection from it, `forFeeds` at central.
@@ -809,6 +794,20 @@ struct FeedReaders {
 
     init(before: [Assignment], after: [Assignment]) {
         self.init(activeBefore: ActiveAssignment.active(in: before), after: after)
+    }
+
+    /// Whether the active assignments of `after` are those of `before`, office for office and
+    /// epoch for epoch, in order: then the readers are those offices (all continuing), which
+    /// the caller may know without building them.
+    static func keepOffices(activeBefore before: [ActiveAssignment], after: [Assignment]) -> Bool {
+        var position = 0
+        for index in after.indices where after[index].status.isActive {
+            guard position < before.count, before[position].office == after[index].office,
+                before[position].epoch == after[index].epoch
+            else { return false }
+            position += 1
+        }
+        return position == before.count
     }
 
     /// The readers from the assignments that were active before (``ActiveAssignment``).

@@ -40,7 +40,7 @@ public final class DecodedBatches: Sendable {
     ///
     /// On two cores, one part and two could not be told apart in `sambat bench sync
     /// --processes` (docs/benchmarks.md, sixth session); the rule stands on its reason.
-    static let aheadParallelism = max(1, SyncSettings.decodingParallelism - 1)
+    public static let aheadParallelism = max(1, SyncSettings.decodingParallelism - 1)
 
     /// Decodes the ops of `batch` and keeps them for ``take(_:)``.
     public func decodeAhead(_ batch: Sambat_Sync_V1_Batch) async {

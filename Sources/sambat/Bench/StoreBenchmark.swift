@@ -92,7 +92,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         for index in chunks.indices {
             let decoded = try await ahead.value.map { RemoteOp($0) }
             if index + 1 < chunks.count {
-                ahead = decode(index + 1, parallelism: max(1, SyncSettings.decodingParallelism - 1))
+                ahead = decode(index + 1, parallelism: DecodedBatches.aheadParallelism)
             }
             // At the mayor, each batch also saves its position in central's feed (set-up ops
             // included), as a node does.
