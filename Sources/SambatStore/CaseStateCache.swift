@@ -155,6 +155,18 @@ public enum BackgroundRelease {
         }
     }
 
+    /// Lets what `collection` holds go on the background queue, and leaves it empty.
+    ///
+    /// For a batch whose last reference is the caller's: its elements are freed on the queue,
+    /// not on the task that would otherwise free them before it takes the next batch.
+    public static func release<C: RangeReplaceableCollection & Sendable>(emptying collection: inout C) {
+        release {
+            var taken = C()
+            swap(&taken, &collection)
+            return taken
+        }
+    }
+
     /// Waits until everything handed over so far is let go; for tests.
     static func drain() {
         queue.sync {}

@@ -98,6 +98,22 @@ import Testing
         let freedHere = threads.contains(FreeingLog.currentThread())
         #expect(!freedHere, "a value was freed on the thread that handed it over")
     }
+
+    /// A batch handed over by its owner is taken whole: the owner is left empty, so none of
+    /// its elements can be freed on the owner's thread when the queue runs first.
+    @Test func aCollectionHandedOverLeavesItsOwnerEmpty() {
+        let log = FreeingLog()
+        for _ in 0..<50 {
+            var batch = (0..<40).map { _ in FreedWhere(log) }
+            BackgroundRelease.release(emptying: &batch)
+            #expect(batch.isEmpty)
+        }
+        BackgroundRelease.drain()
+        let threads = log.threads.withLock { $0 }
+        #expect(threads.count == 2_000)
+        let freedHere = threads.contains(FreeingLog.currentThread())
+        #expect(!freedHere, "an element was freed on the thread that handed its batch over")
+    }
 }
 
 /// The threads on which ``FreedWhere`` instances were freed.

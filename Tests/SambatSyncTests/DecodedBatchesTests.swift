@@ -1,5 +1,6 @@
 import Foundation
 import SambatCore
+import SambatStore
 import Testing
 
 @testable import SambatSync
@@ -15,7 +16,7 @@ import Testing
     }
 
     static func hashes(_ decoded: DecodedBatches.Decoded) throws -> [String] {
-        try decoded.get().map(\.hash.description)
+        try decoded.get().map(\.sealed.hash.description)
     }
 
     @Test func aBatchDecodedAheadIsTakenOnceAndEqualsADecodeNow() async throws {
@@ -52,6 +53,43 @@ import Testing
             return
         }
         #expect(error.index == 6)
+    }
+
+    /// A feed batch's ops come with central's receive times, in order; an upload's with none
+    /// (central stamps them), whatever the batch carries.
+    @Test(arguments: [true, false])
+    func feedOpsArePairedWithTheirReceiveTimes(decodedAhead: Bool) async throws {
+        let ops = try PackedOpsTests.uploadBacklog(count: 120)
+        var batch = Self.batch(4, ops)
+        batch.receivedAtMs = ops.indices.map { 1_764_000_000_000 + Int64($0) * 1_000 }
+        let feed = DecodedBatches(receiveTimes: .central)
+        let uploads = DecodedBatches()
+        if decodedAhead {
+            await feed.decodeAhead(batch)
+            await uploads.decodeAhead(batch)
+        }
+        let fromFeed = try await feed.take(batch).get()
+        let uploaded = try await uploads.take(batch).get()
+        #expect(fromFeed.map { $0.centralReceivedAt?.millisecondsSinceEpoch } == batch.receivedAtMs)
+        #expect(fromFeed.map(\.sealed) == uploaded.map(\.sealed))
+        #expect(uploaded.allSatisfy { $0.centralReceivedAt == nil })
+    }
+
+    /// A feed batch without one receive time per op is refused at the first op without its
+    /// time, never applied with times missing or shifted.
+    @Test(arguments: [true, false])
+    func aFeedBatchShortOfReceiveTimesIsRefused(decodedAhead: Bool) async throws {
+        let ops = try PackedOpsTests.uploadBacklog(count: 12)
+        var batch = Self.batch(9, ops)
+        batch.receivedAtMs = Array(repeating: 1_764_000_000_000, count: 7)
+        let stage = DecodedBatches(receiveTimes: .central)
+        if decodedAhead { await stage.decodeAhead(batch) }
+        guard case .failure(let error) = await stage.take(batch) else {
+            Issue.record("a feed batch short of receive times decoded")
+            return
+        }
+        #expect(error.index == 7)
+        #expect(error.error.field == "receivedAtMs")
     }
 
     /// Batches never taken (refused by the machine, or of a replaced session) are let go:

@@ -4,6 +4,11 @@ public struct BatchDecodingError: Error, Hashable, Sendable {
     public let index: Int
     /// Why it did not decode.
     public let error: CodingError
+
+    public init(index: Int, error: CodingError) {
+        self.index = index
+        self.error = error
+    }
 }
 
 extension SealedOp {

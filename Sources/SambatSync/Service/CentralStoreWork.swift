@@ -214,13 +214,16 @@ public struct CentralStoreWork: Sendable {
             )
         }
         guard let origin else { return refused(.helloRequired, "say HELLO first") }
-        let ops: [RemoteOp]
+        var ops: [RemoteOp]
         switch await decodedUploads.take(batch) {
         case .success(let decoded):
-            ops = decoded.map { RemoteOp($0) }
+            ops = decoded
         case .failure(let error):
             return refused(.invalidBatch, "op \(error.index) of the batch does not decode: \(error.error)")
         }
+        // The batch's thousands of ops are freed on a background queue, not on the hub's turn
+        // before it takes the next message (a millisecond a batch while the writer waited).
+        defer { BackgroundRelease.release(emptying: &ops) }
         do {
             let result = try await store.applyRemote(ops, from: .peer(node, role), receivedAt: receivedAt)
             SyncMetrics.applied(result.inserted, source: "upload")

@@ -12,7 +12,7 @@ public struct NodeStoreWork: Sendable {
     /// The node's store.
     public let store: Store
     /// Feed batches decoded ahead of their apply; whoever reads the socket fills it.
-    public let decodedFeed = DecodedBatches()
+    public let decodedFeed = DecodedBatches(receiveTimes: .central)
     private let logger: Logger
 
     /// Work on `store`, logging to `logger`.
@@ -127,18 +127,18 @@ public struct NodeStoreWork: Sendable {
     public func applyFeed(_ batches: [Sambat_Sync_V1_Batch], receivedAt: Timestamp) async -> [NodeSync.Event] {
         var ops: [RemoteOp] = []
         // Thousands of decoded ops are freed on a background queue, not before the next apply.
-        defer { BackgroundRelease.release { [ops] in ops } }
+        defer { BackgroundRelease.release(emptying: &ops) }
         var applied: [Sambat_Sync_V1_Batch] = []
         var refusal: NodeSync.Event?
         for batch in batches {
             switch await decodedFeed.take(batch) {
-            case .success(let sealed):
-                defer { BackgroundRelease.release { [sealed] in sealed } }
-                ops.reserveCapacity(ops.count + sealed.count)
-                for (index, op) in sealed.enumerated() {
-                    ops.append(
-                        RemoteOp(op, centralReceivedAt: Timestamp(millisecondsSinceEpoch: batch.receivedAtMs[index]))
-                    )
+            case .success(var decoded):
+                // One batch, the usual case, is applied as it was decoded: no copy.
+                if ops.isEmpty {
+                    swap(&ops, &decoded)
+                } else {
+                    ops += decoded
+                    BackgroundRelease.release(emptying: &decoded)
                 }
                 applied.append(batch)
             case .failure(let error):

@@ -74,31 +74,40 @@ struct StoreBenchmark: AsyncParsableCommand {
         }
         try await store.projectPendingOps()
 
-        let chunks = workload.statusBytes.chunked(into: batch).map(Array.init)
+        // The batches as they come off the wire (at the mayor with central's receive times),
+        // decoded as a node's sync service decodes them: its socket reader decodes each batch
+        // ahead (`DecodedBatches`), on the other core while the writer applies the one before,
+        // and the apply lets a batch go on a background queue, as the upload and feed paths
+        // do. The first batch is decoded while the writer waits, on every core.
+        let stage = DecodedBatches(receiveTimes: role == .central ? .none : .central)
+        let receivedAtMs = Timestamp.now.millisecondsSinceEpoch
+        let messages = workload.statusBytes.chunked(into: batch).enumerated().map { index, chunk in
+            var message = Sambat_Sync_V1_Batch()
+            message.batchID = UInt64(index + 1)
+            message.ops = chunk.map { Data($0) }
+            if role == .mayor { message.receivedAtMs = Array(repeating: receivedAtMs, count: chunk.count) }
+            return message
+        }
         let rowsBefore = try await store.rowsWrittenSinceOpen()
         let clock = ContinuousClock()
         let cpuStart = ProcessCPUTime.now()
         let start = clock.now
         var applied = 0
         var delivered = 0
-        // Decoded as a node's sync service decodes the batches it receives (`DecodedBatches`):
-        // the socket reader decodes the next batch on the other core while the writer applies
-        // this one; the writer waits only for the first.
-        func decode(_ index: Int, parallelism: Int) -> Task<[SealedOp], any Error> {
-            let chunk = chunks[index]
-            return Task { try await SealedOp.decodeBatch(chunk, parallelism: parallelism) }
-        }
-        var ahead = decode(0, parallelism: SyncSettings.decodingParallelism)
-        for index in chunks.indices {
-            let decoded = try await ahead.value.map { RemoteOp($0) }
-            if index + 1 < chunks.count {
-                ahead = decode(index + 1, parallelism: DecodedBatches.aheadParallelism)
+        var ahead: Task<Void, Never>?
+        for index in messages.indices {
+            await ahead?.value
+            var decoded = try await stage.take(messages[index]).get()
+            if index + 1 < messages.count {
+                let next = messages[index + 1]
+                ahead = Task { await stage.decodeAhead(next) }
             }
             // At the mayor, each batch also saves its position in central's feed (set-up ops
             // included), as a node does.
             delivered += decoded.count
             let position = role == .central ? nil : UInt64(workload.setup.count + delivered)
             let result = try await store.applyRemote(decoded, from: source, receivedAt: .now, feedPosition: position)
+            BackgroundRelease.release(emptying: &decoded)
             applied += result.inserted
         }
         // Until the projection rows of the last batch are written too.
