@@ -101,6 +101,14 @@ public final class Store: Sendable {
     public static func open(_ configuration: StoreConfiguration, identity: NodeIdentity) throws(StoreError) -> Store {
         _ = sqliteTuned
         let path = configuration.path
+        let validPageSizes = (9...16).map { 1 << $0 }
+        guard validPageSizes.contains(configuration.pageSize) else {
+            throw StoreError(
+                .invalidArgument,
+                path: path,
+                message: "page size \(configuration.pageSize) is not a power of two from 512 to 65536"
+            )
+        }
         try checkLocation(path)
         var config = Configuration()
         config.busyMode = .timeout(
@@ -111,10 +119,13 @@ public final class Store: Sendable {
         let pageLimit = configuration.maximumPageCount
         let cacheKibibytes = max(2, configuration.pageCacheMebibytes) * 1024
         let checkpointer = WalCheckpointer(path: path, busyMode: config.busyMode)
+        let pageSize = configuration.pageSize
         config.prepareDatabase { db in
             // Only the pool's writer commits; its readers are opened read-only.
             if !db.configuration.readonly {
-                checkpointer.install(on: db)
+                // Before anything is written: a new file takes it, an existing one ignores it.
+                try db.execute(sql: "PRAGMA page_size = \(pageSize)")
+                try checkpointer.install(on: db)
             }
             // Every commit may precede an ACK to a peer: make each one durable. (GRDB turns
             // the writer back to NORMAL when it sets up WAL mode; see after the pool opens.)

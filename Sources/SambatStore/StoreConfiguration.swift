@@ -10,6 +10,8 @@ public import SambatCore
 /// - `pageCacheMebibytes` (64): SQLite's page cache per connection; the op log's indexes
 ///   and the case projection should fit, or every write reads pages back from the file.
 /// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.
+/// - `pageSize` (16 KiB): the page size of a file this opens for the first time (see
+///   ``pageSize``); a store keeps the page size it was created with.
 /// - `deadlines` (none): the targets and calendar due times are computed with. With a policy
 ///   the projection keeps every case's due times, and listings read them; a node always opens
 ///   its store with one (from its reference files). Without one no due time is kept current.
@@ -31,6 +33,18 @@ public struct StoreConfiguration: Sendable {
     public var pageCacheMebibytes: Int
     /// A page limit for the database file; tests use it to simulate a full disk.
     public var maximumPageCount: Int?
+    /// The page size, in bytes, of a store created with this configuration.
+    ///
+    /// A power of two from 512 to 65,536. SQLite takes it only for a new file; an existing
+    /// store keeps its own.
+    ///
+    /// 16 KiB rather than SQLite's 4 KiB: a batch from a peer scatters its ops over the leaves
+    /// of the log's case index and the projection's tables, and fuller, fewer pages make each
+    /// B-tree shallower and each commit fewer log frames. The apply's writes alone went from
+    /// about 216,000 to 234,000 ops/s and the whole remote apply from 116,000 to 127,000
+    /// (medians, `sambat bench store --page-size`, alternating; docs/architecture.md, scale
+    /// decision 9); the mayor's reads did not change (`sambat bench reads`).
+    public var pageSize: Int
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
     /// The longest the projection of peers' ops may wait while their batches keep arriving:
@@ -56,6 +70,7 @@ public struct StoreConfiguration: Sendable {
         self.caseCacheCapacity = caseCacheCapacity
         self.pageCacheMebibytes = 64
         self.maximumPageCount = nil
+        self.pageSize = 16_384
         self.projectionDelay = .seconds(5)
         self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000

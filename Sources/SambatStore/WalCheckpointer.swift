@@ -11,20 +11,23 @@ import Synchronization
 /// leaves 1,000 pages in the log, that commit copies them into the file and waits for the disk
 /// twice before the writer takes its next batch. In a back-fill the writer is the bound, and
 /// that was a twentieth of its time (a mayor's back-fill, perf). The checkpointer takes over
-/// that hook: past ``backgroundFrames`` it asks its own connection, on a queue of its own, to
+/// that hook: past ``backgroundBytes`` it asks its own connection, on a queue of its own, to
 /// copy the log, while the writer goes on.
 ///
 /// SQLite starts the log over only when a write transaction begins with all of it copied,
 /// which a writer that never pauses does not see when the copying runs beside it. So past
-/// ``writerFrames`` the writer copies what is left itself, as SQLite would (few pages: the
+/// ``writerBytes`` the writer copies what is left itself, as SQLite would (few pages: the
 /// background has done the rest), and the log starts over. The log file stays below about
-/// ``writerFrames`` pages plus one transaction's.
+/// ``writerBytes`` plus one transaction's pages.
+///
+/// Both limits are in bytes, turned into pages by the file's page size when the checkpointer
+/// is installed: a store created with larger pages holds as much log, not more.
 final class WalCheckpointer: Sendable {
-    /// Pages in the log past which a commit asks for a background checkpoint (SQLite's
-    /// default auto-checkpoint size).
-    static let backgroundFrames: Int32 = 1_000
-    /// Pages in the log past which the writer checkpoints itself after its commit.
-    static let writerFrames: Int32 = 8_000
+    /// Log bytes past which a commit asks for a background checkpoint (SQLite's default
+    /// auto-checkpoint size, 1,000 pages, at its default page size of 4 KiB).
+    static let backgroundBytes = 1_000 * 4_096
+    /// Log bytes past which the writer checkpoints itself after its commit.
+    static let writerBytes = 8_000 * 4_096
 
     /// The database file.
     private let path: String
@@ -35,7 +38,7 @@ final class WalCheckpointer: Sendable {
     private let state = Mutex<State>(State())
     /// Where checkpoints run: a thread of its own, never the writer's or the cooperative pool,
     /// below the writer's priority (GRDB's `.userInitiated`): the writer is what a back-fill
-    /// waits for, and past ``writerFrames`` it copies the log itself anyway.
+    /// waits for, and past ``writerBytes`` it copies the log itself anyway.
     private let queue = DispatchQueue(label: "sambat.checkpointer", qos: .utility)
 
     private struct State {
@@ -43,11 +46,14 @@ final class WalCheckpointer: Sendable {
         var stopped = false
         var running = false
         var again = false
-        /// The log is past ``writerFrames``: the writer copies the rest itself, and needs
+        /// The log is past ``writerBytes``: the writer copies the rest itself, and needs
         /// SQLite's checkpoint lock, which a background pass holds while it runs.
         var writerTakesOver = false
         /// Checkpoints so far, by who ran them.
         var counts = WalCheckpointCounts()
+        /// ``backgroundBytes`` and ``writerBytes`` in pages of the writer's file.
+        var backgroundFrames = Int32(WalCheckpointer.backgroundBytes / 4_096)
+        var writerFrames = Int32(WalCheckpointer.writerBytes / 4_096)
     }
 
     init(path: String, busyMode: Database.BusyMode) {
@@ -62,8 +68,19 @@ final class WalCheckpointer: Sendable {
     ///
     /// SQLite's own checkpoint after a commit is off from then on. The writer's connection
     /// must not outlive this checkpointer: the pool's configuration holds it.
-    func install(on db: Database) {
+    func install(on db: Database) throws {
+        let pageSize = max(512, try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4_096)
+        state.withLock { state in
+            state.backgroundFrames = Int32(max(1, Self.backgroundBytes / pageSize))
+            state.writerFrames = Int32(max(1, Self.writerBytes / pageSize))
+        }
         sqlite3_wal_hook(db.sqliteConnection, walHook, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// The limits in pages of the writer's file: when a commit asks for a background
+    /// checkpoint, and when the writer checkpoints itself.
+    var frameLimits: (background: Int32, writer: Int32) {
+        state.withLock { ($0.backgroundFrames, $0.writerFrames) }
     }
 
     /// Stops background checkpoints: none starts after this, and a pass already queued or
@@ -81,13 +98,14 @@ final class WalCheckpointer: Sendable {
     /// Called by the writer after each commit with the pages now in the log; returns whether
     /// the writer should checkpoint itself.
     func committed(walFrames: Int32) -> Bool {
-        let takeOver = walFrames >= Self.writerFrames
-        state.withLock { state in
+        let (takeOver, background) = state.withLock { state in
+            let takeOver = walFrames >= state.writerFrames
             state.writerTakesOver = takeOver
             if takeOver { state.counts.writer += 1 }
+            return (takeOver, walFrames >= state.backgroundFrames)
         }
         if takeOver { return true }
-        if walFrames >= Self.backgroundFrames { requestCheckpoint() }
+        if background { requestCheckpoint() }
         return false
     }
 
@@ -114,7 +132,7 @@ final class WalCheckpointer: Sendable {
     private func checkpointWhileAsked() {
         guard !state.withLock({ $0.stopped }), let connection = openConnection() else {
             // Stopped, or not opened (a file-descriptor limit, a lock held past the busy
-            // timeout): the next commit past `backgroundFrames` asks again, and the writer's
+            // timeout): the next commit past `backgroundBytes` asks again, and the writer's
             // step stays the back-stop.
             state.withLock { $0.running = false }
             return
@@ -123,7 +141,7 @@ final class WalCheckpointer: Sendable {
         while true {
             // PASSIVE: copies what no reader still needs, never waits for the writer. A
             // failure (a full disk) leaves the pages in the log; the writer's own checkpoint
-            // past `writerFrames` is the back-stop.
+            // past `writerBytes` is the back-stop.
             let copied = (try? connection.writeWithoutTransaction({ db in try db.checkpoint(.passive) })) != nil
             let again = state.withLock { state in
                 if copied { state.counts.background += 1 }
@@ -158,7 +176,7 @@ public struct WalCheckpointCounts: Sendable, Equatable {
     /// Checkpoints the checkpointer's own connection completed beside the writer.
     public var background = 0
     /// Commits after which the writer ran a checkpoint itself, the log being past
-    /// ``WalCheckpointer/writerFrames`` pages (it may have found a background pass holding
+    /// ``WalCheckpointer/writerBytes`` (it may have found a background pass holding
     /// the lock, and tried again after its next commit).
     public var writer = 0
 }

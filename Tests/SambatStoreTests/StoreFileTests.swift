@@ -101,6 +101,52 @@ import Testing
         #expect(next.sealed.op.id.seq == 4)
     }
 
+    /// A new store takes the configured page size; a store created with other pages keeps its
+    /// own, works as before, and keeps its write-ahead log to the same number of bytes.
+    @Test func aNewStoreTakesLargePagesAndAnExistingStoreKeepsItsOwn() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let identity = StoreFixtures.identity(StoreFixtures.central, .central)
+        let fresh = try Store.open(StoreConfiguration(path: directory + "/fresh.sqlite"), identity: identity)
+        _ = try await StoreFixtures.dispatchedCase(fresh)
+        #expect(try await fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 16_384)
+        #expect(fresh.checkpointer.frameLimits == (background: 250, writer: 2_000))
+
+        // A store an earlier release created, with SQLite's 4 KiB pages.
+        var earlier = StoreConfiguration(path: directory + "/earlier.sqlite")
+        earlier.pageSize = 4_096
+        var created: Store? = try Store.open(earlier, identity: identity)
+        let caseID = try await StoreFixtures.dispatchedCase(created!)
+        created = nil
+        let reopened = try Store.open(StoreConfiguration(path: directory + "/earlier.sqlite"), identity: identity)
+        #expect(try await reopened.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 4_096)
+        #expect(reopened.checkpointer.frameLimits == (background: 1_000, writer: 8_000))
+        #expect(try await reopened.caseState(caseID)?.status == .dispatched)
+        _ = try await reopened.append(
+            .noted(.init(text: "Setelah pembaruan", visibility: .internal)),
+            to: caseID,
+            actor: StoreFixtures.operatorActor,
+            at: StoreFixtures.now
+        )
+        #expect(try await reopened.ops(ofCase: caseID).count == 4)
+        #expect(try await reopened.integrityCheck() == ["ok"])
+    }
+
+    /// A page size SQLite cannot use is refused before any file is created.
+    @Test(arguments: [0, 1_000, 256, 131_072])
+    func anImpossiblePageSizeIsRefused(_ size: Int) throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = StoreConfiguration(path: directory + "/sambat.sqlite")
+        configuration.pageSize = size
+        let error = #expect(throws: StoreError.self) {
+            try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("page size \(size)") == true)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/sambat.sqlite"))
+    }
+
     @Test func garbageForeignAndNewerFilesAreRefusedWithARemedy() throws {
         let directory = try StoreFixtures.temporaryDirectory()
         let garbage = directory + "/garbage.sqlite"

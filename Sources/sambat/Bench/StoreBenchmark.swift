@@ -30,6 +30,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     var projectionBacklog: Int?
     @Option(help: "Milliseconds after which the store projects deferred ops (default: the store's).")
     var projectionDelay: Int?
+    @Option(help: "Page size in bytes of the stores it creates (default: the store's).") var pageSize: Int?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     /// A store as a node opens it: with a deadline policy, so the apply keeps due times.
@@ -38,6 +39,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         configuration.deadlines = DeadlinePolicy(targets: ServiceTargets(), calendar: WorkingCalendar())
         if let projectionBacklog { configuration.projectionBacklog = projectionBacklog }
         if let projectionDelay { configuration.projectionDelay = .milliseconds(projectionDelay) }
+        if let pageSize { configuration.pageSize = pageSize }
         return configuration
     }
 
@@ -45,6 +47,9 @@ struct StoreBenchmark: AsyncParsableCommand {
         guard at == "central" || at == "mayor" else { throw ValidationError("--at takes central or mayor") }
         guard (projectionBacklog ?? 1) > 0, (projectionDelay ?? 1) > 0 else {
             throw ValidationError("--projection-backlog and --projection-delay must be positive")
+        }
+        if let pageSize, !(9...16).map({ 1 << $0 }).contains(pageSize) {
+            throw ValidationError("--page-size takes a power of two from 512 to 65536")
         }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
             throw ValidationError("--ops, --cases and --batch must be positive and --ops at least --cases")
@@ -131,6 +136,7 @@ struct StoreBenchmark: AsyncParsableCommand {
                 "\"plain_insert_rows_per_s\": \(Int(plainRate))",
                 "\"ratio_to_plain_insert\": \((applyRate / plainRate * 1000).rounded() / 1000)",
                 "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
+                "\"page_size\": \(configuration(path: folder).pageSize)",
                 "\"average_op_bytes\": \(averageBytes)",
                 "\"apply_cpu_us_per_op\": \((applyCPUSeconds / Double(ops) * 1e7).rounded() / 10)",
                 "\"rows_written_per_op\": \((rowsPerOp * 100).rounded() / 100)",
@@ -140,7 +146,8 @@ struct StoreBenchmark: AsyncParsableCommand {
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
             print(
-                "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch))"
+                "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch),"
+                    + " \(configuration(path: folder).pageSize / 1_024) KiB pages)"
             )
             print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
             print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
