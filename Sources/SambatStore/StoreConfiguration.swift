@@ -10,7 +10,7 @@ public import SambatCore
 /// - `pageCacheMebibytes` (64): SQLite's page cache per connection; the op log's indexes
 ///   and the case projection should fit, or every write reads pages back from the file.
 /// - `maximumPageCount` (none): a page limit, used by tests to simulate a full disk.
-/// - `pageSize` (16 KiB): the page size of a file this opens for the first time (see
+/// - `pageSize` (8 KiB): the page size of a file this opens for the first time (see
 ///   ``pageSize``); a store keeps the page size it was created with.
 /// - `deadlines` (none): the targets and calendar due times are computed with. With a policy
 ///   the projection keeps every case's due times, and listings read them; a node always opens
@@ -38,12 +38,14 @@ public struct StoreConfiguration: Sendable {
     /// A power of two from 512 to 65,536. SQLite takes it only for a new file; an existing
     /// store keeps its own.
     ///
-    /// 16 KiB rather than SQLite's 4 KiB: a batch from a peer scatters its ops over the leaves
+    /// 8 KiB rather than SQLite's 4 KiB: a batch from a peer scatters its ops over the leaves
     /// of the log's case index and the projection's tables, and fuller, fewer pages make each
-    /// B-tree shallower and each commit fewer log frames. The apply's writes alone went from
-    /// about 216,000 to 234,000 ops/s and the whole remote apply from 116,000 to 127,000
-    /// (medians, `sambat bench store --page-size`, alternating; docs/architecture.md, scale
-    /// decision 9); the mayor's reads did not change (`sambat bench reads`).
+    /// B-tree shallower and each commit fewer log frames. The remote apply's median went from
+    /// about 113,500 to 119,600 ops/s, its writes alone from 215,700 to 225,500 (`sambat bench
+    /// store --page-size`, alternating; docs/architecture.md, scale decision 9). 16 KiB gained
+    /// twice that, but a commit of a few rows writes whole pages to the log, and the webhook
+    /// burst's p99 went from 9-27 ms to 23-88 ms (`sambat bench webhook`); at 8 KiB it stayed
+    /// at 8-21 ms.
     public var pageSize: Int
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
@@ -70,7 +72,7 @@ public struct StoreConfiguration: Sendable {
         self.caseCacheCapacity = caseCacheCapacity
         self.pageCacheMebibytes = 64
         self.maximumPageCount = nil
-        self.pageSize = 16_384
+        self.pageSize = 8_192
         self.projectionDelay = .seconds(5)
         self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000

@@ -109,8 +109,8 @@ import Testing
         let identity = StoreFixtures.identity(StoreFixtures.central, .central)
         let fresh = try Store.open(StoreConfiguration(path: directory + "/fresh.sqlite"), identity: identity)
         _ = try await StoreFixtures.dispatchedCase(fresh)
-        #expect(try await fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 16_384)
-        #expect(fresh.checkpointer.frameLimits == (background: 250, writer: 2_000))
+        #expect(try await fresh.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 8_192)
+        #expect(fresh.checkpointer.frameLimits == (background: 500, writer: 4_000))
 
         // A store an earlier release created, with SQLite's 4 KiB pages.
         var earlier = StoreConfiguration(path: directory + "/earlier.sqlite")
