@@ -39,13 +39,13 @@ public struct StoreConfiguration: Sendable {
     /// store keeps its own.
     ///
     /// 8 KiB rather than SQLite's 4 KiB: a batch from a peer scatters its ops over the leaves
-    /// of the log's case index and the projection's tables, and fuller, fewer pages make each
-    /// B-tree shallower and each commit fewer log frames. The remote apply's median went from
-    /// about 113,500 to 119,600 ops/s, its writes alone from 215,700 to 225,500 (`sambat bench
-    /// store --page-size`, alternating; docs/architecture.md, scale decision 9). 16 KiB gained
-    /// twice that, but a commit of a few rows writes whole pages to the log, and the webhook
-    /// burst's p99 went from 9-27 ms to 23-88 ms (`sambat bench webhook`); at 8 KiB it stayed
-    /// at 8-21 ms.
+    /// of the log's case index and the projection's tables, and with larger pages each tree has
+    /// fewer pages to descend through and dirty, and a commit fewer log frames. The remote
+    /// apply's median went from about 113,500 to 119,600 ops/s, its writes alone from 215,700
+    /// to 225,500 (`sambat bench store --page-size`, alternating; docs/architecture.md, scale
+    /// decision 9). 16 KiB gained twice that, but a commit of a few rows writes whole pages to
+    /// the log, and the webhook burst's p99 went from 9-27 ms to 23-88 ms (`sambat bench
+    /// webhook`); at 8 KiB it stayed at 8-21 ms.
     public var pageSize: Int
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
