@@ -101,8 +101,7 @@ public final class Store: Sendable {
     public static func open(_ configuration: StoreConfiguration, identity: NodeIdentity) throws(StoreError) -> Store {
         _ = sqliteTuned
         let path = configuration.path
-        let validPageSizes = (9...16).map { 1 << $0 }
-        guard validPageSizes.contains(configuration.pageSize) else {
+        guard StoreConfiguration.isPossiblePageSize(configuration.pageSize) else {
             throw StoreError(
                 .invalidArgument,
                 path: path,

@@ -47,6 +47,11 @@ public struct StoreConfiguration: Sendable {
     /// the log, and the webhook burst's p99 went from 9-27 ms to 23-88 ms (`sambat bench
     /// webhook`); at 8 KiB it stayed at 8-21 ms.
     public var pageSize: Int
+
+    /// Whether SQLite can use `size` as a page size: a power of two from 512 to 65,536.
+    public static func isPossiblePageSize(_ size: Int) -> Bool {
+        (512...65_536).contains(size) && size & (size - 1) == 0
+    }
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
     /// The longest the projection of peers' ops may wait while their batches keep arriving:

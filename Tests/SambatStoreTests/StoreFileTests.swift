@@ -122,14 +122,29 @@ import Testing
         #expect(try await reopened.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") } == 4_096)
         #expect(reopened.checkpointer.frameLimits == (background: 1_000, writer: 8_000))
         #expect(try await reopened.caseState(caseID)?.status == .dispatched)
-        _ = try await reopened.append(
+        try await Self.expectTakesNewWork(reopened, on: caseID)
+    }
+
+    /// A store opened from an older file takes new work on its dispatched case (three ops): a
+    /// note continues the case's log, and the file checks whole.
+    static func expectTakesNewWork(
+        _ store: Store,
+        on caseID: CaseID,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        _ = try await store.append(
             .noted(.init(text: "Setelah pembaruan", visibility: .internal)),
             to: caseID,
             actor: StoreFixtures.operatorActor,
             at: StoreFixtures.now
         )
-        #expect(try await reopened.ops(ofCase: caseID).count == 4)
-        #expect(try await reopened.integrityCheck() == ["ok"])
+        #expect(try await store.ops(ofCase: caseID).count == 4, sourceLocation: sourceLocation)
+        #expect(try await store.integrityCheck() == ["ok"], sourceLocation: sourceLocation)
+    }
+
+    /// The page sizes SQLite takes, and only those: the powers of two from 512 to 65,536.
+    @Test func thePossiblePageSizesAreSQLitesOwn() {
+        #expect((-1...70_000).filter(StoreConfiguration.isPossiblePageSize) == (9...16).map { 1 << $0 })
     }
 
     /// A page size SQLite cannot use is refused before any file is created.
@@ -332,14 +347,7 @@ import Testing
         #expect(after == Set(StoreSchema.migrator.migrations))
         #expect(try await upgraded.caseState(caseID) == source.caseState(caseID))
         #expect(try await upgraded.caseIDs() == [caseID])
-        _ = try await upgraded.append(
-            .noted(.init(text: "Setelah pembaruan", visibility: .internal)),
-            to: caseID,
-            actor: StoreFixtures.operatorActor,
-            at: StoreFixtures.now
-        )
-        #expect(try await upgraded.ops(ofCase: caseID).count == 4)
-        #expect(try await upgraded.integrityCheck() == ["ok"])
+        try await Self.expectTakesNewWork(upgraded, on: caseID)
     }
 
     /// A store a v12 release wrote, upgraded: the row counts only the changes now.

@@ -48,7 +48,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         guard (projectionBacklog ?? 1) > 0, (projectionDelay ?? 1) > 0 else {
             throw ValidationError("--projection-backlog and --projection-delay must be positive")
         }
-        if let pageSize, !(9...16).map({ 1 << $0 }).contains(pageSize) {
+        if let pageSize, !StoreConfiguration.isPossiblePageSize(pageSize) {
             throw ValidationError("--page-size takes a power of two from 512 to 65536")
         }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
@@ -127,6 +127,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         let plain = try await store.measurePlainInsert(rows: ops, bytesPerRow: averageBytes, batchSize: batch).seconds
         let writes = try await measureWritesAlone(of: workload, in: folder, node: node, role: role, central: central)
 
+        let pageBytes = pageSize ?? StoreConfiguration(path: folder).pageSize
         let applyRate = Double(ops) / applySeconds
         let plainRate = Double(ops) / plain
         let writesRate = Double(ops) / writes
@@ -136,7 +137,7 @@ struct StoreBenchmark: AsyncParsableCommand {
                 "\"plain_insert_rows_per_s\": \(Int(plainRate))",
                 "\"ratio_to_plain_insert\": \((applyRate / plainRate * 1000).rounded() / 1000)",
                 "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
-                "\"page_size\": \(configuration(path: folder).pageSize)",
+                "\"page_size\": \(pageBytes)",
                 "\"average_op_bytes\": \(averageBytes)",
                 "\"apply_cpu_us_per_op\": \((applyCPUSeconds / Double(ops) * 1e7).rounded() / 10)",
                 "\"rows_written_per_op\": \((rowsPerOp * 100).rounded() / 100)",
@@ -147,7 +148,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         } else {
             print(
                 "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch),"
-                    + " \(configuration(path: folder).pageSize / 1_024) KiB pages)"
+                    + " \(pageBytes / 1_024) KiB pages)"
             )
             print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
             print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
