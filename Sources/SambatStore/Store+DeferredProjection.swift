@@ -234,7 +234,11 @@ extension Store {
     /// earlier deferred batch changed it, whose baseline the pending projection keeps
     /// (``deferProjection(of:written:db:)``), unless only receive times changed then.
     func projectionNeedsBaseline(of caseID: CaseID) -> Bool {
-        pendingProjection.withLock { pending in pending.cases[caseID]?.retimedOnly ?? true }
+        // Read in place: a copy of the entry would retain its baseline and its box.
+        pendingProjection.withLock { pending in
+            guard let index = pending.cases.index(forKey: caseID) else { return true }
+            return pending.cases.values[index].retimedOnly
+        }
     }
 
     /// Brings the projection rows up to date with the op log, inside the caller's write

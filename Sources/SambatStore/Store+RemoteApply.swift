@@ -114,13 +114,16 @@ extension Store {
             var session = WriteSession(store: self, db: db)
             session.defersProjection = true
             session.expect(ops: batch.count)
+            if batch.count >= self.foldLaneBatchOps { session.foldOnLane(self.foldLane, batch: batch, from: source) }
+            // The lane holds the batch's states until it is done, also when the batch fails.
+            defer { session.finishFolds() }
             var result = RemoteApplyResult()
             var written: [SealedOp] = []
             written.reserveCapacity(batch.count)
             var origins: [Origin] = []
             var highestLamport: UInt64 = 0
             let lamportBase = try self.loadMeta(db).lamport
-            for remote in batch {
+            for (index, remote) in batch.enumerated() {
                 let sealed = remote.sealed
                 let op = sealed.op
                 if !origins.contains(op.id.origin) { origins.append(op.id.origin) }
@@ -142,7 +145,7 @@ extension Store {
                     continue
                 }
                 if try session.insertOp(sealed, receivedAt: time) {
-                    try session.foldInserted(op, receivedAt: time)
+                    try session.foldInserted(op, at: index, receivedAt: time)
                     result.inserted += 1
                     highestLamport = max(highestLamport, op.lamport)
                     written.append(sealed)
@@ -164,6 +167,7 @@ extension Store {
                 result.frontiers[origin] = try session.advanceFrontier(of: origin)
             }
             if highestLamport > 0 { try session.observeLamport(highestLamport) }
+            session.finishFolds()
             try session.finish()
             try session.appendToFeeds(written)
             session.cacheStates()

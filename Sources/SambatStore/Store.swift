@@ -46,6 +46,9 @@ public final class Store: Sendable {
     let projectionDelay: Duration
     let projectionQuiet: Duration
     let projectionBacklog: Int
+    /// Folds a peer's large batches beside the writer (see ``FoldLane``), from this many ops.
+    let foldLane = FoldLane()
+    let foldLaneBatchOps: Int
     /// Copies the write-ahead log into the file beside the writer (see ``WalCheckpointer``).
     let checkpointer: WalCheckpointer
     /// Wakes the sync link when a local op commits.
@@ -68,9 +71,11 @@ public final class Store: Sendable {
         projectionDelay: Duration,
         projectionQuiet: Duration,
         projectionBacklog: Int,
+        foldLaneBatchOps: Int,
         checkpointer: WalCheckpointer
     ) {
         self.checkpointer = checkpointer
+        self.foldLaneBatchOps = max(1, foldLaneBatchOps)
         self.deadlines = deadlines
         self.projectionDelay = projectionDelay
         self.projectionQuiet = projectionQuiet
@@ -157,6 +162,7 @@ public final class Store: Sendable {
             projectionDelay: configuration.projectionDelay,
             projectionQuiet: configuration.projectionQuiet,
             projectionBacklog: configuration.projectionBacklog,
+            foldLaneBatchOps: configuration.foldLaneBatchOps,
             checkpointer: checkpointer
         )
         do {

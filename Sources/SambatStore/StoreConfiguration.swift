@@ -22,6 +22,8 @@ public import SambatCore
 ///   whoever calls ``Store/projectPendingOpsIfDue()``, a node's projection follower). Reads
 ///   through the store never see the lag; these bound the work a restart after a crash
 ///   redoes and the memory the pending baselines hold.
+/// - `foldLaneBatchOps` (256): a peer's batch of at least this many ops has its ops folded
+///   into their cases on another thread while the writer inserts them (see ``foldLaneBatchOps``).
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String
@@ -69,6 +71,13 @@ public struct StoreConfiguration: Sendable {
     public var projectionQuiet: Duration
     /// How many deferred ops make the store bring the projection up to date at once.
     public var projectionBacklog: Int
+    /// The fewest ops of a peer's batch whose folds go to another thread, beside the writer
+    /// that inserts them; `Int.max` folds every batch on the writer.
+    ///
+    /// A backlog's batches of thousands of ops gain the time the writer spent folding; a
+    /// live change of a few ops would only wait for the hand-over. Tests set 1 to send every
+    /// batch through the lane.
+    public var foldLaneBatchOps: Int
 
     /// Creates a configuration with the defaults above.
     public init(path: String, busyTimeout: Duration = .seconds(5), caseCacheCapacity: Int = 10_000) {
@@ -81,5 +90,6 @@ public struct StoreConfiguration: Sendable {
         self.projectionDelay = .seconds(5)
         self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000
+        self.foldLaneBatchOps = 256
     }
 }

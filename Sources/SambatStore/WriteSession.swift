@@ -52,6 +52,9 @@ struct WriteSession {
     /// this process held in no box, which were therefore not loaded (see
     /// ``adoptReceiveTime(_:of:time:)``); the time in milliseconds.
     private(set) var unloadedRetimes: [(caseID: CaseID, id: OpID, time: Int64)] = []
+    /// With a fold lane (``foldOnLane(_:batch:from:)``): the lane, the chunk of inserted ops
+    /// being gathered for it, and how far it has folded.
+    private var lane: LaneUse?
 
     init(store: Store, db: Database) {
         self.store = store
@@ -110,7 +113,10 @@ struct WriteSession {
     /// of the mayor's memory in a back-fill. A case whose box is let go before its rows are
     /// written reads the times from the log instead. Notes and evidence are left out: no stage
     /// clock or milestone is stamped with them, so the projection never asks for their times.
-    mutating func foldInserted(_ op: Op, receivedAt time: Timestamp) throws {
+    ///
+    /// With a fold lane the fold itself goes to the lane (`index` is the op's place in the
+    /// batch the lane was given), and the state is not current until ``finishFolds()``.
+    mutating func foldInserted(_ op: Op, at index: Int, receivedAt time: Timestamp) throws {
         let caseSlot: CaseSlot
         if let known = slots[op.caseID] {
             caseSlot = known
@@ -122,16 +128,73 @@ struct WriteSession {
         } else if op.kind != .noted, op.kind != .evidenceAdded {
             caseSlot.box.receiveTimes[op.id] = at(time)
         }
-        fold(op, into: caseSlot)
+        if lane != nil {
+            handToLane(caseSlot, index: index)
+        } else {
+            fold(op, into: caseSlot)
+        }
     }
 
     /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
+    ///
+    /// A state the fold lane may be folding is not read: an office's ops never change an
+    /// assignment's epoch (only central's dispatch and reassignment do, which a peer's batch
+    /// cannot carry), so the uploader's epoch read before the case's first op went to the
+    /// lane still holds. Any other question waits for the lane.
     mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID) throws -> UInt32? {
-        let box = try slot(caseID).box
+        let slot = try slot(caseID)
+        if let folded = lane?.folded, slot.laneChunk > folded {
+            if let known = slot.epochOnLane, known.office == office { return known.epoch }
+            finishFolds()
+        }
+        return Self.epoch(of: office, in: slot.box)
+    }
+
+    private static func epoch(of office: NodeID, in box: CaseStateBox) -> UInt32? {
         for index in box.state.assignments.indices where box.state.assignments[index].office == office {
             return box.state.assignments[index].epoch
         }
         return nil
+    }
+
+    // MARK: - The fold lane
+
+    /// Folds the inserted ops of `batch` (``foldInserted(_:at:receivedAt:)``) on `lane`
+    /// instead of the writer's thread, until ``finishFolds()``; `source` names the uploader
+    /// whose assignment epochs authorization asks for meanwhile.
+    mutating func foldOnLane(_ lane: FoldLane, batch: [RemoteOp], from source: RemoteSource) {
+        var uploader: NodeID?
+        if case .peer(let peer, _) = source { uploader = peer }
+        self.lane = LaneUse(lane: lane, work: FoldWork(fold: store.fold, batch: batch), uploader: uploader)
+    }
+
+    /// Hands a slot's next op to the lane, a chunk at a time.
+    private mutating func handToLane(_ slot: CaseSlot, index: Int) {
+        guard var use = lane else { return }
+        lane = nil  // While `use` is changed, so its chunk is not copied.
+        defer { lane = use }
+        // What the writer reads of the case while the lane folds it, read before it does.
+        if slot.laneChunk <= use.folded, let uploader = use.uploader {
+            slot.epochOnLane = (uploader, Self.epoch(of: uploader, in: slot.box))
+        }
+        slot.changed = true
+        slot.holdsOps = true
+        slot.laneChunk = use.chunk
+        use.work.items.append((slot, index))
+        if use.work.items.count >= LaneUse.chunkOps { use.submit() }
+    }
+
+    /// Waits until the lane has folded every op handed to it: the states are current again.
+    ///
+    /// Call before anything reads a state the session handed to the lane, and before the
+    /// transaction ends, whether it commits or fails. Does nothing without a lane.
+    mutating func finishFolds() {
+        guard var use = lane else { return }
+        lane = nil
+        defer { lane = use }
+        if !use.work.items.isEmpty { use.submit() }
+        use.lane.wait()
+        use.folded = use.chunk - 1
     }
 
     /// The working slot of a case, created on first touch.
@@ -633,7 +696,12 @@ final class CaseSlot {
     /// the state's, whose feeds its new ops go to.
     let activeBefore: [ActiveAssignment]
     var changed = false
+    /// Set by the fold lane while it holds the case (see ``FoldWork``).
     var needsRefold = false
+    /// The fold lane's chunk that last took an op of the case (0: none); see ``LaneUse``.
+    var laneChunk = 0
+    /// The uploader's assignment epoch, read before the case's first op went to the lane.
+    var epochOnLane: (office: NodeID, epoch: UInt32?)?
     /// Whether the box came from the store's cache (which still holds it), rather than from a
     /// fold of the log.
     var isCached = false
@@ -840,5 +908,37 @@ struct ActiveAssignment: Equatable {
             active.append(ActiveAssignment(office: assignments[index].office, epoch: assignments[index].epoch))
         }
         return active
+    }
+}
+
+/// A write session's use of the store's ``FoldLane``.
+struct LaneUse {
+    /// Ops per hand-over: a few hundred microseconds of folding, against the few
+    /// microseconds a hand-over costs.
+    static let chunkOps = 256
+
+    let lane: FoldLane
+    /// The chunk being gathered.
+    var work: FoldWork
+    /// The number of the chunk being gathered (the first is 1).
+    var chunk = 1
+    /// Every chunk up to this one is folded.
+    var folded = 0
+    /// The uploader of a peer's batch, whose assignment epochs authorization reads.
+    let uploader: NodeID?
+
+    init(lane: FoldLane, work: FoldWork, uploader: NodeID?) {
+        self.lane = lane
+        self.work = work
+        self.uploader = uploader
+    }
+
+    /// Hands the gathered chunk to the lane and starts the next.
+    mutating func submit() {
+        var next = FoldWork(fold: work.fold, batch: work.batch)
+        next.items.reserveCapacity(Self.chunkOps)
+        swap(&next, &work)
+        lane.fold(next)
+        chunk += 1
     }
 }

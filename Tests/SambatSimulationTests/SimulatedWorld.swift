@@ -700,6 +700,11 @@ enum StoreTemplates {
             }
             try FileManager.default.copyItem(atPath: template, toPath: path)
         }
-        return try Store.open(StoreConfiguration(path: path), identity: identity)
+        var configuration = StoreConfiguration(path: path)
+        // Central and the mayor fold every peer's batch beside the writer, however small
+        // (uploads authorized at central, the feed at the mayor); offices fold on the writer,
+        // as every store does below the lane's threshold.
+        if role != .office { configuration.foldLaneBatchOps = 1 }
+        return try Store.open(configuration, identity: identity)
     }
 }

@@ -64,7 +64,11 @@ public struct CaseState: Hashable, Sendable {
     }
 
     /// The number of ops folded.
-    public var opCount: Int { history.count }
+    ///
+    /// Inlinable: the store asks it of a state in its cache box for each case a batch
+    /// touches, and a call into this module copied the whole state to ask (a memcpy and a
+    /// retain and release of each of its arrays; `sambat bench store`, perf).
+    @inlinable public var opCount: Int { history.count }
 
     /// The assignment of `office`, current or ended, if it was ever dispatched there.
     public func assignment(for office: NodeID) -> Assignment? {

@@ -1,0 +1,147 @@
+import Foundation
+import SambatCore
+import SambatStore
+import Testing
+
+/// A peer's batch folded beside the writer (`StoreConfiguration.foldLaneBatchOps`) leaves
+/// central exactly as folding on the writer does.
+@Suite struct FoldLaneTests {
+    /// Two centrals take the same inputs and must end the same, one folding on the lane.
+    ///
+    /// The inputs: two offices' offline work, uploaded in batches, while central reassigned
+    /// and annotated some of their cases (so ops arrive out of fold order and conflict), a
+    /// resent batch, and ops the uploader may not author. One central folds every batch on
+    /// the lane, the other none. Their answers, their files (op log, quarantine, feeds,
+    /// projection rows written from the cached states) and a later write on the cached states
+    /// must be the same.
+    @Test func aBacklogFoldedBesideTheWriterLeavesCentralAsTheWriterWould() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func central(_ file: String, laneFrom ops: Int) throws -> Store {
+            var configuration = StoreConfiguration(path: directory + "/" + file)
+            configuration.deadlines = StoreFixtures.deadlines
+            configuration.foldLaneBatchOps = ops
+            return try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
+        }
+        let onWriter = try central("writer.sqlite", laneFrom: .max)
+        let onLane = try central("lane.sqlite", laneFrom: 1)
+        let centrals = [onWriter, onLane]
+        let offices = [
+            try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite"),
+            try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite"),
+        ]
+        let cases = (1...24).map(StoreFixtures.caseID)
+        func office(of index: Int) -> NodeID { index % 2 == 0 ? StoreFixtures.dpupr : StoreFixtures.dlh }
+        for central in centrals {
+            try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
+            for index in cases.indices {
+                _ = try await StoreFixtures.dispatchedCase(central, serial: index + 1, to: office(of: index))
+            }
+        }
+        for office in offices { try await StoreFixtures.deliverFeed(from: onWriter, to: office) }
+
+        // Offline, each office works its cases: several ops each, some returned.
+        for (index, caseID) in cases.enumerated() {
+            let store = offices[index % 2]
+            let officer = StoreFixtures.actor("\(office(of: index)).budi")
+            var bodies: [OpBody] = [.acknowledged, .started]
+            for note in 0..<(index % 4) {
+                bodies.append(.noted(.init(text: "Cek \(note)", visibility: .internal)))
+            }
+            bodies.append(
+                index % 5 == 0
+                    ? .returned(.init(reason: .notOurAuthority, note: "Bukan wewenang kami"))
+                    : .resolved(.init(summary: "Selesai"))
+            )
+            for body in bodies { _ = try await store.append(body, to: caseID, actor: officer, at: StoreFixtures.now) }
+        }
+        // Meanwhile central notes some cases and moves two of dpupr's to dlh: the offices'
+        // ops come after central's in fold order, and those on the moved cases conflict.
+        for central in centrals {
+            for caseID in cases.prefix(8) {
+                _ = try await central.append(
+                    .noted(.init(text: "Operator memantau", visibility: .internal)),
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+            }
+            for caseID in [cases[2], cases[6]] {
+                _ = try await central.append(
+                    .reassigned(.init(from: StoreFixtures.dpupr, to: StoreFixtures.dlh, epoch: 1)),
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+            }
+        }
+
+        // The uploads, in batches of seven, then one batch resent whole.
+        var batches: [(peer: NodeID, ops: [RemoteOp])] = []
+        for store in offices {
+            let origin = try await store.currentOrigin()
+            let ops = try await store.ops(of: origin, after: 0, limit: 10_000).map { RemoteOp($0.sealed) }
+            for start in stride(from: 0, to: ops.count, by: 7) {
+                batches.append((store.identity.node, Array(ops[start..<min(start + 7, ops.count)])))
+            }
+        }
+        batches.append(batches[1])
+        // dlh's next seqs, authored for a case only dpupr ever held: quarantined.
+        let dlhOrigin = try await offices[1].currentOrigin()
+        let dlhLast = try await offices[1].ops(of: dlhOrigin, after: 0, limit: 10_000).count
+        let forged = try (1...3).map { offset in
+            RemoteOp(
+                try StoreFixtures.forged(
+                    origin: dlhOrigin.description,
+                    seq: UInt64(dlhLast + offset),
+                    caseID: cases[0],
+                    lamport: 400,
+                    body: .noted(.init(text: "Bukan kasus kami", visibility: .internal))
+                )
+            )
+        }
+        batches.append((StoreFixtures.dlh, forged))
+
+        var answers: [[RemoteApplyResult]] = [[], []]
+        for batch in batches {
+            for (which, central) in centrals.enumerated() {
+                let answer = try await central.applyRemote(
+                    batch.ops,
+                    from: .peer(batch.peer, .office),
+                    receivedAt: StoreFixtures.now
+                )
+                answers[which].append(answer)
+            }
+        }
+        #expect(answers[0] == answers[1])
+        #expect(answers[1].reduce(0) { $0 + $1.inserted } > 100)
+        #expect(answers[1].reduce(0) { $0 + $1.duplicates } == 7)
+        #expect(answers[1].last?.quarantined.count == 3)
+
+        // A later write folds into the cached states of both.
+        for central in centrals {
+            _ = try await central.append(
+                .closed(.init(reason: .byOperator)),
+                to: cases[1],
+                actor: StoreFixtures.operatorActor,
+                at: StoreFixtures.now
+            )
+            try await central.projectPendingOps()
+        }
+        let tables = [
+            "op", "quarantine", "frontier", "feed", "caseView", "assignment", "caseStage", "caseConflict",
+            "officeStats", "officeWork",
+        ]
+        let written = try StoreFixtures.rows(of: tables, in: directory + "/writer.sqlite")
+        let laned = try StoreFixtures.rows(of: tables, in: directory + "/lane.sqlite")
+        for table in tables {
+            let (mine, theirs) = (laned[table] ?? [], written[table] ?? [])
+            let differing = Set(mine).symmetricDifference(theirs).sorted()
+            #expect(mine.count == theirs.count && differing.isEmpty, "\(table): \(differing.prefix(3))")
+        }
+        #expect((laned["caseConflict"] ?? []).count > 0, "the moved cases conflict")
+        for caseID in cases {
+            #expect(try await onLane.caseState(caseID) == (try await onWriter.caseState(caseID)))
+        }
+    }
+}
