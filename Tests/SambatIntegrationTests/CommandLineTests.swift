@@ -102,7 +102,7 @@ import Testing
     @Test(arguments: ["central", "mayor"])
     func storeBenchmarkReportsItsFiguresAsJSON(at role: String) async throws {
         let (object, line) = try await Self.benchmark(
-            ["store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role]
+            ["store", "--json", "--ops", "1200", "--cases", "120", "--batch", "100", "--at", role, "--rounds", "3"]
         )
         for field in [
             "remote_apply_ops_per_s", "plain_insert_rows_per_s", "ratio_to_plain_insert", "writes_alone_ops_per_s",
@@ -112,6 +112,15 @@ import Testing
             #expect((value ?? 0) > 0, "\(field) missing or not positive in \(line)")
         }
         #expect(object?["ops"] as? Int == 1200)
+        // Each headline figure is the median of its rounds, every round printed.
+        for (headline, rounds) in [
+            ("remote_apply_ops_per_s", "remote_apply_rounds"), ("writes_alone_ops_per_s", "writes_alone_rounds"),
+            ("plain_insert_rows_per_s", "plain_insert_rounds"),
+        ] {
+            let values = (object?[rounds] as? [Int] ?? []).sorted()
+            #expect(values.count == 3, "\(rounds) in \(line)")
+            #expect(values.count == 3 && object?[headline] as? Int == values[1], "\(headline) in \(line)")
+        }
     }
 
     /// `sambat bench sync --processes --json` on a small backlog: three `sambat run` nodes,

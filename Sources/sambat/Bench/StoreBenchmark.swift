@@ -14,8 +14,10 @@ struct StoreBenchmark: AsyncParsableCommand {
             authorization, folding, projections and feeds — each batch one durable transaction —
             then inserts plain rows of the same size through the same connection. Last, a second
             store set up the same way receives only the apply's writes (no decoding or folding in
-            the time): the ceiling for these writes. Build with `swift build -c release` for
-            meaningful figures.
+            the time): the ceiling for these writes. The whole is repeated `--rounds` times, each
+            on fresh stores, and each figure is the median of the rounds (every round is
+            printed too): one round is a second of work, which a shared machine's noise moves
+            by a tenth. Build with `swift build -c release` for meaningful figures.
             """
     )
 
@@ -31,6 +33,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     @Option(help: "Milliseconds after which the store projects deferred ops (default: the store's).")
     var projectionDelay: Int?
     @Option(help: "Page size in bytes of the stores it creates (default: the store's).") var pageSize: Int?
+    @Option(help: "Rounds, each on fresh stores; each figure is their median.") var rounds = 3
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     /// A store as a node opens it: with a deadline policy, so the apply keeps due times.
@@ -51,6 +54,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         if let pageSize, !StoreConfiguration.isPossiblePageSize(pageSize) {
             throw ValidationError("--page-size takes a power of two from 512 to 65536")
         }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard ops > 0, cases > 0, batch > 0, ops >= cases else {
             throw ValidationError("--ops, --cases and --batch must be positive and --ops at least --cases")
         }
@@ -62,6 +66,83 @@ struct StoreBenchmark: AsyncParsableCommand {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("sambat-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        let workload = try BenchWorkload(cases: cases, ops: ops, office: try NodeID("dpupr"))
+        var measured: [Round] = []
+        for round in 1...rounds {
+            let roundFolder = folder + "/round-\(round)"
+            try FileManager.default.createDirectory(atPath: roundFolder, withIntermediateDirectories: true)
+            measured.append(try await measureRound(of: workload, in: roundFolder))
+            // Each round's stores start from nothing, as the first one's did.
+            try? FileManager.default.removeItem(atPath: roundFolder)
+        }
+        let applyRate = Round.median(measured.map(\.applyRate))
+        let plainRate = Round.median(measured.map(\.plainRate))
+        let writesRate = Round.median(measured.map(\.writesRate))
+        let cpuPerOp = Round.median(measured.map(\.cpuSecondsPerOp))
+        let rowsPerOp = Round.median(measured.map(\.rowsPerOp))
+        let averageBytes = workload.averageStatusBytes
+        let pageBytes = pageSize ?? StoreConfiguration(path: folder).pageSize
+        func list(_ values: [Double]) -> String { "[" + values.map { String(Int($0)) }.joined(separator: ", ") + "]" }
+        if json {
+            let fields = [
+                "\"remote_apply_ops_per_s\": \(Int(applyRate))",
+                "\"plain_insert_rows_per_s\": \(Int(plainRate))",
+                "\"ratio_to_plain_insert\": \((applyRate / plainRate * 1000).rounded() / 1000)",
+                "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
+                "\"page_size\": \(pageBytes)",
+                "\"average_op_bytes\": \(averageBytes)",
+                "\"apply_cpu_us_per_op\": \((cpuPerOp * 1e7).rounded() / 10)",
+                "\"rows_written_per_op\": \((rowsPerOp * 100).rounded() / 100)",
+                "\"writes_alone_ops_per_s\": \(Int(writesRate))",
+                "\"writes_alone_ratio_to_plain_insert\": \((writesRate / plainRate * 1000).rounded() / 1000)",
+                "\"rounds\": \(rounds)",
+                "\"remote_apply_rounds\": \(list(measured.map(\.applyRate)))",
+                "\"writes_alone_rounds\": \(list(measured.map(\.writesRate)))",
+                "\"plain_insert_rounds\": \(list(measured.map(\.plainRate)))",
+            ]
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            for (index, round) in measured.enumerated() where rounds > 1 {
+                print(
+                    "round \(index + 1):       remote apply \(Int(round.applyRate)) ops/s, writes alone"
+                        + " \(Int(round.writesRate)) ops/s, plain insert \(Int(round.plainRate)) rows/s"
+                )
+            }
+            let median = rounds > 1 ? ", the median of \(rounds) rounds" : ""
+            print(
+                "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch),"
+                    + " \(pageBytes / 1_024) KiB pages\(median))"
+            )
+            print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
+            print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
+            print("apply CPU:     \(String(format: "%.1f", cpuPerOp * 1e6)) µs per op (all threads)")
+            print("rows written:  \(String(format: "%.2f", rowsPerOp)) per op (SQLite's total_changes)")
+            print(
+                "writes alone:  \(Int(writesRate)) ops/s, ratio \(String(format: "%.3f", writesRate / plainRate))"
+                    + " (the rows and commits the apply wrote, without its Swift work)"
+            )
+        }
+    }
+
+    /// One round's figures.
+    struct Round {
+        var applyRate: Double
+        var plainRate: Double
+        var writesRate: Double
+        var cpuSecondsPerOp: Double
+        var rowsPerOp: Double
+
+        /// The middle value (the mean of the two middle ones for an even count).
+        static func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
+    }
+
+    /// One round on fresh stores in `folder`: the apply, plain inserts through the same
+    /// connection, then the writes alone on a second store.
+    private func measureRound(of workload: BenchWorkload, in folder: String) async throws -> Round {
         let central = try NodeID("central")
         let office = try NodeID("dpupr")
         let role: NodeRole = at == "central" ? .central : .mayor
@@ -72,7 +153,6 @@ struct StoreBenchmark: AsyncParsableCommand {
         )
         let source: RemoteSource = role == .central ? .peer(office, .office) : .feed(from: central)
 
-        let workload = try BenchWorkload(cases: cases, ops: ops, office: office)
         // Setup: central's own intake, verification and dispatch of every case (not measured).
         for chunk in workload.setup.chunked(into: batch) {
             _ = try await store.applyRemote(chunk.map { RemoteOp($0) }, from: .feed(from: central), receivedAt: .now)
@@ -123,44 +203,19 @@ struct StoreBenchmark: AsyncParsableCommand {
         guard applied == ops else {
             throw ValidationError("only \(applied) of \(ops) ops were applied; the benchmark workload is wrong")
         }
-        let averageBytes = workload.statusBytes.reduce(0) { $0 + $1.count } / workload.statusBytes.count
-        let plain = try await store.measurePlainInsert(rows: ops, bytesPerRow: averageBytes, batchSize: batch).seconds
+        let plain = try await store.measurePlainInsert(
+            rows: ops,
+            bytesPerRow: workload.averageStatusBytes,
+            batchSize: batch
+        ).seconds
         let writes = try await measureWritesAlone(of: workload, in: folder, node: node, role: role, central: central)
-
-        let pageBytes = pageSize ?? StoreConfiguration(path: folder).pageSize
-        let applyRate = Double(ops) / applySeconds
-        let plainRate = Double(ops) / plain
-        let writesRate = Double(ops) / writes
-        if json {
-            let fields = [
-                "\"remote_apply_ops_per_s\": \(Int(applyRate))",
-                "\"plain_insert_rows_per_s\": \(Int(plainRate))",
-                "\"ratio_to_plain_insert\": \((applyRate / plainRate * 1000).rounded() / 1000)",
-                "\"ops\": \(ops)", "\"cases\": \(cases)", "\"batch\": \(batch)",
-                "\"page_size\": \(pageBytes)",
-                "\"average_op_bytes\": \(averageBytes)",
-                "\"apply_cpu_us_per_op\": \((applyCPUSeconds / Double(ops) * 1e7).rounded() / 10)",
-                "\"rows_written_per_op\": \((rowsPerOp * 100).rounded() / 100)",
-                "\"writes_alone_ops_per_s\": \(Int(writesRate))",
-                "\"writes_alone_ratio_to_plain_insert\": \((writesRate / plainRate * 1000).rounded() / 1000)",
-            ]
-            print("{" + fields.joined(separator: ", ") + "}")
-        } else {
-            print(
-                "remote apply:  \(Int(applyRate)) ops/s  (\(ops) status ops over \(cases) cases, batches of \(batch),"
-                    + " \(pageBytes / 1_024) KiB pages)"
-            )
-            print("plain insert:  \(Int(plainRate)) rows/s (\(averageBytes)-byte rows, same connection and batching)")
-            print("ratio:         \(String(format: "%.3f", applyRate / plainRate))")
-            print(
-                "apply CPU:     \(String(format: "%.1f", applyCPUSeconds / Double(ops) * 1e6)) µs per op (all threads)"
-            )
-            print("rows written:  \(String(format: "%.2f", rowsPerOp)) per op (SQLite's total_changes)")
-            print(
-                "writes alone:  \(Int(writesRate)) ops/s, ratio \(String(format: "%.3f", writesRate / plainRate))"
-                    + " (the rows and commits the apply wrote, without its Swift work)"
-            )
-        }
+        return Round(
+            applyRate: Double(ops) / applySeconds,
+            plainRate: Double(ops) / plain,
+            writesRate: Double(ops) / writes,
+            cpuSecondsPerOp: applyCPUSeconds / Double(ops),
+            rowsPerOp: rowsPerOp
+        )
     }
 
     /// The apply's writes with none of its Swift work, on a second store set up like the first.
@@ -195,6 +250,9 @@ struct BenchWorkload {
     let setup: [SealedOp]
     /// Canonical bytes, as they arrive on the wire: decoding is part of what is measured.
     let statusBytes: [[UInt8]]
+
+    /// The status ops' average size, the size of the plain rows they are compared with.
+    var averageStatusBytes: Int { statusBytes.reduce(0) { $0 + $1.count } / statusBytes.count }
 
     init(cases: Int, ops: Int, office: NodeID) throws {
         let central = try Origin(node: NodeID("central"), incarnation: 1)
