@@ -5,7 +5,7 @@ import SambatCore
 /// goes on authorizing and inserting the batch's next ops.
 ///
 /// An op's fold needs nothing the insert of a later op produces, and the writer's core is the
-/// bound of a remote apply while the other core idles: a tenth of the writer's samples in
+/// bound of a remote apply while the other core idles: an eighth of the writer's samples in
 /// `sambat bench store` were the fold (perf). Owned by ``Store``; used only by a
 /// ``WriteSession`` of a peer's batch (``WriteSession/foldInserted(_:at:receivedAt:)``), which
 /// hands over its inserted ops in order, a chunk at a time, and waits for the lane
@@ -24,7 +24,6 @@ final class FoldLane: Sendable {
     func wait() {
         queue.sync {}
     }
-
 }
 
 /// Inserted ops of a batch, each with the slot of its case, for the ``FoldLane``.

@@ -30,7 +30,7 @@ import Testing
             try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite"),
             try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite"),
         ]
-        let cases = (1...24).map(StoreFixtures.caseID)
+        let cases = (1...120).map(StoreFixtures.caseID)
         func office(of index: Int) -> NodeID { index % 2 == 0 ? StoreFixtures.dpupr : StoreFixtures.dlh }
         for central in centrals {
             try await central.enrolPeer(StoreFixtures.mayor, role: .mayor, publicKey: "", at: StoreFixtures.now)
@@ -40,12 +40,12 @@ import Testing
         }
         for office in offices { try await StoreFixtures.deliverFeed(from: onWriter, to: office) }
 
-        // Offline, each office works its cases: several ops each, some returned.
-        for (index, caseID) in cases.enumerated() {
-            let store = offices[index % 2]
-            let officer = StoreFixtures.actor("\(office(of: index)).budi")
+        // Offline, each office works its cases: several ops each, some returned, a step of
+        // every case at a time, so a case's ops are spread over the upload and its later ones
+        // come while the lane folds its earlier ones.
+        let work = cases.indices.map { index in
             var bodies: [OpBody] = [.acknowledged, .started]
-            for note in 0..<(index % 4) {
+            for note in 0..<(index % 6) {
                 bodies.append(.noted(.init(text: "Cek \(note)", visibility: .internal)))
             }
             bodies.append(
@@ -53,7 +53,17 @@ import Testing
                     ? .returned(.init(reason: .notOurAuthority, note: "Bukan wewenang kami"))
                     : .resolved(.init(summary: "Selesai"))
             )
-            for body in bodies { _ = try await store.append(body, to: caseID, actor: officer, at: StoreFixtures.now) }
+            return bodies
+        }
+        for step in 0..<(work.map(\.count).max() ?? 0) {
+            for (index, caseID) in cases.enumerated() where step < work[index].count {
+                _ = try await offices[index % 2].append(
+                    work[index][step],
+                    to: caseID,
+                    actor: StoreFixtures.actor("\(office(of: index)).budi"),
+                    at: StoreFixtures.now
+                )
+            }
         }
         // Meanwhile central notes some cases and moves two of dpupr's to dlh: the offices'
         // ops come after central's in fold order, and those on the moved cases conflict.
@@ -76,16 +86,21 @@ import Testing
             }
         }
 
-        // The uploads, in batches of seven, then one batch resent whole.
+        // The uploads: each office's first batch of 300 ops (the lane takes 256 at a time, so
+        // the writer goes on while it folds), then batches of seven, then one resent whole.
         var batches: [(peer: NodeID, ops: [RemoteOp])] = []
         for store in offices {
             let origin = try await store.currentOrigin()
             let ops = try await store.ops(of: origin, after: 0, limit: 10_000).map { RemoteOp($0.sealed) }
-            for start in stride(from: 0, to: ops.count, by: 7) {
-                batches.append((store.identity.node, Array(ops[start..<min(start + 7, ops.count)])))
+            var start = 0
+            while start < ops.count {
+                let end = min(start + (start == 0 ? 300 : 7), ops.count)
+                batches.append((store.identity.node, Array(ops[start..<end])))
+                start = end
             }
         }
-        batches.append(batches[1])
+        #expect(batches[0].ops.count == 300)
+        batches.append(try #require(batches.first { $0.ops.count == 7 }))
         // dlh's next seqs, authored for a case only dpupr ever held: quarantined.
         let dlhOrigin = try await offices[1].currentOrigin()
         let dlhLast = try await offices[1].ops(of: dlhOrigin, after: 0, limit: 10_000).count
