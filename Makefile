@@ -86,13 +86,13 @@ bench-store: deps
 	$(SWIFT) build -c release --product sambat
 	.build/release/sambat bench store $(ARGS)
 
-## make profile ARGS="store --ops 20000 --cases 2000": a callgrind profile of one `sambat bench`
+## make profile ARGS="store --ops 20000 --cases 2000 --rounds 1": a callgrind profile of one `sambat bench`
 ## run (release build), in .build/callgrind.out, with the top functions by inclusive cost.
 ## Debian 12's valgrind reads neither the DWARF 5 that Swift writes nor an async main (see
 ## docs/benchmarks.md), so it runs a copy without debug info: functions keep their names,
 ## SQLite's included; lines do not. Instruction counts are exact and repeatable, unlike the
 ## wall-clock figures on this shared machine. Never part of make test.
-PROFILE_ARGS ?= store --ops 20000 --cases 2000
+PROFILE_ARGS ?= store --ops 20000 --cases 2000 --rounds 1
 profile: deps
 	@scripts/ensure-system-packages.sh valgrind
 	$(SWIFT) build -c release --product sambat
