@@ -46,8 +46,10 @@ public final class Store: Sendable {
     let projectionDelay: Duration
     let projectionQuiet: Duration
     let projectionBacklog: Int
-    /// Folds a peer's large batches beside the writer (see ``FoldLane``), from this many ops.
+    /// Folds a peer's large batches beside the writer (see ``FoldLane``).
     let foldLane = FoldLane()
+    /// The fewest ops of a peer's batch that go to ``foldLane`` (see
+    /// ``StoreConfiguration/foldLaneBatchOps``).
     let foldLaneBatchOps: Int
     /// Copies the write-ahead log into the file beside the writer (see ``WalCheckpointer``).
     let checkpointer: WalCheckpointer

@@ -50,10 +50,6 @@ public struct StoreConfiguration: Sendable {
     /// webhook`); at 8 KiB it stayed at 8-21 ms.
     public var pageSize: Int
 
-    /// Whether SQLite can use `size` as a page size: a power of two from 512 to 65,536.
-    public static func isPossiblePageSize(_ size: Int) -> Bool {
-        (512...65_536).contains(size) && size & (size - 1) == 0
-    }
     /// The deadline policy the projection's due times follow.
     public var deadlines: DeadlinePolicy?
     /// The longest the projection of peers' ops may wait while their batches keep arriving:
@@ -91,5 +87,10 @@ public struct StoreConfiguration: Sendable {
         self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000
         self.foldLaneBatchOps = 256
+    }
+
+    /// Whether SQLite can use `size` as a page size: a power of two from 512 to 65,536.
+    public static func isPossiblePageSize(_ size: Int) -> Bool {
+        (512...65_536).contains(size) && size & (size - 1) == 0
     }
 }
