@@ -224,7 +224,7 @@ extension Store {
                 pending.cases[retime.caseID] = PendingProjection.Case(baseline: nil, retimedOnly: true)
                 pending.order.append(retime.caseID)
             }
-            // The ops' receive times are in the boxes (see `WriteSession.foldInserted(_:receivedAt:)`).
+            // The ops' receive times are in the boxes (see `WriteSession.foldInserted(_:at:receivedAt:)`).
             pending.retimed.formUnion(session.retimedOps)
         }
         return true

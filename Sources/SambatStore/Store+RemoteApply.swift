@@ -130,7 +130,13 @@ extension Store {
                 let time =
                     self.identity.role == .central && !carriedTimes
                     ? receivedAt : (remote.centralReceivedAt ?? receivedAt)
-                if let reason = try self.refusal(of: op, from: source, lamportBase: lamportBase, session: &session) {
+                if let reason = try self.refusal(
+                    of: op,
+                    at: index,
+                    from: source,
+                    lamportBase: lamportBase,
+                    session: &session
+                ) {
                     if try session.storedHash(of: op.id) == nil {
                         try self.quarantine(sealed, reason: reason, source: source, time: time, session: &session)
                         result.quarantined.append(.init(id: op.id, reason: reason))
@@ -274,9 +280,11 @@ extension Store {
     ///
     /// Identity comes from the authenticated connection (`source`), never from the op: the
     /// op's origin must be the peer's own, its kind must fit the peer's role, and the case
-    /// must have been assigned to the peer at the op's epoch.
+    /// must have been assigned to the peer at the op's epoch. `index` is the op's place in
+    /// its batch.
     private func refusal(
         of op: Op,
+        at index: Int,
         from source: RemoteSource,
         lamportBase: UInt64,
         session: inout WriteSession
@@ -301,7 +309,7 @@ extension Store {
                 return "its context claims ops of \(entry.origin) that central does not hold"
             }
         }
-        guard let epoch = try session.assignmentEpoch(of: op.caseID, for: peer) else {
+        guard let epoch = try session.assignmentEpoch(of: op.caseID, for: peer, at: index) else {
             return "case \(op.caseID) was never assigned to \(peer)"
         }
         guard op.epoch >= 1, op.epoch <= epoch else {

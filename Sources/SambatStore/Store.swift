@@ -51,6 +51,9 @@ public final class Store: Sendable {
     /// The fewest ops of a peer's batch that go to ``foldLane`` (see
     /// ``StoreConfiguration/foldLaneBatchOps``).
     let foldLaneBatchOps: Int
+    /// Who makes the slots of a batch that goes to the lane (see
+    /// ``StoreConfiguration/foldLaneSlots``).
+    let foldLaneSlots: FoldLaneSlots
     /// Copies the write-ahead log into the file beside the writer (see ``WalCheckpointer``).
     let checkpointer: WalCheckpointer
     /// Wakes the sync link when a local op commits.
@@ -74,10 +77,12 @@ public final class Store: Sendable {
         projectionQuiet: Duration,
         projectionBacklog: Int,
         foldLaneBatchOps: Int,
+        foldLaneSlots: FoldLaneSlots,
         checkpointer: WalCheckpointer
     ) {
         self.checkpointer = checkpointer
         self.foldLaneBatchOps = max(1, foldLaneBatchOps)
+        self.foldLaneSlots = foldLaneSlots
         self.deadlines = deadlines
         self.projectionDelay = projectionDelay
         self.projectionQuiet = projectionQuiet
@@ -165,6 +170,7 @@ public final class Store: Sendable {
             projectionQuiet: configuration.projectionQuiet,
             projectionBacklog: configuration.projectionBacklog,
             foldLaneBatchOps: configuration.foldLaneBatchOps,
+            foldLaneSlots: configuration.foldLaneSlots,
             checkpointer: checkpointer
         )
         do {

@@ -24,6 +24,8 @@ public import SambatCore
 ///   redoes and the memory the pending baselines hold.
 /// - `foldLaneBatchOps` (256): a peer's batch of at least this many ops has its ops folded
 ///   into their cases on another thread while the writer inserts them (see ``foldLaneBatchOps``).
+/// - `foldLaneSlots` (`.whenAhead`): whether the writer takes the case slots that thread makes
+///   ahead of it (see ``FoldLaneSlots``).
 public struct StoreConfiguration: Sendable {
     /// The SQLite file.
     public var path: String
@@ -74,6 +76,9 @@ public struct StoreConfiguration: Sendable {
     /// live change of a few ops would only wait for the hand-over. Tests set 1 to send every
     /// batch through the lane.
     public var foldLaneBatchOps: Int
+    /// Whether, in a batch of at least ``foldLaneBatchOps`` ops, the writer takes the case
+    /// slots the fold lane makes ahead of it.
+    public var foldLaneSlots: FoldLaneSlots
 
     /// Creates a configuration with the defaults above.
     public init(path: String, busyTimeout: Duration = .seconds(5), caseCacheCapacity: Int = 10_000) {
@@ -87,10 +92,25 @@ public struct StoreConfiguration: Sendable {
         self.projectionQuiet = .seconds(1)
         self.projectionBacklog = 100_000
         self.foldLaneBatchOps = 256
+        self.foldLaneSlots = .whenAhead
     }
 
     /// Whether SQLite can use `size` as a page size: a power of two from 512 to 65,536.
     public static func isPossiblePageSize(_ size: Int) -> Bool {
         (512...65_536).contains(size) && size & (size - 1) == 0
     }
+}
+
+/// Who makes the working slot of a case a peer's large batch touches (see
+/// ``StoreConfiguration/foldLaneSlots``): its lookup in the case cache and what the projection
+/// diffs against.
+public enum FoldLaneSlots: Sendable {
+    /// The fold lane makes them ahead of the writer, which takes the ones made by the time it
+    /// gets to them and makes the rest itself: it never waits.
+    case whenAhead
+    /// The writer waits for the lane's slot of every cached case. For tests, so that every
+    /// cached case's slot comes from the lane.
+    case fromLane
+    /// The writer makes every slot itself; the lane only folds.
+    case onWriter
 }

@@ -121,7 +121,7 @@ struct WriteSession {
         if let known = slots[op.caseID] {
             caseSlot = known
         } else {
-            caseSlot = try slot(op.caseID, excluding: (try logKey(of: op.id.origin), Int64(op.id.seq)))
+            caseSlot = try slot(op.caseID, at: index, excluding: (try logKey(of: op.id.origin), Int64(op.id.seq)))
         }
         if !defersProjection {
             noteReceived(op.id, at: time)
@@ -137,12 +137,14 @@ struct WriteSession {
 
     /// The epoch of the case's assignment to `office`, if it ever had one; read in place.
     ///
+    /// `index` is the place in the batch of the op that asks.
+    ///
     /// A state the fold lane may be folding is not read: an office's ops never change an
     /// assignment's epoch (only central's dispatch and reassignment do, which a peer's batch
     /// cannot carry), so the uploader's epoch read before the case's first op went to the
     /// lane still holds. Any other question waits for the lane.
-    mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID) throws -> UInt32? {
-        let slot = try slot(caseID)
+    mutating func assignmentEpoch(of caseID: CaseID, for office: NodeID, at index: Int) throws -> UInt32? {
+        let slot = try slot(caseID, at: index)
         if let folded = lane?.folded, slot.laneChunk > folded {
             if let known = slot.epochOnLane, known.office == office { return known.epoch }
             finishFolds()
@@ -162,10 +164,34 @@ struct WriteSession {
     /// Folds the inserted ops of `batch` (``foldInserted(_:at:receivedAt:)``) on `lane`
     /// instead of the writer's thread, until ``finishFolds()``; `source` names the uploader
     /// whose assignment epochs authorization asks for meanwhile.
+    ///
+    /// First the lane makes the slots of the batch's cached cases (``CasePreparation``).
+    /// Call after ``defersProjection`` is set: the lane's slots keep a baseline by it.
     mutating func foldOnLane(_ lane: FoldLane, batch: [RemoteOp], from source: RemoteSource) {
         var uploader: NodeID?
         if case .peer(let peer, _) = source { uploader = peer }
-        self.lane = LaneUse(lane: lane, work: FoldWork(fold: store.fold, batch: batch), uploader: uploader)
+        var preparation: CasePreparation?
+        if store.foldLaneSlots != .onWriter {
+            let store = self.store
+            let defersProjection = self.defersProjection
+            let made = CasePreparation(batch: batch, cache: store.cache) { box, caseID in
+                let slot = CaseSlot(
+                    box,
+                    keepingBaseline: Self.keepsBaseline(of: caseID, in: store, defersProjection: defersProjection),
+                    forFeeds: store.identity.role == .central
+                )
+                slot.isCached = true
+                return slot
+            }
+            lane.prepare(made)
+            preparation = made
+        }
+        self.lane = LaneUse(
+            lane: lane,
+            work: FoldWork(fold: store.fold, batch: batch),
+            uploader: uploader,
+            preparation: preparation
+        )
     }
 
     /// Hands a slot's next op to the lane, a chunk at a time.
@@ -197,26 +223,45 @@ struct WriteSession {
         use.folded = use.chunk - 1
     }
 
-    /// The working slot of a case, created on first touch.
+    /// The working slot of a case, created on first touch: by the fold lane ahead of the
+    /// writer, when the case is cached and the lane has got to `index` (the place in the lane's
+    /// batch of the op that asks), else here.
     ///
     /// The state stays in its cached box (not copied), so folding mutates it in place; a new
     /// box goes into the cache in ``cacheStates()``, and the cache is cleared when the
     /// transaction rolls back.
-    private mutating func slot(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseSlot {
+    private mutating func slot(
+        _ caseID: CaseID,
+        at index: Int? = nil,
+        excluding inserted: LogRowKey? = nil
+    ) throws -> CaseSlot {
         if let slot = slots[caseID] { return slot }
-        let cached = store.cache.use(caseID)
-        let box = try cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted))
-        // A deferred projection already holds the rows' baseline of a case an earlier batch
-        // changed, and keeps that one; a backlog touches each case batch after batch, and
-        // taking the baseline again was about a tenth of the apply's Swift samples (`sambat
-        // bench store`, perf). The pending projection changes only on this writer, so the
-        // answer holds until the session defers its cases.
-        let keepsBaseline = !defersProjection || store.projectionNeedsBaseline(of: caseID)
-        let slot = CaseSlot(box, keepingBaseline: keepsBaseline, forFeeds: isCentral)
-        slot.isCached = cached != nil
+        let slot: CaseSlot
+        if let index,
+            let prepared = lane?.preparation?.slot(at: index, of: caseID, waiting: store.foldLaneSlots == .fromLane)
+        {
+            slot = prepared
+        } else {
+            let cached = store.cache.use(caseID)
+            let box = try cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted))
+            let keepsBaseline = Self.keepsBaseline(of: caseID, in: store, defersProjection: defersProjection)
+            slot = CaseSlot(box, keepingBaseline: keepsBaseline, forFeeds: isCentral)
+            slot.isCached = cached != nil
+        }
         slots[caseID] = slot
         touched.append((caseID, slot))
         return slot
+    }
+
+    /// Whether a case's new slot keeps the baseline of its projection rows.
+    ///
+    /// A deferred projection already holds the rows' baseline of a case an earlier batch
+    /// changed, and keeps that one; a backlog touches each case batch after batch, and taking
+    /// the baseline again was about a tenth of the apply's Swift samples (`sambat bench
+    /// store`, perf). The pending projection changes only on this writer, and not while a
+    /// session runs, so the answer holds until the session defers its cases.
+    private static func keepsBaseline(of caseID: CaseID, in store: Store, defersProjection: Bool) -> Bool {
+        !defersProjection || store.projectionNeedsBaseline(of: caseID)
     }
 
     func foldFromDisk(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseState {
@@ -926,11 +971,14 @@ struct LaneUse {
     var folded = 0
     /// The uploader of a peer's batch, whose assignment epochs authorization reads.
     let uploader: NodeID?
+    /// The slots the lane makes ahead of the writer (none with ``FoldLaneSlots/onWriter``).
+    let preparation: CasePreparation?
 
-    init(lane: FoldLane, work: FoldWork, uploader: NodeID?) {
+    init(lane: FoldLane, work: FoldWork, uploader: NodeID?, preparation: CasePreparation?) {
         self.lane = lane
         self.work = work
         self.uploader = uploader
+        self.preparation = preparation
     }
 
     /// Hands the gathered chunk to the lane and starts the next.

@@ -10,22 +10,29 @@ import Testing
     ///
     /// The inputs: two offices' offline work, uploaded in batches, while central reassigned
     /// and annotated some of their cases (so ops arrive out of fold order and conflict), a
-    /// resent batch, and ops the uploader may not author. One central folds every batch on
-    /// the lane, the other none. Their answers, their files (op log, quarantine, feeds,
+    /// resent batch, and ops the uploader may not author. One central folds no batch on the
+    /// lane; a second folds every batch there and takes every cached case's slot from the lane
+    /// (`FoldLaneSlots.fromLane`); a third takes those the lane has made when the writer gets
+    /// to them (the default). Their answers, their files (op log, quarantine, feeds,
     /// projection rows written from the cached states) and a later write on the cached states
     /// must be the same.
     @Test func aBacklogFoldedBesideTheWriterLeavesCentralAsTheWriterWould() async throws {
         let directory = try StoreFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func central(_ file: String, laneFrom ops: Int) throws -> Store {
+        func central(_ file: String, laneFrom ops: Int, slots: FoldLaneSlots = .whenAhead) throws -> Store {
             var configuration = StoreConfiguration(path: directory + "/" + file)
             configuration.deadlines = StoreFixtures.deadlines
             configuration.foldLaneBatchOps = ops
+            configuration.foldLaneSlots = slots
             return try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
         }
         let onWriter = try central("writer.sqlite", laneFrom: .max)
-        let onLane = try central("lane.sqlite", laneFrom: 1)
-        let centrals = [onWriter, onLane]
+        let laneFiles = ["lane.sqlite", "lane-ahead.sqlite"]
+        let onLane = [
+            try central(laneFiles[0], laneFrom: 1, slots: .fromLane),
+            try central(laneFiles[1], laneFrom: 1),
+        ]
+        let centrals = [onWriter] + onLane
         let offices = [
             try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite"),
             try StoreFixtures.open(directory, StoreFixtures.dlh, .office, file: "dlh.sqlite"),
@@ -117,7 +124,7 @@ import Testing
         }
         batches.append((StoreFixtures.dlh, forged))
 
-        var answers: [[RemoteApplyResult]] = [[], []]
+        var answers: [[RemoteApplyResult]] = centrals.map { _ in [] }
         for batch in batches {
             for (which, central) in centrals.enumerated() {
                 let answer = try await central.applyRemote(
@@ -129,6 +136,7 @@ import Testing
             }
         }
         #expect(answers[0] == answers[1])
+        #expect(answers[0] == answers[2])
         #expect(answers[1].reduce(0) { $0 + $1.inserted } > 100)
         #expect(answers[1].reduce(0) { $0 + $1.duplicates } == 7)
         #expect(answers[1].last?.quarantined.count == 3)
@@ -148,15 +156,17 @@ import Testing
             "officeStats", "officeWork",
         ]
         let written = try StoreFixtures.rows(of: tables, in: directory + "/writer.sqlite")
-        let laned = try StoreFixtures.rows(of: tables, in: directory + "/lane.sqlite")
-        for table in tables {
-            let (mine, theirs) = (laned[table] ?? [], written[table] ?? [])
-            let differing = Set(mine).symmetricDifference(theirs).sorted()
-            #expect(mine.count == theirs.count && differing.isEmpty, "\(table): \(differing.prefix(3))")
-        }
-        #expect((laned["caseConflict"] ?? []).count > 0, "the moved cases conflict")
-        for caseID in cases {
-            #expect(try await onLane.caseState(caseID) == (try await onWriter.caseState(caseID)))
+        for (file, store) in zip(laneFiles, onLane) {
+            let laned = try StoreFixtures.rows(of: tables, in: directory + "/" + file)
+            for table in tables {
+                let (mine, theirs) = (laned[table] ?? [], written[table] ?? [])
+                let differing = Set(mine).symmetricDifference(theirs).sorted()
+                #expect(mine.count == theirs.count && differing.isEmpty, "\(file) \(table): \(differing.prefix(3))")
+            }
+            #expect((laned["caseConflict"] ?? []).count > 0, "the moved cases conflict")
+            for caseID in cases {
+                #expect(try await store.caseState(caseID) == (try await onWriter.caseState(caseID)))
+            }
         }
     }
 }
