@@ -562,8 +562,8 @@ struct WriteSession {
     }
 
     /// Hands what this session gathered (its case slots, their baselines and readers, the
-    /// seqs it stored) to ``BackgroundRelease``, leaving the session empty; for the last line
-    /// of a peer's batch.
+    /// seqs it stored, the slots the fold lane made) to ``BackgroundRelease``, leaving the
+    /// session empty; for the last line of a peer's batch, after ``finishFolds()``.
     ///
     /// Freeing a batch's slots on the writer was 1,400 of the 31,000 instructions the apply
     /// spent on each status op of `sambat bench store` (callgrind), a slot per case each batch.
@@ -578,6 +578,7 @@ struct WriteSession {
             swap(&leftovers.deferredCases, &deferredCases)
             swap(&leftovers.heldInSession, &heldInSession)
             swap(&leftovers.written, &written)
+            swap(&leftovers.lane, &lane)
             return leftovers
         }
     }
@@ -723,6 +724,12 @@ private struct SessionLeftovers: @unchecked Sendable {
     var deferredCases: [(caseID: CaseID, baseline: CaseBaseline?, box: CaseStateBox)] = []
     var heldInSession: [Origin: [UInt64]] = [:]
     var written: [SealedOp] = []
+    /// The fold lane's use, with the lane's slots.
+    ///
+    /// Its ``CasePreparation`` holds a reference to a slot for every op of the batch (those
+    /// the session did not take included). The lane's queue may still hold the preparation
+    /// for a moment after running it; it only lets it go too.
+    var lane: LaneUse?
 }
 
 /// Milliseconds for a timestamp column.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SambatCore
 import SambatStore
 import Testing
@@ -149,15 +150,19 @@ import Testing
         #expect(answers[1].reduce(0) { $0 + $1.duplicates } == 7)
         #expect(answers[1].last?.quarantined.count == 3)
 
-        // A later write folds into the cached states of both.
+        // A later write on every case folds into its cached state, or the state folded from the
+        // log where the cache let it go, and writes its rows from it (`caseState` below folds
+        // the log, so it cannot see a cached state gone wrong; these rows can).
         for central in centrals {
-            _ = try await central.append(
-                .closed(.init(reason: .byOperator)),
-                to: cases[1],
-                actor: StoreFixtures.operatorActor,
-                at: StoreFixtures.now
-            )
             try await central.projectPendingOps()
+            for caseID in cases {
+                _ = try await central.append(
+                    .closed(.init(reason: .byOperator)),
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+            }
         }
         let tables = [
             "op", "quarantine", "frontier", "feed", "caseView", "assignment", "caseStage", "caseConflict",
@@ -175,6 +180,113 @@ import Testing
             for caseID in cases {
                 #expect(try await store.caseState(caseID) == (try await onWriter.caseState(caseID)))
             }
+        }
+    }
+
+    /// A batch that fails midway while the lane holds its slots and folds leaves no trace: sent
+    /// again, it leaves central exactly as a central that took it once, on the writer alone.
+    ///
+    /// The failure is a trigger on the op log that aborts the insert of the batch's 60th op
+    /// while central holds no op of its own beyond those written before the upload, so one
+    /// more note by central lets the batch through again.
+    @Test func aBatchThatFailsMidwayOnTheLaneLeavesNoTrace() async throws {
+        let directory = try StoreFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func central(_ file: String, laneFrom ops: Int) throws -> Store {
+            var configuration = StoreConfiguration(path: directory + "/" + file)
+            configuration.deadlines = StoreFixtures.deadlines
+            configuration.foldLaneBatchOps = ops
+            configuration.foldLaneSlots = .fromLane
+            return try Store.open(configuration, identity: StoreFixtures.identity(StoreFixtures.central, .central))
+        }
+        let onWriter = try central("writer.sqlite", laneFrom: .max)
+        let onLane = try central("lane.sqlite", laneFrom: 1)
+        let office = try StoreFixtures.open(directory, StoreFixtures.dpupr, .office, file: "dpupr.sqlite")
+        let cases = (1...40).map(StoreFixtures.caseID)
+        for store in [onWriter, onLane] {
+            for index in cases.indices { _ = try await StoreFixtures.dispatchedCase(store, serial: index + 1) }
+        }
+        // Another connection's change empties the lane central's cache; a note on each case
+        // then brings every case back into it before the upload. The office sees the notes
+        // before it works, so its ops fold onto the cached states in order (an op concurrent
+        // with the note would have its case folded again from the log instead).
+        let lanePath = directory + "/lane.sqlite"
+        let opsBefore = try #require(try StoreFixtures.scalar(lanePath, "SELECT count(*) FROM op"))
+        let centralOps = opsBefore + Int64(cases.count)
+        let queue = try DatabaseQueue(path: lanePath)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER injectedFailure BEFORE INSERT ON op
+                    WHEN NEW.seq = 60 AND (SELECT count(*) FROM op WHERE originKey != NEW.originKey) = \(centralOps)
+                    BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+                    """
+            )
+        }
+        try queue.close()
+        let note = OpBody.noted(.init(text: "Operator memantau", visibility: .internal))
+        for store in [onWriter, onLane] {
+            for caseID in cases {
+                _ = try await store.append(note, to: caseID, actor: StoreFixtures.operatorActor, at: StoreFixtures.now)
+            }
+        }
+        try await StoreFixtures.deliverFeed(from: onWriter, to: office)
+        for body in [OpBody.acknowledged, .started] {
+            for caseID in cases {
+                _ = try await office.append(
+                    body,
+                    to: caseID,
+                    actor: StoreFixtures.actor("dpupr.budi"),
+                    at: StoreFixtures.now
+                )
+            }
+        }
+        let upload = try await office.ops(of: try await office.currentOrigin(), after: 0, limit: 1_000)
+            .map { RemoteOp($0.sealed) }
+        #expect(upload.count == 80)
+        let uploader = RemoteSource.peer(StoreFixtures.dpupr, .office)
+
+        await #expect(throws: StoreError.self) {
+            _ = try await onLane.applyRemote(upload, from: uploader, receivedAt: StoreFixtures.now)
+        }
+        #expect(try StoreFixtures.scalar(lanePath, "SELECT count(*) FROM op") == centralOps, "none of the batch kept")
+
+        let tables = ["op", "frontier", "feed", "caseView", "assignment", "caseStage", "officeStats", "officeWork"]
+        func expectSameRows(_ moment: String) throws {
+            let written = try StoreFixtures.rows(of: tables, in: directory + "/writer.sqlite")
+            let laned = try StoreFixtures.rows(of: tables, in: lanePath)
+            for table in tables {
+                let (mine, theirs) = (laned[table] ?? [], written[table] ?? [])
+                let differing = Set(mine).symmetricDifference(theirs).sorted()
+                #expect(mine.count == theirs.count && differing.isEmpty, "\(moment), \(table): \(differing.prefix(3))")
+            }
+        }
+
+        // One more note by each central, written from its cached state: the lane central's
+        // must not hold what the failed batch folded into it. Then the upload again.
+        for store in [onWriter, onLane] {
+            _ = try await store.append(note, to: cases[0], actor: StoreFixtures.operatorActor, at: StoreFixtures.now)
+        }
+        try expectSameRows("after the failed batch")
+        var answers: [RemoteApplyResult] = []
+        for store in [onWriter, onLane] {
+            answers.append(
+                try await store.applyRemote(upload, from: uploader, receivedAt: StoreFixtures.now)
+            )
+            for caseID in cases {
+                _ = try await store.append(
+                    .closed(.init(reason: .byOperator)),
+                    to: caseID,
+                    actor: StoreFixtures.operatorActor,
+                    at: StoreFixtures.now
+                )
+            }
+        }
+        #expect(answers[0] == answers[1])
+        #expect(answers[1].inserted == 80)
+        try expectSameRows("at the end")
+        for caseID in cases {
+            #expect(try await onLane.caseState(caseID) == (try await onWriter.caseState(caseID)))
         }
     }
 }
