@@ -74,6 +74,18 @@ enum StoreFixtures {
         return caseID
     }
 
+    /// Central's operator closes each of `cases`, one write each.
+    static func close(_ cases: [CaseID], at central: Store) async throws {
+        for caseID in cases {
+            _ = try await central.append(
+                .closed(.init(reason: .byOperator)),
+                to: caseID,
+                actor: operatorActor,
+                at: now
+            )
+        }
+    }
+
     /// Moves central's feed for `office` into the office store (as the sync layer will).
     @discardableResult
     static func deliverFeed(from central: Store, to office: Store) async throws -> RemoteApplyResult {

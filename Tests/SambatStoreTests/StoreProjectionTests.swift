@@ -483,14 +483,7 @@ import Testing
         var cases: [CaseID] = []
         for serial in 1...3 { cases.append(try await StoreFixtures.dispatchedCase(central, serial: serial)) }
         try await StoreFixtures.deliverFeed(from: central, to: office)
-        for caseID in cases {
-            _ = try await central.append(
-                .closed(.init(reason: .byOperator)),
-                to: caseID,
-                actor: StoreFixtures.operatorActor,
-                at: StoreFixtures.now
-            )
-        }
+        try await StoreFixtures.close(cases, at: central)
         await #expect(throws: StoreError.self) { try await StoreFixtures.deliverFeed(from: central, to: office) }
 
         try await office.projectPendingOps()
