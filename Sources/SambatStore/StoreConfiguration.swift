@@ -111,6 +111,4 @@ public enum FoldLaneSlots: Sendable {
     /// The writer waits for the lane's slot of every cached case. For tests, so that every
     /// cached case's slot comes from the lane.
     case fromLane
-    /// The writer makes every slot itself; the lane only folds.
-    case onWriter
 }

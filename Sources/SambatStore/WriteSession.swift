@@ -170,22 +170,12 @@ struct WriteSession {
     mutating func foldOnLane(_ lane: FoldLane, batch: [RemoteOp], from source: RemoteSource) {
         var uploader: NodeID?
         if case .peer(let peer, _) = source { uploader = peer }
-        var preparation: CasePreparation?
-        if store.foldLaneSlots != .onWriter {
-            let store = self.store
-            let defersProjection = self.defersProjection
-            let made = CasePreparation(batch: batch, cache: store.cache) { box, caseID in
-                let slot = CaseSlot(
-                    box,
-                    keepingBaseline: Self.keepsBaseline(of: caseID, in: store, defersProjection: defersProjection),
-                    forFeeds: store.identity.role == .central
-                )
-                slot.isCached = true
-                return slot
-            }
-            lane.prepare(made)
-            preparation = made
+        let store = self.store
+        let defersProjection = self.defersProjection
+        let preparation = CasePreparation(batch: batch, cache: store.cache) { box, caseID in
+            Self.newSlot(of: caseID, in: box, cached: true, store: store, defersProjection: defersProjection)
         }
+        lane.prepare(preparation)
         self.lane = LaneUse(
             lane: lane,
             work: FoldWork(fold: store.fold, batch: batch),
@@ -238,30 +228,48 @@ struct WriteSession {
         if let slot = slots[caseID] { return slot }
         let slot: CaseSlot
         if let index,
-            let prepared = lane?.preparation?.slot(at: index, of: caseID, waiting: store.foldLaneSlots == .fromLane)
+            let prepared = lane?.preparation.slot(at: index, of: caseID, waiting: store.foldLaneSlots == .fromLane)
         {
             slot = prepared
         } else {
             let cached = store.cache.use(caseID)
             let box = try cached ?? CaseStateBox(foldFromDisk(caseID, excluding: inserted))
-            let keepsBaseline = Self.keepsBaseline(of: caseID, in: store, defersProjection: defersProjection)
-            slot = CaseSlot(box, keepingBaseline: keepsBaseline, forFeeds: isCentral)
-            slot.isCached = cached != nil
+            slot = Self.newSlot(
+                of: caseID,
+                in: box,
+                cached: cached != nil,
+                store: store,
+                defersProjection: defersProjection
+            )
         }
         slots[caseID] = slot
         touched.append((caseID, slot))
         return slot
     }
 
-    /// Whether a case's new slot keeps the baseline of its projection rows.
+    /// A new slot for the state in `box`, made the same way on the writer and on the fold lane
+    /// (``CasePreparation``); `cached` says whether the box came from the store's cache.
     ///
-    /// A deferred projection already holds the rows' baseline of a case an earlier batch
-    /// changed, and keeps that one; a backlog touches each case batch after batch, and taking
-    /// the baseline again was about a tenth of the apply's Swift samples (`sambat bench
-    /// store`, perf). The pending projection changes only on this writer, and not while a
-    /// session runs, so the answer holds until the session defers its cases.
-    private static func keepsBaseline(of caseID: CaseID, in store: Store, defersProjection: Bool) -> Bool {
-        !defersProjection || store.projectionNeedsBaseline(of: caseID)
+    /// The slot keeps the baseline of the case's projection rows unless a deferred projection
+    /// already holds it: an earlier batch changed the case, and its baseline is the one kept. A
+    /// backlog touches each case batch after batch, and taking the baseline again was about a
+    /// tenth of the apply's Swift samples (`sambat bench store`, perf). The pending projection
+    /// changes only on this writer, and not while a session runs, so the answer holds until the
+    /// session defers its cases.
+    private static func newSlot(
+        of caseID: CaseID,
+        in box: CaseStateBox,
+        cached: Bool,
+        store: Store,
+        defersProjection: Bool
+    ) -> CaseSlot {
+        let slot = CaseSlot(
+            box,
+            keepingBaseline: !defersProjection || store.projectionNeedsBaseline(of: caseID),
+            forFeeds: store.identity.role == .central
+        )
+        slot.isCached = cached
+        return slot
     }
 
     func foldFromDisk(_ caseID: CaseID, excluding inserted: LogRowKey? = nil) throws -> CaseState {
@@ -978,10 +986,10 @@ struct LaneUse {
     var folded = 0
     /// The uploader of a peer's batch, whose assignment epochs authorization reads.
     let uploader: NodeID?
-    /// The slots the lane makes ahead of the writer (none with ``FoldLaneSlots/onWriter``).
-    let preparation: CasePreparation?
+    /// The slots the lane makes ahead of the writer.
+    let preparation: CasePreparation
 
-    init(lane: FoldLane, work: FoldWork, uploader: NodeID?, preparation: CasePreparation?) {
+    init(lane: FoldLane, work: FoldWork, uploader: NodeID?, preparation: CasePreparation) {
         self.lane = lane
         self.work = work
         self.uploader = uploader
